@@ -1,0 +1,42 @@
+// Package audit turns an inventory snapshot into findings. It is pure code:
+// no I/O, no clock reads, no logging, so every rule is testable from tables.
+package audit
+
+// Severity of a finding, from most to least severe.
+type Severity string
+
+const (
+	SeverityCritical Severity = "critical"
+	SeverityHigh     Severity = "high"
+	SeverityMedium   Severity = "medium"
+	SeverityLow      Severity = "low"
+	SeverityInfo     Severity = "info"
+)
+
+// Severities lists every severity, most severe first.
+var Severities = []Severity{SeverityCritical, SeverityHigh, SeverityMedium, SeverityLow, SeverityInfo}
+
+// Rank orders severities: critical is 4, info is 0, unknown is -1.
+func (s Severity) Rank() int {
+	for i, v := range Severities {
+		if v == s {
+			return len(Severities) - 1 - i
+		}
+	}
+	return -1
+}
+
+// Finding is one problem the audit found. The JSON field names are a contract
+// (scan --format json, /api/v1/findings).
+type Finding struct {
+	Rule     string   `json:"rule"`
+	Severity Severity `json:"severity"`
+	// SPN is the service principal name concerned, empty when the finding is
+	// about an account or a directory setting as a whole.
+	SPN string `json:"spn,omitempty"`
+	// Accounts are the distinguished names of the objects involved.
+	Accounts    []string `json:"accounts"`
+	Message     string   `json:"message"`
+	Remediation []string `json:"remediation"`
+	References  []string `json:"references"`
+}

@@ -1,0 +1,107 @@
+// Package inventory holds the directory data model that ldapscan produces and
+// audit consumes. It has no I/O and no dependency on LDAP or Prometheus, so the
+// audit rules can be tested (and an LDIF dump analysed) without a directory.
+package inventory
+
+import "time"
+
+// Kind is the kind of directory object that holds SPNs.
+type Kind string
+
+const (
+	KindUser     Kind = "user"
+	KindComputer Kind = "computer"
+	// KindMSA is a standalone managed service account (msDS-ManagedServiceAccount).
+	KindMSA Kind = "msa"
+	// KindGMSA is a group managed service account (msDS-GroupManagedServiceAccount).
+	KindGMSA  Kind = "gmsa"
+	KindOther Kind = "other"
+)
+
+// Kinds lists every kind, in a stable order, for pre-initialised metrics.
+var Kinds = []Kind{KindUser, KindComputer, KindMSA, KindGMSA, KindOther}
+
+// userAccountControl bits used by the audit (MS-ADTS 2.2.16).
+const (
+	UACAccountDisable             uint32 = 0x0002
+	UACWorkstationTrustAccount    uint32 = 0x1000
+	UACServerTrustAccount         uint32 = 0x2000 // domain controller
+	UACDontExpirePassword         uint32 = 0x10000
+	UACTrustedForDelegation       uint32 = 0x80000 // unconstrained delegation
+	UACTrustedToAuthForDelegation uint32 = 0x1000000
+)
+
+// msDS-SupportedEncryptionTypes bits (MS-KILE 2.2.7).
+const (
+	EncDESCBCCRC      uint32 = 0x01
+	EncDESCBCMD5      uint32 = 0x02
+	EncRC4HMAC        uint32 = 0x04
+	EncAES128         uint32 = 0x08
+	EncAES256         uint32 = 0x10
+	EncAESSessionKeys uint32 = 0x20
+)
+
+// Object is one directory object that holds at least one SPN, with the
+// attributes the audit needs, as read from a domain controller or an LDIF dump.
+type Object struct {
+	DN             string `json:"dn"`
+	Domain         string `json:"domain"` // DNS name of the object's domain, lower case
+	SAMAccountName string `json:"sam_account_name"`
+	Kind           Kind   `json:"kind"`
+	// UserAccountControl is 0 when the attribute is absent.
+	UserAccountControl uint32 `json:"user_account_control"`
+	DNSHostName        string `json:"dns_host_name,omitempty"`
+	// SupportedEncryptionTypes is nil when msDS-SupportedEncryptionTypes is not set
+	// (the KDC then assumes RC4 for user accounts).
+	SupportedEncryptionTypes *uint32 `json:"supported_encryption_types,omitempty"`
+	// PwdLastSet is the zero time when the password was never set.
+	PwdLastSet          time.Time `json:"pwd_last_set,omitempty"`
+	AdminCount          int       `json:"admin_count,omitempty"`
+	AllowedToDelegateTo []string  `json:"allowed_to_delegate_to,omitempty"`
+	USNChanged          int64     `json:"usn_changed"`
+	// SPNs are the servicePrincipalName values exactly as stored.
+	SPNs []string `json:"spns"`
+}
+
+// Enabled reports whether the account is not disabled.
+func (o *Object) Enabled() bool { return o.UserAccountControl&UACAccountDisable == 0 }
+
+// IsDC reports whether the object is a domain controller's computer account.
+func (o *Object) IsDC() bool { return o.UserAccountControl&UACServerTrustAccount != 0 }
+
+// Directory is the forest-wide configuration the audit rules need.
+type Directory struct {
+	// ForestDNS is the DNS name of the forest root domain, lower case.
+	ForestDNS string `json:"forest"`
+	// Domains are the DNS names of the forest's domains, lower case.
+	Domains []string `json:"domains"`
+	// SPNMappings are the raw sPNMappings values of
+	// CN=Directory Service,CN=Windows NT,CN=Services,CN=Configuration,...,
+	// e.g. "host=alerter,http,...".
+	SPNMappings []string `json:"spn_mappings"`
+	// DSHeuristics is the raw dSHeuristics value ("" when unset).
+	DSHeuristics string `json:"ds_heuristics"`
+	// DNSNames are the fully qualified, lower-case owner names of the records in
+	// the forest's AD-integrated DNS zones (dnsNode objects).
+	DNSNames []string `json:"dns_names,omitempty"`
+}
+
+// Snapshot is one complete, consistent inventory: what a successful scan read.
+// It is never modified after it is built.
+type Snapshot struct {
+	Directory Directory `json:"directory"`
+	Objects   []Object  `json:"objects"`
+	// Server is the domain controller the scan read from.
+	Server   string        `json:"server"`
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration"`
+}
+
+// SPNCount returns the number of SPN values in the snapshot.
+func (s *Snapshot) SPNCount() int {
+	n := 0
+	for i := range s.Objects {
+		n += len(s.Objects[i].SPNs)
+	}
+	return n
+}
