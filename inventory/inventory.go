@@ -44,6 +44,9 @@ const (
 // Object is one directory object that holds at least one SPN, with the
 // attributes the audit needs, as read from a domain controller or an LDIF dump.
 type Object struct {
+	// GUID is the objectGUID in its canonical text form; it survives renames
+	// and deletion, so incremental scans key objects by it.
+	GUID           string `json:"guid,omitempty"`
 	DN             string `json:"dn"`
 	Domain         string `json:"domain"` // DNS name of the object's domain, lower case
 	SAMAccountName string `json:"sam_account_name"`
@@ -75,6 +78,9 @@ type Directory struct {
 	ForestDNS string `json:"forest"`
 	// Domains are the DNS names of the forest's domains, lower case.
 	Domains []string `json:"domains"`
+	// NetBIOSDomains maps a domain's DNS name (lower case) to its NetBIOS name
+	// (e.g. "corp.example.test" -> "CORP"), for commands such as setspn CORP\svc.
+	NetBIOSDomains map[string]string `json:"netbios_domains,omitempty"`
 	// SPNMappings are the raw sPNMappings values of
 	// CN=Directory Service,CN=Windows NT,CN=Services,CN=Configuration,...,
 	// e.g. "host=alerter,http,...".
