@@ -1,0 +1,149 @@
+package metrics
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/inventory"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// testRules are the audit's rule ids (a contract of issue 3); the Store takes
+// them as input, so the tests pass them too.
+var testRules = []string{
+	"duplicate-spn", "host-alias-conflict", "missing-spn-pair", "ghost-spn", "malformed-spn",
+	"uniqueness-check-disabled", "kerberoastable-account", "weak-encryption",
+	"unconstrained-delegation", "disabled-account-spn", "farm-drift",
+}
+
+var testStages = []string{"kerberos", "connect", "bind", "search", "audit"}
+
+// clock is a settable test clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func newTestStore(c *clock, maxSeries int) *Store {
+	return NewStore(Options{
+		Rules:            testRules,
+		Stages:           testStages,
+		MaxFindingSeries: maxSeries,
+		Build:            BuildInfo{Version: "1.2.3", Revision: "abc1234", GoVersion: "go1.test"},
+		Now:              c.Now,
+	})
+}
+
+const (
+	dnPool   = "CN=svc-iis,OU=Service Accounts,DC=corp,DC=example,DC=test"
+	dnLegacy = "CN=svc-legacy,OU=Service Accounts,DC=corp,DC=example,DC=test"
+	dnNode11 = "CN=SVEXPGG311,OU=Web,DC=corp,DC=example,DC=test"
+)
+
+// farmSnapshot is the lab's IIS farm: an app-pool account with HTTP SPNs for
+// the nodes and the VIP, node computer accounts with HOST SPNs, and a legacy
+// account holding a duplicate of the VIP's SPN.
+func farmSnapshot(started time.Time) *inventory.Snapshot {
+	computer := func(name string) inventory.Object {
+		return inventory.Object{
+			DN: "CN=" + name + ",OU=Web,DC=corp,DC=example,DC=test", Domain: "corp.example.test",
+			SAMAccountName: name + "$", Kind: inventory.KindComputer,
+			SPNs: []string{"HOST/" + name, "HOST/" + name + ".corp.example.test"},
+		}
+	}
+	return &inventory.Snapshot{
+		Directory: inventory.Directory{
+			ForestDNS:      "corp.example.test",
+			Domains:        []string{"corp.example.test"},
+			NetBIOSDomains: map[string]string{"corp.example.test": "CORP"},
+		},
+		Objects: []inventory.Object{
+			{DN: dnPool, Domain: "corp.example.test", SAMAccountName: "svc-iis", Kind: inventory.KindUser,
+				SPNs: []string{
+					"HTTP/svexpgg310", "HTTP/svexpgg310.corp.example.test",
+					"HTTP/svexpgg311", "HTTP/svexpgg311.corp.example.test",
+					"HTTP/svexpgg312", "HTTP/svexpgg312.corp.example.test",
+					"HTTP/svnlb301", "HTTP/svnlb301.corp.example.test",
+				}},
+			{DN: dnLegacy, Domain: "corp.example.test", SAMAccountName: "svc-legacy", Kind: inventory.KindUser,
+				SPNs: []string{"HTTP/svnlb301.corp.example.test", "HTTP/oldweb.corp.example.test"}},
+			computer("SVEXPGG310"), computer("SVEXPGG311"), computer("SVEXPGG312"),
+			{DN: "CN=gmsa-sql,CN=Managed Service Accounts,DC=corp,DC=example,DC=test", Domain: "corp.example.test",
+				SAMAccountName: "gmsa-sql$", Kind: inventory.KindGMSA, SPNs: []string{"MSSQLSvc/db1.corp.example.test:1433"}},
+		},
+		Server:   "dc1.corp.example.test",
+		Started:  started,
+		Duration: 1500 * time.Millisecond,
+	}
+}
+
+func farmFindings() []audit.Finding {
+	return []audit.Finding{
+		{Rule: "kerberoastable-account", Severity: audit.SeverityMedium, Accounts: []string{dnLegacy},
+			Message: "svc-legacy is a user account with SPNs: its tickets can be requested and cracked offline."},
+		{Rule: "duplicate-spn", Severity: audit.SeverityHigh, SPN: "HTTP/svnlb301.corp.example.test",
+			Accounts:    []string{dnPool, dnLegacy},
+			Message:     "HTTP/svnlb301.corp.example.test is registered on 2 accounts; the KDC cannot pick one.",
+			Remediation: []string{`setspn -D HTTP/svnlb301.corp.example.test CORP\svc-legacy`},
+			References:  []string{"https://learn.microsoft.com/windows-server/identity/ad-ds/manage/component-updates/command-line-tools/setspn"}},
+		{Rule: "host-alias-conflict", Severity: audit.SeverityMedium, SPN: "HTTP/svexpgg311.corp.example.test",
+			Accounts: []string{dnPool, dnNode11},
+			Message:  "HTTP/svexpgg311.corp.example.test on svc-iis overrides HOST/svexpgg311.corp.example.test on SVEXPGG311$: WinRM to the node breaks.",
+			Remediation: []string{
+				`setspn -D HTTP/svexpgg311.corp.example.test CORP\svc-iis`,
+				`setspn -S HTTP/svexpgg311.corp.example.test:443 CORP\svc-iis`,
+			}},
+		{Rule: "ghost-spn", Severity: audit.SeverityHigh, SPN: "HTTP/oldweb.corp.example.test",
+			Accounts: []string{dnLegacy},
+			Message:  "oldweb.corp.example.test matches no computer and no DNS record."},
+	}
+}
+
+// farmResult is a successful scan of the farm that started at started.
+func farmResult(mode ScanMode, started time.Time) ScanResult {
+	return ScanResult{Mode: mode, Snapshot: farmSnapshot(started), Findings: farmFindings(), Suppressed: 2}
+}
+
+var errSearch = errors.New("ldap search: connection reset by peer")
+
+// golden compares got with testdata/name, or rewrites it under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("%s differs from the output (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}

@@ -1,0 +1,167 @@
+package metrics
+
+import (
+	"bytes"
+	_ "embed"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spnaudit/spnaudit/audit"
+)
+
+//go:embed landing.html.tmpl
+var landingSource string
+
+// html/template escapes every value by context: SPNs, DNs and error texts
+// come from the directory and may hold markup.
+var landingTemplate = template.Must(template.New("landing").Parse(landingSource))
+
+// landingCSP forbids scripts, plugins, frames and remote loads outright, a
+// second line of defence should a hostile string ever get through escaping.
+const landingCSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+type landingPage struct {
+	Build       BuildInfo
+	Now         string
+	Health      healthView
+	Scan        *ScanSummary // nil before the first successful scan
+	Suppressed  int
+	Truncated   bool
+	MaxSeries   int
+	Groups      []ruleGroup
+	NumFindings int
+}
+
+type healthView struct {
+	Ready bool
+	// Last scan, successful or not.
+	Attempted bool
+	OK        bool
+	Mode      ScanMode
+	At, Ago   string
+	Stage     string
+	Err       string
+	// Last successful scan.
+	SuccessAt, SuccessAgo string
+	Servers               []serverView
+	TGTExpiry, TGTIn      string
+}
+
+type serverView struct {
+	Name string
+	Up   bool
+}
+
+type ruleGroup struct {
+	Rule     string
+	Severity audit.Severity // the most severe of the group
+	Findings []findingRow
+}
+
+type findingRow struct {
+	Severity    audit.Severity
+	SPN         string
+	Accounts    []accountView
+	Message     string
+	Remediation string
+	References  []string
+}
+
+type accountView struct {
+	Name string // NETBIOS\sAMAccountName, or the DN when unknown
+	DN   string
+}
+
+func serveLanding(w http.ResponseWriter, store *Store, logger *slog.Logger) {
+	page := newLandingPage(store.load(), store.opts)
+	var buf bytes.Buffer
+	if err := landingTemplate.Execute(&buf, page); err != nil {
+		logger.Error("rendering landing page", "err", err)
+		http.Error(w, "rendering page failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", landingCSP)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(buf.Bytes())
+}
+
+func newLandingPage(st *state, opts Options) landingPage {
+	now := opts.Now()
+	page := landingPage{
+		Build:     opts.Build,
+		Now:       formatTime(now),
+		MaxSeries: opts.MaxFindingSeries,
+		Health: healthView{
+			Ready:     st.snapshot != nil,
+			Attempted: st.lastScan.attempted,
+			OK:        st.lastScan.ok,
+			Mode:      st.lastScan.mode,
+			At:        formatTime(st.lastScan.at),
+			Ago:       formatAge(now.Sub(st.lastScan.at)),
+			Stage:     st.lastScan.stage,
+			Err:       st.lastScan.err,
+		},
+	}
+	for name, up := range st.ldapUp {
+		page.Health.Servers = append(page.Health.Servers, serverView{name, up})
+	}
+	slices.SortFunc(page.Health.Servers, func(a, b serverView) int { return strings.Compare(a.Name, b.Name) })
+	if !st.tgtExpiry.IsZero() {
+		page.Health.TGTExpiry = formatTime(st.tgtExpiry)
+		page.Health.TGTIn = formatAge(st.tgtExpiry.Sub(now))
+	}
+	v := st.snapshot
+	if v == nil {
+		return page
+	}
+	page.Health.SuccessAt = formatTime(v.succeeded)
+	page.Health.SuccessAgo = formatAge(now.Sub(v.succeeded))
+	page.Scan = &v.document.Scan
+	page.Suppressed = v.document.Suppressed
+	page.Truncated = v.truncated
+	page.NumFindings = len(v.document.Findings)
+	page.Groups = groupByRule(v.document.Findings, v.accountNames)
+	return page
+}
+
+// groupByRule keeps the document's order (most severe first), so groups come
+// in the order of their most severe finding.
+func groupByRule(findings []audit.Finding, names map[string]string) []ruleGroup {
+	var groups []ruleGroup
+	index := map[string]int{}
+	for _, f := range findings {
+		i, ok := index[f.Rule]
+		if !ok {
+			i = len(groups)
+			index[f.Rule] = i
+			groups = append(groups, ruleGroup{Rule: f.Rule, Severity: f.Severity})
+		}
+		row := findingRow{
+			Severity:    f.Severity,
+			SPN:         f.SPN,
+			Message:     f.Message,
+			Remediation: strings.Join(f.Remediation, "\n"),
+			References:  f.References,
+		}
+		for _, dn := range f.Accounts {
+			row.Accounts = append(row.Accounts, accountView{Name: names[dn], DN: dn})
+		}
+		groups[i].Findings = append(groups[i].Findings, row)
+	}
+	return groups
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// formatAge renders a duration to the second.
+func formatAge(d time.Duration) string { return d.Round(time.Second).String() }

@@ -1,0 +1,208 @@
+// Package metrics publishes the daemon's latest scan to Prometheus, to a JSON
+// API and to an HTML page. The daemon reports scans to a Store; every scrape
+// or page view reads the Store's current immutable state through one atomic
+// pointer, so serving never waits for, nor triggers, directory I/O. The
+// package knows nothing of LDAP or Kerberos: it is handed results.
+package metrics
+
+import (
+	"maps"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/inventory"
+)
+
+// ScanMode is the kind of scan: a full read of the directory or an
+// incremental, change-driven poll.
+type ScanMode string
+
+const (
+	ModeFull        ScanMode = "full"
+	ModeIncremental ScanMode = "incremental"
+)
+
+// ScanModes lists every mode, for pre-initialised series.
+var ScanModes = []ScanMode{ModeFull, ModeIncremental}
+
+// StageOther is the failure stage recorded for a stage the Store was not told
+// about, so a caller's typo cannot create unbounded label values.
+const StageOther = "other"
+
+// DefaultMaxFindingSeries caps spnaudit_finding_info when Options leaves it 0.
+const DefaultMaxFindingSeries = 1000
+
+// BuildInfo identifies the running binary in spnaudit_build_info.
+type BuildInfo struct {
+	Version  string
+	Revision string
+	// GoVersion defaults to runtime.Version().
+	GoVersion string
+}
+
+// Options configure a Store. Rules and Stages are inputs, not constants of
+// this package, so the audit and the daemon stay the single source of them.
+type Options struct {
+	// Rules are every known audit rule id (audit.RuleIDs): spnaudit_findings
+	// has a zero series for each rule and severity.
+	Rules []string
+	// Stages are the scan stages a failure can be attributed to (for example
+	// kerberos, connect, bind, search, audit); spnaudit_scan_failures_total has
+	// a zero series for each mode and stage, plus StageOther.
+	Stages []string
+	// MaxFindingSeries caps spnaudit_finding_info; 0 means
+	// DefaultMaxFindingSeries.
+	MaxFindingSeries int
+	Build            BuildInfo
+	// Now is the clock; nil means time.Now. Tests pass a fixed clock.
+	Now func() time.Time
+}
+
+// ScanResult is what a successful scan hands the Store.
+type ScanResult struct {
+	Mode ScanMode
+	// Snapshot is the complete inventory after this scan (for an incremental
+	// poll: the merged inventory). Its Started and Duration must describe
+	// this scan; spnaudit_scan_duration_seconds reports Duration.
+	Snapshot *inventory.Snapshot
+	// Findings are the audit's findings after suppressions.
+	Findings []audit.Finding
+	// Suppressed counts findings silenced by audit.ignore entries.
+	Suppressed int
+}
+
+// Store holds the latest scan outcome. The daemon calls its methods (they may
+// be called from any goroutine); readers get an immutable state.
+type Store struct {
+	opts   Options
+	stages []string // opts.Stages plus StageOther, deduplicated
+
+	writeMu sync.Mutex // serialises copy-on-write updates
+	current atomic.Pointer[state]
+}
+
+// state is immutable once published: updates copy it (and any map they
+// change) and swap the pointer. Counters only ever grow from one state to the
+// next, because each state is derived from the previous one under writeMu.
+type state struct {
+	snapshot *snapshotView // nil until the first successful scan
+	lastScan scanOutcome
+
+	scans        map[ScanMode]uint64
+	failures     map[failureKey]uint64
+	lastDuration map[ScanMode]time.Duration
+	ldapUp       map[string]bool
+	tgtExpiry    time.Time // zero when unknown
+}
+
+type failureKey struct {
+	mode  ScanMode
+	stage string
+}
+
+// scanOutcome describes the most recent scan, successful or not.
+type scanOutcome struct {
+	attempted bool
+	ok        bool
+	mode      ScanMode
+	at        time.Time
+	stage     string // failures only
+	err       string // failures only
+}
+
+// NewStore returns a Store with no scan yet.
+func NewStore(opts Options) *Store {
+	if opts.MaxFindingSeries <= 0 {
+		opts.MaxFindingSeries = DefaultMaxFindingSeries
+	}
+	if opts.Build.GoVersion == "" {
+		opts.Build.GoVersion = runtime.Version()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.Rules = slices.Clone(opts.Rules)
+	stages := slices.Clone(opts.Stages)
+	if !slices.Contains(stages, StageOther) {
+		stages = append(stages, StageOther)
+	}
+	s := &Store{opts: opts, stages: stages}
+	s.current.Store(&state{
+		scans:        map[ScanMode]uint64{},
+		failures:     map[failureKey]uint64{},
+		lastDuration: map[ScanMode]time.Duration{},
+		ldapUp:       map[string]bool{},
+	})
+	return s
+}
+
+// update publishes the state that change derives from a shallow copy of the
+// current one. change must clone any map it modifies.
+func (s *Store) update(change func(next *state)) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	next := *s.current.Load()
+	change(&next)
+	s.current.Store(&next)
+}
+
+func (s *Store) load() *state { return s.current.Load() }
+
+// ScanSucceeded publishes a new snapshot and its findings. The view for
+// scrapes (counts, capped info series, account names) is built here, once, so
+// Collect only reads.
+func (s *Store) ScanSucceeded(res ScanResult) {
+	now := s.opts.Now()
+	view := newSnapshotView(res, now, s.opts.MaxFindingSeries)
+	s.update(func(next *state) {
+		next.snapshot = view
+		next.lastScan = scanOutcome{attempted: true, ok: true, mode: res.Mode, at: now}
+		next.scans = maps.Clone(next.scans)
+		next.scans[res.Mode]++
+		next.lastDuration = maps.Clone(next.lastDuration)
+		next.lastDuration[res.Mode] = res.Snapshot.Duration
+	})
+}
+
+// ScanFailed records a failed or partial scan. The previous snapshot stays
+// published: a failed scan never replaces the last good one. err is shown on
+// the landing page, so it must not carry secrets (it never goes in a label).
+func (s *Store) ScanFailed(mode ScanMode, stage string, err error) {
+	if !slices.Contains(s.stages, stage) {
+		stage = StageOther
+	}
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	now := s.opts.Now()
+	s.update(func(next *state) {
+		next.lastScan = scanOutcome{attempted: true, mode: mode, at: now, stage: stage, err: msg}
+		next.scans = maps.Clone(next.scans)
+		next.scans[mode]++
+		next.failures = maps.Clone(next.failures)
+		next.failures[failureKey{mode, stage}]++
+	})
+}
+
+// SetLDAPUp records whether a domain controller (a configured ldap.urls
+// entry, so the label stays bounded) answered its last connection attempt.
+func (s *Store) SetLDAPUp(server string, up bool) {
+	s.update(func(next *state) {
+		next.ldapUp = maps.Clone(next.ldapUp)
+		next.ldapUp[server] = up
+	})
+}
+
+// SetTGTExpiry records when the current Kerberos TGT expires; the zero time
+// means no ticket.
+func (s *Store) SetTGTExpiry(t time.Time) {
+	s.update(func(next *state) { next.tgtExpiry = t })
+}
+
+// Ready reports whether a scan has succeeded since start.
+func (s *Store) Ready() bool { return s.load().snapshot != nil }
