@@ -1,0 +1,459 @@
+package ldapscan
+
+import (
+	"cmp"
+	"crypto/rand"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+	"github.com/go-ldap/ldap/v3"
+	"github.com/hashicorp/go-hclog"
+	"github.com/jimlambrt/gldap"
+)
+
+// fakeAD is an in-process directory that behaves like an AD domain
+// controller where the scanner can tell: rootDSE, paged results, range
+// retrieval with a MaxValRange limit, the Show Deleted control, uSNChanged
+// bookkeeping, and referral results.
+type fakeAD struct {
+	mu          sync.Mutex
+	entries     map[string]*fakeEntry // by lower-case DN
+	usn         int64
+	maxValRange int
+	domainNC    string
+	configNC    string
+	dsService   string
+	invocation  []byte
+	namingCtxs  []string
+	user, pass  string              // simple bind credentials
+	referrals   map[string][]string // base DN (lower case) -> referral URLs
+	noPaging    bool
+	// rangeFault makes range follow-ups misbehave: "restart" answers from
+	// value 0 again, "omit" leaves the attribute out.
+	rangeFault string
+
+	pagesServed atomic.Int64 // search requests that carried a paging control
+	searches    atomic.Int64
+}
+
+type fakeEntry struct {
+	dn      string
+	attrs   map[string][]string // attribute names as written; looked up case-insensitively
+	usn     int64
+	deleted bool
+}
+
+const fakeDomainNC = "DC=corp,DC=example,DC=test"
+
+// newFakeAD returns a directory for corp.example.test with its
+// configuration, a crossRef, the directory service settings and a DNS zone.
+func newFakeAD() *fakeAD {
+	fa := &fakeAD{
+		entries:     map[string]*fakeEntry{},
+		maxValRange: 1500,
+		domainNC:    fakeDomainNC,
+		configNC:    "CN=Configuration," + fakeDomainNC,
+		invocation:  randomGUID(),
+		referrals:   map[string][]string{},
+	}
+	fa.dsService = "CN=NTDS Settings,CN=DC1,CN=Servers,CN=Default-First-Site-Name,CN=Sites," + fa.configNC
+	fa.namingCtxs = []string{fa.domainNC, fa.configNC, "CN=Schema," + fa.configNC,
+		"DC=DomainDnsZones," + fa.domainNC, "DC=ForestDnsZones," + fa.domainNC}
+	for _, dn := range []string{fa.domainNC, "CN=Users," + fa.domainNC, fa.configNC, "CN=Partitions," + fa.configNC,
+		"DC=DomainDnsZones," + fa.domainNC, "CN=MicrosoftDNS,DC=DomainDnsZones," + fa.domainNC,
+		"DC=ForestDnsZones," + fa.domainNC} {
+		fa.put(dn, map[string][]string{"objectClass": {"top", "container"}})
+	}
+	fa.put(fa.dsService, map[string][]string{"objectClass": {"nTDSDSA"}, "invocationId": {string(fa.invocation)}})
+	fa.addDomain("corp.example.test", "CORP", fa.domainNC)
+	fa.put("CN=Enterprise Configuration,CN=Partitions,"+fa.configNC, map[string][]string{
+		"objectClass": {"top", "crossRef"}, "nCName": {fa.configNC}, "dnsRoot": {"corp.example.test"}, "systemFlags": {"1"},
+	})
+	fa.put(directoryServiceRDN+fa.configNC, map[string][]string{
+		"objectClass":  {"nTDSService"},
+		"sPNMappings":  {"host=alerter,http,cifs"},
+		"dSHeuristics": {"00000000010000000002000000011"},
+	})
+	zone := "DC=corp.example.test,CN=MicrosoftDNS,DC=DomainDnsZones," + fa.domainNC
+	fa.put(zone, map[string][]string{"objectClass": {"dnsZone"}})
+	for _, node := range []string{"@", "web01", "_ldap._tcp", "svnlb301"} {
+		fa.put("DC="+node+","+zone, map[string][]string{"objectClass": {"dnsNode"}, "name": {node}})
+	}
+	return fa
+}
+
+func (fa *fakeAD) addDomain(dns, netbios, nc string) {
+	fa.put("CN="+netbios+",CN=Partitions,"+fa.configNC, map[string][]string{
+		"objectClass": {"top", "crossRef"}, "nCName": {nc}, "dnsRoot": {dns},
+		"nETBIOSName": {netbios}, "systemFlags": {"3"},
+	})
+}
+
+func randomGUID() []byte {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return b
+}
+
+// put creates or replaces an entry, as an originating write does: the USN
+// advances and becomes the entry's uSNChanged.
+func (fa *fakeAD) put(dn string, attrs map[string][]string) {
+	fa.mu.Lock()
+	defer fa.mu.Unlock()
+	fa.usn++
+	fa.entries[strings.ToLower(dn)] = &fakeEntry{dn: dn, attrs: attrs, usn: fa.usn}
+}
+
+// modify changes an entry in place and advances its uSNChanged.
+func (fa *fakeAD) modify(dn string, change func(attrs map[string][]string)) {
+	fa.mu.Lock()
+	defer fa.mu.Unlock()
+	e := fa.entries[strings.ToLower(dn)]
+	change(e.attrs)
+	fa.usn++
+	e.usn = fa.usn
+}
+
+// remove turns an entry into a tombstone, as AD does on deletion: most
+// attributes go, isDeleted is set, only Show Deleted searches see it.
+func (fa *fakeAD) remove(dn string) {
+	fa.modify(dn, func(attrs map[string][]string) {
+		for k := range attrs {
+			if !strings.EqualFold(k, "objectGUID") && !strings.EqualFold(k, "objectClass") {
+				delete(attrs, k)
+			}
+		}
+		attrs["isDeleted"] = []string{"TRUE"}
+	})
+	fa.mu.Lock()
+	fa.entries[strings.ToLower(dn)].deleted = true
+	fa.mu.Unlock()
+}
+
+// account adds a user, computer or other object with SPNs and returns its DN.
+func (fa *fakeAD) account(cn, kind string, spns ...string) string {
+	dn := "CN=" + cn + ",CN=Users," + fa.domainNC
+	classes := map[string][]string{
+		"user":     {"top", "person", "organizationalPerson", "user"},
+		"computer": {"top", "person", "organizationalPerson", "user", "computer"},
+		"gmsa":     {"top", "person", "organizationalPerson", "user", "computer", "msDS-GroupManagedServiceAccount"},
+	}[kind]
+	attrs := map[string][]string{
+		"objectClass":        classes,
+		"objectGUID":         {string(randomGUID())},
+		"sAMAccountName":     {cn},
+		"userAccountControl": {"512"},
+	}
+	if len(spns) > 0 {
+		attrs["servicePrincipalName"] = spns
+	}
+	fa.put(dn, attrs)
+	return dn
+}
+
+func (fa *fakeAD) rootDSE() map[string][]string {
+	return map[string][]string{
+		"defaultNamingContext":       {fa.domainNC},
+		"configurationNamingContext": {fa.configNC},
+		"rootDomainNamingContext":    {fa.domainNC},
+		"namingContexts":             fa.namingCtxs,
+		"dnsHostName":                {"dc1.corp.example.test"},
+		"highestCommittedUSN":        {strconv.FormatInt(fa.usn, 10)},
+		"dsServiceName":              {fa.dsService},
+		"supportedControl":           {ldap.ControlTypePaging, ldap.ControlTypeMicrosoftShowDeleted},
+	}
+}
+
+// serve starts an LDAP server for the directory on a free loopback port and
+// returns its address. With tlsConfig it speaks LDAPS; startTLS enables the
+// StartTLS extended operation instead.
+func (fa *fakeAD) serve(t testing.TB, tlsConfig *tls.Config, startTLS bool) string {
+	t.Helper()
+	srv, err := gldap.NewServer(gldap.WithLogger(hclog.NewNullLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux, err := gldap.NewMux()
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, mux.Bind(fa.handleBind))
+	must(t, mux.Search(fa.handleSearch))
+	if startTLS {
+		must(t, mux.ExtendedOperation(func(w *gldap.ResponseWriter, r *gldap.Request) {
+			resp := r.NewExtendedResponse(gldap.WithResponseCode(gldap.ResultSuccess))
+			resp.SetResponseName(gldap.ExtendedOperationStartTLS)
+			if w.Write(resp) == nil {
+				_ = r.StartTLS(tlsConfig)
+			}
+		}, gldap.ExtendedOperationStartTLS))
+	}
+	must(t, srv.Router(mux))
+	addr := freeAddr(t)
+	var opts []gldap.Option
+	if tlsConfig != nil && !startTLS {
+		opts = append(opts, gldap.WithTLSConfig(tlsConfig))
+	}
+	go func() { _ = srv.Run(addr, opts...) }()
+	waitListening(t, addr)
+	t.Cleanup(func() { _ = srv.Stop() })
+	return addr
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func waitListening(t testing.TB, addr string) {
+	t.Helper()
+	for range 200 {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("server on %s did not start", addr)
+}
+
+func (fa *fakeAD) handleBind(w *gldap.ResponseWriter, r *gldap.Request) {
+	resp := r.NewBindResponse(gldap.WithResponseCode(gldap.ResultInvalidCredentials))
+	m, err := r.GetSimpleBindMessage()
+	if err == nil && ((fa.user == "" && m.UserName == "") || (m.UserName == fa.user && string(m.Password) == fa.pass)) {
+		resp.SetResultCode(gldap.ResultSuccess)
+	}
+	_ = w.Write(resp)
+}
+
+func (fa *fakeAD) handleSearch(w *gldap.ResponseWriter, r *gldap.Request) {
+	fa.searches.Add(1)
+	m, err := r.GetSearchMessage()
+	if err != nil {
+		_ = w.Write(r.NewSearchDoneResponse(gldap.WithResponseCode(gldap.ResultProtocolError)))
+		return
+	}
+	done := r.NewSearchDoneResponse(gldap.WithResponseCode(gldap.ResultSuccess))
+	if m.BaseDN == "" && m.Scope == gldap.BaseObject {
+		fa.mu.Lock()
+		dse := fa.rootDSE()
+		fa.mu.Unlock()
+		_ = w.Write(r.NewSearchResponseEntry("", gldap.WithAttributes(selectAttrs(dse, m.Attributes, 0))))
+		_ = w.Write(done)
+		return
+	}
+	if urls, ok := fa.referrals[strings.ToLower(m.BaseDN)]; ok {
+		_ = w.Write(r.NewSearchDoneResponse(gldap.WithResponseCode(gldap.ResultReferral),
+			gldap.WithDiagnosticMessage("referral:"+strings.Join(urls, " "))))
+		return
+	}
+	matches, code := fa.find(m)
+	if code != gldap.ResultSuccess {
+		_ = w.Write(r.NewSearchDoneResponse(gldap.WithResponseCode(code)))
+		return
+	}
+	var paging *gldap.ControlPaging
+	for _, c := range m.Controls {
+		if p, ok := c.(*gldap.ControlPaging); ok && !fa.noPaging {
+			paging = p
+		}
+	}
+	if paging != nil {
+		fa.pagesServed.Add(1)
+		offset, _ := strconv.Atoi(string(paging.Cookie))
+		end := min(offset+int(paging.PagingSize), len(matches))
+		next := ""
+		if end < len(matches) {
+			next = strconv.Itoa(end)
+		}
+		matches = matches[offset:end]
+		reply, _ := gldap.NewControlPaging(paging.PagingSize)
+		reply.SetCookie([]byte(next))
+		done.SetControls(reply)
+	}
+	if m.SizeLimit > 0 && int64(len(matches)) > m.SizeLimit {
+		matches = matches[:m.SizeLimit]
+		done.SetResultCode(gldap.ResultSizeLimitExceeded)
+	}
+	for _, e := range matches {
+		_ = w.Write(r.NewSearchResponseEntry(e.dn, gldap.WithAttributes(e.attrs)))
+	}
+	_ = w.Write(done)
+}
+
+type fakeResult struct {
+	dn    string
+	attrs map[string][]string
+}
+
+// find evaluates a search against a snapshot of the entries, in DN order.
+func (fa *fakeAD) find(m *gldap.SearchMessage) ([]fakeResult, int) {
+	filter, err := ldap.CompileFilter(m.Filter)
+	if err != nil {
+		return nil, gldap.ResultFilterError
+	}
+	showDeleted := slices.ContainsFunc(m.Controls, func(c gldap.Control) bool {
+		return c.GetControlType() == ldap.ControlTypeMicrosoftShowDeleted
+	})
+	fa.mu.Lock()
+	defer fa.mu.Unlock()
+	base := strings.ToLower(m.BaseDN)
+	if _, ok := fa.entries[base]; !ok {
+		return nil, gldap.ResultNoSuchObject
+	}
+	var out []fakeResult
+	for key, e := range fa.entries {
+		if e.deleted && !showDeleted || !inScope(key, base, m.Scope) {
+			continue
+		}
+		attrs := e.view()
+		if !matchFilter(filter, attrs) {
+			continue
+		}
+		out = append(out, fakeResult{dn: e.dn, attrs: fa.faultyRanges(selectAttrs(attrs, m.Attributes, fa.maxValRange))})
+	}
+	slices.SortFunc(out, func(a, b fakeResult) int { return strings.Compare(strings.ToLower(a.dn), strings.ToLower(b.dn)) })
+	return out, gldap.ResultSuccess
+}
+
+func (fa *fakeAD) faultyRanges(attrs map[string][]string) map[string][]string {
+	for name, values := range attrs {
+		_, rng, _ := parseAttrDesc(name)
+		if fa.rangeFault == "" || rng == nil || rng.low == 0 {
+			continue
+		}
+		delete(attrs, name)
+		if fa.rangeFault == "restart" {
+			attrs[strings.Replace(name, fmt.Sprintf("range=%d-", rng.low), "range=0-", 1)] = values
+		}
+	}
+	return attrs
+}
+
+func (e *fakeEntry) view() map[string][]string {
+	attrs := make(map[string][]string, len(e.attrs)+1)
+	for k, v := range e.attrs {
+		attrs[k] = v
+	}
+	attrs["uSNChanged"] = []string{strconv.FormatInt(e.usn, 10)}
+	return attrs
+}
+
+func inScope(dn, base string, scope gldap.Scope) bool {
+	switch scope {
+	case gldap.BaseObject:
+		return dn == base
+	case gldap.SingleLevel:
+		i := strings.Index(dn, ",")
+		return i >= 0 && dn[i+1:] == base
+	default:
+		return dn == base || strings.HasSuffix(dn, ","+base)
+	}
+}
+
+// selectAttrs returns the requested attributes, applying AD's range
+// retrieval: more than maxValRange values come back as "name;range=0-N",
+// and "name;range=L-*" asks for the values from L on.
+func selectAttrs(attrs map[string][]string, requested []string, maxValRange int) map[string][]string {
+	out := map[string][]string{}
+	all := len(requested) == 0 || slices.Contains(requested, "*")
+	for name, values := range attrs {
+		low, asked := 0, all
+		for _, req := range requested {
+			base, rng, _ := parseAttrDesc(req)
+			if strings.EqualFold(base, name) {
+				asked = true
+				if rng != nil {
+					low = rng.low
+				}
+			}
+		}
+		if !asked {
+			continue
+		}
+		if maxValRange == 0 || (low == 0 && len(values) <= maxValRange) {
+			out[name] = values
+			continue
+		}
+		low = min(low, len(values))
+		end := min(low+maxValRange, len(values))
+		high := strconv.Itoa(end - 1)
+		if end == len(values) {
+			high = "*"
+		}
+		out[fmt.Sprintf("%s;range=%d-%s", name, low, high)] = values[low:end]
+	}
+	return out
+}
+
+func attrValues(attrs map[string][]string, name string) []string {
+	for k, v := range attrs {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return nil
+}
+
+// matchFilter evaluates the filter forms the scanner uses.
+func matchFilter(f *ber.Packet, attrs map[string][]string) bool {
+	switch f.Tag {
+	case ldap.FilterAnd:
+		for _, c := range f.Children {
+			if !matchFilter(c, attrs) {
+				return false
+			}
+		}
+		return true
+	case ldap.FilterOr:
+		return slices.ContainsFunc(f.Children, func(c *ber.Packet) bool { return matchFilter(c, attrs) })
+	case ldap.FilterNot:
+		return !matchFilter(f.Children[0], attrs)
+	case ldap.FilterPresent:
+		return len(attrValues(attrs, f.Data.String())) > 0
+	case ldap.FilterEqualityMatch, ldap.FilterGreaterOrEqual, ldap.FilterLessOrEqual:
+		name, want := f.Children[0].Value.(string), f.Children[1].Value.(string)
+		return slices.ContainsFunc(attrValues(attrs, name), func(v string) bool {
+			switch f.Tag {
+			case ldap.FilterEqualityMatch:
+				return strings.EqualFold(v, want)
+			case ldap.FilterGreaterOrEqual:
+				return compareValues(v, want) >= 0
+			default:
+				return compareValues(v, want) <= 0
+			}
+		})
+	}
+	panic(fmt.Sprintf("fake AD: unsupported filter tag %d", f.Tag))
+}
+
+func compareValues(a, b string) int {
+	x, errA := strconv.ParseInt(a, 10, 64)
+	y, errB := strconv.ParseInt(b, 10, 64)
+	if errA == nil && errB == nil {
+		return cmp.Compare(x, y)
+	}
+	return strings.Compare(strings.ToLower(a), strings.ToLower(b))
+}

@@ -1,0 +1,225 @@
+package ldapscan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/spnaudit/spnaudit/inventory"
+)
+
+// Poll returns the inventory as it is now, derived from prev by reading only
+// the objects changed since prev's watermark (uSNChanged above it, deleted
+// objects through the Show Deleted control). prev is not modified. It falls
+// back to a full scan, saying why in Stats.FullReason, when there is no
+// usable watermark: no previous result, another DC answered (failover), the
+// DC's database was restored (invocationId changed, USN went backwards), or
+// the forest's naming contexts changed.
+func (sc *Scanner) Poll(ctx context.Context, prev *Result) (*Result, error) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if prev == nil || prev.Snapshot == nil || prev.Watermark.USN == 0 {
+		return sc.fullScan(ctx, "no previous scan with a USN watermark")
+	}
+	started := time.Now()
+	res, reason, err := sc.poll(ctx, prev, started)
+	if err != nil {
+		sc.dropSessions()
+		return nil, err
+	}
+	if reason != "" {
+		sc.log.Info("ldap incremental poll not possible, running a full scan", "reason", reason)
+		return sc.fullScan(ctx, reason)
+	}
+	return res, nil
+}
+
+// poll runs the incremental read. It returns a reason instead of a result
+// when the watermark cannot be used.
+func (sc *Scanner) poll(ctx context.Context, prev *Result, started time.Time) (*Result, string, error) {
+	st := &scanState{stats: Stats{Mode: ModeIncremental}}
+	dse, invocationID, err := sc.identifyReusing(ctx, st)
+	if err != nil {
+		return nil, "", err
+	}
+	dc := sc.dc
+	st.stats.Server = dc.ep.url
+	if reason := watermarkProblem(prev.Watermark, dc.ep.url, dse, invocationID); reason != "" {
+		return nil, reason, nil
+	}
+	b := newDirectoryBuilder()
+	if err := dc.readForest(ctx, dse, b, &st.refs); err != nil {
+		return nil, "", stageError(StageConfig, dc.ep.url, err)
+	}
+	targets := sc.plan(dse, b)
+	if w := newWatermark(dc, dse, invocationID, targets); !slices.Equal(w.NamingContexts, prev.Watermark.NamingContexts) {
+		return nil, "the forest's naming contexts changed", nil
+	}
+	dir := b.directory()
+	dir.DNSNames = prev.Snapshot.Directory.DNSNames
+	changed, err := dc.dnsChangedSince(ctx, dse, prev.Watermark.USN, &st.refs)
+	if err != nil {
+		return nil, "", stageError(StageConfig, dc.ep.url, err)
+	}
+	if changed {
+		if err := dc.readDNSNames(ctx, dse, sc.cfg.PageSize, b, &st.refs); err != nil {
+			return nil, "", stageError(StageConfig, dc.ep.url, err)
+		}
+		dir.DNSNames = b.sortedDNSNames()
+		st.stats.DNSReread = true
+	}
+
+	delta := newChangeSet()
+	filter := fmt.Sprintf("(uSNChanged>=%d)", prev.Watermark.USN+1)
+	showDeleted := []ldap.Control{ldap.NewControlMicrosoftShowDeleted()}
+	for _, t := range targets {
+		if err := sc.searchObjects(ctx, t, filter, showDeleted, st, delta.add); err != nil {
+			return nil, "", err
+		}
+	}
+	objects, removed := delta.apply(prev.Snapshot.Objects)
+	st.stats.Removed = removed
+	st.stats.NamingContexts = len(targets)
+	snap := &inventory.Snapshot{
+		Directory: dir,
+		Objects:   objects,
+		Server:    dc.ep.url,
+		Started:   started,
+		Duration:  time.Since(started),
+	}
+	sc.log.Debug("ldap incremental poll done", "server", dc.ep.url, "fetched", st.stats.Entries,
+		"removed", removed, "objects", len(objects), "duration", snap.Duration)
+	return &Result{
+		Snapshot:  snap,
+		Watermark: newWatermark(dc, dse, invocationID, targets),
+		Stats:     st.finish(),
+	}, "", nil
+}
+
+// identifyReusing reads the DC's identity on the connection kept from the
+// previous scan, reconnecting (with failover) when it was dropped. A kept
+// connection that fails its first request is replaced once, since the
+// server may have closed it while idle.
+func (sc *Scanner) identifyReusing(ctx context.Context, st *scanState) (rootDSE, string, error) {
+	reused := sc.dc.alive()
+	if !reused {
+		sc.dropSessions()
+		dc, err := sc.connectAny(ctx)
+		if err != nil {
+			return rootDSE{}, "", err
+		}
+		sc.dc = dc
+	}
+	dse, invocationID, err := sc.identify(ctx, sc.dc, &st.refs)
+	if err == nil || !reused || ctx.Err() != nil || !isNetworkError(err) {
+		return dse, invocationID, err
+	}
+	sc.log.Info("ldap connection lost, reconnecting", "server", sc.dc.ep.url, "err", err)
+	sc.dropSessions()
+	dc, err := sc.connectAny(ctx)
+	if err != nil {
+		return rootDSE{}, "", err
+	}
+	sc.dc = dc
+	return sc.identify(ctx, dc, &st.refs)
+}
+
+// isNetworkError reports a failure of the connection itself, as opposed to
+// an answer from the server.
+func isNetworkError(err error) bool {
+	var le *ldap.Error
+	if errors.As(err, &le) {
+		return le.ResultCode == ldap.ErrorNetwork
+	}
+	return true
+}
+
+// watermarkProblem explains why a watermark cannot be used, or returns "".
+func watermarkProblem(w Watermark, server string, dse rootDSE, invocationID string) string {
+	switch {
+	case w.Server != server:
+		return fmt.Sprintf("server changed from %s to %s", w.Server, server)
+	case dse.highestUSN == 0:
+		return "the server publishes no highestCommittedUSN"
+	case !dse.supports(ldap.ControlTypeMicrosoftShowDeleted):
+		return "the server does not support the Show Deleted control"
+	case !strings.EqualFold(w.DSServiceName, dse.dsServiceName):
+		return fmt.Sprintf("DC changed from %s to %s", w.DSServiceName, dse.dsServiceName)
+	case w.InvocationID != invocationID:
+		return "the DC's invocationId changed (database restored)"
+	case dse.highestUSN < w.USN:
+		return fmt.Sprintf("highestCommittedUSN went back from %d to %d", w.USN, dse.highestUSN)
+	}
+	return ""
+}
+
+// changeSet collects what a poll read: objects to replace or add, and keys
+// of objects to drop.
+type changeSet struct {
+	updated []inventory.Object
+	touched map[string]struct{} // keys of every object read, updated or dropped
+}
+
+func newChangeSet() *changeSet { return &changeSet{touched: map[string]struct{}{}} }
+
+// objectKey identifies an object across renames: its objectGUID.
+func objectKey(o *inventory.Object) string {
+	if o.GUID != "" {
+		return o.GUID
+	}
+	return "dn:" + strings.ToLower(o.DN)
+}
+
+func (c *changeSet) add(rec *record) error {
+	o, err := objectFromRecord(rec)
+	if err != nil {
+		return err
+	}
+	key := objectKey(&o)
+	if _, dup := c.touched[key]; dup {
+		// Read twice (moved between naming contexts during the poll): keep the
+		// later version.
+		c.updated = slices.DeleteFunc(c.updated, func(u inventory.Object) bool { return objectKey(&u) == key })
+	}
+	c.touched[key] = struct{}{}
+	if !rec.has("isDeleted", "TRUE") && len(o.SPNs) > 0 {
+		c.updated = append(c.updated, o)
+	}
+	return nil
+}
+
+// apply returns a new object list: prev without every object read, merged
+// with the updated ones, in sorted order. prev is not modified. removed
+// counts the objects of prev that are gone.
+func (c *changeSet) apply(prev []inventory.Object) ([]inventory.Object, int) {
+	if len(c.touched) == 0 {
+		return prev, 0 // immutable: safe to share
+	}
+	sortObjects(c.updated)
+	updatedKeys := make(map[string]struct{}, len(c.updated))
+	for i := range c.updated {
+		updatedKeys[objectKey(&c.updated[i])] = struct{}{}
+	}
+	out := make([]inventory.Object, 0, len(prev)+len(c.updated))
+	removed, u := 0, 0
+	for i := range prev {
+		key := objectKey(&prev[i])
+		if _, ok := c.touched[key]; ok {
+			if _, still := updatedKeys[key]; !still {
+				removed++
+			}
+			continue
+		}
+		for u < len(c.updated) && compareObjects(c.updated[u], prev[i]) < 0 {
+			out = append(out, c.updated[u])
+			u++
+		}
+		out = append(out, prev[i])
+	}
+	return append(out, c.updated[u:]...), removed
+}

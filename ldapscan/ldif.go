@@ -1,0 +1,256 @@
+package ldapscan
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spnaudit/spnaudit/inventory"
+)
+
+// LDIFResult is the inventory read from an LDIF export.
+type LDIFResult struct {
+	// Snapshot has Server set to the source name; Started is left zero for the
+	// caller to fill.
+	Snapshot *inventory.Snapshot
+	Entries  int // entries read
+	// Warnings describe what could not be used: values an export left
+	// truncated by range retrieval, change records, URL values.
+	Warnings []string
+	// MoreWarnings counts warnings beyond the first maxLDIFWarnings.
+	MoreWarnings int
+}
+
+const (
+	maxLDIFWarnings = 100
+	maxLDIFLine     = 64 << 20 // longest physical line accepted
+)
+
+// ReadLDIF reads an LDIF export (ldifde, or ldapsearch with or without -LLL)
+// of a directory: folded lines, CRLF line ends, comments, base64 ("::")
+// values, a version line, and values split by AD range retrieval
+// ("servicePrincipalName;range=0-1499:") which are merged. Objects with SPNs
+// become the inventory; crossRef, sPNMappings/dSHeuristics and dnsNode
+// entries, when present, the directory settings. Values given by URL
+// (":<") are never fetched. source names the export in the snapshot.
+func ReadLDIF(r io.Reader, source string) (*LDIFResult, error) {
+	lr := &ldifReader{b: newDirectoryBuilder(), res: &LDIFResult{}, domains: map[string]struct{}{}}
+	if err := lr.read(r); err != nil {
+		return nil, err
+	}
+	sortObjects(lr.objects)
+	dir := lr.b.directory()
+	if dir.ForestDNS == "" && len(lr.domains) == 1 {
+		for d := range lr.domains {
+			dir.ForestDNS = d
+		}
+	}
+	if len(dir.Domains) == 0 {
+		for d := range lr.domains {
+			dir.Domains = append(dir.Domains, d)
+		}
+		slices.Sort(dir.Domains)
+	}
+	lr.res.Snapshot = &inventory.Snapshot{Directory: dir, Objects: lr.objects, Server: source}
+	return lr.res, nil
+}
+
+type ldifReader struct {
+	b       *directoryBuilder
+	res     *LDIFResult
+	objects []inventory.Object
+	domains map[string]struct{} // domains of the objects, when no crossRef says
+	first   bool                // the next record is the first of the file
+
+	// current record
+	lines     []ldifLine
+	recordAt  int
+	lineNo    int
+	logical   []byte
+	logicalAt int
+}
+
+type ldifLine struct {
+	text string
+	no   int
+}
+
+func (lr *ldifReader) warn(format string, args ...any) {
+	if len(lr.res.Warnings) >= maxLDIFWarnings {
+		lr.res.MoreWarnings++
+		return
+	}
+	lr.res.Warnings = append(lr.res.Warnings, fmt.Sprintf(format, args...))
+}
+
+func (lr *ldifReader) read(r io.Reader) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLDIFLine)
+	lr.first = true
+	for sc.Scan() {
+		lr.lineNo++
+		line := bytes.TrimSuffix(sc.Bytes(), []byte("\r"))
+		switch {
+		case len(line) > 0 && line[0] == ' ':
+			if lr.logical == nil {
+				return fmt.Errorf("ldif line %d: continuation line without a line to continue", lr.lineNo)
+			}
+			lr.logical = append(lr.logical, line[1:]...)
+		case len(line) == 0:
+			if err := lr.endLogical(); err != nil {
+				return err
+			}
+			if err := lr.endRecord(); err != nil {
+				return err
+			}
+		default:
+			if err := lr.endLogical(); err != nil {
+				return err
+			}
+			lr.logical = append([]byte{}, line...)
+			lr.logicalAt = lr.lineNo
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("ldif line %d: %w", lr.lineNo+1, err)
+	}
+	if err := lr.endLogical(); err != nil {
+		return err
+	}
+	return lr.endRecord()
+}
+
+// endLogical files the unfolded line just completed; comments are dropped
+// whole, continuation lines included.
+func (lr *ldifReader) endLogical() error {
+	if lr.logical == nil {
+		return nil
+	}
+	text := string(lr.logical)
+	lr.logical = nil
+	if strings.HasPrefix(text, "#") {
+		return nil
+	}
+	if len(lr.lines) == 0 {
+		lr.recordAt = lr.logicalAt
+	}
+	lr.lines = append(lr.lines, ldifLine{text: text, no: lr.logicalAt})
+	return nil
+}
+
+func (lr *ldifReader) endRecord() error {
+	lines := lr.lines
+	lr.lines = lr.lines[:0]
+	if len(lines) == 0 {
+		return nil
+	}
+	first := lr.first
+	lr.first = false
+	if first && hasKey(lines[0].text, "version") {
+		lines = lines[1:]
+		if len(lines) == 0 {
+			return nil
+		}
+	}
+	if !hasKey(lines[0].text, "dn") {
+		// ldapsearch prints "search: 2 / result: 0 Success" and "ref:" records.
+		if !hasKey(lines[0].text, "search") && !hasKey(lines[0].text, "result") && !hasKey(lines[0].text, "ref") {
+			lr.warn("ldif line %d: record without dn skipped", lines[0].no)
+		}
+		return nil
+	}
+	_, dn, err := parseLDIFLine(lines[0])
+	if err != nil {
+		return err
+	}
+	return lr.addEntry(string(dn), lines[1:])
+}
+
+func (lr *ldifReader) addEntry(dn string, lines []ldifLine) error {
+	rec := newRecord(dn)
+	for _, l := range lines {
+		desc, value, err := parseLDIFLine(l)
+		if errors.Is(err, errURLValue) {
+			lr.warn("ldif line %d: %s: value given by URL not read", l.no, desc)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		switch strings.ToLower(desc) {
+		case "changetype":
+			if ct := strings.ToLower(string(value)); ct != "add" {
+				lr.warn("ldif line %d: %s: changetype %s record skipped", lr.recordAt, dn, ct)
+				return nil
+			}
+			continue
+		case "control":
+			continue
+		}
+		if err := rec.add(desc, [][]byte{value}); err != nil {
+			return fmt.Errorf("ldif line %d: %w", l.no, err)
+		}
+	}
+	lr.res.Entries++
+	for _, rs := range rec.incomplete() {
+		lr.warn("ldif line %d: %s: %s holds only the values up to range %d: the export did not retrieve the remaining ones",
+			lr.recordAt, dn, rs.desc, rs.current.high)
+	}
+	if lr.b.add(rec) {
+		return nil
+	}
+	if len(rec.values("servicePrincipalName")) == 0 {
+		return nil
+	}
+	o, err := objectFromRecord(rec)
+	if err != nil {
+		return fmt.Errorf("ldif line %d: %w", lr.recordAt, err)
+	}
+	if o.Domain != "" {
+		lr.domains[o.Domain] = struct{}{}
+	}
+	lr.objects = append(lr.objects, o)
+	return nil
+}
+
+var errURLValue = errors.New("value given by URL")
+
+// hasKey reports whether an LDIF line is of attribute key.
+func hasKey(line, key string) bool {
+	desc, _, ok := strings.Cut(line, ":")
+	return ok && strings.EqualFold(desc, key)
+}
+
+// parseLDIFLine splits "desc: value", "desc:: base64" and "desc:< url".
+func parseLDIFLine(l ldifLine) (string, []byte, error) {
+	desc, rest, ok := strings.Cut(l.text, ":")
+	if !ok || desc == "" || strings.ContainsAny(desc, " \t") {
+		return "", nil, fmt.Errorf("ldif line %d: want \"attribute: value\", got %q", l.no, truncate(l.text, 60))
+	}
+	switch {
+	case strings.HasPrefix(rest, ":"):
+		enc := strings.TrimSpace(rest[1:])
+		v, err := base64.StdEncoding.DecodeString(enc)
+		if err != nil {
+			if v, err = base64.RawStdEncoding.DecodeString(enc); err != nil {
+				return "", nil, fmt.Errorf("ldif line %d: %s: bad base64 value: %w", l.no, desc, err)
+			}
+		}
+		return desc, v, nil
+	case strings.HasPrefix(rest, "<"):
+		return desc, nil, errURLValue
+	}
+	return desc, []byte(strings.TrimLeft(rest, " ")), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

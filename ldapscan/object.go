@@ -1,0 +1,158 @@
+package ldapscan
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/spnaudit/spnaudit/inventory"
+)
+
+// objectAttributes are the attributes the inventory reads for each object.
+var objectAttributes = []string{
+	"objectGUID", "sAMAccountName", "objectClass", "userAccountControl",
+	"dNSHostName", "msDS-SupportedEncryptionTypes", "pwdLastSet", "adminCount",
+	"msDS-AllowedToDelegateTo", "uSNChanged", "servicePrincipalName",
+}
+
+// objectFromRecord converts a directory entry into an inventory object. It is
+// the one conversion shared by the LDAP scan and the LDIF reader.
+func objectFromRecord(r *record) (inventory.Object, error) {
+	o := inventory.Object{
+		DN:                  r.dn,
+		Domain:              domainFromDN(r.dn),
+		SAMAccountName:      r.first("sAMAccountName"),
+		Kind:                kindOf(r),
+		DNSHostName:         r.first("dNSHostName"),
+		AllowedToDelegateTo: r.strings("msDS-AllowedToDelegateTo"),
+		SPNs:                r.strings("servicePrincipalName"),
+	}
+	if g := r.values("objectGUID"); len(g) > 0 {
+		guid, err := formatGUID(g[0])
+		if err != nil {
+			return o, fmt.Errorf("%s: objectGUID: %w", r.dn, err)
+		}
+		o.GUID = guid
+	}
+	var err error
+	if o.UserAccountControl, _, err = int32Attr(r, "userAccountControl"); err != nil {
+		return o, err
+	}
+	if enc, ok, err := int32Attr(r, "msDS-SupportedEncryptionTypes"); err != nil {
+		return o, err
+	} else if ok {
+		o.SupportedEncryptionTypes = &enc
+	}
+	pwd, err := intAttr(r, "pwdLastSet")
+	if err != nil {
+		return o, err
+	}
+	o.PwdLastSet = fileTime(pwd)
+	admin, err := intAttr(r, "adminCount")
+	if err != nil {
+		return o, err
+	}
+	o.AdminCount = int(admin)
+	if o.USNChanged, err = intAttr(r, "uSNChanged"); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// kindOf classifies by objectClass. The checks go from the most derived
+// class: a gMSA is also a computer, and a computer is also a user.
+func kindOf(r *record) inventory.Kind {
+	switch {
+	case r.has("objectClass", "msDS-GroupManagedServiceAccount"):
+		return inventory.KindGMSA
+	case r.has("objectClass", "msDS-ManagedServiceAccount"),
+		// A delegated MSA (Windows Server 2025) also has a system-managed password.
+		r.has("objectClass", "msDS-DelegatedManagedServiceAccount"):
+		return inventory.KindMSA
+	case r.has("objectClass", "computer"):
+		return inventory.KindComputer
+	case r.has("objectClass", "user"):
+		return inventory.KindUser
+	default:
+		return inventory.KindOther
+	}
+}
+
+// intAttr parses an INTEGER (or Large Integer) attribute; absent is 0.
+func intAttr(r *record, name string) (int64, error) {
+	v := r.first(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %s: %w", r.dn, name, err)
+	}
+	return n, nil
+}
+
+// int32Attr parses a 32-bit flags attribute. AD stores them as signed
+// INTEGER, so bit 31 reads as a negative number; both forms are accepted.
+func int32Attr(r *record, name string) (uint32, bool, error) {
+	if r.first(name) == "" {
+		return 0, false, nil
+	}
+	n, err := intAttr(r, name)
+	if err != nil {
+		return 0, false, err
+	}
+	if n < math.MinInt32 || n > math.MaxUint32 {
+		return 0, false, fmt.Errorf("%s: %s: %d out of 32-bit range", r.dn, name, n)
+	}
+	return uint32(n), true, nil
+}
+
+// fileTime converts a FILETIME (100 ns intervals since 1601). 0 means never
+// set and 0x7FFFFFFFFFFFFFFF means never expires: both are the zero time.
+func fileTime(ft int64) time.Time {
+	if ft <= 0 || ft == math.MaxInt64 {
+		return time.Time{}
+	}
+	const (
+		unixEpoch = 116444736000000000 // 1970-01-01 as a FILETIME
+		perSecond = 10_000_000
+	)
+	since := ft - unixEpoch
+	return time.Unix(since/perSecond, since%perSecond*100).UTC()
+}
+
+// formatGUID renders a binary objectGUID in its canonical text form: the
+// first three fields are little-endian on the wire.
+func formatGUID(b []byte) (string, error) {
+	if len(b) != 16 {
+		return "", fmt.Errorf("want 16 bytes, got %d", len(b))
+	}
+	return fmt.Sprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6],
+		b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]), nil
+}
+
+// domainFromDN returns the DNS name of the domain holding dn: its trailing
+// DC= components, lower case ("CN=x,DC=Corp,DC=Test" -> "corp.test").
+func domainFromDN(dn string) string {
+	parsed, err := ldap.ParseDN(dn)
+	if err != nil {
+		return ""
+	}
+	var labels []string
+	for i := len(parsed.RDNs) - 1; i >= 0; i-- {
+		rdn := parsed.RDNs[i]
+		if len(rdn.Attributes) != 1 || !strings.EqualFold(rdn.Attributes[0].Type, "DC") {
+			break
+		}
+		labels = append(labels, strings.ToLower(rdn.Attributes[0].Value))
+	}
+	for i, j := 0, len(labels)-1; i < j; i, j = i+1, j-1 {
+		labels[i], labels[j] = labels[j], labels[i]
+	}
+	return strings.Join(labels, ".")
+}

@@ -1,0 +1,164 @@
+package ldapscan
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// record is one directory entry as the LDAP and the LDIF paths both see it:
+// attribute names folded to lower case and stripped of options, values merged
+// across AD range retrieval (";range=0-1499", ";range=1500-*").
+type record struct {
+	dn    string
+	attrs map[string][][]byte
+	// ranges tracks attributes whose values arrive in ranges; an attribute
+	// stays here until its "-*" terminator has been merged.
+	ranges map[string]*rangeState
+}
+
+// valueRange is a parsed ";range=low-high" option; last means high is "*".
+type valueRange struct {
+	low, high int
+	last      bool
+}
+
+type rangeState struct {
+	desc    string // attribute name as the server spelt it, for follow-up requests
+	current valueRange
+}
+
+// next is the low bound of the range to request after the current one.
+func (s *rangeState) next() int { return s.current.high + 1 }
+
+func newRecord(dn string) *record {
+	return &record{dn: dn, attrs: make(map[string][][]byte)}
+}
+
+// parseAttrDesc splits an attribute description such as
+// "servicePrincipalName;range=0-1499" into its name and range option. Other
+// options (";binary", language tags) are dropped: the inventory ignores them.
+func parseAttrDesc(desc string) (string, *valueRange, error) {
+	name, opts, _ := strings.Cut(desc, ";")
+	if name == "" {
+		return "", nil, fmt.Errorf("empty attribute name in %q", desc)
+	}
+	var rng *valueRange
+	for opt := range strings.SplitSeq(opts, ";") {
+		spec, ok := strings.CutPrefix(strings.ToLower(opt), "range=")
+		if !ok {
+			continue
+		}
+		r, err := parseRange(spec)
+		if err != nil {
+			return "", nil, fmt.Errorf("attribute %q: %w", desc, err)
+		}
+		rng = &r
+	}
+	return name, rng, nil
+}
+
+func parseRange(spec string) (valueRange, error) {
+	lowText, highText, ok := strings.Cut(spec, "-")
+	if !ok {
+		return valueRange{}, fmt.Errorf("range %q: want low-high", spec)
+	}
+	low, err := strconv.Atoi(lowText)
+	if err != nil || low < 0 {
+		return valueRange{}, fmt.Errorf("range %q: bad low bound", spec)
+	}
+	if highText == "*" {
+		return valueRange{low: low, high: low - 1, last: true}, nil
+	}
+	high, err := strconv.Atoi(highText)
+	if err != nil || high < low || high == int(^uint(0)>>1) {
+		return valueRange{}, fmt.Errorf("range %q: bad high bound", spec)
+	}
+	return valueRange{low: low, high: high}, nil
+}
+
+// add merges values of the attribute description desc. Ranged values must
+// arrive in order, starting at 0, each range following the previous one;
+// values of the same range may come in several calls (one per LDIF line).
+func (r *record) add(desc string, values [][]byte) error {
+	name, rng, err := parseAttrDesc(desc)
+	if err != nil {
+		return err
+	}
+	key := strings.ToLower(name)
+	if rng != nil {
+		if err := r.advanceRange(key, name, *rng); err != nil {
+			return fmt.Errorf("%s: %w", r.dn, err)
+		}
+	}
+	r.attrs[key] = append(r.attrs[key], values...)
+	return nil
+}
+
+func (r *record) advanceRange(key, name string, rng valueRange) error {
+	if r.ranges == nil {
+		r.ranges = make(map[string]*rangeState)
+	}
+	st, seen := r.ranges[key]
+	switch {
+	case seen && st.current == rng:
+		return nil // another value of the range being read
+	case seen && st.current.last:
+		return fmt.Errorf("%s: range starting at %d after the last range", name, rng.low)
+	case seen && rng.low == st.next():
+	case !seen && rng.low == 0 && len(r.attrs[key]) == 0:
+		st = &rangeState{desc: name}
+		r.ranges[key] = st
+	case !seen && len(r.attrs[key]) > 0:
+		return fmt.Errorf("%s: range=%d after its values were complete", name, rng.low)
+	default:
+		return fmt.Errorf("%s: range starting at %d does not follow the values read so far", name, rng.low)
+	}
+	st.current = rng
+	return nil
+}
+
+// incomplete lists the attributes still waiting for further ranges.
+func (r *record) incomplete() map[string]*rangeState {
+	open := make(map[string]*rangeState)
+	for key, st := range r.ranges {
+		if !st.current.last {
+			open[key] = st
+		}
+	}
+	return open
+}
+
+// values returns the values of attribute name (case-insensitive).
+func (r *record) values(name string) [][]byte { return r.attrs[strings.ToLower(name)] }
+
+// strings returns the values of attribute name as strings.
+func (r *record) strings(name string) []string {
+	raw := r.values(name)
+	if len(raw) == 0 {
+		return nil
+	}
+	out := make([]string, len(raw))
+	for i, v := range raw {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// first returns the first value of attribute name as a string, "" if absent.
+func (r *record) first(name string) string {
+	if v := r.values(name); len(v) > 0 {
+		return string(v[0])
+	}
+	return ""
+}
+
+// has reports whether any value of attribute name equals want, ignoring case.
+func (r *record) has(name, want string) bool {
+	for _, v := range r.values(name) {
+		if strings.EqualFold(string(v), want) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,216 @@
+package ldapscan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+	"github.com/go-ldap/ldap/v3"
+)
+
+// session is one bound connection to a directory server.
+type session struct {
+	ep      endpoint
+	gc      bool
+	conn    *ldap.Conn
+	layer   Layer
+	timeout time.Duration // per request
+	log     *slog.Logger
+}
+
+func (s *session) close() {
+	if s != nil {
+		s.conn.Close()
+	}
+}
+
+// alive reports whether the connection has not been closed, by us or by the
+// server (go-ldap closes it when its reader fails).
+func (s *session) alive() bool { return s != nil && !s.conn.IsClosing() }
+
+// connect dials ep and binds, following the SASL security policy; each layer
+// attempt gets a fresh transport.
+func (sc *Scanner) connect(ctx context.Context, ep endpoint, gc bool) (*session, error) {
+	plan := layerPlan(sc.cfg.SASLSecurity, ep.tls || sc.cfg.StartTLS)
+	lc, layer, err := negotiateLayer(ctx, plan, func(ctx context.Context, layer Layer) (*ldap.Conn, error) {
+		t, err := sc.dial(ctx, ep, gc)
+		if err != nil {
+			return nil, &Error{Stage: StageConnect, Server: ep.url, Err: err}
+		}
+		lc, err := sc.bind(ctx, t, layer)
+		if err != nil {
+			t.Conn.Close()
+			return nil, &Error{Stage: StageBind, Server: ep.url, Err: fmt.Errorf("SASL layer %s: %w", layer, err)}
+		}
+		return lc, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sc.log.Debug("ldap connected", "server", ep.url, "global_catalog", gc, "sasl_layer", layer.String())
+	return &session{ep: ep, gc: gc, conn: lc, layer: layer, timeout: sc.cfg.Timeout, log: sc.log}, nil
+}
+
+// bind runs the Authenticator under the request timeout; the transport is
+// closed if the context ends first, which unblocks any pending exchange.
+func (sc *Scanner) bind(ctx context.Context, t *Transport, layer Layer) (*ldap.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, sc.cfg.Timeout)
+	defer cancel()
+	abort := context.AfterFunc(ctx, func() { t.Conn.Close() })
+	lc, err := sc.auth.Bind(ctx, t, layer)
+	if !abort() {
+		// The context ended while binding: the transport is closed.
+		if lc != nil {
+			lc.Close()
+		}
+		return nil, fmt.Errorf("bind: %w", ctx.Err())
+	}
+	return lc, err
+}
+
+// connectAny tries the configured servers in order (failover) and returns
+// the first bound session. When every server fails, the error carries the
+// furthest stage reached and every server's failure.
+func (sc *Scanner) connectAny(ctx context.Context) (*session, error) {
+	var errs []error
+	stage := StageConnect
+	for _, ep := range sc.eps {
+		s, err := sc.connect(ctx, ep, false)
+		if err == nil {
+			return s, nil
+		}
+		if ctx.Err() != nil {
+			return nil, &Error{Stage: StageOf(err), Server: ep.url, Err: err}
+		}
+		sc.log.Warn("ldap server unavailable", "server", ep.url, "err", err)
+		if StageOf(err) == StageBind {
+			stage = StageBind
+		}
+		errs = append(errs, err)
+	}
+	return nil, &Error{Stage: stage, Err: errors.Join(errs...)}
+}
+
+// referrals collects the referrals a scan met; they are reported, never
+// followed.
+type referrals struct {
+	count int
+	urls  []string
+}
+
+// maxReferralURLs bounds the referral URLs kept for the report.
+const maxReferralURLs = 20
+
+func (r *referrals) add(log *slog.Logger, base string, urls ...string) {
+	r.count++
+	for _, u := range urls {
+		if len(r.urls) < maxReferralURLs {
+			r.urls = append(r.urls, u)
+		}
+	}
+	log.Debug("ldap referral not followed", "base", base, "urls", urls)
+}
+
+// stream runs one search request and hands every entry to onEntry as it
+// arrives; it returns the controls of the final result. A referral result
+// is recorded, not followed, and ends the search without error.
+func (s *session) stream(ctx context.Context, req *ldap.SearchRequest, refs *referrals, onEntry func(*ldap.Entry) error) ([]ldap.Control, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	res := s.conn.SearchAsync(ctx, req, 64)
+	var controls []ldap.Control
+	for res.Next() {
+		switch {
+		case res.Entry() != nil:
+			if err := onEntry(res.Entry()); err != nil {
+				return nil, err
+			}
+		case res.Referral() != "":
+			refs.add(s.log, req.BaseDN, res.Referral())
+		default:
+			controls = append(controls, res.Controls()...)
+		}
+	}
+	if err := res.Err(); err != nil {
+		if urls, ok := referralURLs(err); ok {
+			s.log.Warn("ldap search answered with a referral, not followed", "server", s.ep.url, "base", req.BaseDN, "urls", urls)
+			refs.add(s.log, req.BaseDN, urls...)
+			return nil, nil
+		}
+		return nil, fmt.Errorf("search %q: %w", req.BaseDN, err)
+	}
+	// SearchAsync ends silently when its context does.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("search %q: %w", req.BaseDN, err)
+	}
+	return controls, nil
+}
+
+// referralURLs reports whether err is a referral result and returns the
+// URLs of its LDAPResult referral field ([3], RFC 4511 4.1.9).
+func referralURLs(err error) ([]string, bool) {
+	var le *ldap.Error
+	if !errors.As(err, &le) || le.ResultCode != ldap.LDAPResultReferral {
+		return nil, false
+	}
+	var urls []string
+	if le.Packet != nil && len(le.Packet.Children) > 1 {
+		for _, field := range le.Packet.Children[1].Children {
+			if field.ClassType == ber.ClassContext && field.Tag == 3 {
+				for _, u := range field.Children {
+					if v, ok := u.Value.(string); ok {
+						urls = append(urls, v)
+					}
+				}
+			}
+		}
+	}
+	return urls, true
+}
+
+// pagedSearch runs req with the paged results control (RFC 2696) and hands
+// each page to onPage once the page is complete: memory is bounded by one
+// page, and onPage may issue its own requests (range retrieval) between
+// pages.
+func (s *session) pagedSearch(ctx context.Context, req *ldap.SearchRequest, pageSize uint32, refs *referrals, onPage func([]*ldap.Entry) error) error {
+	paging := ldap.NewControlPaging(pageSize)
+	base := req.Controls[:len(req.Controls):len(req.Controls)]
+	for {
+		req.Controls = append(base, paging)
+		var page []*ldap.Entry
+		controls, err := s.stream(ctx, req, refs, func(e *ldap.Entry) error {
+			page = append(page, e)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := onPage(page); err != nil {
+			return err
+		}
+		next, _ := ldap.FindControl(controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
+		if next == nil || len(next.Cookie) == 0 {
+			return nil
+		}
+		paging.SetCookie(next.Cookie)
+	}
+}
+
+// readEntry reads one object with a base search; it returns nil when the
+// object does not exist.
+func (s *session) readEntry(ctx context.Context, dn string, attrs []string, refs *referrals) (*ldap.Entry, error) {
+	req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", attrs, nil)
+	var found *ldap.Entry
+	_, err := s.stream(ctx, req, refs, func(e *ldap.Entry) error {
+		found = e
+		return nil
+	})
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		return nil, nil
+	}
+	return found, err
+}
