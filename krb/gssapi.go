@@ -145,7 +145,7 @@ func (g *GSSAPI) apReq(target string, apOptions []int) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	if err := auth.GenerateSeqNumberAndSubKey(st.key.KeyType, et.GetKeyByteSize()); err != nil {
+	if err := auth.GenerateSeqNumberAndSubKey(st.key.KeyType, keySize(et)); err != nil {
 		return nil, false, err
 	}
 	auth.Cksum = types.Checksum{CksumType: chksumtype.GSSAPI, Checksum: gssChecksum(g.opts.Layer, g.opts.ChannelBinding)}

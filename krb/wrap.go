@@ -61,6 +61,16 @@ func supportedEType(key types.EncryptionKey) (etype.EType, error) {
 	return nil, &Error{Kind: KindEncType, Cause: fmt.Sprintf("the session key with the LDAP server uses unsupported encryption type %d", key.KeyType), Fix: fixEncType}
 }
 
+// keySize is the protocol key length of e. gokrb5 reports 24 bytes for
+// aes256-cts-hmac-sha384-192, the length of its derived Kc/Ki keys; its base
+// key is 32 bytes (RFC 8009).
+func keySize(e etype.EType) int {
+	if e.GetETypeID() == etypeID.AES256_CTS_HMAC_SHA384_192 {
+		return 32
+	}
+	return e.GetKeyByteSize()
+}
+
 func (c *securityContext) sendKey() (types.EncryptionKey, byte) {
 	if c.acceptorKey != nil {
 		return *c.acceptorKey, flagAcceptorSubkey
