@@ -1,0 +1,208 @@
+// Package config loads spnaudit's configuration from a YAML file, the
+// environment (SPNAUDIT_ prefix) and command-line flags, in increasing order of
+// precedence over the defaults, and validates it, reporting every problem at
+// once with the key concerned and the fix.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration. The mapstructure tags are the keys of the
+// YAML file; the environment variable of a key is SPNAUDIT_ followed by the
+// key in upper case with "." replaced by "_" (ldap.urls: SPNAUDIT_LDAP_URLS).
+type Config struct {
+	LDAP     LDAP     `mapstructure:"ldap"`
+	Kerberos Kerberos `mapstructure:"kerberos"`
+	Scan     Scan     `mapstructure:"scan"`
+	Audit    Audit    `mapstructure:"audit"`
+	Farms    []Farm   `mapstructure:"farms"`
+	Metrics  Metrics  `mapstructure:"metrics"`
+	Web      Web      `mapstructure:"web"`
+	Log      Log      `mapstructure:"log"`
+}
+
+// LDAP is how to reach and bind to the domain controllers.
+type LDAP struct {
+	// URLs are ldap:// or ldaps:// URLs of domain controllers, tried in order.
+	URLs     []string `mapstructure:"urls"`
+	StartTLS bool     `mapstructure:"start_tls"`
+	// BaseDN is empty to use the defaultNamingContext of the rootDSE.
+	BaseDN string `mapstructure:"base_dn"`
+	// ServicePrincipal is empty to use ldap/<host of the URL>; see ServicePrincipalFor.
+	ServicePrincipal string `mapstructure:"service_principal"`
+	// SASLSecurity is auto, none, sign or seal (ldapscan.SASLSecurity).
+	SASLSecurity string `mapstructure:"sasl_security"`
+	TLS          TLS    `mapstructure:"tls"`
+	PageSize     int    `mapstructure:"page_size"`
+	// Timeout bounds each LDAP request.
+	Timeout time.Duration `mapstructure:"timeout"`
+}
+
+// TLS configures ldaps:// and StartTLS.
+type TLS struct {
+	CAFile             string `mapstructure:"ca_file"`
+	ServerName         string `mapstructure:"server_name"`
+	InsecureSkipVerify bool   `mapstructure:"insecure_skip_verify"`
+}
+
+// Kerberos is how spnaudit logs in. Exactly one of Keytab, PasswordFile and
+// CCache is set after validation.
+type Kerberos struct {
+	// Realm is upper case. When the file leaves it empty it is taken from
+	// Principal's @REALM suffix, if any.
+	Realm        string `mapstructure:"realm"`
+	Principal    string `mapstructure:"principal"`
+	Keytab       string `mapstructure:"keytab"`
+	PasswordFile string `mapstructure:"password_file"`
+	// CCache is the path of a FILE credential cache, without the "FILE:" prefix.
+	CCache   string `mapstructure:"ccache"`
+	KRB5Conf string `mapstructure:"krb5_conf"`
+	// KDCs are host[:port] entries used when KRB5Conf is empty; when both are
+	// empty they default to the hosts of ldap.urls (every AD DC is a KDC).
+	KDCs []string `mapstructure:"kdcs"`
+}
+
+// Auth names the credential source that is set: "keytab", "password",
+// "ccache", or "" when none is.
+func (k *Kerberos) Auth() string {
+	switch {
+	case k.Keytab != "":
+		return "keytab"
+	case k.PasswordFile != "":
+		return "password"
+	case k.CCache != "":
+		return "ccache"
+	}
+	return ""
+}
+
+// Scan schedules the daemon's scans.
+type Scan struct {
+	FullInterval time.Duration `mapstructure:"full_interval"`
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+	// Timeout is the deadline of one scan, full or incremental.
+	Timeout time.Duration `mapstructure:"timeout"`
+}
+
+// Audit tunes the rules.
+type Audit struct {
+	MaxPasswordAge time.Duration `mapstructure:"max_password_age"`
+	ResolveDNS     bool          `mapstructure:"resolve_dns"`
+	Ignore         []Ignore      `mapstructure:"ignore"`
+}
+
+// Ignore suppresses the findings of Rule whose SPN and account match the
+// patterns (path.Match syntax; an empty pattern matches anything, but at least
+// one of SPN and Account is set).
+type Ignore struct {
+	Rule    string `mapstructure:"rule"`
+	SPN     string `mapstructure:"spn"`
+	Account string `mapstructure:"account"`
+	Reason  string `mapstructure:"reason"`
+}
+
+// Farm is the desired SPN state of a load-balanced farm.
+type Farm struct {
+	Name string `mapstructure:"name"`
+	// VIP is the load-balanced host name clients use.
+	VIP   string   `mapstructure:"vip"`
+	Nodes []string `mapstructure:"nodes"`
+	// DNSSuffix turns short names into FQDNs (both forms must be registered).
+	DNSSuffix string `mapstructure:"dns_suffix"`
+	// Classes are the service classes, e.g. HTTP.
+	Classes []string `mapstructure:"classes"`
+	// Account must hold the farm's SPNs.
+	Account string `mapstructure:"account"`
+	// Ports, when set, require port-qualified SPNs (HTTP/vip:8443) as well.
+	Ports []int `mapstructure:"ports"`
+}
+
+// Metrics tunes the Prometheus exposition.
+type Metrics struct {
+	MaxFindingSeries int `mapstructure:"max_finding_series"`
+}
+
+// Web configures the HTTP listener (prometheus/exporter-toolkit).
+type Web struct {
+	ListenAddress string `mapstructure:"listen_address"`
+	// ConfigFile is an exporter-toolkit web config file (TLS, basic auth).
+	ConfigFile string `mapstructure:"config_file"`
+}
+
+// Log configures log/slog.
+type Log struct {
+	Level  string `mapstructure:"level"`  // debug, info, warn, error
+	Format string `mapstructure:"format"` // logfmt, json
+}
+
+// Default returns the configuration used for every key that no file,
+// environment variable or flag sets.
+func Default() Config {
+	return Config{
+		LDAP: LDAP{
+			SASLSecurity: "auto",
+			PageSize:     1000,
+			Timeout:      30 * time.Second,
+		},
+		Scan: Scan{
+			FullInterval: time.Hour,
+			PollInterval: 15 * time.Second,
+			Timeout:      10 * time.Minute,
+		},
+		Audit:   Audit{MaxPasswordAge: 365 * 24 * time.Hour},
+		Metrics: Metrics{MaxFindingSeries: 1000},
+		// 9688 is not a verified free slot of the Prometheus default port
+		// allocations; override with web.listen_address if it collides.
+		Web: Web{ListenAddress: ":9688"},
+		Log: Log{Level: "info", Format: "logfmt"},
+	}
+}
+
+// ServicePrincipalFor returns the service principal to request a ticket for
+// when connecting to serverURL (one of URLs): the configured one, or
+// ldap/<host of the URL>.
+func (l *LDAP) ServicePrincipalFor(serverURL string) string {
+	if l.ServicePrincipal != "" {
+		return l.ServicePrincipal
+	}
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		return ""
+	}
+	return "ldap/" + strings.ToLower(u.Hostname())
+}
+
+// Summary describes a valid configuration in one line, without secrets or
+// file contents, for `spnaudit config check`.
+func (c *Config) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s, auth=%s", plural(len(c.LDAP.URLs), "URL"), c.Kerberos.Auth())
+	if c.Kerberos.Principal != "" {
+		fmt.Fprintf(&b, " as %s", c.Kerberos.Principal)
+	}
+	if c.Kerberos.Realm != "" {
+		fmt.Fprintf(&b, ", realm=%s", c.Kerberos.Realm)
+	}
+	fmt.Fprintf(&b, ", sasl_security=%s", c.LDAP.SASLSecurity)
+	if c.LDAP.StartTLS {
+		b.WriteString(", start_tls")
+	}
+	base := c.LDAP.BaseDN
+	if base == "" {
+		base = "rootDSE default"
+	}
+	fmt.Fprintf(&b, ", base_dn=%s, %s, %s, listen %s",
+		base, plural(len(c.Farms), "farm"), plural(len(c.Audit.Ignore), "ignore rule"), c.Web.ListenAddress)
+	return b.String()
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

@@ -1,0 +1,358 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// Validate checks a configuration built without Load (tests, embedding) the
+// way Load does, including that the files it names are readable.
+func Validate(c *Config, knownRules []string) error {
+	var ps problems
+	validate(c, knownRules, &ps)
+	if len(ps.list) > 0 {
+		return ps.list
+	}
+	return nil
+}
+
+func validate(c *Config, knownRules []string, ps *problems) {
+	validateLDAP(c, ps)
+	validateKerberos(&c.Kerberos, ps)
+	validateScan(c, ps)
+	validateAudit(&c.Audit, knownRules, ps)
+	for i := range c.Farms {
+		validateFarm(c.Farms, i, ps)
+	}
+	if c.Metrics.MaxFindingSeries < 0 {
+		ps.add("metrics.max_finding_series", "%d is negative; write 0 to export no per-finding series, or a limit such as 1000", c.Metrics.MaxFindingSeries)
+	}
+	validateListen(c.Web.ListenAddress, ps)
+	checkFile("web.config_file", c.Web.ConfigFile, ps)
+	oneOf("log.level", c.Log.Level, []string{"debug", "info", "warn", "error"}, ps)
+	oneOf("log.format", c.Log.Format, []string{"logfmt", "json"}, ps)
+}
+
+func validateLDAP(c *Config, ps *problems) {
+	l := &c.LDAP
+	if len(l.URLs) == 0 {
+		ps.add("ldap.urls", "not set; list your domain controllers, e.g. [ldaps://dc1.example.test]")
+	}
+	anyTLS := l.StartTLS
+	for i, raw := range l.URLs {
+		key := fmt.Sprintf("ldap.urls[%d]", i)
+		u := checkURL(key, raw, l.ServicePrincipal != "", ps)
+		if u == nil {
+			continue
+		}
+		if j := slices.IndexFunc(l.URLs[:i], func(s string) bool { return strings.EqualFold(s, raw) }); j >= 0 {
+			ps.add(key, "%q is also ldap.urls[%d]; remove one", raw, j)
+		}
+		if strings.EqualFold(u.Scheme, "ldaps") {
+			anyTLS = true
+			if l.StartTLS {
+				ps.add("ldap.start_tls", "cannot be combined with ldaps:// (%s); use ldap:// URLs with start_tls, or ldaps:// without it", key)
+			}
+		}
+	}
+	if l.BaseDN != "" {
+		if _, err := ldap.ParseDN(l.BaseDN); err != nil || !strings.Contains(l.BaseDN, "=") {
+			ps.add("ldap.base_dn", "%q is not a DN; write e.g. DC=example,DC=test, or leave it empty for every domain of the forest", l.BaseDN)
+		}
+	}
+	if sp := l.ServicePrincipal; sp != "" {
+		class, host, ok := strings.Cut(sp, "/")
+		if !ok || class == "" || host == "" || strings.ContainsAny(sp, " @") {
+			ps.add("ldap.service_principal", "%q is not a service principal; write ldap/dc1.example.test, or leave it empty for ldap/<host of each URL>", sp)
+		}
+	}
+	oneOf("ldap.sasl_security", l.SASLSecurity, []string{"auto", "none", "sign", "seal"}, ps)
+
+	t := &l.TLS
+	if (t.CAFile != "" || t.ServerName != "" || t.InsecureSkipVerify) && !anyTLS && len(l.URLs) > 0 {
+		ps.add("ldap.tls", "is set but no connection uses TLS; use ldaps:// URLs or set ldap.start_tls: true")
+	}
+	if checkFile("ldap.tls.ca_file", t.CAFile, ps) && !containsPEMCertificate(t.CAFile) {
+		ps.add("ldap.tls.ca_file", "%q holds no PEM certificate; give the CA certificate in PEM form (-----BEGIN CERTIFICATE-----)", t.CAFile)
+	}
+	if t.InsecureSkipVerify && t.CAFile != "" {
+		ps.add("ldap.tls.insecure_skip_verify", "turns off the verification ldap.tls.ca_file is for; remove one of them")
+	}
+	if t.ServerName != "" && !isHostName(t.ServerName) {
+		ps.add("ldap.tls.server_name", "%q is not a host name; write the name in the DC's certificate, e.g. dc1.example.test", t.ServerName)
+	}
+	// AD answers at most MaxPageSize (default 1000) entries per page whatever
+	// is asked; the upper bound only catches typos.
+	if l.PageSize < 1 || l.PageSize > 5000 {
+		ps.add("ldap.page_size", "%d is out of range; write a number from 1 to 5000 (AD returns at most its MaxPageSize, 1000 by default)", l.PageSize)
+	}
+	if l.Timeout <= 0 {
+		ps.add("ldap.timeout", "%s is not positive; write e.g. 30s", formatDuration(l.Timeout))
+	} else if c.Scan.Timeout > 0 && l.Timeout > c.Scan.Timeout {
+		ps.add("ldap.timeout", "%s is longer than scan.timeout (%s), which bounds the whole scan; lower ldap.timeout",
+			formatDuration(l.Timeout), formatDuration(c.Scan.Timeout))
+	}
+}
+
+// checkURL reports what is wrong with one ldap.urls entry and returns it
+// parsed, or nil.
+func checkURL(key, raw string, haveServicePrincipal bool, ps *problems) *url.URL {
+	if !strings.Contains(raw, "://") {
+		ps.add(key, "%q has no scheme; write ldap://%s or ldaps://%s", raw, raw, raw)
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		ps.add(key, "%q is not a URL (%v); write ldap://host[:port] or ldaps://host[:port]", raw, unwrapURLError(err))
+		return nil
+	}
+	if s := strings.ToLower(u.Scheme); s != "ldap" && s != "ldaps" {
+		ps.add(key, "%q has scheme %q; use ldap:// or ldaps://", raw, u.Scheme)
+		return nil
+	}
+	if u.Hostname() == "" {
+		ps.add(key, "%q has no host; write e.g. %s://dc1.example.test", raw, u.Scheme)
+		return nil
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			ps.add(key, "%q has port %s; write a port from 1 to 65535, or none for the default", raw, p)
+			return nil
+		}
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		ps.add(key, "%q has a user, path or query; write only scheme, host and port, and put a base DN in ldap.base_dn", raw)
+		return nil
+	}
+	if net.ParseIP(u.Hostname()) != nil && !haveServicePrincipal {
+		ps.add(key, "%q names an IP address, but Kerberos needs the DC's host name; write %s://dc1.example.test or set ldap.service_principal", raw, u.Scheme)
+		return nil
+	}
+	return u
+}
+
+func unwrapURLError(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
+}
+
+func validateKerberos(k *Kerberos, ps *problems) {
+	var set []string
+	for _, s := range []struct{ key, val string }{
+		{"kerberos.keytab", k.Keytab}, {"kerberos.password_file", k.PasswordFile}, {"kerberos.ccache", k.CCache},
+	} {
+		if s.val != "" {
+			set = append(set, s.key)
+		}
+	}
+	switch len(set) {
+	case 0:
+		ps.add("kerberos", "no credentials; set one of kerberos.keytab, kerberos.password_file or kerberos.ccache")
+	case 1:
+	default:
+		ps.add("kerberos", "%s are set; keep exactly one credential source", strings.Join(set, " and "))
+	}
+	if checkFile("kerberos.keytab", k.Keytab, ps) && !isKeytab(k.Keytab) {
+		ps.add("kerberos.keytab", "%q is not a keytab (no 0x05 0x02 header); export one with ktpass or ktutil", k.Keytab)
+	}
+	checkSecretFile("kerberos.password_file", k.PasswordFile, ps)
+	if typ, _, ok := strings.Cut(k.CCache, ":"); ok && !strings.Contains(typ, "/") {
+		ps.add("kerberos.ccache", "%q is a %s credential cache; only FILE caches are supported: kinit -c FILE:/path and give that path", k.CCache, typ)
+	} else {
+		checkFile("kerberos.ccache", k.CCache, ps)
+	}
+
+	user, realm, hasRealm := strings.Cut(k.Principal, "@")
+	switch {
+	case k.Principal == "" && (k.Keytab != "" || k.PasswordFile != ""):
+		ps.add("kerberos.principal", "not set; set the audit account, e.g. svc-spnaudit@EXAMPLE.TEST")
+	case k.Principal != "" && (user == "" || strings.ContainsAny(k.Principal, " \t") || strings.Contains(realm, "@") || (hasRealm && realm == "")):
+		ps.add("kerberos.principal", "%q is not a principal; write user or user@REALM, e.g. svc-spnaudit@EXAMPLE.TEST", k.Principal)
+	case hasRealm && !strings.EqualFold(realm, k.Realm):
+		ps.add("kerberos.realm", "%q differs from the realm of kerberos.principal (%s); make them equal or drop @%s from the principal", k.Realm, realm, realm)
+	}
+	switch {
+	case k.Realm == "" && k.KRB5Conf == "" && k.CCache == "":
+		ps.add("kerberos.realm", "not set; set it to the AD DNS domain in upper case, e.g. EXAMPLE.TEST")
+	case strings.ContainsAny(k.Realm, " \t@/"):
+		ps.add("kerberos.realm", "%q is not a realm; write the AD DNS domain in upper case, e.g. EXAMPLE.TEST", k.Realm)
+	}
+	checkFile("kerberos.krb5_conf", k.KRB5Conf, ps)
+	if k.KRB5Conf != "" && len(k.KDCs) > 0 {
+		ps.add("kerberos.kdcs", "is set together with kerberos.krb5_conf; keep one of them")
+	}
+	for i, kdc := range k.KDCs {
+		if !isHostPort(kdc) {
+			ps.add(fmt.Sprintf("kerberos.kdcs[%d]", i), "%q is not host or host:port; write e.g. dc1.example.test or dc1.example.test:88", kdc)
+		}
+	}
+}
+
+// defaultKDCs lists the hosts of ldap.urls as KDCs when neither kdcs nor
+// krb5_conf is set: every AD domain controller is a KDC.
+func defaultKDCs(c *Config) {
+	k := &c.Kerberos
+	if k.KRB5Conf != "" || len(k.KDCs) > 0 {
+		return
+	}
+	for _, raw := range c.LDAP.URLs {
+		if u, err := url.Parse(raw); err == nil && !slices.Contains(k.KDCs, u.Hostname()) {
+			k.KDCs = append(k.KDCs, u.Hostname())
+		}
+	}
+}
+
+func validateScan(c *Config, ps *problems) {
+	s, def := &c.Scan, Default().Scan
+	for _, d := range []struct {
+		key            string
+		value, example time.Duration
+	}{
+		{"scan.full_interval", s.FullInterval, def.FullInterval},
+		{"scan.poll_interval", s.PollInterval, def.PollInterval},
+		{"scan.timeout", s.Timeout, def.Timeout},
+	} {
+		if d.value <= 0 {
+			ps.add(d.key, "%s is not positive; write e.g. %s", formatDuration(d.value), formatDuration(d.example))
+		}
+	}
+	if s.PollInterval > 0 && s.FullInterval > 0 && s.PollInterval >= s.FullInterval {
+		ps.add("scan.poll_interval", "%s is not shorter than scan.full_interval (%s); polls run between full scans, so lower it",
+			formatDuration(s.PollInterval), formatDuration(s.FullInterval))
+	}
+}
+
+func validateAudit(a *Audit, knownRules []string, ps *problems) {
+	if a.MaxPasswordAge <= 0 {
+		ps.add("audit.max_password_age", "%s is not positive; write e.g. 365d", formatDuration(a.MaxPasswordAge))
+	}
+	for i, ig := range a.Ignore {
+		key := fmt.Sprintf("audit.ignore[%d]", i)
+		switch {
+		case ig.Rule == "":
+			ps.add(key+".rule", "not set; name the rule to silence, one of: %s", strings.Join(knownRules, ", "))
+		case !slices.Contains(knownRules, ig.Rule):
+			ps.add(key+".rule", "%q is not a rule%s; use one of: %s", ig.Rule, didYouMean(ig.Rule, knownRules), strings.Join(knownRules, ", "))
+		}
+		if ig.SPN == "" && ig.Account == "" {
+			ps.add(key, "has neither spn nor account; set at least one pattern, e.g. spn: \"HTTP/legacy*\"")
+		}
+		for _, p := range []struct{ field, pattern string }{{"spn", ig.SPN}, {"account", ig.Account}} {
+			if _, err := path.Match(p.pattern, ""); err != nil {
+				ps.add(key+"."+p.field, "%q is not a valid pattern; use * and ? wildcards and close every [ ]", p.pattern)
+			}
+		}
+		if strings.TrimSpace(ig.Reason) == "" {
+			ps.add(key+".reason", "not set; say why this is accepted (and until when), so the next auditor knows")
+		}
+	}
+}
+
+func didYouMean(s string, candidates []string) string {
+	if best := suggest(s, "", candidates); best != "" && slices.Contains(candidates, best) {
+		return fmt.Sprintf(" (did you mean %s?)", best)
+	}
+	return ""
+}
+
+func validateFarm(farms []Farm, i int, ps *problems) {
+	f := &farms[i]
+	key := fmt.Sprintf("farms[%d]", i)
+	if f.Name == "" {
+		ps.add(key+".name", "not set; name the farm, e.g. iis-web")
+	} else if j := slices.IndexFunc(farms[:i], func(o Farm) bool { return strings.EqualFold(o.Name, f.Name) }); j >= 0 {
+		ps.add(key+".name", "%q is also the name of farms[%d]; give each farm its own name", f.Name, j)
+	}
+	if f.VIP == "" {
+		ps.add(key+".vip", "not set; write the load-balanced name clients use, e.g. web")
+	} else if !isHostName(f.VIP) {
+		ps.add(key+".vip", "%q is not a host name; write a short or fully qualified name, e.g. web or web.example.test", f.VIP)
+	}
+	if len(f.Nodes) == 0 {
+		ps.add(key+".nodes", "not set; list the farm's servers, e.g. [web01, web02]")
+	}
+	for j, n := range f.Nodes {
+		nk := fmt.Sprintf("%s.nodes[%d]", key, j)
+		if !isHostName(n) {
+			ps.add(nk, "%q is not a host name; write a short or fully qualified name, e.g. web01", n)
+		} else if k := slices.IndexFunc(f.Nodes[:j], func(o string) bool { return strings.EqualFold(o, n) }); k >= 0 {
+			ps.add(nk, "%q is also %s.nodes[%d]; remove one", n, key, k)
+		}
+	}
+	if f.DNSSuffix != "" && !isHostName(f.DNSSuffix) {
+		ps.add(key+".dns_suffix", "%q is not a DNS domain; write e.g. example.test", f.DNSSuffix)
+	}
+	if len(f.Classes) == 0 {
+		ps.add(key+".classes", "not set; list the service classes the farm serves, e.g. [HTTP]")
+	}
+	for j, c := range f.Classes {
+		if c == "" || strings.ContainsAny(c, "/: \t@") {
+			ps.add(fmt.Sprintf("%s.classes[%d]", key, j), "%q is not a service class; write the part before the /, e.g. HTTP", c)
+		}
+	}
+	if strings.TrimSpace(f.Account) == "" {
+		ps.add(key+".account", "not set; write the sAMAccountName that must hold the farm's SPNs, e.g. svc-iis")
+	}
+	for j, p := range f.Ports {
+		if p < 1 || p > 65535 {
+			ps.add(fmt.Sprintf("%s.ports[%d]", key, j), "%d is not a port; write a number from 1 to 65535", p)
+		}
+	}
+}
+
+func validateListen(addr string, ps *problems) {
+	host, port, err := net.SplitHostPort(addr)
+	valid := err == nil
+	if valid {
+		n, err := strconv.Atoi(port)
+		validHost := host == "" || isHostName(host) || net.ParseIP(host) != nil
+		valid = err == nil && n >= 0 && n <= 65535 && validHost
+	}
+	if !valid {
+		ps.add("web.listen_address", "%q is not host:port; write e.g. :9688 or 127.0.0.1:9688", addr)
+	}
+}
+
+func oneOf(key, value string, allowed []string, ps *problems) {
+	if !slices.Contains(allowed, value) {
+		ps.add(key, "%q is not one of %s; use one of them", value, strings.Join(allowed, ", "))
+	}
+}
+
+// isHostName accepts DNS names and NetBIOS-style short names (letters,
+// digits, '-', '_'; labels of 1 to 63).
+func isHostName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isHostPort(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return isHostName(s) || net.ParseIP(s) != nil
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535 && (isHostName(host) || net.ParseIP(host) != nil)
+}
