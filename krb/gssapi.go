@@ -208,7 +208,7 @@ func parseKRB5Token(b []byte) (tokID, msg []byte, err error) {
 	n, body := int(b[1]), b[2:]
 	if n >= 0x80 {
 		lenLen := n & 0x7f
-		if lenLen == 0 || lenLen > 3 || len(body) < lenLen {
+		if lenLen == 0 || lenLen > 3 || len(body) < lenLen || body[0] == 0 {
 			return nil, nil, bad
 		}
 		n = 0
@@ -216,6 +216,9 @@ func parseKRB5Token(b []byte) (tokID, msg []byte, err error) {
 			n = n<<8 | int(d)
 		}
 		body = body[lenLen:]
+		if n < 0x80 { // DER: the short form was due
+			return nil, nil, bad
+		}
 	}
 	if n != len(body) || !bytes.HasPrefix(body, krb5OID) || len(body) < len(krb5OID)+2 {
 		return nil, nil, bad
