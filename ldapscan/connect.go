@@ -10,28 +10,9 @@ import (
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/spnaudit/spnaudit/krb"
 )
-
-// Layer is the SASL security layer a bind negotiates (RFC 4752).
-type Layer int
-
-const (
-	LayerNone Layer = iota // authentication only
-	LayerSign              // integrity protection
-	LayerSeal              // integrity and confidentiality
-)
-
-func (l Layer) String() string {
-	switch l {
-	case LayerNone:
-		return "none"
-	case LayerSign:
-		return "sign"
-	case LayerSeal:
-		return "seal"
-	}
-	return fmt.Sprintf("Layer(%d)", int(l))
-}
 
 // Transport is a fresh connection to a directory server, before any LDAP
 // operation: plain TCP, or TLS for ldaps:// and after StartTLS. A SASL
@@ -65,10 +46,10 @@ func (t *Transport) Start(conn net.Conn) *ldap.Conn {
 // Authenticator binds a fresh transport. Bind starts the LDAP connection
 // through t.Start (wrapping t.Conn first if it needs to) and authenticates
 // with the given SASL security layer; mechanisms without layers accept only
-// LayerNone. An answer of strongerAuthRequired must be returned as the
+// krb.None. An answer of strongerAuthRequired must be returned as the
 // *ldap.Error the server sent, so the caller can try a stronger layer.
 type Authenticator interface {
-	Bind(ctx context.Context, t *Transport, layer Layer) (*ldap.Conn, error)
+	Bind(ctx context.Context, t *Transport, layer krb.Layer) (*ldap.Conn, error)
 }
 
 // SimpleBind authenticates with an LDAP simple bind, or anonymously when DN
@@ -80,8 +61,8 @@ type SimpleBind struct {
 }
 
 // Bind implements Authenticator.
-func (a SimpleBind) Bind(_ context.Context, t *Transport, layer Layer) (*ldap.Conn, error) {
-	if layer != LayerNone {
+func (a SimpleBind) Bind(_ context.Context, t *Transport, layer krb.Layer) (*ldap.Conn, error) {
+	if layer != krb.None {
 		return nil, fmt.Errorf("simple bind offers no SASL %s layer: set ldap.sasl_security to none", layer)
 	}
 	lc := t.Start(t.Conn)
@@ -99,24 +80,24 @@ func (a SimpleBind) Bind(_ context.Context, t *Transport, layer Layer) (*ldap.Co
 // seals plain LDAP; over TLS it binds without a layer first (Windows refuses
 // layers inside TLS) and signs if the server answers strongerAuthRequired
 // (as Samba does).
-func layerPlan(policy SASLSecurity, overTLS bool) []Layer {
+func layerPlan(policy SASLSecurity, overTLS bool) []krb.Layer {
 	switch policy {
 	case SASLNone:
-		return []Layer{LayerNone}
+		return []krb.Layer{krb.None}
 	case SASLSign:
-		return []Layer{LayerSign}
+		return []krb.Layer{krb.Sign}
 	case SASLSeal:
-		return []Layer{LayerSeal}
+		return []krb.Layer{krb.Seal}
 	}
 	if overTLS {
-		return []Layer{LayerNone, LayerSign}
+		return []krb.Layer{krb.None, krb.Sign}
 	}
-	return []Layer{LayerSeal}
+	return []krb.Layer{krb.Seal}
 }
 
 // negotiateLayer binds with each layer of plan in turn, moving on only when
 // the server answers strongerAuthRequired.
-func negotiateLayer(ctx context.Context, plan []Layer, bind func(context.Context, Layer) (*ldap.Conn, error)) (*ldap.Conn, Layer, error) {
+func negotiateLayer(ctx context.Context, plan []krb.Layer, bind func(context.Context, krb.Layer) (*ldap.Conn, error)) (*ldap.Conn, krb.Layer, error) {
 	var err error
 	for _, layer := range plan {
 		var lc *ldap.Conn

@@ -265,8 +265,9 @@ func (fa *fakeAD) handleSearch(w *gldap.ResponseWriter, r *gldap.Request) {
 		return
 	}
 	if urls, ok := fa.referrals[strings.ToLower(m.BaseDN)]; ok {
-		_ = w.Write(r.NewSearchDoneResponse(gldap.WithResponseCode(gldap.ResultReferral),
-			gldap.WithDiagnosticMessage("referral:"+strings.Join(urls, " "))))
+		ref := r.NewSearchDoneResponse(gldap.WithResponseCode(gldap.ResultReferral))
+		ref.SetDiagnosticMessage("referral:" + strings.Join(urls, " "))
+		_ = w.Write(ref)
 		return
 	}
 	matches, code := fa.find(m)

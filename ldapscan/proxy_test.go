@@ -15,7 +15,7 @@ import (
 // proxy sits between the scanner and the fake AD on plain LDAP. It can cut
 // every connection after a number of pages, and it rewrites what gldap
 // cannot send: an entry whose DN is "ref:<url>" becomes a search result
-// reference, and a referral result with the diagnostic "referral:<urls>"
+// reference (the DN is "ref:<url> ,<parent DN>"), and a referral result with the diagnostic "referral:<urls>"
 // gets its referral field.
 type proxy struct {
 	addr        string
@@ -24,8 +24,9 @@ type proxy struct {
 	pagesRelays atomic.Int64
 	accepted    atomic.Int64
 
-	mu    sync.Mutex
-	conns []net.Conn
+	mu       sync.Mutex
+	conns    []net.Conn
+	listener net.Listener
 }
 
 func newProxy(t testing.TB, target string) *proxy {
@@ -34,7 +35,7 @@ func newProxy(t testing.TB, target string) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{addr: l.Addr().String(), target: target}
+	p := &proxy{addr: l.Addr().String(), target: target, listener: l}
 	t.Cleanup(func() {
 		l.Close()
 		p.cut()
@@ -75,6 +76,13 @@ func (p *proxy) cut() {
 	p.conns = nil
 }
 
+// refuse stops accepting connections and cuts the open ones: the server is
+// down.
+func (p *proxy) refuse() {
+	p.listener.Close()
+	p.cut()
+}
+
 func (p *proxy) relay(client, server net.Conn) {
 	defer client.Close()
 	for {
@@ -105,10 +113,11 @@ func rewrite(packet *ber.Packet) *ber.Packet {
 	op := packet.Children[1]
 	switch op.Tag {
 	case ldap.ApplicationSearchResultEntry:
-		url, ok := strings.CutPrefix(op.Children[0].Value.(string), "ref:")
+		marker, ok := strings.CutPrefix(op.Children[0].Value.(string), "ref:")
 		if !ok {
 			return packet
 		}
+		url, _, _ := strings.Cut(marker, " ")
 		ref := ber.Encode(ber.ClassApplication, ber.TypeConstructed, ldap.ApplicationSearchResultReference, nil, "Search Result Reference")
 		ref.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, url, "URI"))
 		return envelope(packet, ref)

@@ -127,7 +127,7 @@ func TestScanReadsInventoryAndDirectory(t *testing.T) {
 // when the progress hook sees page n, the server has served exactly n.
 func TestScanPagesAreStreamed(t *testing.T) {
 	fa := newFakeAD()
-	const objects = 2345
+	const objects = 1234
 	for i := range objects {
 		fa.account(fmt.Sprintf("svc%05d", i), "user", fmt.Sprintf("HTTP/app%05d.corp.example.test", i))
 	}

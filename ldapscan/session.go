@@ -9,6 +9,8 @@ import (
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/spnaudit/spnaudit/krb"
 )
 
 // session is one bound connection to a directory server.
@@ -16,7 +18,7 @@ type session struct {
 	ep      endpoint
 	gc      bool
 	conn    *ldap.Conn
-	layer   Layer
+	layer   krb.Layer
 	timeout time.Duration // per request
 	log     *slog.Logger
 }
@@ -35,7 +37,7 @@ func (s *session) alive() bool { return s != nil && !s.conn.IsClosing() }
 // attempt gets a fresh transport.
 func (sc *Scanner) connect(ctx context.Context, ep endpoint, gc bool) (*session, error) {
 	plan := layerPlan(sc.cfg.SASLSecurity, ep.tls || sc.cfg.StartTLS)
-	lc, layer, err := negotiateLayer(ctx, plan, func(ctx context.Context, layer Layer) (*ldap.Conn, error) {
+	lc, layer, err := negotiateLayer(ctx, plan, func(ctx context.Context, layer krb.Layer) (*ldap.Conn, error) {
 		t, err := sc.dial(ctx, ep, gc)
 		if err != nil {
 			return nil, &Error{Stage: StageConnect, Server: ep.url, Err: err}
@@ -56,7 +58,7 @@ func (sc *Scanner) connect(ctx context.Context, ep endpoint, gc bool) (*session,
 
 // bind runs the Authenticator under the request timeout; the transport is
 // closed if the context ends first, which unblocks any pending exchange.
-func (sc *Scanner) bind(ctx context.Context, t *Transport, layer Layer) (*ldap.Conn, error) {
+func (sc *Scanner) bind(ctx context.Context, t *Transport, layer krb.Layer) (*ldap.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, sc.cfg.Timeout)
 	defer cancel()
 	abort := context.AfterFunc(ctx, func() { t.Conn.Close() })

@@ -1,0 +1,211 @@
+package ldapscan
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/spnaudit/spnaudit/inventory"
+)
+
+func pollOK(t testing.TB, sc *Scanner, prev *Result) *Result {
+	t.Helper()
+	res, err := sc.Poll(context.Background(), prev)
+	if err != nil {
+		t.Fatalf("poll: %v", err)
+	}
+	return res
+}
+
+// comparable strips what legitimately differs between a poll and a full
+// scan of the same directory: timing and the scan mode.
+func sameInventory(t testing.TB, got, want *inventory.Snapshot) {
+	t.Helper()
+	g, w := *got, *want
+	g.Started, g.Duration, w.Duration = w.Started, 0, 0
+	if !reflect.DeepEqual(g, w) {
+		gj, _ := json.MarshalIndent(g, "", " ")
+		wj, _ := json.MarshalIndent(w, "", " ")
+		t.Fatalf("poll result differs from a full scan:\n got %s\nwant %s", gj, wj)
+	}
+}
+
+func spnsOf(snap *inventory.Snapshot) map[string][]string {
+	out := map[string][]string{}
+	for _, o := range snap.Objects {
+		out[o.SAMAccountName] = o.SPNs
+	}
+	return out
+}
+
+func TestPollAppliesChanges(t *testing.T) {
+	type setup struct {
+		fa                      *fakeAD
+		keep, edit, strip, gone string
+		plain                   string // an account without SPNs
+	}
+	tests := []struct {
+		name        string
+		change      func(s setup)
+		wantFetched int
+		wantRemoved int
+		wantSPNs    map[string][]string
+	}{
+		{"no change", func(setup) {}, 0, 0,
+			map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit"}, "strip": {"HTTP/strip"}, "gone": {"HTTP/gone"}}},
+		{"SPN added to an account without SPNs", func(s setup) {
+			s.fa.modify(s.plain, func(a map[string][]string) { a["servicePrincipalName"] = []string{"HTTP/new"} })
+		}, 1, 0, map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit"}, "strip": {"HTTP/strip"}, "gone": {"HTTP/gone"}, "plain": {"HTTP/new"}}},
+		{"new account", func(s setup) { s.fa.account("fresh", "computer", "HOST/fresh") }, 1, 0,
+			map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit"}, "strip": {"HTTP/strip"}, "gone": {"HTTP/gone"}, "fresh": {"HOST/fresh"}}},
+		{"SPN modified", func(s setup) {
+			s.fa.modify(s.edit, func(a map[string][]string) {
+				a["servicePrincipalName"] = []string{"HTTP/edit", "HTTP/edit.corp.example.test"}
+			})
+		}, 1, 0, map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit", "HTTP/edit.corp.example.test"}, "strip": {"HTTP/strip"}, "gone": {"HTTP/gone"}}},
+		{"last SPN removed", func(s setup) {
+			s.fa.modify(s.strip, func(a map[string][]string) { delete(a, "servicePrincipalName") })
+		}, 1, 1, map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit"}, "gone": {"HTTP/gone"}}},
+		{"object deleted", func(s setup) { s.fa.remove(s.gone) }, 1, 1,
+			map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit"}, "strip": {"HTTP/strip"}}},
+		{"unrelated change elsewhere", func(s setup) {
+			s.fa.modify(s.plain, func(a map[string][]string) { a["description"] = []string{"touched"} })
+		}, 1, 0, map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit"}, "strip": {"HTTP/strip"}, "gone": {"HTTP/gone"}}},
+		{"everything at once", func(s setup) {
+			s.fa.modify(s.edit, func(a map[string][]string) { a["servicePrincipalName"] = []string{"HTTP/edited"} })
+			s.fa.modify(s.strip, func(a map[string][]string) { delete(a, "servicePrincipalName") })
+			s.fa.remove(s.gone)
+			s.fa.account("fresh", "user", "HTTP/fresh")
+		}, 4, 2, map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edited"}, "fresh": {"HTTP/fresh"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fa := newFakeAD()
+			s := setup{fa: fa,
+				keep: fa.account("keep", "user", "HTTP/keep"), edit: fa.account("edit", "user", "HTTP/edit"),
+				strip: fa.account("strip", "user", "HTTP/strip"), gone: fa.account("gone", "user", "HTTP/gone"),
+				plain: fa.account("plain", "user"),
+			}
+			for i := range 250 { // several pages of unchanged objects
+				fa.account(fmt.Sprintf("bulk%03d", i), "computer", fmt.Sprintf("HOST/bulk%03d", i))
+			}
+			sc := newTestScanner(t, []string{"ldap://" + fa.serve(t, nil, false)}, nil)
+			full := scanOK(t, sc)
+			frozen, _ := json.Marshal(full.Snapshot)
+
+			tc.change(s)
+			res := pollOK(t, sc, full)
+
+			if res.Stats.Mode != ModeIncremental {
+				t.Fatalf("mode = %s (%s), want incremental", res.Stats.Mode, res.Stats.FullReason)
+			}
+			if res.Stats.Entries != tc.wantFetched || res.Stats.Removed != tc.wantRemoved {
+				t.Errorf("fetched %d removed %d, want %d and %d", res.Stats.Entries, res.Stats.Removed, tc.wantFetched, tc.wantRemoved)
+			}
+			got := spnsOf(res.Snapshot)
+			for i := range 250 {
+				delete(got, fmt.Sprintf("bulk%03d", i))
+			}
+			if !reflect.DeepEqual(got, tc.wantSPNs) {
+				t.Errorf("SPNs after poll = %v, want %v", got, tc.wantSPNs)
+			}
+			if after, _ := json.Marshal(full.Snapshot); string(after) != string(frozen) {
+				t.Fatal("the poll modified the previous snapshot")
+			}
+			if res.Watermark.USN != fa.usn {
+				t.Errorf("watermark USN = %d, want %d", res.Watermark.USN, fa.usn)
+			}
+			sameInventory(t, res.Snapshot, scanOK(t, sc).Snapshot)
+		})
+	}
+}
+
+func TestPollChainsWatermarks(t *testing.T) {
+	fa := newFakeAD()
+	a := fa.account("a", "user", "HTTP/a")
+	sc := newTestScanner(t, []string{"ldap://" + fa.serve(t, nil, false)}, nil)
+	res := scanOK(t, sc)
+	for i := range 3 {
+		fa.modify(a, func(attrs map[string][]string) { attrs["servicePrincipalName"] = []string{fmt.Sprintf("HTTP/a%d", i)} })
+		res = pollOK(t, sc, res)
+		if res.Stats.Entries != 1 || !slices.Equal(spnsOf(res.Snapshot)["a"], []string{fmt.Sprintf("HTTP/a%d", i)}) {
+			t.Fatalf("poll %d: fetched %d, SPNs %v", i, res.Stats.Entries, spnsOf(res.Snapshot)["a"])
+		}
+	}
+	if res = pollOK(t, sc, res); res.Stats.Entries != 0 {
+		t.Fatalf("quiet poll fetched %d objects", res.Stats.Entries)
+	}
+}
+
+func TestPollFallsBackToFullScan(t *testing.T) {
+	tests := []struct {
+		name   string
+		break_ func(fa *fakeAD, prev *Result) *Result
+	}{
+		{"no previous result", func(*fakeAD, *Result) *Result { return nil }},
+		{"database restored (invocationId changed)", func(fa *fakeAD, prev *Result) *Result {
+			fa.modify(fa.dsService, func(a map[string][]string) { a["invocationId"] = []string{string(randomGUID())} })
+			return prev
+		}},
+		{"USN went backwards", func(fa *fakeAD, prev *Result) *Result {
+			p := *prev
+			p.Watermark.USN = fa.usn + 1000
+			return &p
+		}},
+		{"another DC answers", func(fa *fakeAD, prev *Result) *Result {
+			p := *prev
+			p.Watermark.Server = "ldap://dc2.corp.example.test"
+			return &p
+		}},
+		{"naming contexts changed", func(fa *fakeAD, prev *Result) *Result {
+			fa.addDomain("child.corp.example.test", "CHILD", "DC=child,"+fakeDomainNC)
+			return prev
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fa := newFakeAD()
+			fa.account("a", "user", "HTTP/a")
+			gc := newFakeAD()
+			gc.domainNC = "DC=child," + fakeDomainNC
+			gc.put(gc.domainNC, map[string][]string{"objectClass": {"domain"}})
+			gcAddr := gc.serve(t, nil, false)
+			sc := newTestScanner(t, []string{"ldap://" + fa.serve(t, nil, false)}, nil)
+			sc.globalCatalog = func(endpoint) endpoint { ep, _ := parseEndpoint("ldap://" + gcAddr); return ep }
+			prev := tc.break_(fa, scanOK(t, sc))
+			res := pollOK(t, sc, prev)
+			if res.Stats.Mode != ModeFull || res.Stats.FullReason == "" {
+				t.Fatalf("mode %s reason %q, want a full scan with a reason", res.Stats.Mode, res.Stats.FullReason)
+			}
+			if len(res.Snapshot.Objects) != 1 {
+				t.Fatalf("objects = %d, want 1", len(res.Snapshot.Objects))
+			}
+		})
+	}
+}
+
+// TestPollAfterFailover: the primary goes down between polls; the poll
+// reconnects to the second URL and, the DC having changed, scans in full.
+func TestPollAfterFailover(t *testing.T) {
+	fa := newFakeAD()
+	fa.account("a", "user", "HTTP/a")
+	p := newProxy(t, fa.serve(t, nil, false))
+	second := "ldap://" + fa.serve(t, nil, false)
+	primary := "ldap://" + p.addr
+	sc := newTestScanner(t, []string{primary, second}, nil)
+	res := scanOK(t, sc)
+	if res.Stats.Server != primary {
+		t.Fatalf("first scan read %s", res.Stats.Server)
+	}
+	p.refuse()
+	res = pollOK(t, sc, res)
+	if res.Stats.Mode != ModeFull || res.Stats.Server != second {
+		t.Fatalf("after failover: mode %s server %s reason %q", res.Stats.Mode, res.Stats.Server, res.Stats.FullReason)
+	}
+	if res = pollOK(t, sc, res); res.Stats.Mode != ModeIncremental || res.Stats.Server != second {
+		t.Fatalf("next poll: mode %s server %s", res.Stats.Mode, res.Stats.Server)
+	}
+}
