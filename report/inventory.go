@@ -1,0 +1,102 @@
+package report
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spnaudit/spnaudit/inventory"
+)
+
+// sortedObjects orders objects by domain, account name (case-insensitive)
+// and DN, without copying them.
+func sortedObjects(snap *inventory.Snapshot) []*inventory.Object {
+	objs := make([]*inventory.Object, len(snap.Objects))
+	for i := range snap.Objects {
+		objs[i] = &snap.Objects[i]
+	}
+	slices.SortFunc(objs, func(a, b *inventory.Object) int {
+		return cmp.Or(
+			strings.Compare(a.Domain, b.Domain),
+			strings.Compare(strings.ToLower(a.SAMAccountName), strings.ToLower(b.SAMAccountName)),
+			strings.Compare(a.DN, b.DN),
+		)
+	})
+	return objs
+}
+
+// writeInventoryJSON streams a JSON array of objects, one encoding at a time,
+// so a forest of 250,000 accounts is never held twice in memory.
+func writeInventoryJSON(w io.Writer, snap *inventory.Snapshot) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("[")
+	for i, o := range sortedObjects(snap) {
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		obj := *o
+		obj.SPNs = nonNil(obj.SPNs)
+		b, err := json.MarshalIndent(obj, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		bw.WriteString("\n  ")
+		bw.Write(b)
+	}
+	if len(snap.Objects) > 0 {
+		bw.WriteString("\n")
+	}
+	bw.WriteString("]\n")
+	return bw.Flush()
+}
+
+// writeInventoryTable writes one block per object: account, kind and DN on
+// the first line, then its SPNs as stored, indented.
+//
+//	EXAMPLE\svc-iis  user  CN=svc-iis,OU=Service Accounts,DC=example,DC=test
+//	  HTTP/web01
+//	  HTTP/web01.example.test
+func writeInventoryTable(w io.Writer, snap *inventory.Snapshot, color bool) error {
+	bw := bufio.NewWriter(w)
+	p := painter(color)
+	for _, o := range sortedObjects(snap) {
+		name := sanitize(accountName(o, snap.Directory.NetBIOSDomains))
+		kind := string(o.Kind)
+		switch {
+		case o.IsDC():
+			kind += ", DC"
+		case !o.Enabled():
+			kind += ", disabled"
+		}
+		head := fmt.Sprintf("%s  %s  ", name, kind)
+		dn := wrap(sanitize(o.DN), max(width-len([]rune(head)), 40), true)
+		fmt.Fprintf(bw, "%s  %s  %s\n", p.paint(styleBold, name), p.paint(styleDim, kind), dn[0])
+		for _, l := range dn[1:] {
+			fmt.Fprintf(bw, "%s%s\n", strings.Repeat(" ", len([]rune(head))), l)
+		}
+		for _, spn := range o.SPNs {
+			for i, l := range wrap(sanitize(spn), width-4, false) {
+				if i == 0 {
+					fmt.Fprintf(bw, "  %s\n", l)
+				} else {
+					fmt.Fprintf(bw, "    %s\n", l)
+				}
+			}
+		}
+	}
+	fmt.Fprintf(bw, "%s, %s, %s\n", count(len(snap.Objects), "object"), count(snap.SPNCount(), "SPN"), count(len(snap.Directory.Domains), "domain"))
+	return bw.Flush()
+}
+
+// accountName is DOMAIN\sAMAccountName when the domain's NetBIOS name is
+// known (the form setspn takes), else the sAMAccountName.
+func accountName(o *inventory.Object, netbios map[string]string) string {
+	if nb := netbios[o.Domain]; nb != "" {
+		return nb + `\` + o.SAMAccountName
+	}
+	return o.SAMAccountName
+}
