@@ -9,20 +9,24 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/spnaudit/spnaudit/audit"
 )
 
-// Config is the whole configuration. The mapstructure tags are the keys of the
+// Config is the whole configuration. Farms and suppressions are audit's own
+// types, validated by audit, so that what config check accepts is what the
+// audit applies. The mapstructure tags are the keys of the
 // YAML file; the environment variable of a key is SPNAUDIT_ followed by the
 // key in upper case with "." replaced by "_" (ldap.urls: SPNAUDIT_LDAP_URLS).
 type Config struct {
-	LDAP     LDAP     `mapstructure:"ldap"`
-	Kerberos Kerberos `mapstructure:"kerberos"`
-	Scan     Scan     `mapstructure:"scan"`
-	Audit    Audit    `mapstructure:"audit"`
-	Farms    []Farm   `mapstructure:"farms"`
-	Metrics  Metrics  `mapstructure:"metrics"`
-	Web      Web      `mapstructure:"web"`
-	Log      Log      `mapstructure:"log"`
+	LDAP     LDAP         `mapstructure:"ldap"`
+	Kerberos Kerberos     `mapstructure:"kerberos"`
+	Scan     Scan         `mapstructure:"scan"`
+	Audit    Audit        `mapstructure:"audit"`
+	Farms    []audit.Farm `mapstructure:"farms"`
+	Metrics  Metrics      `mapstructure:"metrics"`
+	Web      Web          `mapstructure:"web"`
+	Log      Log          `mapstructure:"log"`
 }
 
 // LDAP is how to reach and bind to the domain controllers.
@@ -92,33 +96,8 @@ type Scan struct {
 type Audit struct {
 	MaxPasswordAge time.Duration `mapstructure:"max_password_age"`
 	ResolveDNS     bool          `mapstructure:"resolve_dns"`
-	Ignore         []Ignore      `mapstructure:"ignore"`
-}
-
-// Ignore suppresses the findings of Rule whose SPN and account match the
-// patterns (path.Match syntax; an empty pattern matches anything, but at least
-// one of SPN and Account is set).
-type Ignore struct {
-	Rule    string `mapstructure:"rule"`
-	SPN     string `mapstructure:"spn"`
-	Account string `mapstructure:"account"`
-	Reason  string `mapstructure:"reason"`
-}
-
-// Farm is the desired SPN state of a load-balanced farm.
-type Farm struct {
-	Name string `mapstructure:"name"`
-	// VIP is the load-balanced host name clients use.
-	VIP   string   `mapstructure:"vip"`
-	Nodes []string `mapstructure:"nodes"`
-	// DNSSuffix turns short names into FQDNs (both forms must be registered).
-	DNSSuffix string `mapstructure:"dns_suffix"`
-	// Classes are the service classes, e.g. HTTP.
-	Classes []string `mapstructure:"classes"`
-	// Account must hold the farm's SPNs.
-	Account string `mapstructure:"account"`
-	// Ports, when set, require port-qualified SPNs (HTTP/vip:8443) as well.
-	Ports []int `mapstructure:"ports"`
+	// Ignore entries are validated by audit.Suppression.Validate.
+	Ignore []audit.Suppression `mapstructure:"ignore"`
 }
 
 // Metrics tunes the Prometheus exposition.

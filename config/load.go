@@ -27,9 +27,6 @@ type Options struct {
 	// Flags named like a key (--log.level) override the environment and the
 	// file when given on the command line. Other flags are ignored.
 	Flags *pflag.FlagSet
-	// KnownRules are the audit rule ids that audit.ignore entries may name
-	// (audit.RuleIDs); an entry naming any other rule is a problem.
-	KnownRules []string
 }
 
 // Load reads, merges (flags > environment > file > defaults), normalises and
@@ -65,7 +62,7 @@ func Load(opts Options) (*Config, error) {
 		decodeProblems(err, &ps)
 	}
 	normalize(&cfg)
-	validate(&cfg, opts.KnownRules, &ps)
+	validate(&cfg, &ps)
 	if len(ps.list) > 0 {
 		return nil, ps.list
 	}
@@ -181,18 +178,18 @@ func unknownKey(name string, t reflect.Type, path, where string, ps *problems) {
 		siblings = fieldNames(t)
 	}
 	if s := suggest(name, path, siblings); s != "" {
-		ps.add(key, "unknown key (%s); did you mean %s?", where, s)
+		ps.addUnknown(key, "unknown key (%s); did you mean %s?", where, s)
 		return
 	}
 	if t.Kind() != reflect.Struct {
-		ps.add(key, "unknown key (%s); %s takes a value, not keys", where, path)
+		ps.addUnknown(key, "unknown key (%s); %s takes a value, not keys", where, path)
 		return
 	}
 	section := "top-level keys"
 	if path != "" {
 		section = "keys under " + path
 	}
-	ps.add(key, "unknown key (%s); valid %s: %s", where, section, strings.Join(sortedNames(t), ", "))
+	ps.addUnknown(key, "unknown key (%s); valid %s: %s", where, section, strings.Join(sortedNames(t), ", "))
 }
 
 func join(path, name string) string {
@@ -325,7 +322,7 @@ func describeValue(v any) string {
 }
 
 // normalize applies the spellings that are equivalent: upper-case realm, the
-// realm from principal@REALM, "FILE:" ccache names, a dotted DNS suffix.
+// realm from principal@REALM, "FILE:" ccache names.
 func normalize(c *Config) {
 	k := &c.Kerberos
 	k.Realm = strings.ToUpper(strings.TrimSpace(k.Realm))
@@ -333,7 +330,4 @@ func normalize(c *Config) {
 		k.Realm = strings.ToUpper(realm)
 	}
 	k.CCache = strings.TrimPrefix(k.CCache, "FILE:")
-	for i := range c.Farms {
-		c.Farms[i].DNSSuffix = strings.TrimPrefix(c.Farms[i].DNSSuffix, ".")
-	}
 }

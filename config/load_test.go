@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/spnaudit/spnaudit/audit"
 )
 
 const fullConfig = `
@@ -77,8 +79,8 @@ func TestLoadValid(t *testing.T) {
 					KDCs: []string{"dc1.example.test", "dc2.example.test"}}
 				c.Scan = Scan{FullInterval: 24 * time.Hour, PollInterval: 30 * time.Second, Timeout: 20 * time.Minute}
 				c.Audit = Audit{MaxPasswordAge: 90*24*time.Hour + 12*time.Hour, ResolveDNS: true,
-					Ignore: []Ignore{{Rule: "ghost-spn", SPN: "HTTP/old-*", Reason: "decommissioned in Q3, DNS cleanup pending"}}}
-				c.Farms = []Farm{{Name: "iis", VIP: "svnlb301", Nodes: []string{"svexpgg310", "svexpgg311"}, DNSSuffix: "example.test",
+					Ignore: []audit.Suppression{{Rule: "ghost-spn", SPN: "HTTP/old-*", Reason: "decommissioned in Q3, DNS cleanup pending"}}}
+				c.Farms = []audit.Farm{{Name: "iis", VIP: "svnlb301", Nodes: []string{"svexpgg310", "svexpgg311"}, DNSSuffix: ".example.test",
 					Classes: []string{"HTTP"}, Account: "svc-iis", Ports: []int{8443}}}
 				c.Metrics.MaxFindingSeries = 50
 				c.Web = Web{ListenAddress: "127.0.0.1:9700", ConfigFile: "testdata/files/web.yml"}
@@ -159,7 +161,7 @@ kerberos:
 			if err := flags.Parse(tc.flags); err != nil {
 				t.Fatal(err)
 			}
-			got, err := Load(Options{File: file, Flags: flags, KnownRules: testRules})
+			got, err := Load(Options{File: file, Flags: flags})
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -174,7 +176,7 @@ kerberos:
 
 func mustLoad(t *testing.T, yaml string) Config {
 	t.Helper()
-	c, err := Load(Options{File: writeTemp(t, yaml), KnownRules: testRules})
+	c, err := Load(Options{File: writeTemp(t, yaml)})
 	if err != nil {
 		t.Fatal(err)
 	}

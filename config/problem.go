@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -46,8 +47,9 @@ func (ps Problems) Lines() []string {
 // enclosing value did, gets no further problems: validation would only
 // complain about the zero value left behind.
 type problems struct {
-	list   Problems
-	failed map[string]bool
+	list    Problems
+	failed  map[string]bool
+	unknown []string // unknown keys found in the file
 }
 
 func (ps *problems) add(key, format string, args ...any) {
@@ -64,11 +66,21 @@ func (ps *problems) add(key, format string, args ...any) {
 	ps.list = append(ps.list, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
 }
 
-// fail adds a problem for a value that could not be decoded.
+// fail adds a problem for a value that could not be decoded, unless an
+// unknown key below it explains it: "page_size.max: 10" makes page_size a
+// mapping, but the typo is the problem to fix.
 func (ps *problems) fail(key, format string, args ...any) {
-	ps.add(key, format, args...)
+	if !slices.ContainsFunc(ps.unknown, func(u string) bool { return strings.HasPrefix(u, key+".") }) {
+		ps.add(key, format, args...)
+	}
 	if ps.failed == nil {
 		ps.failed = map[string]bool{}
 	}
 	ps.failed[key] = true
+}
+
+// addUnknown adds the problem of an unknown key.
+func (ps *problems) addUnknown(key, format string, args ...any) {
+	ps.unknown = append(ps.unknown, key)
+	ps.add(key, format, args...)
 }

@@ -4,34 +4,33 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/spnaudit/spnaudit/audit"
 )
 
 // Validate checks a configuration built without Load (tests, embedding) the
 // way Load does, including that the files it names are readable.
-func Validate(c *Config, knownRules []string) error {
+func Validate(c *Config) error {
 	var ps problems
-	validate(c, knownRules, &ps)
+	validate(c, &ps)
 	if len(ps.list) > 0 {
 		return ps.list
 	}
 	return nil
 }
 
-func validate(c *Config, knownRules []string, ps *problems) {
+func validate(c *Config, ps *problems) {
 	validateLDAP(c, ps)
 	validateKerberos(&c.Kerberos, ps)
 	validateScan(c, ps)
-	validateAudit(&c.Audit, knownRules, ps)
-	for i := range c.Farms {
-		validateFarm(c.Farms, i, ps)
-	}
+	validateAudit(&c.Audit, ps)
+	validateFarms(c.Farms, ps)
 	if c.Metrics.MaxFindingSeries < 0 {
 		ps.add("metrics.max_finding_series", "%d is negative; write 0 to export no per-finding series, or a limit such as 1000", c.Metrics.MaxFindingSeries)
 	}
@@ -232,80 +231,39 @@ func validateScan(c *Config, ps *problems) {
 	}
 }
 
-func validateAudit(a *Audit, knownRules []string, ps *problems) {
+func validateAudit(a *Audit, ps *problems) {
 	if a.MaxPasswordAge <= 0 {
 		ps.add("audit.max_password_age", "%s is not positive; write e.g. 365d", formatDuration(a.MaxPasswordAge))
 	}
-	for i, ig := range a.Ignore {
-		key := fmt.Sprintf("audit.ignore[%d]", i)
-		switch {
-		case ig.Rule == "":
-			ps.add(key+".rule", "not set; name the rule to silence, one of: %s", strings.Join(knownRules, ", "))
-		case !slices.Contains(knownRules, ig.Rule):
-			ps.add(key+".rule", "%q is not a rule%s; use one of: %s", ig.Rule, didYouMean(ig.Rule, knownRules), strings.Join(knownRules, ", "))
-		}
-		if ig.SPN == "" && ig.Account == "" {
-			ps.add(key, "has neither spn nor account; set at least one pattern, e.g. spn: \"HTTP/legacy*\"")
-		}
-		for _, p := range []struct{ field, pattern string }{{"spn", ig.SPN}, {"account", ig.Account}} {
-			if _, err := path.Match(p.pattern, ""); err != nil {
-				ps.add(key+"."+p.field, "%q is not a valid pattern; use * and ? wildcards and close every [ ]", p.pattern)
-			}
-		}
-		if strings.TrimSpace(ig.Reason) == "" {
-			ps.add(key+".reason", "not set; say why this is accepted (and until when), so the next auditor knows")
-		}
+	for i, s := range a.Ignore {
+		addErrors(ps, fmt.Sprintf("audit.ignore[%d]", i), s.Validate())
 	}
 }
 
-func didYouMean(s string, candidates []string) string {
-	if best := suggest(s, "", candidates); best != "" && slices.Contains(candidates, best) {
-		return fmt.Sprintf(" (did you mean %s?)", best)
+// addErrors adds one problem per error of err, which may be an errors.Join.
+func addErrors(ps *problems, key string, err error) {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			addErrors(ps, key, e)
+		}
+		return
 	}
-	return ""
+	if err != nil {
+		ps.add(key, "%v", err)
+	}
 }
 
-func validateFarm(farms []Farm, i int, ps *problems) {
-	f := &farms[i]
-	key := fmt.Sprintf("farms[%d]", i)
-	if f.Name == "" {
-		ps.add(key+".name", "not set; name the farm, e.g. iis-web")
-	} else if j := slices.IndexFunc(farms[:i], func(o Farm) bool { return strings.EqualFold(o.Name, f.Name) }); j >= 0 {
-		ps.add(key+".name", "%q is also the name of farms[%d]; give each farm its own name", f.Name, j)
-	}
-	if f.VIP == "" {
-		ps.add(key+".vip", "not set; write the load-balanced name clients use, e.g. web")
-	} else if !isHostName(f.VIP) {
-		ps.add(key+".vip", "%q is not a host name; write a short or fully qualified name, e.g. web or web.example.test", f.VIP)
-	}
-	if len(f.Nodes) == 0 {
-		ps.add(key+".nodes", "not set; list the farm's servers, e.g. [web01, web02]")
-	}
-	for j, n := range f.Nodes {
-		nk := fmt.Sprintf("%s.nodes[%d]", key, j)
-		if !isHostName(n) {
-			ps.add(nk, "%q is not a host name; write a short or fully qualified name, e.g. web01", n)
-		} else if k := slices.IndexFunc(f.Nodes[:j], func(o string) bool { return strings.EqualFold(o, n) }); k >= 0 {
-			ps.add(nk, "%q is also %s.nodes[%d]; remove one", n, key, k)
+// validateFarms leaves each farm to audit and checks what no single farm
+// can: that names are unique, as plans and findings are named after them.
+func validateFarms(farms []audit.Farm, ps *problems) {
+	for i, f := range farms {
+		key := fmt.Sprintf("farms[%d]", i)
+		if err := f.Validate(); err != nil {
+			addErrors(ps, key, err)
+			continue
 		}
-	}
-	if f.DNSSuffix != "" && !isHostName(f.DNSSuffix) {
-		ps.add(key+".dns_suffix", "%q is not a DNS domain; write e.g. example.test", f.DNSSuffix)
-	}
-	if len(f.Classes) == 0 {
-		ps.add(key+".classes", "not set; list the service classes the farm serves, e.g. [HTTP]")
-	}
-	for j, c := range f.Classes {
-		if c == "" || strings.ContainsAny(c, "/: \t@") {
-			ps.add(fmt.Sprintf("%s.classes[%d]", key, j), "%q is not a service class; write the part before the /, e.g. HTTP", c)
-		}
-	}
-	if strings.TrimSpace(f.Account) == "" {
-		ps.add(key+".account", "not set; write the sAMAccountName that must hold the farm's SPNs, e.g. svc-iis")
-	}
-	for j, p := range f.Ports {
-		if p < 1 || p > 65535 {
-			ps.add(fmt.Sprintf("%s.ports[%d]", key, j), "%d is not a port; write a number from 1 to 65535", p)
+		if j := slices.IndexFunc(farms[:i], func(o audit.Farm) bool { return strings.EqualFold(o.Name, f.Name) }); j >= 0 {
+			ps.add(key+".name", "%q is also the name of farms[%d]; give each farm its own name", f.Name, j)
 		}
 	}
 }
