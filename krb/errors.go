@@ -31,6 +31,8 @@ const (
 	KindEncType
 	KindLayerNotOffered
 	KindProtocol
+	KindTicketExpired
+	KindServiceKey
 )
 
 // Error is a Kerberos failure explained in one line: what went wrong and what
@@ -97,6 +99,10 @@ func classify(op string, err error) error {
 		return wrap(KindAccountUnusable, "the account is disabled, locked out, expired or its password has expired", "unlock or re-enable the audit account in AD, or set a new password and re-export its keytab")
 	case has("KRB_AP_ERR_SKEW"):
 		return wrap(KindClockSkew, "clock skew too great between this host and the domain controller", fixSkew)
+	case has("KRB_AP_ERR_TKT_EXPIRED"):
+		return wrap(KindTicketExpired, "the ticket presented has expired (or has less than the KDC's minimum lifetime left)", "synchronise clocks; keep a ccache fresh (k5start) or use a keytab; ticket lifetimes under 3 minutes are too short for Samba")
+	case has("KRB_AP_ERR_MODIFIED"):
+		return wrap(KindServiceKey, "the server cannot decrypt the ticket: the SPN belongs to another account, is duplicated, or the server's key changed", "check which account holds the SPN (setspn -Q) and ldap.service_principal")
 	case has("KDC_ERR_S_PRINCIPAL_UNKNOWN"):
 		return wrap(KindUnknownService, "the KDC does not know the service principal", fixService)
 	case has("KDC_ERR_ETYPE_NOSUPP"), has("KDC_ERR_ETYPE_NOTSUPP"):

@@ -33,6 +33,8 @@ func TestClassify(t *testing.T) {
 		{"clock skew", kdcError(errorcode.KRB_AP_ERR_SKEW), KindClockSkew},
 		{"clock skew from the LDAP server", messages.KRBError{ErrorCode: errorcode.KRB_AP_ERR_SKEW}, KindClockSkew},
 		{"unknown service", kdcError(errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN), KindUnknownService},
+		{"expired TGT", kdcError(errorcode.KRB_AP_ERR_TKT_EXPIRED), KindTicketExpired},
+		{"SPN on the wrong account", messages.KRBError{ErrorCode: errorcode.KRB_AP_ERR_MODIFIED}, KindServiceKey},
 		{"no common etype", kdcError(errorcode.KDC_ERR_ETYPE_NOSUPP), KindEncType},
 		{"wrong realm", kdcError(errorcode.KDC_ERR_WRONG_REALM), KindUnknownRealm},
 		{"realm without KDC", errors.New("client krb5 config does not have any defined KDCs for the default realm"), KindUnknownRealm},

@@ -7,18 +7,27 @@ type ticketTimes struct {
 	auth, start, end, renewTill time.Time
 }
 
-// maxRefreshMargin caps how early a long-lived ticket is replaced.
-const maxRefreshMargin = 15 * time.Minute
+// Bounds of the time before its end at which a ticket is replaced.
+// Samba's KDC answers KRB_AP_ERR_TKT_EXPIRED to a TGS request made with a
+// TGT that has less than about 2 minutes left (measured on 4.17), so a TGT
+// is never used that close to its end.
+const (
+	minRefreshMargin = 3 * time.Minute
+	maxRefreshMargin = 15 * time.Minute
+)
 
 // refreshMargin is how long before its end a ticket is replaced: a quarter of
-// its lifetime, at most maxRefreshMargin. A service ticket obtained then is
-// still good for that long, which covers clock skew and slow binds.
+// its lifetime, kept within [minRefreshMargin, maxRefreshMargin], but at most
+// three quarters of a very short lifetime so that such a ticket still gets
+// used. A service ticket obtained then stays good for that long, which also
+// covers clock skew and slow binds.
 func (t ticketTimes) refreshMargin() time.Duration {
 	begin := t.start
 	if begin.IsZero() {
 		begin = t.auth
 	}
-	return min(t.end.Sub(begin)/4, maxRefreshMargin)
+	life := t.end.Sub(begin)
+	return min(max(life/4, minRefreshMargin), maxRefreshMargin, life*3/4)
 }
 
 // due reports whether the ticket should be replaced at now.

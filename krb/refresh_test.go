@@ -19,9 +19,11 @@ func TestRefreshMargin(t *testing.T) {
 	for _, tc := range []struct {
 		life, want time.Duration
 	}{
-		{2 * time.Minute, 30 * time.Second},
-		{10 * time.Hour, 15 * time.Minute},
+		{2 * time.Minute, 90 * time.Second},
+		{3 * time.Minute, 135 * time.Second},
+		{10 * time.Minute, 3 * time.Minute},
 		{40 * time.Minute, 10 * time.Minute},
+		{10 * time.Hour, 15 * time.Minute},
 	} {
 		if got := lifetime(tc.life, 0).refreshMargin(); got != tc.want {
 			t.Errorf("lifetime %v: margin %v, want %v", tc.life, got, tc.want)
@@ -30,8 +32,8 @@ func TestRefreshMargin(t *testing.T) {
 }
 
 func TestNextAction(t *testing.T) {
-	short := lifetime(2*time.Minute, 10*time.Minute) // refreshed from t0+90s
-	noRenew := lifetime(2*time.Minute, 0)
+	short := lifetime(3*time.Minute, 10*time.Minute) // due from t0+45s
+	noRenew := lifetime(3*time.Minute, 0)
 	for _, tc := range []struct {
 		name    string
 		at      time.Duration
@@ -42,16 +44,16 @@ func TestNextAction(t *testing.T) {
 	}{
 		{"keytab first use", 0, fromKeytab, nil, false, login},
 		{"password first use", 0, fromPassword, nil, false, login},
-		{"keytab fresh", 89 * time.Second, fromKeytab, &short, false, useHeld},
-		{"keytab due", 90 * time.Second, fromKeytab, &short, false, login},
-		{"keytab expired", 3 * time.Minute, fromKeytab, &short, false, login},
+		{"keytab fresh", 44 * time.Second, fromKeytab, &short, false, useHeld},
+		{"keytab due", 45 * time.Second, fromKeytab, &short, false, login},
+		{"keytab expired", 4 * time.Minute, fromKeytab, &short, false, login},
 		{"keytab ignores renewability", 100 * time.Second, fromKeytab, &short, false, login},
 		{"ccache first use", 0, fromCCache, nil, false, reloadCCache},
 		{"ccache changed on disk", 10 * time.Second, fromCCache, &short, true, reloadCCache},
 		{"ccache fresh", 10 * time.Second, fromCCache, &short, false, useHeld},
 		{"ccache due, renewable", 100 * time.Second, fromCCache, &short, false, renew},
 		{"ccache due, not renewable", 100 * time.Second, fromCCache, &noRenew, false, useHeld},
-		{"ccache expired cannot be renewed", 3 * time.Minute, fromCCache, &short, false, useHeld},
+		{"ccache expired cannot be renewed", 4 * time.Minute, fromCCache, &short, false, useHeld},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := nextAction(t0.Add(tc.at), tc.src, tc.held, tc.changed); got != tc.want {
@@ -80,14 +82,15 @@ func TestFreshTGTWithClock(t *testing.T) {
 		at      time.Duration
 		wantErr Kind // -1: the held TGT is returned
 	}{
-		{"keytab fresh: no login", fromKeytab, 30 * time.Second, -1},
+		{"keytab fresh: no login", fromKeytab, 40 * time.Second, -1},
 		{"keytab due, login fails, TGT still valid: keep it", fromKeytab, 100 * time.Second, -1},
-		{"keytab expired and login fails", fromKeytab, 3 * time.Minute, KindKeytab},
+		{"keytab expired and login fails", fromKeytab, 4 * time.Minute, KindKeytab},
 		{"ccache unchanged and fresh", fromCCache, 30 * time.Second, -1},
-		{"ccache expired", fromCCache, 3 * time.Minute, KindCCache},
+		{"ccache due, not renewable: keep using it", fromCCache, 100 * time.Second, -1},
+		{"ccache expired", fromCCache, 4 * time.Minute, KindCCache},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			held := &heldTGT{times: lifetime(2*time.Minute, 0)}
+			held := &heldTGT{times: lifetime(3*time.Minute, 0)}
 			c := &Client{
 				cfg: Config{KeytabFile: filepath.Join(dir, "missing.keytab"), CCacheFile: cc},
 				src: tc.src, log: slog.New(slog.DiscardHandler),
