@@ -1,0 +1,111 @@
+package audit
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/spnaudit/spnaudit/inventory"
+)
+
+func TestDuplicateSPN(t *testing.T) {
+	runRuleCases(t, duplicateSPN{}, []ruleCase{
+		{
+			name: "same SPN on two service accounts",
+			snap: snapshot(user("svc_a", []string{"HTTP/web.corp.example.test"}), user("svc_b", []string{"HTTP/web.corp.example.test"})),
+			want: []string{"high HTTP/web.corp.example.test svc_a,svc_b"},
+		},
+		{
+			name: "case differs: HTTP/Host vs http/host is a duplicate",
+			snap: snapshot(user("svc_a", []string{"HTTP/Web"}), user("svc_b", []string{"http/web"})),
+			want: []string{"high HTTP/Web svc_a,svc_b"},
+		},
+		{
+			name: "three holders make one finding",
+			snap: snapshot(user("svc_a", []string{"HTTP/x"}), user("svc_b", []string{"HTTP/x"}), user("svc_c", []string{"http/X"})),
+			want: []string{"high HTTP/x svc_a,svc_b,svc_c"},
+		},
+		{
+			name: "HOST SPN involved is critical",
+			snap: snapshot(computer("app1", nil), user("svc_a", []string{"HOST/app1.corp.example.test"})),
+			want: []string{"critical HOST/app1.corp.example.test APP1,svc_a"},
+		},
+		{
+			name: "a domain controller involved is critical",
+			snap: snapshot(domainController("dc1", testDomain), user("svc_ldap", []string{"ldap/dc1.corp.example.test"})),
+			want: []string{"critical ldap/dc1.corp.example.test DC1,svc_ldap"},
+		},
+		{
+			name: "kadmin/changepw on a non-krbtgt account duplicates krbtgt's",
+			snap: snapshot(krbtgt(testDomain), user("svc_evil", []string{"kadmin/changepw"})),
+			want: []string{"critical kadmin/changepw krbtgt,svc_evil"},
+		},
+		{
+			name: "must not fire: kadmin/changepw on every domain's krbtgt",
+			snap: snapshot(krbtgt(testDomain), krbtgt("child."+testDomain)),
+		},
+		{
+			name: "must not fire: the same SPN twice on one account, in any case",
+			snap: snapshot(user("svc_a", []string{"HTTP/web", "http/WEB", "HTTP/web"})),
+		},
+		{
+			name: "must not fire: port variants are different SPNs",
+			snap: snapshot(user("svc_a", []string{"MSSQLSvc/db:1433"}), user("svc_b", []string{"MSSQLSvc/db"}), user("svc_c", []string{"MSSQLSvc/db:1434"})),
+		},
+		{
+			name: "must not fire: service name variants are different SPNs",
+			snap: snapshot(user("svc_a", []string{"ldap/dc1/corp"}), user("svc_b", []string{"ldap/dc1"})),
+		},
+		{
+			name: "must not fire: lookalike with a zero-width space (malformed-spn reports it)",
+			snap: snapshot(user("svc_a", []string{"HTTP/web"}), user("svc_b", []string{"HTTP/web\u200b"})),
+		},
+		{
+			name: "must not fire: a healthy DC, farm nodes and krbtgt",
+			snap: snapshot(domainController("dc1", testDomain), krbtgt(testDomain), computer("svexpgg310", nil), computer("svexpgg311", nil)),
+		},
+	})
+}
+
+func TestDuplicateSPNRemediation(t *testing.T) {
+	t.Run("HOST SPN keeps the computer that owns the name", func(t *testing.T) {
+		fs := checkRule(duplicateSPN{}, snapshot(computer("app1", nil), user("svc_a", []string{"HOST/APP1"})), Config{})
+		if len(fs) != 1 {
+			t.Fatalf("got %d findings, want 1", len(fs))
+		}
+		want := []string{
+			"setspn -Q HOST/APP1",
+			`# HOST/APP1 belongs to the computer CORP\APP1$; remove it from the other accounts:`,
+			`setspn -D HOST/APP1 CORP\svc_a`,
+			"setspn -X -F",
+		}
+		if !slices.Equal(fs[0].Remediation, want) {
+			t.Errorf("remediation:\n%s\nwant:\n%s", strings.Join(fs[0].Remediation, "\n"), strings.Join(want, "\n"))
+		}
+	})
+	t.Run("otherwise every holder is listed", func(t *testing.T) {
+		fs := checkRule(duplicateSPN{}, snapshot(user("svc_a", []string{"HTTP/x"}), user("svc_b", []string{"HTTP/x"})), Config{})
+		for _, want := range []string{`setspn -D HTTP/x CORP\svc_a`, `setspn -D HTTP/x CORP\svc_b`} {
+			if !slices.Contains(fs[0].Remediation, want) {
+				t.Errorf("remediation lacks %q: %q", want, fs[0].Remediation)
+			}
+		}
+	})
+}
+
+// A group of k holders is one finding with k accounts, not k*(k-1)/2 pairs.
+func TestDuplicateSPNLargeGroupIsOneFinding(t *testing.T) {
+	const k = 2000
+	objs := make([]inventory.Object, k)
+	for i := range objs {
+		objs[i] = user(fmt.Sprintf("svc_%04d", i), []string{"HTTP/shared.corp.example.test"})
+	}
+	fs := checkRule(duplicateSPN{}, snapshot(objs...), Config{})
+	if len(fs) != 1 || len(fs[0].Accounts) != k || len(fs[0].Remediation) != k+3 {
+		t.Fatalf("got %d findings, first with %d accounts; want 1 with %d", len(fs), len(fs[0].Accounts), k)
+	}
+	if !strings.Contains(fs[0].Message, "and 1997 more") {
+		t.Errorf("message does not bound the listed names: %s", fs[0].Message)
+	}
+}

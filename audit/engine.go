@@ -1,0 +1,174 @@
+package audit
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spnaudit/spnaudit/inventory"
+)
+
+// DefaultMaxPasswordAge is the password age above which a Kerberoastable
+// account is reported as high severity when Config.MaxPasswordAge is unset.
+const DefaultMaxPasswordAge = 365 * 24 * time.Hour
+
+// Config is everything the audit needs besides the inventory. The zero value
+// is usable.
+type Config struct {
+	// Now is the reference time for password ages; when zero, the snapshot's
+	// Started time is used (the audit never reads the clock).
+	Now time.Time
+	// MaxPasswordAge defaults to DefaultMaxPasswordAge.
+	MaxPasswordAge time.Duration
+	// Farms describe load-balanced farms and the SPNs they must have.
+	Farms []Farm
+	// Ignore lists suppressions; a suppression that fails Validate is not
+	// applied, so an invalid entry can never hide a finding.
+	Ignore []Suppression
+	// ResolvedHosts holds the caller's DNS resolution of host names (see
+	// GhostCandidates): true when the name resolves. Nil means no resolution
+	// was done.
+	ResolvedHosts map[string]bool
+}
+
+// Validate reports the first problem in the farms and suppressions, naming
+// the entry.
+func (c Config) Validate() error {
+	for i, f := range c.Farms {
+		if err := f.Validate(); err != nil {
+			return fieldError("farms", i, err)
+		}
+	}
+	for i, s := range c.Ignore {
+		if err := s.Validate(); err != nil {
+			return fieldError("ignore", i, err)
+		}
+	}
+	return nil
+}
+
+// Result is the outcome of one audit.
+type Result struct {
+	// Findings are the active findings, sorted by severity (most severe
+	// first), rule, SPN and accounts.
+	Findings []Finding `json:"findings"`
+	// Suppressed are the findings an Ignore entry matched, in the same order,
+	// each with the suppression that matched it.
+	Suppressed []SuppressedFinding `json:"suppressed_findings"`
+}
+
+// SuppressedFinding is a finding silenced by a suppression.
+type SuppressedFinding struct {
+	Finding
+	SuppressedBy Suppression `json:"suppressed_by"`
+}
+
+// SuppressedCount is the number of suppressed findings.
+func (r Result) SuppressedCount() int { return len(r.Suppressed) }
+
+// Rule ids: a contract with metrics, alerts, suppressions and docs.
+const (
+	RuleDuplicateSPN            = "duplicate-spn"
+	RuleHostAliasConflict       = "host-alias-conflict"
+	RuleMissingSPNPair          = "missing-spn-pair"
+	RuleGhostSPN                = "ghost-spn"
+	RuleMalformedSPN            = "malformed-spn"
+	RuleUniquenessCheckDisabled = "uniqueness-check-disabled"
+	RuleKerberoastableAccount   = "kerberoastable-account"
+	RuleWeakEncryption          = "weak-encryption"
+	RuleUnconstrainedDelegation = "unconstrained-delegation"
+	RuleDisabledAccountSPN      = "disabled-account-spn"
+	RuleFarmDrift               = "farm-drift"
+)
+
+// rule is one check over the shared index.
+type rule interface {
+	ID() string
+	// Severities lists every severity the rule can emit.
+	Severities() []Severity
+	Check(ix *index) []Finding
+}
+
+var rules = []rule{
+	duplicateSPN{},
+	hostAliasConflict{},
+	missingSPNPair{},
+	ghostSPN{},
+	malformedSPN{},
+	uniquenessCheckDisabled{},
+	kerberoastableAccount{},
+	weakEncryption{},
+	unconstrainedDelegation{},
+	disabledAccountSPN{},
+	farmDrift{},
+}
+
+// RuleIDs lists every rule id, in a stable order, for pre-initialised metrics.
+var RuleIDs = func() []string {
+	ids := make([]string, len(rules))
+	for i, r := range rules {
+		ids[i] = r.ID()
+	}
+	return ids
+}()
+
+// RuleSeverities maps every rule id to the severities it can emit, most
+// severe first.
+var RuleSeverities = func() map[string][]Severity {
+	m := make(map[string][]Severity, len(rules))
+	for _, r := range rules {
+		m[r.ID()] = r.Severities()
+	}
+	return m
+}()
+
+// Run audits snap. It does no I/O and does not modify snap.
+func Run(snap *inventory.Snapshot, cfg Config) Result {
+	ix := newIndex(snap, cfg)
+	var all []Finding
+	for _, r := range rules {
+		all = append(all, r.Check(ix)...)
+	}
+	normalize(all)
+	sortFindings(all)
+	return applySuppressions(ix, all, compileSuppressions(cfg.Ignore))
+}
+
+// normalize gives every finding non-nil slices, so JSON shows [] not null.
+func normalize(fs []Finding) {
+	for i := range fs {
+		f := &fs[i]
+		if f.Accounts == nil {
+			f.Accounts = []string{}
+		}
+		if f.Remediation == nil {
+			f.Remediation = []string{}
+		}
+		if f.References == nil {
+			f.References = []string{}
+		}
+	}
+}
+
+// sortFindings orders findings by severity (most severe first), rule, SPN,
+// accounts, then message, so output is identical run to run.
+func sortFindings(fs []Finding) {
+	slices.SortFunc(fs, compareFindings)
+}
+
+func compareFindings(a, b Finding) int {
+	if c := cmp.Compare(b.Severity.Rank(), a.Severity.Rank()); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Rule, b.Rule); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.SPN, b.SPN); c != 0 {
+		return c
+	}
+	if c := slices.Compare(a.Accounts, b.Accounts); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Message, b.Message)
+}

@@ -1,0 +1,99 @@
+package audit
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/spnaudit/spnaudit/inventory"
+)
+
+// ghostSPN reports an SPN whose host nobody vouches for: no computer account
+// has that name, no record exists in the AD-integrated DNS zones, no farm
+// declares it, and (when the caller resolved names) it does not resolve.
+// Whoever registers that name (by default any authenticated user can create
+// a record in AD-integrated DNS) receives the Kerberos tickets meant for the
+// holder, and with them its delegated credentials.
+//
+// Not host names, so never ghosts: domain names and the realm, GUID-based
+// names (DC replication SPNs, <guid>._msdcs), IP literals, kadmin/changepw.
+type ghostSPN struct{}
+
+func (ghostSPN) ID() string { return RuleGhostSPN }
+
+func (ghostSPN) Severities() []Severity {
+	return []Severity{SeverityHigh, SeverityMedium}
+}
+
+func (ghostSPN) Check(ix *index) []Finding {
+	var out []Finding
+	eachGhost(ix, func(o *inventory.Object, raw string, spn SPN) {
+		out = append(out, ghostFinding(o, raw, spn))
+	})
+	return out
+}
+
+// eachGhost calls fn for every SPN whose host is unknown.
+func eachGhost(ix *index, fn func(o *inventory.Object, raw string, spn SPN)) {
+	for i := range ix.objs {
+		o := &ix.objs[i]
+		if isKrbtgt(o) {
+			continue
+		}
+		for _, raw := range o.SPNs {
+			spn, problems := ParseSPN(raw)
+			if problems != nil || ix.notAHostName(spn) {
+				continue
+			}
+			if o.Kind == inventory.KindComputer && namesComputer(o, spn.Host) {
+				continue // a computer's own name: the common case, no lookup needed
+			}
+			if !ix.knownHost(spn.Host) {
+				fn(o, raw, spn)
+			}
+		}
+	}
+}
+
+// GhostCandidates returns the host names (lower case, sorted, unique) that
+// ghost-spn would report because nothing in the directory or configuration
+// vouches for them. A caller with audit.resolve_dns resolves these, and only
+// these, and passes the answers in Config.ResolvedHosts.
+func GhostCandidates(snap *inventory.Snapshot, cfg Config) []string {
+	cfg.ResolvedHosts = nil
+	ix := newIndex(snap, cfg)
+	var hosts []string
+	eachGhost(ix, func(_ *inventory.Object, _ string, spn SPN) {
+		hosts = append(hosts, hostKey(spn.Host))
+	})
+	slices.Sort(hosts)
+	return slices.Compact(hosts)
+}
+
+// trustedToDelegate reports whether tickets sent to o can be used on the
+// sender's behalf elsewhere.
+func trustedToDelegate(o *inventory.Object) bool {
+	return o.UserAccountControl&(inventory.UACTrustedForDelegation|inventory.UACTrustedToAuthForDelegation) != 0 ||
+		len(o.AllowedToDelegateTo) > 0
+}
+
+func ghostFinding(o *inventory.Object, raw string, spn SPN) Finding {
+	sev := SeverityMedium
+	impact := "tickets meant for it"
+	if trustedToDelegate(o) {
+		sev = SeverityHigh
+		impact = "tickets meant for it and, as the account is trusted for delegation, the credentials delegated with them"
+	}
+	return Finding{
+		Rule:     RuleGhostSPN,
+		Severity: sev,
+		SPN:      raw,
+		Accounts: []string{o.DN},
+		Message: fmt.Sprintf("%s on %s names host %s, which matches no computer account, AD DNS record or farm: "+
+			"whoever registers that name receives %s.", raw, accountName(o), spn.Host, impact),
+		Remediation: []string{
+			setspnDelete(raw, o),
+			fmt.Sprintf("# If %s still exists outside AD DNS, declare it as a farm VIP in audit.farms or enable audit.resolve_dns.", spn.Host),
+		},
+		References: []string{refSPNFormats, refSetspn},
+	}
+}

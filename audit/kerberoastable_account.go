@@ -1,0 +1,72 @@
+package audit
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spnaudit/spnaudit/inventory"
+)
+
+// kerberoastableAccount reports an enabled user account with an SPN: any
+// domain user can request a service ticket encrypted with a key derived from
+// its (human-chosen) password and crack it offline. Computers and managed
+// service accounts have long random passwords, and krbtgt is not a service.
+// High when the account is privileged (adminCount=1) or its password is older
+// than Config.MaxPasswordAge or was never set; medium otherwise.
+type kerberoastableAccount struct{}
+
+func (kerberoastableAccount) ID() string { return RuleKerberoastableAccount }
+
+func (kerberoastableAccount) Severities() []Severity {
+	return []Severity{SeverityHigh, SeverityMedium}
+}
+
+func (kerberoastableAccount) Check(ix *index) []Finding {
+	var out []Finding
+	for i := range ix.objs {
+		o := &ix.objs[i]
+		if o.Kind != inventory.KindUser || !o.Enabled() || isKrbtgt(o) || len(o.SPNs) == 0 {
+			continue
+		}
+		out = append(out, kerberoastFinding(ix, o))
+	}
+	return out
+}
+
+func kerberoastFinding(ix *index, o *inventory.Object) Finding {
+	sev := SeverityMedium
+	var why []string
+	if o.AdminCount == 1 {
+		sev = SeverityHigh
+		why = append(why, "it is privileged (adminCount=1)")
+	}
+	switch age, known := ix.passwordAge(o); {
+	case o.PwdLastSet.IsZero():
+		sev = SeverityHigh
+		why = append(why, "its password was never set (pwdLastSet=0)")
+	case known && age > ix.maxPwdAge:
+		sev = SeverityHigh
+		why = append(why, fmt.Sprintf("its password is %d days old (limit %d)", int(age.Hours()/24), int(ix.maxPwdAge.Hours()/24)))
+	}
+	msg := fmt.Sprintf("%s is a user account with %d SPN(s) (%s): any domain user can request a ticket "+
+		"encrypted with its password and crack it offline", accountName(o), len(o.SPNs), listNames(o.SPNs, 2))
+	if len(why) > 0 {
+		msg += ", and " + strings.Join(why, " and ")
+	}
+	dn := psQuote(o.DN)
+	return Finding{
+		Rule:     RuleKerberoastableAccount,
+		Severity: sev,
+		Accounts: []string{o.DN},
+		Message:  msg + ".",
+		Remediation: []string{
+			"# Best: run the service as a group managed service account (New-ADServiceAccount ... " +
+				"-KerberosEncryptionType AES128,AES256); AD gives it a random 120-character password and rotates it.",
+			"# Otherwise set a long random password (25+ characters) and allow AES only:",
+			"Set-ADAccountPassword -Identity " + dn + " -Reset",
+			"Set-ADUser -Identity " + dn + " -KerberosEncryptionType AES128,AES256",
+			"# If the SPNs are no longer used, remove them instead: setspn -L " + psArg(accountName(o)),
+		},
+		References: []string{refKerberoasting, refGMSA, refSetADUser},
+	}
+}

@@ -1,0 +1,73 @@
+package audit
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spnaudit/spnaudit/inventory"
+)
+
+func TestKerberoastableAccount(t *testing.T) {
+	old := withPwdLastSet(testNow.AddDate(-2, 0, 0))
+	runRuleCases(t, kerberoastableAccount{}, []ruleCase{
+		{
+			name: "user with an SPN and a recent password",
+			snap: snapshot(user("svc_app", []string{"HTTP/app"})),
+			want: []string{"medium svc_app"},
+		},
+		{
+			name: "privileged user (adminCount=1)",
+			snap: snapshot(user("svc_admin", []string{"HTTP/app"}, withAdminCount())),
+			want: []string{"high svc_admin"},
+		},
+		{
+			name: "password older than the default 365 days",
+			snap: snapshot(user("svc_old", []string{"HTTP/app"}, old)),
+			want: []string{"high svc_old"},
+		},
+		{
+			name: "password never set",
+			snap: snapshot(user("svc_never", []string{"HTTP/app"}, withPwdLastSet(time.Time{}))),
+			want: []string{"high svc_never"},
+		},
+		{
+			name: "configured maximum age",
+			snap: snapshot(user("svc_app", []string{"HTTP/app"}, withPwdLastSet(testNow.AddDate(0, 0, -40)))),
+			cfg:  Config{MaxPasswordAge: 30 * 24 * time.Hour},
+			want: []string{"high svc_app"},
+		},
+		{
+			name: "Config.Now overrides the scan time",
+			snap: snapshot(user("svc_app", []string{"HTTP/app"})),
+			cfg:  Config{Now: testNow.AddDate(2, 0, 0)},
+			want: []string{"high svc_app"},
+		},
+		{
+			name: "must not fire: computers, gMSAs, krbtgt, disabled users, users without SPNs",
+			snap: snapshot(computer("app1", nil), gmsa("gmsa_app", []string{"HTTP/app"}), krbtgt(testDomain),
+				user("svc_off", []string{"HTTP/app"}, disabled()), user("alice", nil)),
+		},
+		{
+			name: "must not fire as high: old password unknown without a reference time",
+			snap: func() *inventory.Snapshot {
+				s := snapshot(user("svc_app", []string{"HTTP/app"}, old))
+				s.Started = time.Time{}
+				return s
+			}(),
+			want: []string{"medium svc_app"},
+		},
+	})
+}
+
+func TestKerberoastableAccountSaysWhy(t *testing.T) {
+	fs := checkRule(kerberoastableAccount{}, snapshot(user("svc_sql", []string{"MSSQLSvc/db:1433"}, withAdminCount(), withPwdLastSet(testNow.AddDate(0, 0, -800)))), Config{})
+	for _, want := range []string{"adminCount=1", "800 days old (limit 365)", "MSSQLSvc/db:1433", `CORP\svc_sql`} {
+		if !strings.Contains(fs[0].Message, want) {
+			t.Errorf("message lacks %q: %s", want, fs[0].Message)
+		}
+	}
+	if want := "Set-ADUser -Identity 'CN=svc_sql,OU=Service Accounts,DC=corp,DC=example,DC=test' -KerberosEncryptionType AES128,AES256"; !strings.Contains(strings.Join(fs[0].Remediation, "\n"), want) {
+		t.Errorf("remediation lacks %q", want)
+	}
+}
