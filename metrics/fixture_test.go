@@ -98,15 +98,17 @@ func farmSnapshot(started time.Time) *inventory.Snapshot {
 	}
 }
 
+// farmFindings are in the audit's order: most severe first, then by rule.
 func farmFindings() []audit.Finding {
 	return []audit.Finding{
-		{Rule: "kerberoastable-account", Severity: audit.SeverityMedium, Accounts: []string{dnLegacy},
-			Message: "svc-legacy is a user account with SPNs: its tickets can be requested and cracked offline."},
 		{Rule: "duplicate-spn", Severity: audit.SeverityHigh, SPN: "HTTP/svnlb301.corp.example.test",
 			Accounts:    []string{dnPool, dnLegacy},
 			Message:     "HTTP/svnlb301.corp.example.test is registered on 2 accounts; the KDC cannot pick one.",
 			Remediation: []string{`setspn -D HTTP/svnlb301.corp.example.test CORP\svc-legacy`},
 			References:  []string{"https://learn.microsoft.com/windows-server/identity/ad-ds/manage/component-updates/command-line-tools/setspn"}},
+		{Rule: "ghost-spn", Severity: audit.SeverityHigh, SPN: "HTTP/oldweb.corp.example.test",
+			Accounts: []string{dnLegacy},
+			Message:  "oldweb.corp.example.test matches no computer and no DNS record."},
 		{Rule: "host-alias-conflict", Severity: audit.SeverityMedium, SPN: "HTTP/svexpgg311.corp.example.test",
 			Accounts: []string{dnPool, dnNode11},
 			Message:  "HTTP/svexpgg311.corp.example.test on svc-iis overrides HOST/svexpgg311.corp.example.test on SVEXPGG311$: WinRM to the node breaks.",
@@ -114,9 +116,8 @@ func farmFindings() []audit.Finding {
 				`setspn -D HTTP/svexpgg311.corp.example.test CORP\svc-iis`,
 				`setspn -S HTTP/svexpgg311.corp.example.test:443 CORP\svc-iis`,
 			}},
-		{Rule: "ghost-spn", Severity: audit.SeverityHigh, SPN: "HTTP/oldweb.corp.example.test",
-			Accounts: []string{dnLegacy},
-			Message:  "oldweb.corp.example.test matches no computer and no DNS record."},
+		{Rule: "kerberoastable-account", Severity: audit.SeverityMedium, Accounts: []string{dnLegacy},
+			Message: "svc-legacy is a user account with SPNs: its tickets can be requested and cracked offline."},
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/spnaudit/spnaudit/report"
 )
 
 // NewHandler serves the daemon's HTTP API:
@@ -16,8 +18,8 @@ import (
 //	/metrics          Prometheus exposition of gatherer (see NewRegistry)
 //	/-/healthy        200 while the process serves
 //	/-/ready          200 after the first successful scan, else 503
-//	/api/v1/findings  FindingsDocument with snapshot_age_seconds, 503 before
-//	                  the first successful scan
+//	/api/v1/findings  report.Document (as scan --format json) with
+//	                  snapshot_age_seconds, 503 before the first successful scan
 func NewHandler(store *Store, gatherer prometheus.Gatherer, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{
@@ -57,11 +59,11 @@ func serveFindings(w http.ResponseWriter, store *Store, logger *slog.Logger) {
 		_ = json.NewEncoder(w).Encode(map[string]string{"error": "no successful scan yet"})
 		return
 	}
-	doc := st.snapshot.document
+	doc := *st.snapshot.document // a copy: the published state is immutable
 	age := store.opts.Now().Sub(st.snapshot.succeeded).Seconds()
 	doc.SnapshotAgeSeconds = &age
 	var buf bytes.Buffer
-	if err := doc.Encode(&buf); err != nil {
+	if err := report.WriteFindings(&buf, &doc, report.FormatJSON, report.Options{}); err != nil {
 		logger.Error("encoding findings", "err", err)
 		http.Error(w, "encoding findings failed", http.StatusInternalServerError)
 		return

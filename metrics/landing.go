@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/report"
 )
 
 //go:embed landing.html.tmpl
@@ -28,7 +29,7 @@ type landingPage struct {
 	Build       BuildInfo
 	Now         string
 	Health      healthView
-	Scan        *ScanSummary // nil before the first successful scan
+	Scan        *report.Scan // nil before the first successful scan
 	Suppressed  int
 	Truncated   bool
 	MaxSeries   int
@@ -129,8 +130,8 @@ func newLandingPage(st *state, opts Options) landingPage {
 	return page
 }
 
-// groupByRule keeps the document's order (most severe first), so groups come
-// in the order of their most severe finding.
+// groupByRule keeps the audit's order (most severe first), so groups come in
+// the order of their most severe finding.
 func groupByRule(findings []audit.Finding, names map[string]string) []ruleGroup {
 	var groups []ruleGroup
 	index := map[string]int{}

@@ -69,7 +69,9 @@ type ScanResult struct {
 	// poll: the merged inventory). Its Started and Duration must describe
 	// this scan; spnaudit_scan_duration_seconds reports Duration.
 	Snapshot *inventory.Snapshot
-	// Findings are the audit's findings after suppressions.
+	// Findings are the audit's findings after suppressions, in the audit's
+	// order (audit.Result.Findings: most severe first), which the landing
+	// page and /api/v1/findings keep.
 	Findings []audit.Finding
 	// Suppressed counts findings silenced by audit.ignore entries.
 	Suppressed int

@@ -8,12 +8,13 @@ import (
 
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/inventory"
+	"github.com/spnaudit/spnaudit/report"
 )
 
 // snapshotView is everything the collector, the JSON API and the landing page
 // need from one successful scan, computed once when the scan is published.
 type snapshotView struct {
-	document  FindingsDocument // without snapshot age, which depends on "now"
+	document  *report.Document // without snapshot age, which depends on "now"
 	succeeded time.Time
 	spns      int
 
@@ -37,7 +38,7 @@ type infoSeries struct {
 }
 
 func newSnapshotView(res ScanResult, succeeded time.Time, maxInfo int) *snapshotView {
-	doc := NewFindingsDocument(res.Snapshot, res.Findings, res.Suppressed)
+	doc := report.NewDocument(res.Snapshot, res.Findings, res.Suppressed)
 	v := &snapshotView{
 		document:      doc,
 		succeeded:     succeeded,
