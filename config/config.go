@@ -6,7 +6,6 @@ package config
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -34,9 +33,10 @@ type LDAP struct {
 	// URLs are ldap:// or ldaps:// URLs of domain controllers, tried in order.
 	URLs     []string `mapstructure:"urls"`
 	StartTLS bool     `mapstructure:"start_tls"`
-	// BaseDN is empty to use the defaultNamingContext of the rootDSE.
+	// BaseDN is empty to read every domain of the forest (and the Global
+	// Catalog); set, it restricts the inventory to that naming context.
 	BaseDN string `mapstructure:"base_dn"`
-	// ServicePrincipal is empty to use ldap/<host of the URL>; see ServicePrincipalFor.
+	// ServicePrincipal is empty for ldap/<host of each URL> (ldapscan applies it).
 	ServicePrincipal string `mapstructure:"service_principal"`
 	// SASLSecurity is auto, none, sign or seal (ldapscan.SASLSecurity).
 	SASLSecurity string `mapstructure:"sasl_security"`
@@ -141,20 +141,6 @@ func Default() Config {
 	}
 }
 
-// ServicePrincipalFor returns the service principal to request a ticket for
-// when connecting to serverURL (one of URLs): the configured one, or
-// ldap/<host of the URL>.
-func (l *LDAP) ServicePrincipalFor(serverURL string) string {
-	if l.ServicePrincipal != "" {
-		return l.ServicePrincipal
-	}
-	u, err := url.Parse(serverURL)
-	if err != nil {
-		return ""
-	}
-	return "ldap/" + strings.ToLower(u.Hostname())
-}
-
 // Summary describes a valid configuration in one line, without secrets or
 // file contents, for `spnaudit config check`.
 func (c *Config) Summary() string {
@@ -172,7 +158,7 @@ func (c *Config) Summary() string {
 	}
 	base := c.LDAP.BaseDN
 	if base == "" {
-		base = "rootDSE default"
+		base = "whole forest"
 	}
 	fmt.Fprintf(&b, ", base_dn=%s, %s, %s, listen %s",
 		base, plural(len(c.Farms), "farm"), plural(len(c.Audit.Ignore), "ignore rule"), c.Web.ListenAddress)

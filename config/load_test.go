@@ -300,17 +300,6 @@ func TestKeys(t *testing.T) {
 	}
 }
 
-func TestServicePrincipalFor(t *testing.T) {
-	l := LDAP{}
-	if got := l.ServicePrincipalFor("ldaps://DC1.Example.Test:636"); got != "ldap/dc1.example.test" {
-		t.Errorf("default = %q", got)
-	}
-	l.ServicePrincipal = "ldap/dc-vip.example.test"
-	if got := l.ServicePrincipalFor("ldaps://dc1.example.test"); got != "ldap/dc-vip.example.test" {
-		t.Errorf("configured = %q", got)
-	}
-}
-
 func TestSummary(t *testing.T) {
 	clearEnv(t)
 	c := mustLoad(t, fullConfig)

@@ -76,7 +76,7 @@ farms:
 			args:   []string{"config", "check", "--config", good},
 			status: 0,
 			stdout: "config OK: 2 URLs, auth=keytab as svc-spnaudit@EXAMPLE.TEST, realm=EXAMPLE.TEST, sasl_security=auto, " +
-				"base_dn=rootDSE default, 0 farms, 0 ignore rules, listen :9688\n",
+				"base_dn=whole forest, 0 farms, 0 ignore rules, listen :9688\n",
 		},
 		{name: "valid and quiet", args: []string{"config", "check", "--config", good, "-q"}, status: 0},
 		{
