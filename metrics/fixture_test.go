@@ -15,15 +15,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
-// testRules are the audit's rule ids (a contract of issue 3); the Store takes
-// them as input, so the tests pass them too.
-var testRules = []string{
-	"duplicate-spn", "host-alias-conflict", "missing-spn-pair", "ghost-spn", "malformed-spn",
-	"uniqueness-check-disabled", "kerberoastable-account", "weak-encryption",
-	"unconstrained-delegation", "disabled-account-spn", "farm-drift",
-}
-
-var testStages = []string{"kerberos", "connect", "bind", "search", "audit"}
+// testStages are the daemon's: ldapscan's stages plus kerberos and audit.
+var testStages = []string{"kerberos", "connect", "bind", "rootdse", "config", "search", "range", "audit"}
 
 // clock is a settable test clock.
 type clock struct {
@@ -47,7 +40,7 @@ func (c *clock) Advance(d time.Duration) {
 
 func newTestStore(c *clock, maxSeries int) *Store {
 	return NewStore(Options{
-		Rules:            testRules,
+		Rules:            audit.RuleIDs,
 		Stages:           testStages,
 		MaxFindingSeries: maxSeries,
 		Build:            BuildInfo{Version: "1.2.3", Revision: "abc1234", GoVersion: "go1.test"},
