@@ -3,7 +3,7 @@
 #   docker build --build-arg VERSION=$(git describe --tags --always) \
 #                --build-arg REVISION=$(git rev-parse HEAD) -t spnaudit .
 #   docker run -v ./config.yml:/etc/spnaudit/config.yml:ro \
-#              -v ./spnaudit.keytab:/etc/spnaudit/keytab/spnaudit.keytab:ro -p 9731:9731 spnaudit
+#              -v ./spnaudit.keytab:/etc/spnaudit/keytab/spnaudit.keytab:ro -p 9688:9688 spnaudit
 
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
@@ -23,6 +23,6 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/spnaudit /usr/local/bin/spnaudit
 # 65532:65532, the nonroot user of distroless.
 USER nonroot:nonroot
-EXPOSE 9731
+EXPOSE 9688
 ENTRYPOINT ["/usr/local/bin/spnaudit"]
 CMD ["serve", "--config", "/etc/spnaudit/config.yml"]

@@ -29,7 +29,7 @@ func readFile(t *testing.T, path string) []byte {
 // exports once every kind of state has been reported.
 func exportedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
-	store := metrics.NewStore(metrics.Options{Rules: []string{"duplicate-spn"}, Stages: []string{"search"}})
+	store := metrics.NewStore(metrics.Options{Rules: []string{"duplicate-spn"}, Stages: []string{"search"}, MaxFindingSeries: 10})
 	store.SetLDAPUp("ldap://dc1.example.test", true)
 	store.SetTGTExpiry(time.Now().Add(time.Hour))
 	store.ScanSucceeded(metrics.ScanResult{

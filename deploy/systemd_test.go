@@ -64,7 +64,7 @@ func TestDockerfileBuildsStaticNonRootImage(t *testing.T) {
 		"a distroless or scratch run": `(?m)^FROM (gcr\.io/distroless/static\S*|scratch)$`,
 		"the binary from the build":   `(?m)^COPY --from=build /out/spnaudit `,
 		"a non-root user":             `(?m)^USER (nonroot|[1-9][0-9]*)(:\S+)?$`,
-		"the metrics port":            `(?m)^EXPOSE 9731$`,
+		"the metrics port":            `(?m)^EXPOSE 9688$`,
 	} {
 		if !regexp.MustCompile(pattern).MatchString(dockerfile) {
 			t.Errorf("Dockerfile lacks %s (%s)", what, pattern)

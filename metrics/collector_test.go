@@ -65,7 +65,7 @@ func TestCollectorGolden(t *testing.T) {
 	for _, sc := range scenarios {
 		t.Run(sc.golden, func(t *testing.T) {
 			c := newClock()
-			s := newTestStore(c, 0)
+			s := newTestStore(c, 1000)
 			sc.run(s, c)
 			golden(t, sc.golden, exposition(t, s))
 
@@ -84,7 +84,7 @@ func TestGoldenPassesPromtoolCheckMetrics(t *testing.T) {
 	for _, sc := range scenarios {
 		t.Run(sc.golden, func(t *testing.T) {
 			c := newClock()
-			s := newTestStore(c, 0)
+			s := newTestStore(c, 1000)
 			sc.run(s, c)
 			if out, err := promtooltest.Run(t, exposition(t, s), "check", "metrics"); err != nil {
 				t.Errorf("promtool check metrics: %v\n%s", err, out)
@@ -103,7 +103,7 @@ func TestPromtoolCheckMetricsRejectsBadExposition(t *testing.T) {
 
 func TestRegistryGathersWithRuntimeCollectors(t *testing.T) {
 	c := newClock()
-	s := newTestStore(c, 0)
+	s := newTestStore(c, 1000)
 	s.ScanSucceeded(farmResult(ModeFull, c.Now()))
 	families, err := NewRegistry(s).Gather()
 	if err != nil {
@@ -189,6 +189,7 @@ func TestFindingSeriesCap(t *testing.T) {
 		{"exactly the cap", len(all), all, 0},
 		{"capped keeps the most severe", 3, all[:3], 1},
 		{"cap of one", 1, all[:1], 1},
+		{"zero exports none", 0, nil, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -231,7 +232,7 @@ func TestFindingSeriesCap(t *testing.T) {
 
 func TestFindingsCountsUnknownRule(t *testing.T) {
 	c := newClock()
-	s := newTestStore(c, 0)
+	s := newTestStore(c, 1000)
 	res := farmResult(ModeFull, c.Now())
 	res.Findings = []audit.Finding{{Rule: "rule-from-the-future", Severity: audit.SeverityLow}}
 	s.ScanSucceeded(res)
@@ -261,7 +262,7 @@ func counters(t *testing.T, s *Store) map[string]float64 {
 
 func TestCountersMonotonicAcrossSwaps(t *testing.T) {
 	c := newClock()
-	s := newTestStore(c, 0)
+	s := newTestStore(c, 1000)
 	steps := []func(){
 		func() { s.ScanSucceeded(farmResult(ModeFull, c.Now())) },
 		func() { s.ScanFailed(ModeIncremental, "search", errSearch) },
@@ -302,7 +303,7 @@ func TestCountersMonotonicAcrossSwaps(t *testing.T) {
 // counters.
 func TestConcurrentScrapesAndSwaps(t *testing.T) {
 	c := newClock()
-	s := newTestStore(c, 0)
+	s := newTestStore(c, 1000)
 	reg := NewRegistry(s)
 	const swaps = 200
 	var wg sync.WaitGroup
@@ -349,7 +350,7 @@ func TestConcurrentScrapesAndSwaps(t *testing.T) {
 
 func BenchmarkCollectCappedFindings(b *testing.B) {
 	c := newClock()
-	s := newTestStore(c, DefaultMaxFindingSeries)
+	s := newTestStore(c, 1000)
 	res := farmResult(ModeFull, c.Now())
 	res.Findings = nil
 	for i := range 5000 {
@@ -366,5 +367,16 @@ func BenchmarkCollectCappedFindings(b *testing.B) {
 		if _, err := reg.Gather(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestNoFindingsIsNeverTruncated(t *testing.T) {
+	c := newClock()
+	s := newTestStore(c, 0)
+	res := farmResult(ModeFull, c.Now())
+	res.Findings = nil
+	s.ScanSucceeded(res)
+	if v, ok := gather(t, s)["spnaudit_finding_series_truncated{}"]; !ok || v != 0 {
+		t.Errorf("truncated = %v (present %v), want 0", v, ok)
 	}
 }

@@ -80,7 +80,7 @@ func TestRoutes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClock()
-			s := newTestStore(c, 0)
+			s := newTestStore(c, 1000)
 			tt.setup(s, c)
 			res, body := serve(t, newTestHandler(s), tt.method, tt.path)
 			if res.StatusCode != tt.status {
@@ -106,7 +106,7 @@ func TestRoutes(t *testing.T) {
 // Groups come most severe first, in the document's order.
 func TestLandingGroupsOrderedBySeverity(t *testing.T) {
 	c := newClock()
-	s := newTestStore(c, 0)
+	s := newTestStore(c, 1000)
 	s.ScanSucceeded(farmResult(ModeFull, c.Now()))
 	_, body := serve(t, newTestHandler(s), "GET", "/")
 	order := []string{`id="rule-duplicate-spn"`, `id="rule-ghost-spn"`, `id="rule-host-alias-conflict"`, `id="rule-kerberoastable-account"`}
@@ -128,7 +128,7 @@ func TestLandingEscapesHostileStrings(t *testing.T) {
 		`HTTP/'onmouseover='alert(3)`,
 	}
 	c := newClock()
-	s := newTestStore(c, 0)
+	s := newTestStore(c, 1000)
 	res := farmResult(ModeFull, c.Now())
 	res.Findings = nil
 	for _, spn := range hostile {
@@ -164,7 +164,7 @@ func (e errorString) Error() string { return string(e) }
 
 func TestFindingsAPIDocument(t *testing.T) {
 	c := newClock()
-	s := newTestStore(c, 0)
+	s := newTestStore(c, 1000)
 	started := c.Now()
 	s.ScanSucceeded(farmResult(ModeFull, started))
 	c.Advance(90 * time.Second)

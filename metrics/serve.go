@@ -13,7 +13,7 @@ import (
 
 // ServerConfig is the web.* configuration.
 type ServerConfig struct {
-	// ListenAddresses are web.listen_address values, e.g. ":9731".
+	// ListenAddresses are web.listen_address values, e.g. ":9688".
 	ListenAddresses []string
 	// ConfigFile is web.config_file: the exporter-toolkit web configuration
 	// (TLS, basic auth), "" for plain HTTP. Check it with web.Validate.

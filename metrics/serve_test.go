@@ -70,7 +70,7 @@ func TestServeWithBasicAuthAndShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newClock()
-	s := newTestStore(c, 0)
+	s := newTestStore(c, 1000)
 	s.ScanSucceeded(farmResult(ModeFull, c.Now()))
 	addr := freeAddress(t)
 	ctx, cancel := context.WithCancel(t.Context())

@@ -33,9 +33,6 @@ var ScanModes = []ScanMode{ModeFull, ModeIncremental}
 // about, so a caller's typo cannot create unbounded label values.
 const StageOther = "other"
 
-// DefaultMaxFindingSeries caps spnaudit_finding_info when Options leaves it 0.
-const DefaultMaxFindingSeries = 1000
-
 // BuildInfo identifies the running binary in spnaudit_build_info.
 type BuildInfo struct {
 	Version  string
@@ -54,8 +51,8 @@ type Options struct {
 	// kerberos, connect, bind, search, audit); spnaudit_scan_failures_total has
 	// a zero series for each mode and stage, plus StageOther.
 	Stages []string
-	// MaxFindingSeries caps spnaudit_finding_info; 0 means
-	// DefaultMaxFindingSeries.
+	// MaxFindingSeries caps spnaudit_finding_info (metrics.max_finding_series,
+	// 1000 by default in config); 0 exports no per-finding series.
 	MaxFindingSeries int
 	Build            BuildInfo
 	// Now is the clock; nil means time.Now. Tests pass a fixed clock.
@@ -118,9 +115,7 @@ type scanOutcome struct {
 
 // NewStore returns a Store with no scan yet.
 func NewStore(opts Options) *Store {
-	if opts.MaxFindingSeries <= 0 {
-		opts.MaxFindingSeries = DefaultMaxFindingSeries
-	}
+	opts.MaxFindingSeries = max(opts.MaxFindingSeries, 0)
 	if opts.Build.GoVersion == "" {
 		opts.Build.GoVersion = runtime.Version()
 	}
