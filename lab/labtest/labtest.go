@@ -1,0 +1,75 @@
+// Package labtest gives integration tests the shared lab domain controller.
+// The first test binary that needs it provisions and starts it; the others
+// reuse it (test binaries of different packages run concurrently, so a file
+// lock serialises set-up). The lab keeps running after the tests; `lab/down`
+// or `make lab-down` removes it.
+package labtest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spnaudit/spnaudit/lab"
+)
+
+// Unavailable stops the test when the lab cannot run here: it skips on a
+// developer machine without Samba or root, and fails under CI=true, where
+// every integration test must run.
+func Unavailable(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("integration test cannot run under CI=true: %s", why)
+	}
+	t.Skipf("skipping integration test: %s (run lab/install.sh as root)", why)
+}
+
+var (
+	once   sync.Once
+	shared *lab.Lab
+	upErr  error
+)
+
+// Require returns the running lab with the IIS farm scenario in OU=Farm.
+// Tests must not modify OU=Farm (other packages read it concurrently); a test
+// that changes the directory applies its own scenario with Scenario.
+func Require(t testing.TB) *lab.Lab {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Unavailable(t, "the lab needs root")
+	}
+	if _, err := exec.LookPath("samba"); err != nil {
+		Unavailable(t, "samba is not installed")
+	}
+	once.Do(func() {
+		l := lab.New(os.Stderr)
+		upErr = l.Locked(func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			if err := l.Up(ctx); err != nil {
+				return err
+			}
+			return l.EnsureFarm(ctx)
+		})
+		shared = l
+	})
+	if upErr != nil {
+		t.Fatalf("lab: %v", upErr)
+	}
+	return shared
+}
+
+// Scenario applies sc (in its own OU) to the running lab and returns it.
+func Scenario(t testing.TB, sc *lab.Scenario) *lab.Lab {
+	t.Helper()
+	l := Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := l.Locked(func() error { return l.Apply(ctx, sc) }); err != nil {
+		t.Fatalf("lab: apply scenario %s: %v", sc.Name, err)
+	}
+	return l
+}
