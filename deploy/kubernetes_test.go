@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/spnaudit/spnaudit/config"
 )
 
 const prometheusRuleFile = "kubernetes/prometheusrule.yaml"
@@ -295,6 +298,36 @@ func TestKustomizationBuilds(t *testing.T) {
 	for _, kind := range []string{"ConfigMap", "Deployment", "Service", "ServiceMonitor", "PrometheusRule"} {
 		if !bytes.Contains(out, []byte("kind: "+kind+"\n")) {
 			t.Errorf("kustomize output lacks a %s", kind)
+		}
+	}
+}
+
+// The ConfigMap's config.yml passes spnaudit's own validation once the files
+// it names exist (here: a keytab header and a krb5.conf in a temp dir).
+func TestKubernetesConfigIsValid(t *testing.T) {
+	cm := loadManifests(t)["ConfigMap"]
+	dir := t.TempDir()
+	keytab, krb5conf := filepath.Join(dir, "spnaudit.keytab"), filepath.Join(dir, "krb5.conf")
+	if err := os.WriteFile(keytab, []byte{0x05, 0x02}, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(krb5conf, []byte(cm.Data["krb5.conf"]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.NewReplacer(
+		"/etc/spnaudit/keytab/spnaudit.keytab", keytab,
+		"/etc/spnaudit/krb5.conf", krb5conf,
+	).Replace(cm.Data["config.yml"])
+	path := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.Load(config.Options{File: path}); err != nil {
+		var ps config.Problems
+		if errors.As(err, &ps) {
+			t.Errorf("config.yml is invalid:\n%s", strings.Join(ps.Lines(), "\n"))
+		} else {
+			t.Errorf("config.yml: %v", err)
 		}
 	}
 }
