@@ -16,7 +16,7 @@ ARG REVISION=unknown
 # CGO_ENABLED=0: a static binary (pure-Go DNS resolver and user lookup), which
 # distroless/static can run.
 RUN CGO_ENABLED=0 go build -trimpath \
-      -ldflags="-s -w -X main.version=${VERSION} -X main.revision=${REVISION}" \
+      -ldflags="-s -w -X github.com/prometheus/common/version.Version=${VERSION} -X github.com/prometheus/common/version.Revision=${REVISION}" \
       -o /out/spnaudit ./cmd/spnaudit
 
 FROM gcr.io/distroless/static-debian12:nonroot
