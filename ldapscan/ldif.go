@@ -17,13 +17,13 @@ import (
 type LDIFResult struct {
 	// Snapshot has Server set to the source name; Started is left zero for the
 	// caller to fill.
-	Snapshot *inventory.Snapshot
-	Entries  int // entries read
+	Snapshot *inventory.Snapshot `json:"snapshot"`
+	Entries  int                 `json:"entries"` // entries read
 	// Warnings describe what could not be used: values an export left
 	// truncated by range retrieval, change records, URL values.
-	Warnings []string
+	Warnings []string `json:"warnings,omitempty"`
 	// MoreWarnings counts warnings beyond the first maxLDIFWarnings.
-	MoreWarnings int
+	MoreWarnings int `json:"more_warnings,omitempty"`
 }
 
 const (
@@ -197,7 +197,8 @@ func (lr *ldifReader) addEntry(dn string, lines []ldifLine) error {
 		}
 	}
 	lr.res.Entries++
-	for _, rs := range rec.incomplete() {
+	for _, key := range rec.incomplete() {
+		rs := rec.ranges[key]
 		lr.warn("ldif line %d: %s: %s holds only the values up to range %d: the export did not retrieve the remaining ones",
 			lr.recordAt, dn, rs.desc, rs.current.high)
 	}

@@ -2,6 +2,7 @@ package ldapscan
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -118,14 +119,16 @@ func (r *record) advanceRange(key, name string, rng valueRange) error {
 	return nil
 }
 
-// incomplete lists the attributes still waiting for further ranges.
-func (r *record) incomplete() map[string]*rangeState {
-	open := make(map[string]*rangeState)
+// incomplete lists, in a stable order, the attributes (lower-case keys of
+// r.ranges) still waiting for further ranges.
+func (r *record) incomplete() []string {
+	var open []string
 	for key, st := range r.ranges {
 		if !st.current.last {
-			open[key] = st
+			open = append(open, key)
 		}
 	}
+	slices.Sort(open)
 	return open
 }
 

@@ -330,7 +330,8 @@ func (s *session) completeRanges(ctx context.Context, rec *record, st *scanState
 		if len(open) == 0 {
 			return nil
 		}
-		for key, rs := range open {
+		for _, key := range open {
+			rs := rec.ranges[key]
 			want := rs.next()
 			desc := fmt.Sprintf("%s;range=%d-*", rs.desc, want)
 			st.stats.RangeRequests++

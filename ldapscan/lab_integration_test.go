@@ -1,0 +1,157 @@
+package ldapscan
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spnaudit/spnaudit/inventory"
+	"github.com/spnaudit/spnaudit/krb"
+	"github.com/spnaudit/spnaudit/lab"
+	"github.com/spnaudit/spnaudit/lab/labtest"
+)
+
+// labScanner returns a Scanner bound to the lab DC with Kerberos from the
+// audit account's keytab.
+func labScanner(t *testing.T, l *lab.Lab, url string, security SASLSecurity, startTLS bool) *Scanner {
+	t.Helper()
+	kc, err := krb.New(krb.Config{Realm: lab.Realm, Principal: lab.AuditUser, KeytabFile: l.Keytab(), KDCs: []string{"127.0.0.1"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{URLs: []string{url}, StartTLS: startTLS, SASLSecurity: security, Logger: slog.New(slog.DiscardHandler)}
+	if startTLS || strings.HasPrefix(url, "ldaps:") {
+		cfg.TLS.CAFile = l.CAFile()
+	}
+	sc, err := New(cfg, Kerberos{Client: kc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sc.Close() })
+	return sc
+}
+
+// ldapsearchInventory reads every object with SPNs under base with
+// OpenLDAP's ldapsearch -Y GSSAPI, independently of go-ldap, and parses its
+// output with ReadLDIF.
+func ldapsearchInventory(t *testing.T, l *lab.Lab, base string) map[string][]string {
+	t.Helper()
+	if _, err := exec.LookPath("ldapsearch"); err != nil {
+		labtest.Unavailable(t, "ldapsearch is not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ccache, err := l.CCache(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// -N: name the DC as written, not by reverse DNS (127.0.0.1 is localhost).
+	cmd := exec.CommandContext(ctx, "ldapsearch", "-N", "-Q", "-LLL", "-Y", "GSSAPI", "-H", lab.LDAPURL(),
+		"-b", base, "-E", "pr=1000/noprompt", "-o", "ldif-wrap=no",
+		"(servicePrincipalName=*)", "servicePrincipalName", "sAMAccountName")
+	cmd.Env = append(os.Environ(), "KRB5CCNAME="+ccache, "KRB5_CONFIG="+l.Krb5Conf())
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ldapsearch: %v", err)
+	}
+	res, err := ReadLDIF(strings.NewReader(string(out)), "ldapsearch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Warnings) > 0 {
+		t.Fatalf("ldapsearch output incomplete: %q", res.Warnings)
+	}
+	return spnsByDN(res.Snapshot.Objects)
+}
+
+func spnsByDN(objects []inventory.Object) map[string][]string {
+	out := make(map[string][]string, len(objects))
+	for _, o := range objects {
+		out[strings.ToLower(o.DN)] = o.SPNs
+	}
+	return out
+}
+
+// TestLabInventoryMatchesLdapsearch: against the Samba lab DC, which refuses
+// SASL binds without signing or sealing on plain LDAP, the inventory read
+// with each security setting equals, object for object and value for value,
+// what ldapsearch -Y GSSAPI returns. The whole domain is compared when it
+// did not change during the test (other packages seed the shared lab
+// concurrently); OU=Farm, which no test modifies, always is.
+func TestLabInventoryMatchesLdapsearch(t *testing.T) {
+	l := labtest.Require(t)
+	farm := "OU=Farm," + lab.BaseDN
+	wantFarm := ldapsearchInventory(t, l, farm)
+	before := ldapsearchInventory(t, l, lab.BaseDN)
+	for _, tc := range []struct {
+		name     string
+		security SASLSecurity
+	}{
+		{"ldap sign", SASLSign},
+		{"ldap seal", SASLSeal},
+		{"ldap auto", SASLAuto},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := labScanner(t, l, lab.LDAPURL(), tc.security, false)
+			res, err := sc.Scan(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := spnsByDN(res.Snapshot.Objects)
+			compareInventories(t, "OU=Farm", got, wantFarm, true)
+			if after := ldapsearchInventory(t, l, lab.BaseDN); reflect.DeepEqual(before, after) {
+				compareInventories(t, "domain", got, before, false)
+			} else {
+				t.Logf("the lab changed during the scan: whole-domain comparison skipped")
+				before = after
+			}
+			if res.Snapshot.Directory.ForestDNS != lab.DNSDomain || len(res.Snapshot.Directory.SPNMappings) == 0 {
+				t.Errorf("directory: %+v", res.Snapshot.Directory)
+			}
+			t.Logf("%s: %d objects, %d SPNs, %d pages, %d range requests, %v",
+				tc.name, len(res.Snapshot.Objects), res.Snapshot.SPNCount(), res.Stats.Pages, res.Stats.RangeRequests, res.Snapshot.Duration)
+		})
+	}
+}
+
+// compareInventories checks that got holds every object of want with the
+// same SPNs; with subset, got may hold other objects too.
+func compareInventories(t *testing.T, what string, got, want map[string][]string, subset bool) {
+	t.Helper()
+	if len(want) == 0 {
+		t.Fatalf("%s: ldapsearch found no object", what)
+	}
+	if !subset && len(got) != len(want) {
+		t.Errorf("%s: scan has %d objects, ldapsearch %d", what, len(got), len(want))
+	}
+	for dn, spns := range want {
+		if !slices.Equal(got[dn], spns) {
+			t.Errorf("%s: %s: scan has %d SPNs %.80q, ldapsearch %d %.80q", what, dn, len(got[dn]), got[dn], len(spns), spns)
+		}
+	}
+}
+
+// TestLabIncrementalPoll: a poll right after a full scan on the lab DC runs
+// incrementally (the USN watermark and invocationId are usable on Samba).
+func TestLabIncrementalPoll(t *testing.T) {
+	l := labtest.Require(t)
+	sc := labScanner(t, l, lab.LDAPURL(), SASLSeal, false)
+	full, err := sc.Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sc.Poll(context.Background(), full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.Mode != ModeIncremental {
+		t.Fatalf("poll ran %s: %s", res.Stats.Mode, res.Stats.FullReason)
+	}
+	t.Logf("full scan %v (%d objects); poll %v fetched %d", full.Snapshot.Duration, len(full.Snapshot.Objects), res.Snapshot.Duration, res.Stats.Entries)
+}
