@@ -77,7 +77,8 @@ func duplicateFinding(ix *index, shared []spnRef) (Finding, bool) {
 func duplicateRemediation(ix *index, raw string, spn SPN, refs []spnRef) []string {
 	owner := int32(-1)
 	if strings.EqualFold(spn.Class, "host") {
-		machines := ix.machines(spn.Host)
+		var found [4]int32
+		machines := ix.machines(spn.Host, found[:0])
 		for _, r := range refs {
 			if !slices.Contains(machines, r.obj) {
 				continue

@@ -64,8 +64,11 @@ const (
 
 // foldHash is the 64-bit FNV-1a hash of the folded form of s, computed
 // without building it.
-func foldHash(s string) uint64 {
-	h := uint64(fnvOffset64)
+func foldHash(s string) uint64 { return foldHashMore(fnvOffset64, s) }
+
+// foldHashMore continues hash h with the folded form of s, so that
+// foldHashMore(foldHash(a), b) == foldHash(a+b).
+func foldHashMore(h uint64, s string) uint64 {
 	var buf [utf8.UTFMax]byte
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {

@@ -39,15 +39,12 @@ func eachGhost(ix *index, fn func(o *inventory.Object, raw string, spn SPN)) {
 		if isKrbtgt(o) {
 			continue
 		}
-		for _, raw := range o.SPNs {
-			spn, problems := ParseSPN(raw)
-			if problems != nil || ix.notAHostName(spn) {
-				continue
+		for j, raw := range o.SPNs {
+			if ix.flags(i, j)&(spnMalformed|spnOwnName) != 0 {
+				continue // malformed-spn reports those; a computer's own name is known
 			}
-			if o.Kind == inventory.KindComputer && namesComputer(o, spn.Host) {
-				continue // a computer's own name: the common case, no lookup needed
-			}
-			if !ix.knownHost(spn.Host) {
+			spn, _ := ParseSPN(raw)
+			if !ix.notAHostName(spn) && !ix.knownHost(spn.Host) {
 				fn(o, raw, spn)
 			}
 		}

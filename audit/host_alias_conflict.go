@@ -31,16 +31,17 @@ func (hostAliasConflict) Check(ix *index) []Finding {
 	plainCovered := make(map[aliasKey]bool)
 	for a := range ix.objs {
 		holder := &ix.objs[a]
-		for _, raw := range holder.SPNs {
-			spn, problems := ParseSPN(raw)
-			if problems != nil {
-				continue
+		for j, raw := range holder.SPNs {
+			if ix.flags(a, j)&(spnMalformed|spnOwnName) != 0 {
+				continue // malformed-spn reports those; a computer cannot conflict with itself
 			}
+			spn, _ := ParseSPN(raw)
 			target, ok := ix.hostAliasTarget(spn.Class)
 			if !ok {
 				continue
 			}
-			for _, m := range ix.machines(spn.Host) {
+			var found [4]int32
+			for _, m := range ix.machines(spn.Host, found[:0]) {
 				if int(m) == a || holdsExactly(ix, m, raw) {
 					continue // the same account, or a duplicate, reported as such
 				}
@@ -88,18 +89,6 @@ func coversByAlias(m *inventory.Object, target string, spn SPN) bool {
 		}
 	}
 	return false
-}
-
-// namesComputer reports whether host is the computer's NetBIOS or DNS name.
-func namesComputer(m *inventory.Object, host string) bool {
-	for _, name := range computerNames(m) {
-		if name != "" && strings.EqualFold(name, host) {
-			return true
-		}
-	}
-	label, suffix, ok := strings.Cut(host, ".")
-	return ok && strings.EqualFold(label, strings.TrimSuffix(m.SAMAccountName, "$")) &&
-		strings.EqualFold(suffix, domainOf(m))
 }
 
 func aliasConflictFinding(holder, machine *inventory.Object, raw string, spn SPN, target string) Finding {

@@ -30,22 +30,28 @@ type index struct {
 	resolved  map[string]bool // hostKey -> resolved, from Config.ResolvedHosts
 
 	spns *spnTable
+	// spnFlags classifies every SPN once, so that rules skip the common case
+	// (a computer's SPN for its own name) without parsing it again; the flags
+	// of Objects[i].SPNs[j] are spnFlags[spnStart[i]+j].
+	spnFlags []spnFlag
+	spnStart []int32
 	// aliasTarget maps a folded service class to the folded class it is an
 	// alias of in sPNMappings ("HTTP" -> "HOST").
 	aliasTarget map[string]string
 	// aliasTargets holds the folded classes that have aliases, mapped to
 	// themselves.
 	aliasTargets map[string]string
-	// computers maps a hostKey (NetBIOS name or dNSHostName) to the computer
-	// accounts of that name.
-	computers map[string][]int32
-	dnsNames  map[string]struct{} // hostKey of AD-integrated DNS record names
+	// computers holds, per computer, the hash of the folded first label of
+	// its names (its NetBIOS name, and its dNSHostName's first label when
+	// that differs), with ref.obj the computer.
+	computers []hashedRef
+	dnsNames  nameIndex           // AD-integrated DNS record names
 	domains   map[string]struct{} // hostKey of the forest's domain DNS names
 	// netbiosDomains holds the first labels of the domain names, which is
 	// what SPNs such as "HOST/dc1/CORP" use; a guess, as the inventory does
 	// not carry nETBIOSName.
 	netbiosDomains map[string]struct{}
-	domainList     []string         // hostKey of the domain names, sorted as given
+	domainList     []string         // hostKey of the domain names, in the order given
 	farmHosts      map[string][]int // hostKey of every farm VIP and node name -> farms
 	farmAccounts   [][]int32        // resolved Farm.Account per farm; built on first use
 	byDN           map[string]int32 // folded DN -> object; built on first use
@@ -71,7 +77,6 @@ func newIndex(snap *inventory.Snapshot, cfg Config) *index {
 			ix.resolved[hostKey(strings.TrimSuffix(h, "."))] = ok
 		}
 	}
-	ix.spns = newSPNTable(ix.objs, snap.SPNCount(), foldHash)
 	mappings := snap.Directory.SPNMappings
 	if len(mappings) == 0 {
 		mappings = defaultSPNMappings
@@ -83,8 +88,43 @@ func newIndex(snap *inventory.Snapshot, cfg Config) *index {
 	}
 	ix.indexComputers()
 	ix.indexNames()
+	ix.indexSPNs(snap.SPNCount())
 	return ix
 }
+
+type spnFlag uint8
+
+const (
+	spnMalformed spnFlag = 1 << iota // ParseSPN reported problems
+	spnOwnName                       // a computer's SPN for one of its own names
+)
+
+// indexSPNs builds the SPN table and classifies every SPN in the same pass.
+func (ix *index) indexSPNs(count int) {
+	ix.spnFlags = make([]spnFlag, 0, count)
+	ix.spnStart = make([]int32, len(ix.objs)+1)
+	ix.spns = newSPNTable(ix.objs, count, foldHash, func(obj, _ int, raw string) {
+		var f spnFlag
+		spn, problems := ParseSPN(raw)
+		o := &ix.objs[obj]
+		switch {
+		case problems != nil:
+			f = spnMalformed
+		case o.Kind == inventory.KindComputer && namesComputer(o, spn.Host):
+			f = spnOwnName
+		}
+		ix.spnFlags = append(ix.spnFlags, f)
+	})
+	n := int32(0)
+	for i := range ix.objs {
+		ix.spnStart[i] = n
+		n += int32(len(ix.objs[i].SPNs))
+	}
+	ix.spnStart[len(ix.objs)] = n
+}
+
+// flags returns the classification of Objects[obj].SPNs[j].
+func (ix *index) flags(obj, j int) spnFlag { return ix.spnFlags[int(ix.spnStart[obj])+j] }
 
 // parseSPNMappings reads values of the form "host=alerter,http,...".
 func parseSPNMappings(values []string) map[string]string {
@@ -105,52 +145,38 @@ func parseSPNMappings(values []string) map[string]string {
 }
 
 func (ix *index) indexComputers() {
-	ix.computers = make(map[string][]int32)
-	// ids lets a name held by one computer share a backing array instead of
-	// allocating a one-element slice per name.
-	var ids []int32
+	n := 0
+	for i := range ix.objs {
+		if ix.objs[i].Kind == inventory.KindComputer {
+			n++
+		}
+	}
+	ix.computers = make([]hashedRef, 0, n)
 	for i := range ix.objs {
 		o := &ix.objs[i]
 		if o.Kind != inventory.KindComputer {
 			continue
 		}
-		if ids == nil {
-			ids = make([]int32, len(ix.objs))
-			for j := range ids {
-				ids[j] = int32(j)
-			}
-		}
-		for _, name := range computerNames(o) {
-			if name == "" {
-				continue
-			}
-			key := hostKey(name)
-			have := ix.computers[key]
-			switch {
-			case len(have) == 0:
-				ix.computers[key] = ids[i : i+1 : i+1]
-			case have[len(have)-1] != int32(i):
-				ix.computers[key] = append(have, int32(i))
+		netbios, dnsName := computerNames(o)
+		dnsLabel, _, _ := strings.Cut(dnsName, ".")
+		for _, label := range [2]string{netbios, dnsLabel} {
+			if label != "" && (label == netbios || !strings.EqualFold(label, netbios)) {
+				ix.computers = append(ix.computers, hashedRef{hash: foldHash(label), ref: spnRef{obj: int32(i)}})
 			}
 		}
 	}
+	radixSortByHash(ix.computers)
 }
 
 // computerNames returns a computer's NetBIOS name and DNS host name; either
 // may be empty.
-func computerNames(o *inventory.Object) [2]string {
-	return [2]string{
-		strings.TrimSuffix(o.SAMAccountName, "$"),
-		strings.TrimSuffix(o.DNSHostName, "."),
-	}
+func computerNames(o *inventory.Object) (netbios, dnsName string) {
+	return strings.TrimSuffix(o.SAMAccountName, "$"), strings.TrimSuffix(o.DNSHostName, ".")
 }
 
 func (ix *index) indexNames() {
 	dir := &ix.snap.Directory
-	ix.dnsNames = make(map[string]struct{}, len(dir.DNSNames))
-	for _, n := range dir.DNSNames {
-		ix.dnsNames[hostKey(strings.TrimSuffix(n, "."))] = struct{}{}
-	}
+	ix.dnsNames = newNameIndex(dir.DNSNames)
 	ix.domains = make(map[string]struct{})
 	ix.netbiosDomains = make(map[string]struct{})
 	for _, d := range append([]string{dir.ForestDNS}, dir.Domains...) {
@@ -174,40 +200,49 @@ func (ix *index) indexNames() {
 	}
 }
 
-// machines returns the computer accounts a host name refers to: by NetBIOS
-// name or dNSHostName, or, for a DNS name no computer has as dNSHostName, by
-// its first label among the computers of the domain it names. The result
-// must not be modified.
-func (ix *index) machines(host string) []int32 {
-	var buf [128]byte
-	if found := ix.computers[string(appendLower(buf[:0], host))]; len(found) > 0 {
-		return found
-	}
-	label, suffix, isFQDN := strings.Cut(host, ".")
-	if !isFQDN {
-		return nil
-	}
-	var out []int32
-	for _, c := range ix.computers[string(appendLower(buf[:0], label))] {
-		if strings.EqualFold(ix.objs[c].Domain, suffix) {
-			out = append(out, c)
+// machines appends to buf the computer accounts a host name refers to: by
+// NetBIOS name or dNSHostName, or, for a DNS name no computer has as
+// dNSHostName, by its first label among the computers of the domain it
+// names. Passing a stack array's buf[:0] keeps lookups allocation-free.
+func (ix *index) machines(host string, buf []int32) []int32 {
+	label, _, _ := strings.Cut(host, ".")
+	for _, e := range hashRun(ix.computers, foldHash(label)) {
+		if (len(buf) == 0 || buf[len(buf)-1] != e.ref.obj) && namesComputer(&ix.objs[e.ref.obj], host) {
+			buf = append(buf, e.ref.obj)
 		}
 	}
-	return out
+	return buf
+}
+
+// namesComputer reports whether host is the computer's NetBIOS or DNS name,
+// or its NetBIOS name qualified with its domain (for computers without
+// dNSHostName).
+func namesComputer(m *inventory.Object, host string) bool {
+	netbios, dnsName := computerNames(m)
+	if strings.EqualFold(host, netbios) && netbios != "" || strings.EqualFold(host, dnsName) && dnsName != "" {
+		return true
+	}
+	label, suffix, ok := strings.Cut(host, ".")
+	if !ok {
+		dnsLabel, _, _ := strings.Cut(dnsName, ".")
+		return dnsLabel != "" && strings.EqualFold(label, dnsLabel)
+	}
+	return strings.EqualFold(label, netbios) && strings.EqualFold(suffix, domainOf(m))
 }
 
 // knownHost reports whether a host name belongs to something the directory or
 // the configuration vouches for: a computer, a record in AD-integrated DNS, a
 // farm name, or (when the caller resolved names) a name that resolves.
 func (ix *index) knownHost(host string) bool {
-	if len(ix.machines(host)) > 0 {
+	var found [4]int32
+	if len(ix.machines(host, found[:0])) > 0 {
+		return true
+	}
+	if ix.dnsNames.contains(host) {
 		return true
 	}
 	var buf [256]byte
 	key := appendLower(buf[:0], host)
-	if _, ok := ix.dnsNames[string(key)]; ok {
-		return true
-	}
 	if _, ok := ix.farmHosts[string(key)]; ok {
 		return true
 	}
@@ -217,10 +252,8 @@ func (ix *index) knownHost(host string) bool {
 	if strings.IndexByte(host, '.') >= 0 {
 		return false
 	}
-	n := len(key)
 	for _, d := range ix.domainList {
-		key = append(append(key[:n], '.'), d...)
-		if _, ok := ix.dnsNames[string(key)]; ok {
+		if ix.dnsNames.containsQualified(host, d) {
 			return true
 		}
 	}
@@ -244,11 +277,11 @@ func (ix *index) hostAliasTarget(class string) (string, bool) {
 // NetBIOS form) or the realm, which SPNs such as krbtgt/REALM name.
 func (ix *index) isDomainName(host string) bool {
 	var buf [256]byte
-	key := string(appendLower(buf[:0], host))
-	if _, ok := ix.domains[key]; ok {
+	key := appendLower(buf[:0], host)
+	if _, ok := ix.domains[string(key)]; ok {
 		return true
 	}
-	_, ok := ix.netbiosDomains[key]
+	_, ok := ix.netbiosDomains[string(key)]
 	return ok
 }
 
@@ -269,8 +302,8 @@ func (ix *index) object(dn string) int32 {
 // isKrbtgt reports whether o is a domain's krbtgt account (or an RODC's
 // krbtgt_NNNNN), which holds kadmin/changepw in every domain by design.
 func isKrbtgt(o *inventory.Object) bool {
-	sam := strings.ToLower(o.SAMAccountName)
-	return sam == "krbtgt" || strings.HasPrefix(sam, "krbtgt_")
+	sam := o.SAMAccountName
+	return strings.EqualFold(sam, "krbtgt") || len(sam) > 7 && strings.EqualFold(sam[:7], "krbtgt_")
 }
 
 // passwordAge returns how old o's password is, and false when that is

@@ -25,8 +25,9 @@ func (malformedSPN) Check(ix *index) []Finding {
 	var out []Finding
 	for i := range ix.objs {
 		o := &ix.objs[i]
-		for _, raw := range o.SPNs {
-			if _, problems := ParseSPN(raw); problems != nil {
+		for j, raw := range o.SPNs {
+			if ix.flags(i, j)&spnMalformed != 0 {
+				_, problems := ParseSPN(raw)
 				out = append(out, malformedFinding(ix, int32(i), raw, problems))
 			}
 		}

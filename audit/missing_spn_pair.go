@@ -142,7 +142,8 @@ func pairFindings(ix *index, o *inventory.Object, group []pairEntry) []Finding {
 // computer of that name when there is exactly one, else the name in the
 // account's own domain.
 func dnsNameFor(ix *index, netbios string, o *inventory.Object) string {
-	if m := ix.machines(netbios); len(m) == 1 && ix.objs[m[0]].DNSHostName != "" {
+	var found [4]int32
+	if m := ix.machines(netbios, found[:0]); len(m) == 1 && ix.objs[m[0]].DNSHostName != "" {
 		return strings.ToLower(ix.objs[m[0]].DNSHostName)
 	}
 	return strings.ToLower(netbios) + "." + domainOf(o)

@@ -9,100 +9,80 @@ import (
 // spnRef points at one SPN value: Objects[obj].SPNs[spn].
 type spnRef struct{ obj, spn int32 }
 
-// spnTable maps every SPN, compared as AD does (case-insensitive whole value),
-// to the objects holding it. It is keyed by a 64-bit hash of the folded value
-// so that a million SPNs cost no key strings; values whose hash collides with
-// a different value go to a small string-keyed spill map.
+// spnTable finds the holders of every SPN, compared as AD does
+// (case-insensitive whole value), from the hashes of the folded values.
 type spnTable struct {
-	objs  []inventory.Object
-	hash  func(string) uint64
-	first map[uint64]spnRef
-	// more holds, for SPNs with two or more distinct holders, every holder
-	// (the first one included) in insertion order.
-	more  map[uint64][]spnRef
-	spill map[string][]spnRef
+	objs    []inventory.Object
+	hash    func(string) uint64
+	entries []hashedRef // sorted by hash; equal hashes stay in object order
 }
 
-func newSPNTable(objs []inventory.Object, size int, hash func(string) uint64) *spnTable {
-	t := &spnTable{
-		objs:  objs,
-		hash:  hash,
-		first: make(map[uint64]spnRef, size),
-		more:  make(map[uint64][]spnRef),
-	}
+// newSPNTable indexes every SPN of objs, calling visit (when not nil) for
+// each one on the way so that other per-SPN work shares the pass.
+func newSPNTable(objs []inventory.Object, size int, hash func(string) uint64, visit func(obj, spn int, raw string)) *spnTable {
+	t := &spnTable{objs: objs, hash: hash, entries: make([]hashedRef, 0, size)}
 	for i := range objs {
-		for j := range objs[i].SPNs {
-			t.add(spnRef{obj: int32(i), spn: int32(j)})
+		for j, raw := range objs[i].SPNs {
+			t.entries = append(t.entries, hashedRef{hash: hash(raw), ref: spnRef{obj: int32(i), spn: int32(j)}})
+			if visit != nil {
+				visit(i, j, raw)
+			}
 		}
 	}
+	radixSortByHash(t.entries)
 	return t
 }
 
 func (t *spnTable) raw(r spnRef) string { return t.objs[r.obj].SPNs[r.spn] }
 
-// add records one holder. Objects are added in order, so the only holder of
-// the same value that can be the same object is the last one recorded: a
-// value repeated on one account (in any case) is never a second holder.
-func (t *spnTable) add(r spnRef) {
-	raw := t.raw(r)
-	h := t.hash(raw)
-	first, ok := t.first[h]
-	switch {
-	case !ok:
-		t.first[h] = r
-	case !strings.EqualFold(t.raw(first), raw):
-		t.addSpill(r, raw)
-	default:
-		group, multi := t.more[h]
-		last := first
-		if multi {
-			last = group[len(group)-1]
-		}
-		if last.obj == r.obj {
-			return
-		}
-		if !multi {
-			group = []spnRef{first}
-		}
-		t.more[h] = append(group, r)
-	}
-}
-
-func (t *spnTable) addSpill(r spnRef, raw string) {
-	if t.spill == nil {
-		t.spill = make(map[string][]spnRef)
-	}
-	key := foldKey(raw)
-	group := t.spill[key]
-	if n := len(group); n > 0 && group[n-1].obj == r.obj {
-		return
-	}
-	t.spill[key] = append(group, r)
-}
-
-// holders returns the distinct objects holding raw (nil when none). The
-// result must not be modified.
+// holders returns the distinct objects holding raw, in object order (nil when
+// none).
 func (t *spnTable) holders(raw string) []spnRef {
-	h := t.hash(raw)
-	first, ok := t.first[h]
-	if !ok {
-		return nil
-	}
-	if strings.EqualFold(t.raw(first), raw) {
-		if group, multi := t.more[h]; multi {
-			return group
+	var out []spnRef
+	for _, e := range hashRun(t.entries, t.hash(raw)) {
+		if strings.EqualFold(t.raw(e.ref), raw) && (len(out) == 0 || out[len(out)-1].obj != e.ref.obj) {
+			out = append(out, e.ref)
 		}
-		return []spnRef{first}
 	}
-	return t.spill[foldKey(raw)]
+	return out
 }
 
-// eachShared calls fn for every SPN held by two or more distinct objects.
+// eachShared calls fn with the distinct holders of every SPN held by two or
+// more objects. A value repeated on one account (in any case) counts once.
 func (t *spnTable) eachShared(fn func(holders []spnRef)) {
-	for _, group := range t.more {
-		fn(group)
+	for start := 0; start < len(t.entries); {
+		end := start + 1
+		for end < len(t.entries) && t.entries[end].hash == t.entries[start].hash {
+			end++
+		}
+		if end-start > 1 {
+			t.sharedInRun(t.entries[start:end], fn)
+		}
+		start = end
 	}
-	for _, group := range t.spill {
+}
+
+// sharedInRun splits a run of equal hashes into groups of equal values
+// (almost always one) and reports those with two or more holders. Within a
+// group, entries are in object order, so a repeated value on one object is
+// adjacent to itself.
+func (t *spnTable) sharedInRun(run []hashedRef, fn func(holders []spnRef)) {
+	done := make([]bool, len(run))
+	for i := range run {
+		if done[i] {
+			continue
+		}
+		first := t.raw(run[i].ref)
+		group := []spnRef{run[i].ref}
+		for j := i + 1; j < len(run); j++ {
+			if done[j] || !strings.EqualFold(t.raw(run[j].ref), first) {
+				continue
+			}
+			done[j] = true
+			if group[len(group)-1].obj != run[j].ref.obj {
+				group = append(group, run[j].ref)
+			}
+		}
 		if len(group) > 1 {
 			fn(group)
 		}
