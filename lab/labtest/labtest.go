@@ -9,7 +9,9 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,8 +37,63 @@ var (
 
 // Require returns the running lab with the IIS farm scenario in OU=Farm.
 // Tests must not modify OU=Farm (other packages read it concurrently); a test
-// that changes the directory applies its own scenario with Scenario.
+// that changes the directory applies its own scenario with Scenario, and one
+// that must change the farm itself (the demo flow) uses RequireFarmWriter.
+//
+// The test binary holds a shared lock on the farm until it exits, so that a
+// farm writer in another package waits for every reader.
 func Require(t testing.TB) *lab.Lab {
+	t.Helper()
+	l := start(t)
+	readerOnce.Do(func() { readerErr = farmLock(l, syscall.LOCK_SH, &readerLock) })
+	if readerErr != nil {
+		t.Fatalf("lab: farm lock: %v", readerErr)
+	}
+	return l
+}
+
+// RequireFarmWriter returns the running lab with the IIS farm scenario and
+// exclusive use of OU=Farm until the test ends, when the scenario is restored.
+// A test binary must not call both Require and RequireFarmWriter.
+func RequireFarmWriter(t testing.TB) *lab.Lab {
+	t.Helper()
+	l := start(t)
+	var f *os.File
+	if err := farmLock(l, syscall.LOCK_EX, &f); err != nil {
+		t.Fatalf("lab: farm lock: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := l.Locked(func() error { return l.EnsureFarm(ctx) }); err != nil {
+			t.Errorf("lab: restore farm: %v", err)
+		}
+		f.Close() // releases the lock
+	})
+	return l
+}
+
+var (
+	readerOnce sync.Once
+	readerLock *os.File // held until the test binary exits
+	readerErr  error
+)
+
+// farmLock takes a lock on the farm scenario, kept in *held.
+func farmLock(l *lab.Lab, how int, held **os.File) error {
+	f, err := os.OpenFile(strings.TrimRight(l.Dir, "/")+".farm.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		return err
+	}
+	*held = f
+	return nil
+}
+
+func start(t testing.TB) *lab.Lab {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		Unavailable(t, "the lab needs root")
