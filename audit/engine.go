@@ -2,6 +2,7 @@ package audit
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -35,9 +36,22 @@ type Config struct {
 // Validate reports the first problem in the farms and suppressions, naming
 // the entry.
 func (c Config) Validate() error {
+	owner := make(map[string]int) // folded SPN -> first farm declaring it
 	for i, f := range c.Farms {
 		if err := f.Validate(); err != nil {
 			return fieldError("farms", i, err)
+		}
+		for _, spn := range f.DesiredSPNs() {
+			key := foldKey(spn)
+			first, seen := owner[key]
+			if !seen {
+				owner[key] = i
+				continue
+			}
+			if !strings.EqualFold(c.Farms[first].Account, f.Account) {
+				return fieldError("farms", i, fmt.Errorf("farm %s: %s is also declared by farm %s for account %s; an SPN can have only one account",
+					f.Name, spn, c.Farms[first].Name, c.Farms[first].Account))
+			}
 		}
 	}
 	for i, s := range c.Ignore {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 func TestRuleIDsAreTheContract(t *testing.T) {
@@ -90,5 +92,35 @@ func TestRunIsDeterministic(t *testing.T) {
 		if string(again) != string(first) {
 			t.Fatal("two runs over the same snapshot differ")
 		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	other := iisFarm()
+	other.Name, other.Account, other.Nodes = "other", "svc_other", nil
+	for _, tt := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"empty", Config{}, ""},
+		{"farm and suppression", Config{Farms: []Farm{iisFarm()}, Ignore: []Suppression{{Rule: RuleGhostSPN, SPN: "*", Reason: "lab"}}}, ""},
+		{"invalid farm", Config{Farms: []Farm{iisFarm(), {Name: "x"}}}, "farms[1]: farm x: account: missing"},
+		{"two farms claim one SPN for different accounts", Config{Farms: []Farm{iisFarm(), other}}, "farms[1]: farm other: HTTP/svnlb301 is also declared by farm iis"},
+		{"two farms share an account", Config{Farms: []Farm{iisFarm(), func() Farm { f := iisFarm(); f.Name = "again"; return f }()}}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("Validate() = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRunEmptySnapshot(t *testing.T) {
+	res := Run(&inventory.Snapshot{}, Config{})
+	if res.Findings == nil || res.Suppressed == nil || len(res.Findings) != 0 {
+		t.Errorf("empty snapshot: %+v, want empty non-nil lists", res)
 	}
 }

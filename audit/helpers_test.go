@@ -139,6 +139,14 @@ func domainController(name, domain string) inventory.Object {
 	}
 }
 
+// sambaDNSAccount is the dns-<DC> user a Samba DC provisions for its DNS
+// server.
+func sambaDNSAccount(dc string) inventory.Object {
+	o := user("dns-"+dc, []string{"DNS/" + dc + "." + testDomain, "DNS/" + testDomain}, withEnc(nil))
+	o.DN = dnIn("dns-"+dc, "CN=Users", testDomain)
+	return o
+}
+
 // krbtgt is a domain's disabled krbtgt account with kadmin/changepw.
 func krbtgt(domain string) inventory.Object {
 	return inventory.Object{

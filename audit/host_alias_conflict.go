@@ -17,7 +17,8 @@ import (
 // NetBIOS and DNS forms name the same machine: HTTP/node.corp.example.test on
 // A conflicts with node$ holding HOST/node. Port and service name must match
 // the computer's HOST SPN (HOST SPNs have none), so HTTP/node:8080 is the fix,
-// not a conflict.
+// not a conflict. Samba's dns-<DC> account takes DNS/<dc> on purpose and is
+// left alone.
 type hostAliasConflict struct{}
 
 func (hostAliasConflict) ID() string { return RuleHostAliasConflict }
@@ -31,6 +32,9 @@ func (hostAliasConflict) Check(ix *index) []Finding {
 	plainCovered := make(map[aliasKey]bool)
 	for a := range ix.objs {
 		holder := &ix.objs[a]
+		if ix.isSambaDNSAccount(holder) {
+			continue
+		}
 		for j, raw := range holder.SPNs {
 			if ix.flags(a, j)&(spnMalformed|spnOwnName) != 0 {
 				continue // malformed-spn reports those; a computer cannot conflict with itself

@@ -58,6 +58,15 @@ func TestHostAliasConflict(t *testing.T) {
 			want: []string{"medium MYSVC/svexpgg310 svc_a,SVEXPGG310"},
 		},
 		{
+			name: "a dns- account for a member server is not Samba's",
+			snap: snapshot(node, user("dns-svexpgg310", []string{"DNS/svexpgg310.corp.example.test"})),
+			want: []string{"medium DNS/svexpgg310.corp.example.test dns-svexpgg310,SVEXPGG310"},
+		},
+		{
+			name: "must not fire: Samba's dns-<DC> account takes DNS/<dc> on purpose",
+			snap: snapshot(domainController("dc1", testDomain), sambaDNSAccount("dc1")),
+		},
+		{
 			name: "must not fire: port-qualified SPN (the fix)",
 			snap: snapshot(node, user("svc_iispool", []string{"HTTP/svexpgg310:8080", "HTTP/svexpgg310.corp.example.test:8080"})),
 		},

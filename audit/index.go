@@ -306,6 +306,30 @@ func isKrbtgt(o *inventory.Object) bool {
 	return strings.EqualFold(sam, "krbtgt") || len(sam) > 7 && strings.EqualFold(sam[:7], "krbtgt_")
 }
 
+// isSambaDNSAccount reports whether o is the account a Samba domain
+// controller provisions for its DNS server: user dns-<DC name> holding only
+// DNS/ SPNs, with a random password Samba sets. The DNS/<dc> SPN on it is
+// intended (it takes DNS from the DC's HOST alias on purpose) and the
+// password is not a human's.
+func (ix *index) isSambaDNSAccount(o *inventory.Object) bool {
+	dc, ok := strings.CutPrefix(strings.ToLower(o.SAMAccountName), "dns-")
+	if o.Kind != inventory.KindUser || !ok || dc == "" {
+		return false
+	}
+	for _, raw := range o.SPNs {
+		if spn, _ := ParseSPN(raw); !strings.EqualFold(spn.Class, "dns") {
+			return false
+		}
+	}
+	var found [4]int32
+	for _, m := range ix.machines(dc, found[:0]) {
+		if ix.objs[m].IsDC() {
+			return true
+		}
+	}
+	return false
+}
+
 // passwordAge returns how old o's password is, and false when that is
 // unknown (no reference time).
 func (ix *index) passwordAge(o *inventory.Object) (time.Duration, bool) {

@@ -10,7 +10,8 @@ import (
 // kerberoastableAccount reports an enabled user account with an SPN: any
 // domain user can request a service ticket encrypted with a key derived from
 // its (human-chosen) password and crack it offline. Computers and managed
-// service accounts have long random passwords, and krbtgt is not a service.
+// service accounts have long random passwords (as does the dns-<DC> account a
+// Samba domain controller provisions), and krbtgt is not a service.
 // High when the account is privileged (adminCount=1) or its password is older
 // than Config.MaxPasswordAge or was never set; medium otherwise.
 type kerberoastableAccount struct{}
@@ -25,7 +26,7 @@ func (kerberoastableAccount) Check(ix *index) []Finding {
 	var out []Finding
 	for i := range ix.objs {
 		o := &ix.objs[i]
-		if o.Kind != inventory.KindUser || !o.Enabled() || isKrbtgt(o) || len(o.SPNs) == 0 {
+		if o.Kind != inventory.KindUser || !o.Enabled() || isKrbtgt(o) || len(o.SPNs) == 0 || ix.isSambaDNSAccount(o) {
 			continue
 		}
 		out = append(out, kerberoastFinding(ix, o))

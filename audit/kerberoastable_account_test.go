@@ -44,6 +44,15 @@ func TestKerberoastableAccount(t *testing.T) {
 			want: []string{"high svc_app"},
 		},
 		{
+			name: "must not fire: Samba's dns-<DC> account (random password)",
+			snap: snapshot(domainController("dc1", testDomain), sambaDNSAccount("dc1")),
+		},
+		{
+			name: "a dns- account that is not a DC's is a user like any other",
+			snap: snapshot(sambaDNSAccount("nodc")),
+			want: []string{"medium dns-nodc"},
+		},
+		{
 			name: "must not fire: computers, gMSAs, krbtgt, disabled users, users without SPNs",
 			snap: snapshot(computer("app1", nil), gmsa("gmsa_app", []string{"HTTP/app"}), krbtgt(testDomain),
 				user("svc_off", []string{"HTTP/app"}, disabled()), user("alice", nil)),

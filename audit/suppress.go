@@ -138,9 +138,11 @@ func fieldError(field string, i int, err error) error {
 // applySuppressions splits sorted findings into active and suppressed ones;
 // the first matching suppression, in configuration order, wins.
 func applySuppressions(ix *index, all []Finding, sups []compiledSuppression) Result {
-	res := Result{Findings: all[:0:0], Suppressed: []SuppressedFinding{}}
+	res := Result{Findings: []Finding{}, Suppressed: []SuppressedFinding{}}
 	if len(sups) == 0 {
-		res.Findings = all
+		if all != nil {
+			res.Findings = all
+		}
 		return res
 	}
 	for _, f := range all {

@@ -12,7 +12,8 @@ import (
 // Windows. An unset or zero attribute leaves the choice to the KDC's
 // DefaultDomainSupportedEncTypes, which is RC4 on domain controllers without
 // the 2026 hardening, so it is reported too. High for user accounts (human
-// passwords) and when DES is enabled, medium otherwise.
+// passwords) and when DES is enabled, medium otherwise (computers, managed
+// service accounts, Samba's dns-<DC> account: random passwords).
 type weakEncryption struct{}
 
 func (weakEncryption) ID() string { return RuleWeakEncryption }
@@ -31,15 +32,17 @@ func (weakEncryption) Check(ix *index) []Finding {
 			continue
 		}
 		if enc := o.SupportedEncryptionTypes; enc == nil || *enc&encAES == 0 {
-			out = append(out, weakEncryptionFinding(o))
+			out = append(out, weakEncryptionFinding(o, o.Kind == inventory.KindUser && !ix.isSambaDNSAccount(o)))
 		}
 	}
 	return out
 }
 
-func weakEncryptionFinding(o *inventory.Object) Finding {
+// weakEncryptionFinding reports o; humanPassword says a person chose its
+// password, which RC4 makes fast to crack.
+func weakEncryptionFinding(o *inventory.Object, humanPassword bool) Finding {
 	sev := SeverityMedium
-	if o.Kind == inventory.KindUser {
+	if humanPassword {
 		sev = SeverityHigh
 	}
 	state := "is not set, so the KDC's default applies (RC4 unless the domain controllers are hardened)"

@@ -36,6 +36,11 @@ func TestWeakEncryption(t *testing.T) {
 			want: []string{"medium gmsa_a"},
 		},
 		{
+			name: "Samba's dns-<DC> account has a random password: medium",
+			snap: snapshot(domainController("dc1", testDomain), sambaDNSAccount("dc1")),
+			want: []string{"medium dns-dc1"},
+		},
+		{
 			name: "must not fire: AES128 only, AES256 only, AES with RC4, AES session keys with AES",
 			snap: snapshot(
 				user("svc_a", []string{"HTTP/a"}, withEnc(ptr(inventory.EncAES128))),
