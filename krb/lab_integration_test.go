@@ -85,12 +85,21 @@ func (r *recordingConn) wire() []byte {
 	return append(append([]byte{}, r.sent.Bytes()...), r.arrived.Bytes()...)
 }
 
+// transport is how the test reaches the DC.
+type transport int
+
+const (
+	plainLDAP transport = iota
+	ldaps
+	startTLS
+)
+
 // bindLab dials the lab DC, binds with layer and returns the LDAP
 // connection and the recorder under it.
-func bindLab(t *testing.T, e labEnv, c *Client, useTLS bool, layer Layer) (*ldap.Conn, *recordingConn, error) {
+func bindLab(t *testing.T, e labEnv, c *Client, tr transport, layer Layer) (*ldap.Conn, *recordingConn, error) {
 	t.Helper()
 	port := "389"
-	if useTLS {
+	if tr == ldaps {
 		port = "636"
 	}
 	raw, err := net.DialTimeout("tcp", net.JoinHostPort(e.addr, port), 10*time.Second)
@@ -98,23 +107,31 @@ func bindLab(t *testing.T, e labEnv, c *Client, useTLS bool, layer Layer) (*ldap
 		t.Fatal(err)
 	}
 	rec := &recordingConn{Conn: raw}
+	// The lab's certificate is self-signed; these tests are about binding.
+	tlsConfig := &tls.Config{InsecureSkipVerify: true}
 	var under net.Conn = rec
-	var cbt []byte
-	if useTLS {
-		// The lab's certificate is self-signed; the test is about binding.
-		tc := tls.Client(rec, &tls.Config{InsecureSkipVerify: true})
+	if tr == ldaps {
+		tc := tls.Client(rec, tlsConfig)
 		if err := tc.HandshakeContext(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		if cbt, err = TLSServerEndPoint(tc.ConnectionState().PeerCertificates[0]); err != nil {
 			t.Fatal(err)
 		}
 		under = tc
 	}
 	sc := NewSASLConn(under)
-	lc := ldap.NewConn(sc, useTLS)
+	lc := ldap.NewConn(sc, tr == ldaps)
 	lc.Start()
 	t.Cleanup(func() { lc.Close() })
+	if tr == startTLS {
+		if err := lc.StartTLS(tlsConfig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var cbt []byte
+	if cs, ok := lc.TLSConnectionState(); ok {
+		if cbt, err = TLSServerEndPoint(cs.PeerCertificates[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
 	g := c.NewGSSAPI(GSSAPIOptions{Layer: layer, ChannelBinding: cbt})
 	if err := lc.GSSAPIBindRequest(g, &ldap.GSSAPIBindRequest{ServicePrincipalName: e.spn}); err != nil {
 		return nil, rec, err
@@ -165,24 +182,25 @@ func TestLabBindLayers(t *testing.T) {
 	// (source4/ldap_server/ldap_bind.c): GSSAPI over LDAPS needs
 	// allow_sasl_over_tls, announced by SPNAUDIT_LAB_SASL_OVER_TLS=1.
 	saslOverTLS := os.Getenv("SPNAUDIT_LAB_SASL_OVER_TLS") == "1"
-	ldapsNone := uint16(ldap.LDAPResultStrongAuthRequired)
+	overTLSNone := uint16(ldap.LDAPResultStrongAuthRequired)
 	if saslOverTLS {
-		ldapsNone = ldap.LDAPResultSuccess
+		overTLSNone = ldap.LDAPResultSuccess
 	}
 	for _, tc := range []struct {
 		name  string
-		tls   bool
+		tr    transport
 		layer Layer
 		want  uint16 // LDAP result of the bind
 	}{
-		{"ldap none", false, None, ldap.LDAPResultStrongAuthRequired},
-		{"ldap sign", false, Sign, ldap.LDAPResultSuccess},
-		{"ldap seal", false, Seal, ldap.LDAPResultSuccess},
-		{"ldaps none", true, None, ldapsNone},
-		{"ldaps sign", true, Sign, ldap.LDAPResultUnwillingToPerform},
+		{"ldap none", plainLDAP, None, ldap.LDAPResultStrongAuthRequired},
+		{"ldap sign", plainLDAP, Sign, ldap.LDAPResultSuccess},
+		{"ldap seal", plainLDAP, Seal, ldap.LDAPResultSuccess},
+		{"ldaps none", ldaps, None, overTLSNone},
+		{"ldaps sign", ldaps, Sign, ldap.LDAPResultUnwillingToPerform},
+		{"starttls none", startTLS, None, overTLSNone},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			lc, rec, err := bindLab(t, e, c, tc.tls, tc.layer)
+			lc, rec, err := bindLab(t, e, c, tc.tr, tc.layer)
 			if tc.want != ldap.LDAPResultSuccess {
 				if !ldap.IsErrorWithCode(err, tc.want) {
 					t.Fatalf("bind: got %v, want LDAP result %d", err, tc.want)
@@ -194,7 +212,7 @@ func TestLabBindLayers(t *testing.T) {
 				t.Fatalf("bind: %v", err)
 			}
 			spns := searchLab(t, lc)
-			if e.canary == "" || tc.tls {
+			if e.canary == "" || tc.tr != plainLDAP {
 				return
 			}
 			if !contains(spns, e.canary) {
@@ -217,7 +235,7 @@ func TestLabPasswordLogin(t *testing.T) {
 		t.Skip("SPNAUDIT_LAB_PASSWORD_FILE unset")
 	}
 	c := e.client(t, Config{PasswordFile: e.passwordFile})
-	lc, _, err := bindLab(t, e, c, false, Seal)
+	lc, _, err := bindLab(t, e, c, plainLDAP, Seal)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,7 +90,7 @@ func keepScanning(t *testing.T, e labEnv, c *Client, duration, lifetime time.Dur
 	expiries := map[time.Time]bool{}
 	scans := 0
 	for time.Since(start) < duration {
-		lc, _, err := bindLab(t, e, c, false, Seal)
+		lc, _, err := bindLab(t, e, c, plainLDAP, Seal)
 		if err != nil {
 			t.Fatalf("scan %d after %v: %v", scans, time.Since(start).Round(time.Second), err)
 		}
