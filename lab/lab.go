@@ -65,7 +65,7 @@ func (l *Lab) Krb5Conf() string          { return filepath.Join(l.Dir, "krb5.con
 func (l *Lab) Keytab() string            { return filepath.Join(l.Dir, "audit.keytab") }
 func (l *Lab) PasswordFile() string      { return filepath.Join(l.Dir, "audit.password") }
 func (l *Lab) AdminPasswordFile() string { return filepath.Join(l.Dir, "admin.password") }
-func (l *Lab) CAFile() string            { return filepath.Join(l.Dir, "private", "tls", "ca.pem") }
+func (l *Lab) CAFile() string            { return filepath.Join(l.Dir, "tls", "ca.pem") }
 func (l *Lab) ConfigFile() string        { return filepath.Join(l.Dir, "spnaudit.yaml") }
 func (l *Lab) smbConf() string           { return filepath.Join(l.Dir, "etc", "smb.conf") }
 func (l *Lab) samLDB() string            { return filepath.Join(l.Dir, "private", "sam.ldb") }
@@ -102,6 +102,15 @@ func (l *Lab) Up(ctx context.Context) error {
 	}
 	if _, err := os.Stat(l.samLDB()); err != nil {
 		if err := l.provision(ctx); err != nil {
+			return err
+		}
+	}
+	tlsChanged, err := l.ensureTLS()
+	if err != nil {
+		return fmt.Errorf("lab TLS certificate: %w", err)
+	}
+	if tlsChanged && l.Running() {
+		if err := l.Stop(); err != nil {
 			return err
 		}
 	}
