@@ -12,39 +12,28 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/spnaudit/spnaudit/lab"
+	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
-// labEnv is the contract with the lab DC (lab/labtest will provide it):
-//
-//	SPNAUDIT_LAB_REALM          realm, e.g. KRB.EXAMPLE.TEST
-//	SPNAUDIT_LAB_KDC            KDC host[:port]
-//	SPNAUDIT_LAB_PRINCIPAL      audit account (no realm)
-//	SPNAUDIT_LAB_KEYTAB         keytab of that account
-//	SPNAUDIT_LAB_PASSWORD_FILE  file holding its password (optional)
-//	SPNAUDIT_LAB_LDAP_ADDR      host or IP to dial for LDAP (389) and LDAPS (636)
-//	SPNAUDIT_LAB_LDAP_SPN       the DC's LDAP SPN, e.g. ldap/dc1.krb.example.test
-//	SPNAUDIT_LAB_CANARY_SPN     an SPN stored in the directory, looked for on the wire
-//
-// Without them the test skips, except under CI=true where it fails.
+// labEnv describes the lab DC (lab/labtest) as these tests use it.
 type labEnv struct {
 	realm, kdc, principal, keytab, passwordFile, addr, spn, canary string
 }
 
+// requireLab returns the shared lab DC: skipped without root or Samba, a
+// failure under CI=true.
 func requireLab(t *testing.T) labEnv {
 	t.Helper()
-	e := labEnv{
-		realm: os.Getenv("SPNAUDIT_LAB_REALM"), kdc: os.Getenv("SPNAUDIT_LAB_KDC"),
-		principal: os.Getenv("SPNAUDIT_LAB_PRINCIPAL"), keytab: os.Getenv("SPNAUDIT_LAB_KEYTAB"),
-		passwordFile: os.Getenv("SPNAUDIT_LAB_PASSWORD_FILE"), addr: os.Getenv("SPNAUDIT_LAB_LDAP_ADDR"),
-		spn: os.Getenv("SPNAUDIT_LAB_LDAP_SPN"), canary: os.Getenv("SPNAUDIT_LAB_CANARY_SPN"),
+	l := labtest.Require(t)
+	return labEnv{
+		realm: lab.Realm, kdc: "127.0.0.1", principal: lab.AuditUser,
+		keytab: l.Keytab(), passwordFile: l.PasswordFile(), addr: lab.DCHost,
+		spn: lab.ServicePrincipal(),
+		// An SPN of the lab's IIS farm scenario, looked for on the wire.
+		canary: "HTTP/svnlb301.corp.example.test",
 	}
-	if e.realm == "" || e.kdc == "" || e.principal == "" || e.keytab == "" || e.addr == "" || e.spn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("lab DC not configured (SPNAUDIT_LAB_* unset) but CI=true")
-		}
-		t.Skip("lab DC not configured: set SPNAUDIT_LAB_* (see labEnv)")
-	}
-	return e
 }
 
 func (e labEnv) client(t *testing.T, cfg Config) *Client {
@@ -180,12 +169,8 @@ func TestLabBindLayers(t *testing.T) {
 	// Samba's default "ldap server require strong auth = yes" refuses SASL
 	// without sign or seal even over TLS, and refuses sign or seal over TLS
 	// (source4/ldap_server/ldap_bind.c): GSSAPI over LDAPS needs
-	// allow_sasl_over_tls, announced by SPNAUDIT_LAB_SASL_OVER_TLS=1.
-	saslOverTLS := os.Getenv("SPNAUDIT_LAB_SASL_OVER_TLS") == "1"
+	// allow_sasl_over_tls, which the lab does not set.
 	overTLSNone := uint16(ldap.LDAPResultStrongAuthRequired)
-	if saslOverTLS {
-		overTLSNone = ldap.LDAPResultSuccess
-	}
 	for _, tc := range []struct {
 		name  string
 		tr    transport
