@@ -1,0 +1,347 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spnaudit/spnaudit/ldapscan"
+)
+
+const (
+	testPoll = 15 * time.Second
+	testFull = 45 * time.Second
+)
+
+func searchCut(server string) error {
+	return &ldapscan.Error{Stage: ldapscan.StageSearch, Server: server, Err: io.ErrUnexpectedEOF}
+}
+
+func TestSchedule(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		servers    []string
+		timeout    time.Duration // default one minute
+		loginFails map[int]bool
+		steps      []step
+		wantCalls  []string
+		wantEvents []string
+	}{
+		{
+			name:       "the first scan is full and publishes its snapshot",
+			steps:      []step{{call: "scan", result: "r1", objects: 2}},
+			wantCalls:  []string{"0s scan"},
+			wantEvents: []string{"ldap_up dc1.example.test=true", "success full r1 findings=2"},
+		},
+		{
+			name: "a failed poll keeps the snapshot and the next poll recovers from it",
+			steps: []step{
+				{call: "scan", result: "r1", objects: 1},
+				{call: "poll", err: searchCut(dc1)},
+				{call: "poll", result: "r2", objects: 2},
+			},
+			wantCalls: []string{"0s scan", "15s poll r1", "30s poll r1"},
+			wantEvents: []string{
+				"ldap_up dc1.example.test=true", "success full r1 findings=1",
+				// The DC accepted the connection: it is up, the search failed.
+				"ldap_up dc1.example.test=true", "failed incremental search",
+				"ldap_up dc1.example.test=true", "success incremental r2 findings=2",
+			},
+		},
+		{
+			name: "after a failed full scan the next attempt is full",
+			steps: []step{
+				{call: "scan", err: &ldapscan.Error{Stage: ldapscan.StageConnect, Server: dc1, Err: errors.New("connection refused")}},
+				{call: "scan", result: "r1"},
+				{call: "poll", result: "r2"},
+			},
+			wantCalls: []string{"0s scan", "15s scan", "30s poll r1"},
+			wantEvents: []string{
+				"ldap_up dc1.example.test=false", "failed full connect",
+				"ldap_up dc1.example.test=true", "success full r1 findings=0",
+				"ldap_up dc1.example.test=true", "success incremental r2 findings=0",
+			},
+		},
+		{
+			name: "a full scan when the full interval is reached",
+			steps: []step{
+				{call: "scan", result: "r1"}, {call: "poll", result: "r2"}, {call: "poll", result: "r3"},
+				{call: "scan", result: "r4"}, {call: "poll", result: "r5"},
+			},
+			wantCalls: []string{"0s scan", "15s poll r1", "30s poll r2", "45s scan", "1m0s poll r4"},
+			wantEvents: []string{
+				"ldap_up dc1.example.test=true", "success full r1 findings=0",
+				"ldap_up dc1.example.test=true", "success incremental r2 findings=0",
+				"ldap_up dc1.example.test=true", "success incremental r3 findings=0",
+				"ldap_up dc1.example.test=true", "success full r4 findings=0",
+				"ldap_up dc1.example.test=true", "success incremental r5 findings=0",
+			},
+		},
+		{
+			name: "a poll that fell back to a full scan counts as full and restarts the full interval",
+			steps: []step{
+				{call: "scan", result: "r1"},
+				{call: "poll", result: "r2", mode: ldapscan.ModeFull},
+				{call: "poll", result: "r3"}, {call: "poll", result: "r4"},
+				{call: "scan", result: "r5"},
+			},
+			wantCalls: []string{"0s scan", "15s poll r1", "30s poll r2", "45s poll r3", "1m0s scan"},
+			wantEvents: []string{
+				"ldap_up dc1.example.test=true", "success full r1 findings=0",
+				"ldap_up dc1.example.test=true", "success full r2 findings=0",
+				"ldap_up dc1.example.test=true", "success incremental r3 findings=0",
+				"ldap_up dc1.example.test=true", "success incremental r4 findings=0",
+				"ldap_up dc1.example.test=true", "success full r5 findings=0",
+			},
+		},
+		{
+			name: "a slow scan is followed at once, the next one poll interval after its start",
+			steps: []step{
+				{call: "scan", result: "r1", takes: 20 * time.Second},
+				{call: "poll", result: "r2", takes: 5 * time.Second},
+				{call: "poll", result: "r3"},
+			},
+			wantCalls: []string{"0s scan", "20s poll r1", "35s poll r2"},
+			wantEvents: []string{
+				"ldap_up dc1.example.test=true", "success full r1 findings=0",
+				"ldap_up dc1.example.test=true", "success incremental r2 findings=0",
+				"ldap_up dc1.example.test=true", "success incremental r3 findings=0",
+			},
+		},
+		{
+			name:      "failover: the servers tried before the one that answered are down",
+			servers:   []string{dc1, dc2},
+			steps:     []step{{call: "scan", result: "r1", server: dc2}},
+			wantCalls: []string{"0s scan"},
+			wantEvents: []string{
+				"ldap_up dc1.example.test=false", "ldap_up dc2.example.test=true", "success full r1 findings=0",
+			},
+		},
+		{
+			name:    "every server down",
+			servers: []string{dc1, dc2},
+			steps: []step{{call: "scan", err: &ldapscan.Error{Stage: ldapscan.StageBind, Err: errors.Join(
+				&ldapscan.Error{Stage: ldapscan.StageConnect, Server: dc1, Err: errors.New("connection refused")},
+				&ldapscan.Error{Stage: ldapscan.StageBind, Server: dc2, Err: errors.New("SASL layer seal: invalid credentials")},
+			)}}},
+			wantCalls: []string{"0s scan"},
+			wantEvents: []string{
+				"ldap_up dc1.example.test=false", "ldap_up dc2.example.test=false", "failed full bind",
+			},
+		},
+		{
+			name:       "a failed login is a kerberos failure and skips the scanner",
+			loginFails: map[int]bool{2: true},
+			steps:      []step{{call: "scan", result: "r1"}, {call: "poll", result: "r2"}},
+			wantCalls:  []string{"0s scan", "30s poll r1"},
+			wantEvents: []string{
+				"ldap_up dc1.example.test=true", "success full r1 findings=0",
+				"failed incremental kerberos",
+				"ldap_up dc1.example.test=true", "success incremental r2 findings=0",
+			},
+		},
+		{
+			name: "an audit that panics fails the scan, which does not become the base of the next poll",
+			steps: []step{
+				{call: "scan", result: "r1", objects: 1},
+				{call: "poll", result: "panic2", objects: 2},
+				{call: "poll", result: "r3", objects: 3},
+			},
+			wantCalls: []string{"0s scan", "15s poll r1", "30s poll r1"},
+			wantEvents: []string{
+				"ldap_up dc1.example.test=true", "success full r1 findings=1",
+				"failed incremental audit",
+				"ldap_up dc1.example.test=true", "success incremental r3 findings=3",
+			},
+		},
+		{
+			name:    "a scan past its deadline fails at its stage and the next poll recovers",
+			timeout: 20 * time.Millisecond,
+			steps: []step{
+				{call: "scan", result: "r1"},
+				{call: "poll", block: true},
+				{call: "poll", result: "r2"},
+			},
+			wantCalls: []string{"0s scan", "15s poll r1", "30s poll r1"},
+			wantEvents: []string{
+				"ldap_up dc1.example.test=true", "success full r1 findings=0",
+				"ldap_up dc1.example.test=true", "failed incremental search",
+				"ldap_up dc1.example.test=true", "success incremental r2 findings=0",
+			},
+		},
+		{
+			name:       "an error without a stage is counted as other",
+			steps:      []step{{call: "scan", err: context.DeadlineExceeded}, {call: "scan", result: "r1"}},
+			wantCalls:  []string{"0s scan", "15s scan"},
+			wantEvents: []string{"failed full other", "ldap_up dc1.example.test=true", "success full r1 findings=0"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newFakeClock()
+			scanner := &fakeScanner{clock: clock, steps: slices.Clone(tc.steps)}
+			kerberos := &fakeKerberos{fail: tc.loginFails}
+			sink := &recordingSink{}
+			timeout := tc.timeout
+			if timeout == 0 {
+				timeout = time.Minute
+			}
+			d, err := New(Config{
+				Scanner: scanner, Kerberos: kerberos, Audit: fakeAudit, Sink: sink, Servers: tc.servers,
+				FullInterval: testFull, PollInterval: testPoll, Timeout: timeout,
+				Clock: clock, Logger: slog.New(slog.DiscardHandler),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			stopped := make(chan struct{})
+			go func() { d.Run(ctx); close(stopped) }()
+			for {
+				wait := clock.awaitWaiter(t)
+				if scanner.done() {
+					break
+				}
+				clock.Advance(wait)
+			}
+			cancel()
+			select {
+			case <-stopped:
+			case <-time.After(realWait):
+				t.Fatal("Run did not return after cancel")
+			}
+
+			if !slices.Equal(scanner.calls, tc.wantCalls) {
+				t.Errorf("calls:\n got %q\nwant %q", scanner.calls, tc.wantCalls)
+			}
+			if got := sink.snapshot(); !slices.Equal(got, tc.wantEvents) {
+				t.Errorf("events:\n got %q\nwant %q", got, tc.wantEvents)
+			}
+			// Every attempt, failed or not, reports the ticket of its own login.
+			if attempts := kerberos.logins; sink.tgtUpdates != attempts || !sink.tgt.Equal(kerberos.TGTExpiry()) {
+				t.Errorf("TGT expiry reported %d times (last %v), want after each of %d attempts (%v)",
+					sink.tgtUpdates, sink.tgt, attempts, kerberos.TGTExpiry())
+			}
+		})
+	}
+}
+
+// TestFailedScanKeepsPublishedSnapshot: what the sink holds after a failure
+// is exactly the last good scan, findings included.
+func TestFailedScanKeepsPublishedSnapshot(t *testing.T) {
+	clock := newFakeClock()
+	scanner := &fakeScanner{clock: clock, steps: []step{
+		{call: "scan", result: "r1", objects: 2},
+		{call: "poll", err: searchCut(dc1)},
+	}}
+	sink := &recordingSink{}
+	d, err := New(Config{Scanner: scanner, Audit: fakeAudit, Sink: sink,
+		FullInterval: testFull, PollInterval: testPoll, Timeout: time.Minute, Clock: clock, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go d.Run(ctx)
+	clock.Advance(clock.awaitWaiter(t))
+	clock.awaitWaiter(t)
+	if !scanner.done() {
+		t.Fatal("the poll did not run")
+	}
+	if len(sink.published) != 1 {
+		t.Fatalf("%d snapshots published, want 1", len(sink.published))
+	}
+	if got := sink.published[0]; got.Snapshot.Server != "r1" || len(got.Findings) != 2 {
+		t.Fatalf("published %s with %d findings, want r1 with 2", got.Snapshot.Server, len(got.Findings))
+	}
+	if d.last.Snapshot.Server != "r1" {
+		t.Fatalf("the base of the next poll is %s, want r1", d.last.Snapshot.Server)
+	}
+}
+
+// TestCancellation: cancelling the context stops a scan in progress, which
+// is not reported as a failure, and Run returns; so does cancelling it
+// while Run waits for the next scan.
+func TestCancellation(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		steps      []step
+		wantEvents []string
+	}{
+		{"during a scan", []step{{call: "scan", block: true}}, nil},
+		{"between scans", []step{{call: "scan", result: "r1"}}, []string{"ldap_up dc1.example.test=true", "success full r1 findings=0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newFakeClock()
+			scanner := &fakeScanner{clock: clock, steps: tc.steps}
+			sink := &recordingSink{}
+			d, err := New(Config{Scanner: scanner, Audit: fakeAudit, Sink: sink,
+				FullInterval: testFull, PollInterval: testPoll, Timeout: time.Hour, Clock: clock, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			stopped := make(chan struct{})
+			go func() { d.Run(ctx); close(stopped) }()
+			if tc.steps[0].block {
+				waitFor(t, func() bool { return scanner.done() })
+			} else {
+				clock.awaitWaiter(t)
+			}
+			cancel()
+			select {
+			case <-stopped:
+			case <-time.After(realWait):
+				t.Fatal("Run did not return after cancel")
+			}
+			if got := sink.snapshot(); !slices.Equal(got, tc.wantEvents) {
+				t.Errorf("events: got %q, want %q", got, tc.wantEvents)
+			}
+			if tc.steps[0].block && !errors.Is(scanner.lastCtxErr, context.Canceled) {
+				t.Errorf("the scan saw %v, want context.Canceled", scanner.lastCtxErr)
+			}
+		})
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(realWait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	ok := Config{Scanner: &fakeScanner{}, Audit: fakeAudit, Sink: &recordingSink{},
+		FullInterval: time.Hour, PollInterval: 15 * time.Second, Timeout: time.Minute}
+	if _, err := New(ok); err != nil {
+		t.Fatalf("valid config rejected: %v", err)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"no scanner", func(c *Config) { c.Scanner = nil }, "required"},
+		{"no sink", func(c *Config) { c.Sink = nil }, "required"},
+		{"no poll interval", func(c *Config) { c.PollInterval = 0 }, "must be positive"},
+		{"no timeout", func(c *Config) { c.Timeout = 0 }, "must be positive"},
+		{"full not longer than poll", func(c *Config) { c.FullInterval = c.PollInterval }, "must be longer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := ok
+			tc.change(&cfg)
+			if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
