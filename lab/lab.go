@@ -344,7 +344,9 @@ func (l *Lab) run(ctx context.Context, name string, args ...string) (string, err
 	return string(out), err
 }
 
-func (l *Lab) ldbApply(ctx context.Context, tool, url, ldif string) error {
+// ldbApply applies ldif to the database at url with an ldb tool; options are
+// extra tool arguments.
+func (l *Lab) ldbApply(ctx context.Context, tool, url, ldif string, options ...string) error {
 	f, err := os.CreateTemp(l.Dir, "apply-*.ldif")
 	if err != nil {
 		return err
@@ -355,7 +357,7 @@ func (l *Lab) ldbApply(ctx context.Context, tool, url, ldif string) error {
 		return err
 	}
 	f.Close()
-	out, err := l.run(ctx, tool, "-H", url, f.Name())
+	out, err := l.run(ctx, tool, append(append([]string{"-H", url}, options...), f.Name())...)
 	if err != nil {
 		return fmt.Errorf("%s: %w: %s", tool, err, tail([]byte(out)))
 	}
