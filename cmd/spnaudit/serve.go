@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/prometheus/common/version"
+	"github.com/spf13/cobra"
+
+	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/config"
+	"github.com/spnaudit/spnaudit/daemon"
+	"github.com/spnaudit/spnaudit/inventory"
+	"github.com/spnaudit/spnaudit/metrics"
+)
+
+func newServeCmd(a *app) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Audit continuously and serve Prometheus metrics, the findings and a status page",
+		Long: `Runs spnaudit as a daemon: a full scan at start and every scan.full_interval, incremental
+polls of the objects changed since the last scan every scan.poll_interval, and the audit
+after each. A failed scan never replaces the last good snapshot: the old findings stay
+served and spnaudit_scan_success drops to 0 until a scan succeeds again.
+
+Served on web.listen_address (TLS and basic auth with web.config_file, the
+exporter-toolkit web configuration):
+  /                 the findings grouped by rule, with their fixes
+  /metrics          Prometheus metrics (scrapes never touch the directory)
+  /api/v1/findings  the findings as 'spnaudit scan --format json', plus the snapshot age
+  /-/healthy        200 while the process runs
+  /-/ready          200 once a scan has succeeded
+
+Stops cleanly on SIGTERM or SIGINT: the scan in progress is cancelled and in-flight
+requests finish.`,
+		Example: `  spnaudit serve --config /etc/spnaudit/spnaudit.yaml
+
+  # Listen on loopback only, log as JSON
+  spnaudit serve --config spnaudit.yaml --web.listen_address 127.0.0.1:9688 --log.format json
+
+  # Check it from another shell
+  curl -s localhost:9688/-/ready && curl -s localhost:9688/metrics | grep '^spnaudit_findings'`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig(c)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return serve(ctx, cfg, slog.Default())
+		},
+	}
+	defaults := config.Default()
+	f := c.Flags()
+	f.String("web.listen_address", defaults.Web.ListenAddress, "`address` to serve metrics and the status page on")
+	f.String("web.config_file", "", "exporter-toolkit web configuration `file` (TLS, basic auth)")
+	_ = c.MarkFlagFilename("web.config_file", "yaml", "yml")
+	return c
+}
+
+// serve connects to the directory, then runs the scan schedule and the web
+// server until ctx ends.
+func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
+	dir, err := openDirectory(ctx, cfg, nil, logger)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return runServer(ctx, cfg, dir.scanner, dir.kerberos, logger)
+}
+
+// runServer runs the daemon over scanner and serves its store. It returns
+// nil when ctx ends, after both have stopped, or the web server's error (the
+// daemon is then stopped too).
+func runServer(ctx context.Context, cfg *config.Config, scanner daemon.Scanner, kerberos daemon.Kerberos, logger *slog.Logger) error {
+	store := metrics.NewStore(metrics.Options{
+		Rules:            audit.RuleIDs,
+		Stages:           daemon.Stages,
+		MaxFindingSeries: cfg.Metrics.MaxFindingSeries,
+		Build:            metrics.BuildInfo{Version: version.Version, Revision: version.GetRevision()},
+	})
+	d, err := daemon.New(daemon.Config{
+		Scanner:  scanner,
+		Kerberos: kerberos,
+		Audit: func(ctx context.Context, snap *inventory.Snapshot) audit.Result {
+			return audit.Run(snap, auditConfig(ctx, cfg, snap))
+		},
+		Sink:         store,
+		Servers:      cfg.LDAP.URLs,
+		FullInterval: cfg.Scan.FullInterval,
+		PollInterval: cfg.Scan.PollInterval,
+		Timeout:      cfg.Scan.Timeout,
+		Logger:       logger,
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	scans := make(chan struct{})
+	go func() {
+		defer close(scans)
+		d.Run(ctx)
+	}()
+	handler := metrics.NewHandler(store, metrics.NewRegistry(store), logger)
+	err = metrics.Serve(ctx, handler, metrics.ServerConfig{
+		ListenAddresses: []string{cfg.Web.ListenAddress},
+		ConfigFile:      cfg.Web.ConfigFile,
+	}, logger)
+	cancel()
+	<-scans
+	return err
+}
