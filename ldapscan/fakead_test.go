@@ -40,6 +40,9 @@ type fakeAD struct {
 	// rangeFault makes range follow-ups misbehave: "restart" answers from
 	// value 0 again, "omit" leaves the attribute out.
 	rangeFault string
+	// hideTombstones denies the bind account the Deleted Objects
+	// container, as AD and Samba do by default.
+	hideTombstones bool
 
 	pagesServed atomic.Int64 // search requests that carried a paging control
 	searches    atomic.Int64
@@ -68,11 +71,18 @@ func newFakeAD() *fakeAD {
 	fa.dsService = "CN=NTDS Settings,CN=DC1,CN=Servers,CN=Default-First-Site-Name,CN=Sites," + fa.configNC
 	fa.namingCtxs = []string{fa.domainNC, fa.configNC, "CN=Schema," + fa.configNC,
 		"DC=DomainDnsZones," + fa.domainNC, "DC=ForestDnsZones," + fa.domainNC}
-	for _, dn := range []string{fa.domainNC, "CN=Users," + fa.domainNC, fa.configNC, "CN=Partitions," + fa.configNC,
+	for _, dn := range []string{fa.domainNC, "CN=Users," + fa.domainNC, fa.configNC, "CN=Partitions," + fa.configNC, "CN=Schema," + fa.configNC,
 		"DC=DomainDnsZones," + fa.domainNC, "CN=MicrosoftDNS,DC=DomainDnsZones," + fa.domainNC,
 		"DC=ForestDnsZones," + fa.domainNC} {
 		fa.put(dn, map[string][]string{"objectClass": {"top", "container"}})
 	}
+	for _, nc := range []string{fa.domainNC, "DC=DomainDnsZones," + fa.domainNC, "DC=ForestDnsZones," + fa.domainNC} {
+		fa.put("CN=Deleted Objects,"+nc, map[string][]string{"objectClass": {"container"}, "isDeleted": {"TRUE"}})
+		fa.mu.Lock()
+		fa.entries[strings.ToLower("CN=Deleted Objects,"+nc)].deleted = true
+		fa.mu.Unlock()
+	}
+	fa.remove(fa.account("old", "user", "HTTP/old")) // an earlier deletion
 	fa.put(fa.dsService, map[string][]string{"objectClass": {"nTDSDSA"}, "invocationId": {string(fa.invocation)}})
 	fa.addDomain("corp.example.test", "CORP", fa.domainNC)
 	fa.put("CN=Enterprise Configuration,CN=Partitions,"+fa.configNC, map[string][]string{
@@ -124,19 +134,37 @@ func (fa *fakeAD) modify(dn string, change func(attrs map[string][]string)) {
 }
 
 // remove turns an entry into a tombstone, as AD does on deletion: most
-// attributes go, isDeleted is set, only Show Deleted searches see it.
+// attributes go, isDeleted is set, the object moves to the Deleted Objects
+// container and only Show Deleted searches see it.
 func (fa *fakeAD) remove(dn string) {
-	fa.modify(dn, func(attrs map[string][]string) {
-		for k := range attrs {
-			if !strings.EqualFold(k, "objectGUID") && !strings.EqualFold(k, "objectClass") {
-				delete(attrs, k)
-			}
-		}
-		attrs["isDeleted"] = []string{"TRUE"}
-	})
 	fa.mu.Lock()
-	fa.entries[strings.ToLower(dn)].deleted = true
-	fa.mu.Unlock()
+	defer fa.mu.Unlock()
+	e := fa.entries[strings.ToLower(dn)]
+	delete(fa.entries, strings.ToLower(dn))
+	for k := range e.attrs {
+		if !strings.EqualFold(k, "objectGUID") && !strings.EqualFold(k, "objectClass") {
+			delete(e.attrs, k)
+		}
+	}
+	e.attrs["isDeleted"] = []string{"TRUE"}
+	rdn, _, _ := strings.Cut(dn, ",")
+	e.dn = fmt.Sprintf("%s\\0ADEL:%x,CN=Deleted Objects,%s", rdn, randomGUID(), fa.partitionOf(dn))
+	e.deleted = true
+	fa.usn++
+	e.usn = fa.usn
+	fa.entries[strings.ToLower(e.dn)] = e
+}
+
+// partitionOf returns the naming context holding dn.
+func (fa *fakeAD) partitionOf(dn string) string {
+	best := ""
+	for _, nc := range fa.namingCtxs {
+		lower, lnc := strings.ToLower(dn), strings.ToLower(nc)
+		if (lower == lnc || strings.HasSuffix(lower, ","+lnc)) && len(nc) > len(best) {
+			best = nc
+		}
+	}
+	return best
 }
 
 // account adds a user, computer or other object with SPNs and returns its DN.
@@ -326,7 +354,9 @@ func (fa *fakeAD) find(m *gldap.SearchMessage) ([]fakeResult, int) {
 	}
 	var out []fakeResult
 	for key, e := range fa.entries {
-		if e.deleted && !showDeleted || !inScope(key, base, m.Scope) {
+		// Like AD, a subtree search stays in the base's naming context.
+		if e.deleted && (!showDeleted || fa.hideTombstones) || !inScope(key, base, m.Scope) ||
+			!strings.EqualFold(fa.partitionOf(e.dn), fa.partitionOf(m.BaseDN)) {
 			continue
 		}
 		attrs := e.view()

@@ -75,10 +75,20 @@ func (sc *Scanner) poll(ctx context.Context, prev *Result, started time.Time) (*
 	}
 
 	delta := newChangeSet()
+	cover := newUSNCoverage(prev.Watermark.USN, dse.highestUSN)
 	filter := fmt.Sprintf("(uSNChanged>=%d)", prev.Watermark.USN+1)
 	showDeleted := []ldap.Control{ldap.NewControlMicrosoftShowDeleted()}
 	for _, t := range targets {
-		if err := sc.searchObjects(ctx, t, filter, showDeleted, st, delta.add); err != nil {
+		err := sc.searchObjects(ctx, t, filter, showDeleted, st, func(rec *record) error {
+			cover.see(rec)
+			return delta.add(rec)
+		})
+		if err != nil {
+			return nil, "", err
+		}
+	}
+	if !prev.Watermark.TombstonesReadable {
+		if err := sc.findDeletions(ctx, dse, targets, prev.Snapshot.Objects, cover, delta, st); err != nil {
 			return nil, "", err
 		}
 	}
@@ -94,11 +104,24 @@ func (sc *Scanner) poll(ctx context.Context, prev *Result, started time.Time) (*
 	}
 	sc.log.Debug("ldap incremental poll done", "server", dc.ep.url, "fetched", st.stats.Entries,
 		"removed", removed, "objects", len(objects), "duration", snap.Duration)
-	return &Result{
-		Snapshot:  snap,
-		Watermark: newWatermark(dc, dse, invocationID, targets),
-		Stats:     st.finish(),
-	}, "", nil
+	w := newWatermark(dc, dse, invocationID, targets)
+	w.TombstonesReadable = prev.Watermark.TombstonesReadable
+	return &Result{Snapshot: snap, Watermark: w, Stats: st.finish()}, "", nil
+}
+
+// findDeletions finds the objects deleted since the watermark without
+// reading tombstones: it lists the objects' GUIDs unless every USN used
+// since the watermark is accounted for.
+func (sc *Scanner) findDeletions(ctx context.Context, dse rootDSE, targets []target, prev []inventory.Object, cover *usnCoverage, delta *changeSet, st *scanState) error {
+	if !cover.complete() {
+		if err := sc.accountOtherPartitions(ctx, dse, targets, cover, st); err != nil {
+			return err
+		}
+	}
+	if cover.complete() {
+		return nil
+	}
+	return sc.markVanished(ctx, targets, prev, delta, st)
 }
 
 // identifyReusing reads the DC's identity on the connection kept from the
@@ -168,11 +191,14 @@ type changeSet struct {
 func newChangeSet() *changeSet { return &changeSet{touched: map[string]struct{}{}} }
 
 // objectKey identifies an object across renames: its objectGUID.
-func objectKey(o *inventory.Object) string {
-	if o.GUID != "" {
-		return o.GUID
+func objectKey(o *inventory.Object) string { return keyOf(o.GUID, o.DN) }
+
+// keyOf is the objectGUID, or the DN for directories without GUIDs.
+func keyOf(guid, dn string) string {
+	if guid != "" {
+		return guid
 	}
-	return "dn:" + strings.ToLower(o.DN)
+	return "dn:" + strings.ToLower(dn)
 }
 
 func (c *changeSet) add(rec *record) error {

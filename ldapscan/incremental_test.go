@@ -42,85 +42,114 @@ func spnsOf(snap *inventory.Snapshot) map[string][]string {
 }
 
 func TestPollAppliesChanges(t *testing.T) {
-	type setup struct {
-		fa                      *fakeAD
-		keep, edit, strip, gone string
-		plain                   string // an account without SPNs
-	}
 	tests := []struct {
 		name        string
-		change      func(s setup)
-		wantFetched int
+		change      func(s pollSetup)
+		wantFetched int // with readable tombstones
+		deletions   int // tombstones among them, not fetched when hidden
 		wantRemoved int
+		// unexplained: some USN of the window belongs to no visible object,
+		// so with hidden tombstones the poll must list GUIDs.
+		unexplained bool
 		wantSPNs    map[string][]string
 	}{
-		{"no change", func(setup) {}, 0, 0,
+		{"no change", func(pollSetup) {}, 0, 0, 0, false,
 			map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit"}, "strip": {"HTTP/strip"}, "gone": {"HTTP/gone"}}},
-		{"SPN added to an account without SPNs", func(s setup) {
+		{"SPN added to an account without SPNs", func(s pollSetup) {
 			s.fa.modify(s.plain, func(a map[string][]string) { a["servicePrincipalName"] = []string{"HTTP/new"} })
-		}, 1, 0, map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit"}, "strip": {"HTTP/strip"}, "gone": {"HTTP/gone"}, "plain": {"HTTP/new"}}},
-		{"new account", func(s setup) { s.fa.account("fresh", "computer", "HOST/fresh") }, 1, 0,
+		}, 1, 0, 0, false, map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit"}, "strip": {"HTTP/strip"}, "gone": {"HTTP/gone"}, "plain": {"HTTP/new"}}},
+		{"new account", func(s pollSetup) { s.fa.account("fresh", "computer", "HOST/fresh") }, 1, 0, 0, false,
 			map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit"}, "strip": {"HTTP/strip"}, "gone": {"HTTP/gone"}, "fresh": {"HOST/fresh"}}},
-		{"SPN modified", func(s setup) {
+		{"SPN modified", func(s pollSetup) {
 			s.fa.modify(s.edit, func(a map[string][]string) {
 				a["servicePrincipalName"] = []string{"HTTP/edit", "HTTP/edit.corp.example.test"}
 			})
-		}, 1, 0, map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit", "HTTP/edit.corp.example.test"}, "strip": {"HTTP/strip"}, "gone": {"HTTP/gone"}}},
-		{"last SPN removed", func(s setup) {
+		}, 1, 0, 0, false, map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit", "HTTP/edit.corp.example.test"}, "strip": {"HTTP/strip"}, "gone": {"HTTP/gone"}}},
+		{"last SPN removed", func(s pollSetup) {
 			s.fa.modify(s.strip, func(a map[string][]string) { delete(a, "servicePrincipalName") })
-		}, 1, 1, map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit"}, "gone": {"HTTP/gone"}}},
-		{"object deleted", func(s setup) { s.fa.remove(s.gone) }, 1, 1,
+		}, 1, 0, 1, false, map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit"}, "gone": {"HTTP/gone"}}},
+		{"object deleted", func(s pollSetup) { s.fa.remove(s.gone) }, 1, 1, 1, true,
 			map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit"}, "strip": {"HTTP/strip"}}},
-		{"unrelated change elsewhere", func(s setup) {
+		{"unrelated change elsewhere", func(s pollSetup) {
 			s.fa.modify(s.plain, func(a map[string][]string) { a["description"] = []string{"touched"} })
-		}, 1, 0, map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit"}, "strip": {"HTTP/strip"}, "gone": {"HTTP/gone"}}},
-		{"everything at once", func(s setup) {
+		}, 1, 0, 0, false, map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit"}, "strip": {"HTTP/strip"}, "gone": {"HTTP/gone"}}},
+		{"changed twice", func(s pollSetup) {
+			s.fa.modify(s.edit, func(a map[string][]string) { a["servicePrincipalName"] = []string{"HTTP/edit1"} })
+			s.fa.modify(s.edit, func(a map[string][]string) { a["servicePrincipalName"] = []string{"HTTP/edit2"} })
+		}, 1, 0, 0, true, map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit2"}, "strip": {"HTTP/strip"}, "gone": {"HTTP/gone"}}},
+		{"write in the configuration partition", func(s pollSetup) {
+			s.fa.put("CN=NewSite,CN=Partitions,"+s.fa.configNC, map[string][]string{"objectClass": {"site"}})
+		}, 0, 0, 0, false, map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edit"}, "strip": {"HTTP/strip"}, "gone": {"HTTP/gone"}}},
+		{"everything at once", func(s pollSetup) {
 			s.fa.modify(s.edit, func(a map[string][]string) { a["servicePrincipalName"] = []string{"HTTP/edited"} })
 			s.fa.modify(s.strip, func(a map[string][]string) { delete(a, "servicePrincipalName") })
 			s.fa.remove(s.gone)
 			s.fa.account("fresh", "user", "HTTP/fresh")
-		}, 4, 2, map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edited"}, "fresh": {"HTTP/fresh"}}},
+		}, 4, 1, 2, true, map[string][]string{"keep": {"HTTP/keep"}, "edit": {"HTTP/edited"}, "fresh": {"HTTP/fresh"}}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			fa := newFakeAD()
-			s := setup{fa: fa,
-				keep: fa.account("keep", "user", "HTTP/keep"), edit: fa.account("edit", "user", "HTTP/edit"),
-				strip: fa.account("strip", "user", "HTTP/strip"), gone: fa.account("gone", "user", "HTTP/gone"),
-				plain: fa.account("plain", "user"),
-			}
-			for i := range 250 { // several pages of unchanged objects
-				fa.account(fmt.Sprintf("bulk%03d", i), "computer", fmt.Sprintf("HOST/bulk%03d", i))
-			}
-			sc := newTestScanner(t, []string{"ldap://" + fa.serve(t, nil, false)}, nil)
-			full := scanOK(t, sc)
-			frozen, _ := json.Marshal(full.Snapshot)
-
-			tc.change(s)
-			res := pollOK(t, sc, full)
-
-			if res.Stats.Mode != ModeIncremental {
-				t.Fatalf("mode = %s (%s), want incremental", res.Stats.Mode, res.Stats.FullReason)
-			}
-			if res.Stats.Entries != tc.wantFetched || res.Stats.Removed != tc.wantRemoved {
-				t.Errorf("fetched %d removed %d, want %d and %d", res.Stats.Entries, res.Stats.Removed, tc.wantFetched, tc.wantRemoved)
-			}
-			got := spnsOf(res.Snapshot)
-			for i := range 250 {
-				delete(got, fmt.Sprintf("bulk%03d", i))
-			}
-			if !reflect.DeepEqual(got, tc.wantSPNs) {
-				t.Errorf("SPNs after poll = %v, want %v", got, tc.wantSPNs)
-			}
-			if after, _ := json.Marshal(full.Snapshot); string(after) != string(frozen) {
-				t.Fatal("the poll modified the previous snapshot")
-			}
-			if res.Watermark.USN != fa.usn {
-				t.Errorf("watermark USN = %d, want %d", res.Watermark.USN, fa.usn)
-			}
-			sameInventory(t, res.Snapshot, scanOK(t, sc).Snapshot)
-		})
+		for _, hidden := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/tombstones hidden=%v", tc.name, hidden), func(t *testing.T) {
+				fetched := tc.wantFetched
+				if hidden {
+					fetched -= tc.deletions
+				}
+				pollAppliesChange(t, hidden, tc.change, fetched, tc.wantRemoved, hidden && tc.unexplained, tc.wantSPNs)
+			})
+		}
 	}
+}
+
+type pollSetup struct {
+	fa                      *fakeAD
+	keep, edit, strip, gone string
+	plain                   string // an account without SPNs
+}
+
+func pollAppliesChange(t *testing.T, hideTombstones bool, change func(pollSetup), wantFetched, wantRemoved int, wantListing bool, wantSPNs map[string][]string) {
+	fa := newFakeAD()
+	fa.hideTombstones = hideTombstones
+	s := pollSetup{fa: fa,
+		keep: fa.account("keep", "user", "HTTP/keep"), edit: fa.account("edit", "user", "HTTP/edit"),
+		strip: fa.account("strip", "user", "HTTP/strip"), gone: fa.account("gone", "user", "HTTP/gone"),
+		plain: fa.account("plain", "user"),
+	}
+	for i := range 250 { // several pages of unchanged objects
+		fa.account(fmt.Sprintf("bulk%03d", i), "computer", fmt.Sprintf("HOST/bulk%03d", i))
+	}
+	sc := newTestScanner(t, []string{"ldap://" + fa.serve(t, nil, false)}, nil)
+	full := scanOK(t, sc)
+	frozen, _ := json.Marshal(full.Snapshot)
+
+	change(s)
+	res := pollOK(t, sc, full)
+
+	if res.Stats.Mode != ModeIncremental {
+		t.Fatalf("mode = %s (%s), want incremental", res.Stats.Mode, res.Stats.FullReason)
+	}
+	if full.Watermark.TombstonesReadable == hideTombstones {
+		t.Fatalf("tombstones readable = %v with hidden = %v", full.Watermark.TombstonesReadable, hideTombstones)
+	}
+	if res.Stats.Entries != wantFetched || res.Stats.Removed != wantRemoved {
+		t.Errorf("fetched %d removed %d, want %d and %d", res.Stats.Entries, res.Stats.Removed, wantFetched, wantRemoved)
+	}
+	if listed := res.Stats.Listed; wantListing != (listed > 0) {
+		t.Errorf("listed %d GUIDs, want a listing: %v", listed, wantListing)
+	}
+	got := spnsOf(res.Snapshot)
+	for i := range 250 {
+		delete(got, fmt.Sprintf("bulk%03d", i))
+	}
+	if !reflect.DeepEqual(got, wantSPNs) {
+		t.Errorf("SPNs after poll = %v, want %v", got, wantSPNs)
+	}
+	if after, _ := json.Marshal(full.Snapshot); string(after) != string(frozen) {
+		t.Fatal("the poll modified the previous snapshot")
+	}
+	if res.Watermark.USN != fa.usn {
+		t.Errorf("watermark USN = %d, want %d", res.Watermark.USN, fa.usn)
+	}
+	sameInventory(t, res.Snapshot, scanOK(t, sc).Snapshot)
 }
 
 func TestPollChainsWatermarks(t *testing.T) {

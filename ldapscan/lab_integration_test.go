@@ -155,3 +155,68 @@ func TestLabIncrementalPoll(t *testing.T) {
 	}
 	t.Logf("full scan %v (%d objects); poll %v fetched %d", full.Snapshot.Duration, len(full.Snapshot.Objects), res.Snapshot.Duration, res.Stats.Entries)
 }
+
+// TestLabPollSeesChanges changes objects of its own OU on the lab DC between
+// polls and checks each poll against a full scan: an SPN added, a last SPN
+// removed, a value written beneath the uniqueness check, the OU deleted.
+func TestLabPollSeesChanges(t *testing.T) {
+	sc := &lab.Scenario{Name: "ldapscan-poll", OU: "LdapscanPoll",
+		Users: []lab.User{
+			{Name: "poll_a", SPNs: []string{"HTTP/poll-a.corp.example.test"}},
+			{Name: "poll_b", SPNs: []string{"HTTP/poll-b.corp.example.test"}},
+			{Name: "poll_c"},
+		}}
+	l := labtest.Scenario(t, sc)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	scanner := labScanner(t, l, lab.LDAPURL(), SASLSeal, false)
+	prev, err := scanner.Scan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ou := strings.ToLower(sc.OUDN())
+	inOU := func(snap *inventory.Snapshot) map[string][]string {
+		out := map[string][]string{}
+		for dn, spns := range spnsByDN(snap.Objects) {
+			if strings.HasSuffix(dn, ","+ou) {
+				out[dn] = spns
+			}
+		}
+		return out
+	}
+	steps := []struct {
+		name   string
+		change func() error
+	}{
+		{"SPN added", func() error { return l.AddSPN(ctx, sc.AccountDN("poll_c"), "HTTP/poll-c.corp.example.test") }},
+		{"last SPN removed", func() error { return l.RemoveSPN(ctx, sc.AccountDN("poll_b"), "HTTP/poll-b.corp.example.test") }},
+		{"value beneath the uniqueness check", func() error {
+			return l.InjectCollision(ctx, sc.AccountDN("poll_a"), "HTTP/poll-c.corp.example.test")
+		}},
+		{"objects deleted", func() error { return l.Locked(func() error { return l.Reset(ctx, sc) }) }},
+	}
+	for _, step := range steps {
+		if err := step.change(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		res, err := scanner.Poll(ctx, prev)
+		if err != nil {
+			t.Fatalf("%s: poll: %v", step.name, err)
+		}
+		if res.Stats.Mode != ModeIncremental {
+			t.Fatalf("%s: poll ran %s: %s", step.name, res.Stats.Mode, res.Stats.FullReason)
+		}
+		full, err := scanner.Scan(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := inOU(res.Snapshot), inOU(full.Snapshot); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: poll sees %v, a full scan %v", step.name, got, want)
+		}
+		t.Logf("%s: poll fetched %d, removed %d in %v; OU now %v", step.name, res.Stats.Entries, res.Stats.Removed, res.Snapshot.Duration, inOU(res.Snapshot))
+		prev = res
+	}
+	if left := inOU(prev.Snapshot); len(left) != 0 {
+		t.Fatalf("objects left after deleting the OU: %v", left)
+	}
+}

@@ -46,6 +46,9 @@ type Watermark struct {
 	// NamingContexts are the naming contexts read, "gc:" prefixed when read
 	// through the Global Catalog.
 	NamingContexts []string
+	// TombstonesReadable says whether the account can list deleted objects;
+	// without it polls list the objects' GUIDs to notice deletions.
+	TombstonesReadable bool
 }
 
 // Stats describes the work a scan or poll did.
@@ -59,8 +62,14 @@ type Stats struct {
 	// Entries counts the entries the inventory or change searches returned:
 	// for an incremental poll, the objects changed or deleted since the
 	// watermark.
-	Entries       int
-	Removed       int // objects an incremental poll dropped (deleted, or without SPNs now)
+	Entries int
+	Removed int // objects an incremental poll dropped (deleted, or without SPNs now)
+	// When the account cannot read tombstones (Watermark.TombstonesReadable),
+	// OtherEntries counts the changes a poll read in the other naming
+	// contexts to account for every USN, and Listed the GUIDs it listed to
+	// find deleted objects when some USN remained unexplained.
+	OtherEntries  int
+	Listed        int
 	RangeRequests int // follow-up requests of AD range retrieval
 	Referrals     int
 	ReferralURLs  []string
@@ -196,6 +205,14 @@ func (sc *Scanner) readAll(ctx context.Context, started time.Time, reason string
 		}
 	}
 	sortObjects(objects)
+	readable, err := sc.tombstonesReadable(ctx, targets, st)
+	if err != nil {
+		return nil, err
+	}
+	if !readable {
+		sc.log.Info("the account cannot list deleted objects: polls will list object GUIDs to notice deletions",
+			"fix", `dsacls "CN=Deleted Objects,<domain DN>" /takeOwnership, then /G <DOMAIN>\<account>:LCRP`)
+	}
 	st.stats.NamingContexts = len(targets)
 	snap := &inventory.Snapshot{
 		Directory: b.directory(),
@@ -206,11 +223,9 @@ func (sc *Scanner) readAll(ctx context.Context, started time.Time, reason string
 	}
 	sc.log.Info("ldap full scan done", "server", dc.ep.url, "objects", len(objects), "spns", snap.SPNCount(),
 		"naming_contexts", len(targets), "referrals", st.refs.count, "duration", snap.Duration)
-	return &Result{
-		Snapshot:  snap,
-		Watermark: newWatermark(dc, dse, invocationID, targets),
-		Stats:     st.finish(),
-	}, nil
+	w := newWatermark(dc, dse, invocationID, targets)
+	w.TombstonesReadable = readable
+	return &Result{Snapshot: snap, Watermark: w, Stats: st.finish()}, nil
 }
 
 func newWatermark(dc *session, dse rootDSE, invocationID string, targets []target) Watermark {
