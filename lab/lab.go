@@ -47,6 +47,14 @@ type Lab struct {
 	Dir string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
+	// Netns, when set, runs the DC in that network namespace (created by Up)
+	// with its own loopback and hosts file: a second lab beside the default
+	// one. Its clients must run in the namespace too (ip netns exec).
+	Netns string
+	// SASLOverTLS sets "ldap server require strong auth = allow_sasl_over_tls":
+	// GSSAPI binds without sign or seal over TLS, as Windows DCs take them.
+	// Samba's default ("yes") refuses every GSSAPI bind over TLS.
+	SASLOverTLS bool
 }
 
 // DefaultDir is where the lab lives unless SPNAUDIT_LAB_DIR says otherwise.
@@ -97,7 +105,10 @@ func (l *Lab) Up(ctx context.Context) error {
 	if os.Geteuid() != 0 {
 		return ErrNotRoot
 	}
-	if err := ensureHostsEntry(); err != nil {
+	if err := l.ensureNetns(ctx); err != nil {
+		return err
+	}
+	if err := ensureHostsEntry(l.hostsFile()); err != nil {
 		return err
 	}
 	if _, err := os.Stat(l.samLDB()); err != nil {
@@ -168,6 +179,9 @@ func (l *Lab) writeSMBConf() error {
 		case strings.HasPrefix(t, "dns forwarder"):
 			b.WriteString("\tserver services = -dns\n")
 			b.WriteString("\tpid directory = " + filepath.Join(l.Dir, "run") + "\n")
+			if l.SASLOverTLS {
+				b.WriteString("\tldap server require strong auth = allow_sasl_over_tls\n")
+			}
 			continue
 		case strings.HasPrefix(t, "log file"):
 			b.WriteString("\tlog file = " + filepath.Join(l.Dir, "log.%m") + "\n")
@@ -211,7 +225,7 @@ func (l *Lab) start(ctx context.Context) error {
 	defer logFile.Close()
 	// Samba must outlive the command or test that started it, so it runs in
 	// its own session and is not tied to ctx.
-	cmd := exec.Command("samba", "-s", l.smbConf(), "-i", "--debug-stdout")
+	cmd := l.command(context.Background(), "samba", "-s", l.smbConf(), "-i", "--debug-stdout")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -241,7 +255,7 @@ func (l *Lab) pid() int {
 func (l *Lab) waitReady(ctx context.Context) error {
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		if portOpen("127.0.0.1:88") && portOpen("127.0.0.1:389") && portOpen("127.0.0.1:636") {
+		if l.portOpen(ctx, "88") && l.portOpen(ctx, "389") && l.portOpen(ctx, "636") {
 			if _, err := l.run(ctx, "ldbsearch", "-H", l.samLDB(), "-b", BaseDN, "-s", "base", "dn"); err == nil {
 				return nil
 			}
@@ -257,13 +271,52 @@ func (l *Lab) waitReady(ctx context.Context) error {
 	}
 }
 
-func portOpen(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
-	if err != nil {
-		return false
+// portOpen reports whether the DC accepts TCP connections on port.
+func (l *Lab) portOpen(ctx context.Context, port string) bool {
+	if l.Netns == "" {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 300*time.Millisecond)
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
 	}
-	c.Close()
-	return true
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return l.command(cctx, "bash", "-c", ": </dev/tcp/127.0.0.1/"+port).Run() == nil
+}
+
+// command runs name in the lab's network namespace, if it has one.
+func (l *Lab) command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	if l.Netns != "" {
+		return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", l.Netns, name}, args...)...)
+	}
+	return exec.CommandContext(ctx, name, args...)
+}
+
+// ensureNetns creates the lab's network namespace with its loopback up.
+func (l *Lab) ensureNetns(ctx context.Context) error {
+	if l.Netns == "" {
+		return nil
+	}
+	if err := exec.CommandContext(ctx, "ip", "netns", "exec", l.Netns, "true").Run(); err != nil {
+		if out, err := exec.CommandContext(ctx, "ip", "netns", "add", l.Netns).CombinedOutput(); err != nil {
+			return fmt.Errorf("ip netns add %s: %w: %s", l.Netns, err, tail(out))
+		}
+	}
+	if out, err := l.command(ctx, "ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		return fmt.Errorf("loopback in %s: %w: %s", l.Netns, err, tail(out))
+	}
+	return nil
+}
+
+// hostsFile is the hosts file the lab's clients see: ip netns exec
+// bind-mounts /etc/netns/NAME/hosts over /etc/hosts.
+func (l *Lab) hostsFile() string {
+	if l.Netns != "" {
+		return filepath.Join("/etc/netns", l.Netns, "hosts")
+	}
+	return "/etc/hosts"
 }
 
 // ensureAuditAccount creates the read-only audit account (an ordinary domain
@@ -301,7 +354,7 @@ func (l *Lab) Stop() error {
 	}
 	_ = syscall.Kill(pid, syscall.SIGTERM)
 	for i := 0; i < 100; i++ {
-		if syscall.Kill(pid, 0) != nil && !portOpen("127.0.0.1:389") {
+		if syscall.Kill(pid, 0) != nil && !l.portOpen(context.Background(), "389") {
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -319,14 +372,18 @@ func (l *Lab) Down() error {
 	if err := os.RemoveAll(l.Dir); err != nil {
 		return err
 	}
-	return removeHostsEntry()
+	if l.Netns != "" {
+		_ = exec.Command("ip", "netns", "del", l.Netns).Run()
+		return os.RemoveAll(filepath.Dir(l.hostsFile()))
+	}
+	return removeHostsEntry(l.hostsFile())
 }
 
 // CCache obtains a ticket for the audit account from its keytab into a FILE
 // credential cache (for kerberos.ccache and ldapsearch) and returns its path.
 func (l *Lab) CCache(ctx context.Context) (string, error) {
 	path := filepath.Join(l.Dir, "audit.ccache")
-	cmd := exec.CommandContext(ctx, "kinit", "-k", "-t", l.Keytab(), AuditUser+"@"+Realm)
+	cmd := l.command(ctx, "kinit", "-k", "-t", l.Keytab(), AuditUser+"@"+Realm)
 	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+l.Krb5Conf(), "KRB5CCNAME=FILE:"+path)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("kinit: %w: %s", err, tail(out))
@@ -375,17 +432,23 @@ func tail(out []byte) string {
 
 // ensureHostsEntry maps the DC's name to loopback so that Kerberos service
 // names, the TLS certificate and ldapsearch -Y GSSAPI all use the real name.
-func ensureHostsEntry() error {
-	raw, err := os.ReadFile("/etc/hosts")
+func ensureHostsEntry(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		raw, err = []byte("127.0.0.1 localhost\n"), os.WriteFile(path, []byte("127.0.0.1 localhost\n"), 0o644)
+	}
 	if err != nil {
 		return err
 	}
 	if bytes.Contains(raw, []byte(hostsMarker)) {
 		return nil
 	}
-	f, err := os.OpenFile("/etc/hosts", os.O_APPEND|os.O_WRONLY, 0)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
-		return fmt.Errorf("add %s to /etc/hosts (run as root): %w", DCHost, err)
+		return fmt.Errorf("add %s to %s (run as root): %w", DCHost, path, err)
 	}
 	defer f.Close()
 	if len(raw) > 0 && raw[len(raw)-1] != '\n' {
@@ -395,8 +458,8 @@ func ensureHostsEntry() error {
 	return err
 }
 
-func removeHostsEntry() error {
-	raw, err := os.ReadFile("/etc/hosts")
+func removeHostsEntry(path string) error {
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
@@ -411,7 +474,7 @@ func removeHostsEntry() error {
 		return nil
 	}
 	// /etc/hosts may be a bind mount: rewrite in place rather than rename.
-	return os.WriteFile("/etc/hosts", []byte(out), 0o644)
+	return os.WriteFile(path, []byte(out), 0o644)
 }
 
 // ErrNotRoot explains why the lab cannot start.

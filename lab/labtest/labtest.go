@@ -130,3 +130,44 @@ func Scenario(t testing.TB, sc *lab.Scenario) *lab.Lab {
 	}
 	return l
 }
+
+// TLSNetns is the network namespace of the second lab DC (RequireWindowsLike).
+const TLSNetns = "spnaudit-tls"
+
+var (
+	tlsOnce sync.Once
+	tlsLab  *lab.Lab
+	tlsErr  error
+)
+
+// RequireWindowsLike returns a second lab DC, in its own network namespace
+// (TLSNetns), that takes GSSAPI binds over TLS without sign or seal, as
+// Windows DCs do; Samba's default refuses every GSSAPI bind over TLS. Its
+// clients must run in the namespace: ip netns exec TLSNetns ...
+func RequireWindowsLike(t testing.TB) *lab.Lab {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Unavailable(t, "the lab needs root")
+	}
+	for _, tool := range []string{"samba", "ip"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			Unavailable(t, tool+" is not installed")
+		}
+	}
+	tlsOnce.Do(func() {
+		l := &lab.Lab{Dir: lab.DefaultDir() + "-tls", Log: os.Stderr, Netns: TLSNetns, SASLOverTLS: true}
+		tlsErr = l.Locked(func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			if err := l.Up(ctx); err != nil {
+				return err
+			}
+			return l.EnsureFarm(ctx)
+		})
+		tlsLab = l
+	})
+	if tlsErr != nil {
+		t.Fatalf("windows-like lab: %v", tlsErr)
+	}
+	return tlsLab
+}
