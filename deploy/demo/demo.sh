@@ -134,6 +134,10 @@ ldap:
   urls: [ldap://dc1.corp.example.test]
   # Plain LDAP on 389: auto picks a sealed (encrypted) SASL layer.
   sasl_security: auto
+  # The farm's OU only: the lab may also hold OU=Bulk (20,000 generated
+  # accounts for the benchmarks), whose findings would bury the farm's.
+  # Without base_dn spnaudit reads the whole forest.
+  base_dn: OU=Farm,DC=corp,DC=example,DC=test
 kerberos:
   realm: CORP.EXAMPLE.TEST
   principal: spnaudit
