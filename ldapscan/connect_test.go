@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -223,6 +224,15 @@ func TestNegotiateLayer(t *testing.T) {
 }
 
 func TestConfigValidation(t *testing.T) {
+	dir := t.TempDir()
+	badCert := filepath.Join(dir, "bad.pem")
+	noCert := filepath.Join(dir, "empty.pem")
+	if err := os.WriteFile(badCert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{0x30, 0x03, 0x02, 0x01, 0xff}}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(noCert, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		cfg  Config
@@ -235,11 +245,16 @@ func TestConfigValidation(t *testing.T) {
 		{"StartTLS on ldaps", Config{URLs: []string{"ldaps://dc1"}, StartTLS: true}, false},
 		{"bad sasl_security", Config{URLs: []string{"ldap://dc1"}, SASLSecurity: "integrity"}, false},
 		{"missing CA file", Config{URLs: []string{"ldaps://dc1"}, TLS: TLSConfig{CAFile: "/nonexistent/ca.pem"}}, false},
+		{"CA file without PEM", Config{URLs: []string{"ldaps://dc1"}, TLS: TLSConfig{CAFile: noCert}}, false},
+		{"CA certificate Go refuses", Config{URLs: []string{"ldaps://dc1"}, TLS: TLSConfig{CAFile: badCert}}, false},
 	}
 	for _, tc := range tests {
 		_, err := New(tc.cfg, SimpleBind{})
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: New error = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+		if tc.cfg.TLS.CAFile == badCert && (err == nil || !strings.Contains(err.Error(), "certificate 1")) {
+			t.Errorf("refused certificate not named: %v", err)
 		}
 	}
 }

@@ -326,7 +326,7 @@ func (fa *fakeAD) handleSearch(w *gldap.ResponseWriter, r *gldap.Request) {
 		matches = matches[:m.SizeLimit]
 		done.SetResultCode(gldap.ResultSizeLimitExceeded)
 	}
-	for _, e := range matches {
+	for _, e := range fa.render(matches, m.Attributes) {
 		_ = w.Write(r.NewSearchResponseEntry(e.dn, gldap.WithAttributes(e.attrs)))
 	}
 	_ = w.Write(done)
@@ -337,8 +337,9 @@ type fakeResult struct {
 	attrs map[string][]string
 }
 
-// find evaluates a search against a snapshot of the entries, in DN order.
-func (fa *fakeAD) find(m *gldap.SearchMessage) ([]fakeResult, int) {
+// find evaluates a search and returns the keys of the matching entries in
+// DN order.
+func (fa *fakeAD) find(m *gldap.SearchMessage) ([]string, int) {
 	filter, err := ldap.CompileFilter(m.Filter)
 	if err != nil {
 		return nil, gldap.ResultFilterError
@@ -352,21 +353,31 @@ func (fa *fakeAD) find(m *gldap.SearchMessage) ([]fakeResult, int) {
 	if _, ok := fa.entries[base]; !ok {
 		return nil, gldap.ResultNoSuchObject
 	}
-	var out []fakeResult
+	partition := fa.partitionOf(m.BaseDN)
+	var out []string
 	for key, e := range fa.entries {
 		// Like AD, a subtree search stays in the base's naming context.
 		if e.deleted && (!showDeleted || fa.hideTombstones) || !inScope(key, base, m.Scope) ||
-			!strings.EqualFold(fa.partitionOf(e.dn), fa.partitionOf(m.BaseDN)) {
+			!strings.EqualFold(fa.partitionOf(e.dn), partition) || !matchFilter(filter, e.values) {
 			continue
 		}
-		attrs := e.view()
-		if !matchFilter(filter, attrs) {
-			continue
-		}
-		out = append(out, fakeResult{dn: e.dn, attrs: fa.faultyRanges(selectAttrs(attrs, m.Attributes, fa.maxValRange))})
+		out = append(out, key)
 	}
-	slices.SortFunc(out, func(a, b fakeResult) int { return strings.Compare(strings.ToLower(a.dn), strings.ToLower(b.dn)) })
+	slices.Sort(out)
 	return out, gldap.ResultSuccess
+}
+
+// render returns the requested attributes of the entries, as they are now.
+func (fa *fakeAD) render(keys []string, requested []string) []fakeResult {
+	fa.mu.Lock()
+	defer fa.mu.Unlock()
+	var out []fakeResult
+	for _, key := range keys {
+		if e, ok := fa.entries[key]; ok {
+			out = append(out, fakeResult{dn: e.dn, attrs: fa.faultyRanges(selectAttrs(e.view(), requested, fa.maxValRange))})
+		}
+	}
+	return out
 }
 
 func (fa *fakeAD) faultyRanges(attrs map[string][]string) map[string][]string {
@@ -381,6 +392,14 @@ func (fa *fakeAD) faultyRanges(attrs map[string][]string) map[string][]string {
 		}
 	}
 	return attrs
+}
+
+// values returns an attribute's values, uSNChanged included.
+func (e *fakeEntry) values(name string) []string {
+	if strings.EqualFold(name, "uSNChanged") {
+		return []string{strconv.FormatInt(e.usn, 10)}
+	}
+	return attrValues(e.attrs, name)
 }
 
 func (e *fakeEntry) view() map[string][]string {
@@ -449,24 +468,24 @@ func attrValues(attrs map[string][]string, name string) []string {
 }
 
 // matchFilter evaluates the filter forms the scanner uses.
-func matchFilter(f *ber.Packet, attrs map[string][]string) bool {
+func matchFilter(f *ber.Packet, values func(name string) []string) bool {
 	switch f.Tag {
 	case ldap.FilterAnd:
 		for _, c := range f.Children {
-			if !matchFilter(c, attrs) {
+			if !matchFilter(c, values) {
 				return false
 			}
 		}
 		return true
 	case ldap.FilterOr:
-		return slices.ContainsFunc(f.Children, func(c *ber.Packet) bool { return matchFilter(c, attrs) })
+		return slices.ContainsFunc(f.Children, func(c *ber.Packet) bool { return matchFilter(c, values) })
 	case ldap.FilterNot:
-		return !matchFilter(f.Children[0], attrs)
+		return !matchFilter(f.Children[0], values)
 	case ldap.FilterPresent:
-		return len(attrValues(attrs, f.Data.String())) > 0
+		return len(values(f.Data.String())) > 0
 	case ldap.FilterEqualityMatch, ldap.FilterGreaterOrEqual, ldap.FilterLessOrEqual:
 		name, want := f.Children[0].Value.(string), f.Children[1].Value.(string)
-		return slices.ContainsFunc(attrValues(attrs, name), func(v string) bool {
+		return slices.ContainsFunc(values(name), func(v string) bool {
 			switch f.Tag {
 			case ldap.FilterEqualityMatch:
 				return strings.EqualFold(v, want)

@@ -19,7 +19,7 @@ import (
 
 // labScanner returns a Scanner bound to the lab DC with Kerberos from the
 // audit account's keytab.
-func labScanner(t *testing.T, l *lab.Lab, url string, security SASLSecurity, startTLS bool) *Scanner {
+func labScanner(t testing.TB, l *lab.Lab, url string, security SASLSecurity, startTLS bool) *Scanner {
 	t.Helper()
 	kc, err := krb.New(krb.Config{Realm: lab.Realm, Principal: lab.AuditUser, KeytabFile: l.Keytab(), KDCs: []string{"127.0.0.1"}}, nil)
 	if err != nil {
