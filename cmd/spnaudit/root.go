@@ -20,6 +20,10 @@ var commands = []func(*app) *cobra.Command{
 	newConfigCmd,
 	newVersionCmd,
 	newCompletionCmd,
+	newInventoryCmd,
+	newScanCmd,
+	newCheckCmd,
+	newPlanCmd,
 }
 
 // app holds what every command shares: output streams and global flags.
