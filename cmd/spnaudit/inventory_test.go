@@ -14,6 +14,7 @@ type inventoryObject struct {
 	SAMAccountName string   `json:"sam_account_name"`
 	Kind           string   `json:"kind"`
 	SPNs           []string `json:"spns"`
+	USNChanged     int64    `json:"usn_changed"`
 }
 
 func parseInventory(t *testing.T, out string) []inventoryObject {
