@@ -160,6 +160,7 @@ func (c *Config) loadRootCAs() (*x509.CertPool, error) {
 		return nil, fmt.Errorf("ldap.tls.ca_file: %w", err)
 	}
 	pool := x509.NewCertPool()
+	added := 0
 	for n := 1; ; n++ {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
@@ -174,8 +175,9 @@ func (c *Config) loadRootCAs() (*x509.CertPool, error) {
 			return nil, fmt.Errorf("ldap.tls.ca_file %s: certificate %d: %w", c.TLS.CAFile, n, err)
 		}
 		pool.AddCert(cert)
+		added++
 	}
-	if len(pool.Subjects()) == 0 { //nolint:staticcheck // only counts them
+	if added == 0 {
 		return nil, fmt.Errorf("ldap.tls.ca_file %s: no PEM certificate found", c.TLS.CAFile)
 	}
 	return pool, nil

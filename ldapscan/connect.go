@@ -113,16 +113,16 @@ func negotiateLayer(ctx context.Context, plan []krb.Layer, bind func(context.Con
 }
 
 // dial opens a transport to ep: TCP, then TLS for ldaps:// or StartTLS.
-func (s *Scanner) dial(ctx context.Context, ep endpoint, gc bool) (*Transport, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+func (sc *Scanner) dial(ctx context.Context, ep endpoint, gc bool) (*Transport, error) {
+	ctx, cancel := context.WithTimeout(ctx, sc.cfg.Timeout)
 	defer cancel()
 	var d net.Dialer
 	raw, err := d.DialContext(ctx, "tcp", ep.address())
 	if err != nil {
 		return nil, err
 	}
-	t := &Transport{Conn: raw, URL: ep.url, Host: ep.host, GlobalCatalog: gc, timeout: s.cfg.Timeout}
-	if !ep.tls && !s.cfg.StartTLS {
+	t := &Transport{Conn: raw, URL: ep.url, Host: ep.host, GlobalCatalog: gc, timeout: sc.cfg.Timeout}
+	if !ep.tls && !sc.cfg.StartTLS {
 		return t, nil
 	}
 	if !ep.tls {
@@ -131,7 +131,7 @@ func (s *Scanner) dial(ctx context.Context, ep endpoint, gc bool) (*Transport, e
 			return nil, err
 		}
 	}
-	tc := tls.Client(raw, s.cfg.tlsConfig(ep.host, s.roots))
+	tc := tls.Client(raw, sc.cfg.tlsConfig(ep.host, sc.roots))
 	if err := tc.HandshakeContext(ctx); err != nil {
 		raw.Close()
 		return nil, fmt.Errorf("TLS handshake: %w", err)

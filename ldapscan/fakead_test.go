@@ -1,7 +1,6 @@
 package ldapscan
 
 import (
-	"cmp"
 	"crypto/rand"
 	"crypto/tls"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
 	"github.com/hashicorp/go-hclog"
 	"github.com/jimlambrt/gldap"
@@ -456,54 +454,4 @@ func selectAttrs(attrs map[string][]string, requested []string, maxValRange int)
 		out[fmt.Sprintf("%s;range=%d-%s", name, low, high)] = values[low:end]
 	}
 	return out
-}
-
-func attrValues(attrs map[string][]string, name string) []string {
-	for k, v := range attrs {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return nil
-}
-
-// matchFilter evaluates the filter forms the scanner uses.
-func matchFilter(f *ber.Packet, values func(name string) []string) bool {
-	switch f.Tag {
-	case ldap.FilterAnd:
-		for _, c := range f.Children {
-			if !matchFilter(c, values) {
-				return false
-			}
-		}
-		return true
-	case ldap.FilterOr:
-		return slices.ContainsFunc(f.Children, func(c *ber.Packet) bool { return matchFilter(c, values) })
-	case ldap.FilterNot:
-		return !matchFilter(f.Children[0], values)
-	case ldap.FilterPresent:
-		return len(values(f.Data.String())) > 0
-	case ldap.FilterEqualityMatch, ldap.FilterGreaterOrEqual, ldap.FilterLessOrEqual:
-		name, want := f.Children[0].Value.(string), f.Children[1].Value.(string)
-		return slices.ContainsFunc(values(name), func(v string) bool {
-			switch f.Tag {
-			case ldap.FilterEqualityMatch:
-				return strings.EqualFold(v, want)
-			case ldap.FilterGreaterOrEqual:
-				return compareValues(v, want) >= 0
-			default:
-				return compareValues(v, want) <= 0
-			}
-		})
-	}
-	panic(fmt.Sprintf("fake AD: unsupported filter tag %d", f.Tag))
-}
-
-func compareValues(a, b string) int {
-	x, errA := strconv.ParseInt(a, 10, 64)
-	y, errB := strconv.ParseInt(b, 10, 64)
-	if errA == nil && errB == nil {
-		return cmp.Compare(x, y)
-	}
-	return strings.Compare(strings.ToLower(a), strings.ToLower(b))
 }

@@ -221,7 +221,7 @@ func (sc *Scanner) readAll(ctx context.Context, started time.Time, reason string
 		Started:   started,
 		Duration:  time.Since(started),
 	}
-	sc.log.Info("ldap full scan done", "server", dc.ep.url, "objects", len(objects), "spns", snap.SPNCount(),
+	sc.log.Info("ldap full scan done", "server", dc.ep.url, "dc", dse.dnsHostName, "objects", len(objects), "spns", snap.SPNCount(),
 		"naming_contexts", len(targets), "referrals", st.refs.count, "duration", snap.Duration)
 	w := newWatermark(dc, dse, invocationID, targets)
 	w.TombstonesReadable = readable

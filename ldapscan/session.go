@@ -16,9 +16,7 @@ import (
 // session is one bound connection to a directory server.
 type session struct {
 	ep      endpoint
-	gc      bool
 	conn    *ldap.Conn
-	layer   krb.Layer
 	timeout time.Duration // per request
 	log     *slog.Logger
 }
@@ -53,7 +51,7 @@ func (sc *Scanner) connect(ctx context.Context, ep endpoint, gc bool) (*session,
 		return nil, err
 	}
 	sc.log.Debug("ldap connected", "server", ep.url, "global_catalog", gc, "sasl_layer", layer.String())
-	return &session{ep: ep, gc: gc, conn: lc, layer: layer, timeout: sc.cfg.Timeout, log: sc.log}, nil
+	return &session{ep: ep, conn: lc, timeout: sc.cfg.Timeout, log: sc.log}, nil
 }
 
 // bind runs the Authenticator under the request timeout; the transport is
