@@ -116,6 +116,9 @@ func (l *Lab) Up(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := l.writeKrb5Conf(); err != nil {
+		return err
+	}
 	tlsChanged, err := l.ensureTLS()
 	if err != nil {
 		return fmt.Errorf("lab TLS certificate: %w", err)
@@ -158,10 +161,7 @@ func (l *Lab) provision(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("samba-tool domain provision: %w: %s", err, tail(out))
 	}
-	if err := l.writeSMBConf(); err != nil {
-		return err
-	}
-	return l.writeKrb5Conf()
+	return l.writeSMBConf()
 }
 
 // writeSMBConf keeps the generated configuration but never lets Samba forward
@@ -202,6 +202,8 @@ func (l *Lab) writeKrb5Conf() error {
 	dns_lookup_realm = false
 	rdns = false
 	dns_canonicalize_hostname = false
+	# TCP only: UDP answers get lost on a loaded machine.
+	udp_preference_limit = 1
 
 [realms]
 	%[1]s = {
