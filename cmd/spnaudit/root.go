@@ -24,6 +24,7 @@ var commands = []func(*app) *cobra.Command{
 	newScanCmd,
 	newCheckCmd,
 	newPlanCmd,
+	newServeCmd,
 }
 
 // app holds what every command shares: output streams and global flags.
