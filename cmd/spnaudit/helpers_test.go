@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -46,4 +48,15 @@ func spnauditStdin(t *testing.T, input string, args ...string) result {
 	os.Stdin = f
 	defer func() { os.Stdin = stdin }()
 	return spnaudit(t, false, args...)
+}
+
+// buildSpnaudit builds the spnaudit binary into the test's directory, for
+// tests that need a real process (a terminal, another network namespace).
+func buildSpnaudit(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "spnaudit")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v: %s", err, out)
+	}
+	return bin
 }

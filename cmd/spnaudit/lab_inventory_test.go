@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -74,6 +75,39 @@ func TestLabInventoryAuth(t *testing.T) {
 			t.Errorf("status %d, stdout %.80q, stderr %q", r.status, r.stdout, r.stderr)
 		}
 	})
+}
+
+// TestLabInventoryLDAPS reads the farm over ldaps:// with the lab's CA and
+// the DC's name given as ldap.tls.server_name, from the lab DC that takes
+// GSSAPI over TLS (its clients run in its network namespace), and compares
+// it with the sealed ldap:// inventory of the same DC. TestInventoryOverTLS
+// covers StartTLS and Samba's default refusal.
+func TestLabInventoryLDAPS(t *testing.T) {
+	l := labtest.RequireWindowsLike(t)
+	clearEnv(t)
+	bin := buildSpnaudit(t)
+	inventory := func(set map[string]any) map[string][]string {
+		t.Helper()
+		set["ldap.base_dn"] = farmDN
+		cmd := exec.Command("ip", "netns", "exec", labtest.TLSNetns, bin, "inventory", "--format", "json", "--config", labConfigFile(t, l, set))
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil || stderr.Len() > 0 {
+			t.Fatalf("inventory %v: %v: %s", set, err, stderr.String())
+		}
+		return spnsByDN(t, out)
+	}
+	want := inventory(map[string]any{"ldap.sasl_security": "seal"})
+	got := inventory(map[string]any{
+		"ldap.urls": []string{lab.LDAPSURL()}, "ldap.tls.ca_file": l.CAFile(), "ldap.tls.server_name": lab.DCHost,
+	})
+	if len(want) == 0 {
+		t.Fatal("the farm is empty")
+	}
+	if diff := compareInventories(want, got); diff != "" {
+		t.Errorf("ldaps:// inventory differs from the sealed ldap:// one: %s", diff)
+	}
 }
 
 // TestLabInventoryEqualsLdapsearch: over the whole domain, seeded with

@@ -25,13 +25,9 @@ func TestLabProgress(t *testing.T) {
 		labtest.Unavailable(t, "tmux is not installed")
 	}
 	clearEnv(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "spnaudit")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v: %s", err, out)
-	}
+	bin := buildSpnaudit(t)
 	config := labConfigFile(t, l, map[string]any{"ldap.base_dn": farmDN})
-	pane := newTmux(t, filepath.Join(dir, "tmux.sock"))
+	pane := newTmux(t, filepath.Join(t.TempDir(), "tmux.sock"))
 	const progress = "OU=Farm,DC=corp,DC=example,DC=test: 8 objects, 1 page · total 8 at "
 
 	for _, tc := range []struct {
