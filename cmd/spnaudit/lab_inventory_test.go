@@ -68,6 +68,13 @@ func TestLabInventoryAuth(t *testing.T) {
 			})
 		}
 	}
+	t.Run("logs only when asked for", func(t *testing.T) {
+		config := labConfigFile(t, l, map[string]any{"ldap.base_dn": farmDN})
+		r := spnaudit(t, false, "inventory", "--config", config, "--log.level", "info")
+		if r.status != 0 || !strings.Contains(r.stderr, `msg="kerberos TGT obtained"`) || !strings.Contains(r.stderr, `msg="ldap full scan done"`) {
+			t.Errorf("--log.level info: status %d, stderr %q", r.status, r.stderr)
+		}
+	})
 	t.Run("no layer is refused by a DC that requires signing", func(t *testing.T) {
 		r := spnaudit(t, false, "inventory", "--config", labConfigFile(t, l, map[string]any{"ldap.sasl_security": "none"}))
 		if r.status != 2 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 ||
