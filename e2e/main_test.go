@@ -224,15 +224,15 @@ type daemonConfig struct {
 	FullInterval     time.Duration // default 1h
 }
 
-// daemon is a running `spnaudit serve`.
-type daemon struct {
+// serveProcess is a running `spnaudit serve`.
+type serveProcess struct {
 	*process
 	url string // http://host:port
 }
 
 // startDaemon writes a configuration for the lab's audit account and starts
 // `spnaudit serve` with it, then waits until it is ready (first scan done).
-func startDaemon(t testing.TB, l *lab.Lab, c daemonConfig) *daemon {
+func startDaemon(t testing.TB, l *lab.Lab, c daemonConfig) *serveProcess {
 	t.Helper()
 	if c.URL == "" {
 		c.URL = lab.LDAPURL()
@@ -266,7 +266,7 @@ web:
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{
+	d := &serveProcess{
 		process: startProcess(t, "spnaudit", spnauditBinary(t), cleanEnv(), "serve", "--config", path),
 		url:     "http://" + listen,
 	}
@@ -281,7 +281,7 @@ web:
 }
 
 // metrics scrapes /metrics.
-func (d *daemon) metrics(t testing.TB) string {
+func (d *serveProcess) metrics(t testing.TB) string {
 	t.Helper()
 	status, body := get(d.url + "/metrics")
 	if status != http.StatusOK {
