@@ -23,6 +23,7 @@ const alertWait = 60 * time.Second
 // SPNHostAliasConflict alerts naming the SPN and every account, and removing
 // them resolves the alerts. The detection latencies are logged (go test -v).
 func TestAlertsEndToEnd(t *testing.T) {
+	skipShort(t)
 	farm := newFarmCopy("E2EAlerts", "e2ea", "127.0.0.61")
 	l := labtest.Scenario(t, farm.Scenario)
 	d := startDaemon(t, l, daemonConfig{BaseDN: farm.OUDN(), PollInterval: time.Second})

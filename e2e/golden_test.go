@@ -25,6 +25,7 @@ var buildInfoLabels = regexp.MustCompile(`^spnaudit_build_info\{[^}]*\}`)
 // matches testdata/farm.prom, volatile values masked (go test -update
 // rewrites it). SIGTERM then stops the daemon cleanly.
 func TestMetricsGolden(t *testing.T) {
+	skipShort(t)
 	l := labtest.Require(t)
 	// No poll during the test: the counters are those of the first scan.
 	d := startDaemon(t, l, daemonConfig{BaseDN: "OU=Farm," + lab.BaseDN, PollInterval: time.Hour, FullInterval: 2 * time.Hour})

@@ -71,6 +71,14 @@ func goTool() string {
 	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
+// skipShort skips an end-to-end test under go test -short (make test-unit).
+func skipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: runs the lab DC and spnaudit serve")
+	}
+}
+
 // requireBinary returns path when the program is installed; a missing one
 // skips the test, except under CI=true (lab/install.sh installs it).
 func requireBinary(t testing.TB, path, debianPackage string) string {

@@ -23,6 +23,7 @@ import (
 // (Kerberos goes to the KDC directly). The proxy reads the DC's answers to
 // cut in the middle of a page, which needs ldap.sasl_security: sign.
 func TestResilience(t *testing.T) {
+	skipShort(t)
 	farm := newFarmCopy("E2EResilience", "e2er", "127.0.0.62")
 	l := labtest.Scenario(t, farm.Scenario)
 	proxy := newLDAPProxy(t, "127.0.0.1:389")
