@@ -34,7 +34,7 @@ func CheckSPN(snap *inventory.Snapshot, cfg Config, spn, account string) []Findi
 func withSPN(snap *inventory.Snapshot, spn, account string) *inventory.Snapshot {
 	after := *snap
 	after.Objects = slices.Clone(snap.Objects)
-	targets := (&index{objs: snap.Objects}).resolveAccount(account)
+	targets := (&index{snap: snap, objs: snap.Objects}).resolveAccount(account)
 	if len(targets) == 0 {
 		after.Objects = append(after.Objects, inventory.Object{
 			DN:             account,

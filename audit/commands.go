@@ -33,10 +33,19 @@ const (
 	refSetADObject     = "https://learn.microsoft.com/en-us/powershell/module/activedirectory/set-adobject"
 )
 
-// netbiosDomain guesses the NetBIOS name of a DNS domain: its first label in
-// upper case (corp.example.test -> CORP). The inventory does not carry the
-// domain's nETBIOSName, and that guess is right for most forests.
-func netbiosDomain(dnsDomain string) string {
+// netbiosDomain returns the NetBIOS name of a DNS domain: the nETBIOSName the
+// directory gives, or, for a domain the inventory has none for (an LDIF dump
+// without crossRef entries), the guess from its DNS name.
+func (ix *index) netbiosDomain(dnsDomain string) string {
+	if name := ix.snap.Directory.NetBIOSDomains[strings.ToLower(dnsDomain)]; name != "" {
+		return name
+	}
+	return guessNetBIOSDomain(dnsDomain)
+}
+
+// guessNetBIOSDomain is the default NetBIOS name of a DNS domain: its first
+// label in upper case (corp.example.test -> CORP).
+func guessNetBIOSDomain(dnsDomain string) string {
 	label, _, _ := strings.Cut(dnsDomain, ".")
 	return strings.ToUpper(label)
 }
@@ -57,9 +66,9 @@ func domainOf(o *inventory.Object) string {
 }
 
 // accountName is how setspn and admins name an account: DOMAIN\sAMAccountName.
-func accountName(o *inventory.Object) string {
+func (ix *index) accountName(o *inventory.Object) string {
 	if d := domainOf(o); d != "" && o.SAMAccountName != "" {
-		return netbiosDomain(d) + `\` + o.SAMAccountName
+		return ix.netbiosDomain(d) + `\` + o.SAMAccountName
 	}
 	if o.SAMAccountName != "" {
 		return o.SAMAccountName
@@ -122,12 +131,12 @@ func psQuote(s string) string {
 }
 
 // setspnDelete and setspnAdd are the setspn lines for one SPN and account.
-func setspnDelete(spn string, o *inventory.Object) string {
-	return "setspn -D " + psArg(spn) + " " + psArg(accountName(o))
+func (ix *index) setspnDelete(spn string, o *inventory.Object) string {
+	return "setspn -D " + psArg(spn) + " " + psArg(ix.accountName(o))
 }
 
-func setspnAdd(spn string, o *inventory.Object) string {
-	return "setspn -S " + psArg(spn) + " " + psArg(accountName(o))
+func (ix *index) setspnAdd(spn string, o *inventory.Object) string {
+	return "setspn -S " + psArg(spn) + " " + psArg(ix.accountName(o))
 }
 
 // setCmdlet is the ActiveDirectory module cmdlet that edits an object of o's

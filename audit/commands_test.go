@@ -2,8 +2,6 @@ package audit
 
 import (
 	"testing"
-
-	"github.com/spnaudit/spnaudit/inventory"
 )
 
 func TestPSArgAndQuote(t *testing.T) {
@@ -21,22 +19,6 @@ func TestPSArgAndQuote(t *testing.T) {
 	} {
 		if got := psArg(tt.in); got != tt.want {
 			t.Errorf("psArg(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestAccountName(t *testing.T) {
-	for _, tt := range []struct {
-		o    inventory.Object
-		want string
-	}{
-		{inventory.Object{Domain: "corp.example.test", SAMAccountName: "svc_a"}, `CORP\svc_a`},
-		{inventory.Object{DN: "CN=x,OU=y,DC=Child,DC=corp,DC=test", SAMAccountName: "X$"}, `CHILD\X$`},
-		{inventory.Object{SAMAccountName: "svc_a"}, "svc_a"},
-		{inventory.Object{DN: "CN=nosam"}, "CN=nosam"},
-	} {
-		if got := accountName(&tt.o); got != tt.want {
-			t.Errorf("accountName(%+v) = %q, want %q", tt.o, got, tt.want)
 		}
 	}
 }

@@ -26,9 +26,9 @@ func (disabledAccountSPN) Check(ix *index) []Finding {
 			Severity: SeverityLow,
 			Accounts: []string{o.DN},
 			Message: fmt.Sprintf("%s is disabled but still holds %d SPN(s) (%s), which no service can use "+
-				"and which block registering them elsewhere.", accountName(o), len(o.SPNs), listNames(o.SPNs, 2)),
+				"and which block registering them elsewhere.", ix.accountName(o), len(o.SPNs), listNames(o.SPNs, 2)),
 			Remediation: []string{
-				"setspn -L " + psArg(accountName(o)),
+				"setspn -L " + psArg(ix.accountName(o)),
 				"Set-ADObject -Identity " + psQuote(o.DN) + " -Clear servicePrincipalName",
 			},
 			References: []string{refSetspn, refSetADObject},

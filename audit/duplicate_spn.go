@@ -46,7 +46,7 @@ func duplicateFinding(ix *index, shared []spnRef) (Finding, bool) {
 		}
 		critical = critical || o.IsDC()
 		accounts[i] = o.DN
-		names[i] = accountName(o)
+		names[i] = ix.accountName(o)
 	}
 	// Every domain's krbtgt holds kadmin/changepw; tickets for it are
 	// requested per realm, so that is not a collision.
@@ -93,13 +93,13 @@ func duplicateRemediation(ix *index, raw string, spn SPN, refs []spnRef) []strin
 	lines := []string{"setspn -Q " + psArg(raw)}
 	if owner >= 0 {
 		lines = append(lines, fmt.Sprintf("# %s belongs to the computer %s; remove it from the other accounts:",
-			quotedSPN(raw), accountName(&ix.objs[owner])))
+			quotedSPN(raw), ix.accountName(&ix.objs[owner])))
 	} else {
 		lines = append(lines, fmt.Sprintf("# Keep %s only on the account the service runs as; delete it from every other one:", quotedSPN(raw)))
 	}
 	for _, r := range refs {
 		if r.obj != owner {
-			lines = append(lines, setspnDelete(raw, &ix.objs[r.obj]))
+			lines = append(lines, ix.setspnDelete(raw, &ix.objs[r.obj]))
 		}
 	}
 	return append(lines, "setspn -X -F")

@@ -143,7 +143,7 @@ func (ix *index) resolveAccount(ref string) []int32 {
 		if !strings.EqualFold(strings.TrimSuffix(o.SAMAccountName, "$"), sam) {
 			continue
 		}
-		if d := domainOf(o); domain == "" || strings.EqualFold(domain, d) || strings.EqualFold(domain, netbiosDomain(d)) {
+		if d := domainOf(o); domain == "" || strings.EqualFold(domain, d) || strings.EqualFold(domain, ix.netbiosDomain(d)) {
 			out = append(out, int32(i))
 		}
 	}

@@ -131,30 +131,30 @@ func driftFinding(ix *index, d farmDiff) Finding {
 	case driftMissing:
 		f.Severity = SeverityMedium
 		f.Message = fmt.Sprintf("Farm %s: %s is missing; it must be on %s, and clients using that name fall back to NTLM.",
-			d.farm.Name, d.spn, accountName(owner))
-		f.Remediation = []string{setspnAdd(d.spn, owner)}
+			d.farm.Name, d.spn, ix.accountName(owner))
+		f.Remediation = []string{ix.setspnAdd(d.spn, owner)}
 	case driftWrongAccount:
 		f.Severity = SeverityHigh
 		names := make([]string, len(d.others))
 		for i, o := range d.others {
 			other := &ix.objs[o]
 			f.Accounts = append(f.Accounts, other.DN)
-			names[i] = accountName(other)
-			f.Remediation = append(f.Remediation, setspnDelete(d.spn, other))
+			names[i] = ix.accountName(other)
+			f.Remediation = append(f.Remediation, ix.setspnDelete(d.spn, other))
 		}
 		where := "is on " + listNames(names, 3) + " instead"
 		if d.onOwner {
 			where = "is also on " + listNames(names, 3)
 		} else {
-			f.Remediation = append(f.Remediation, setspnAdd(d.spn, owner))
+			f.Remediation = append(f.Remediation, ix.setspnAdd(d.spn, owner))
 		}
 		f.Message = fmt.Sprintf("Farm %s: %s must be on %s only but %s, so tickets for it use the wrong key.",
-			d.farm.Name, d.spn, accountName(owner), where)
+			d.farm.Name, d.spn, ix.accountName(owner), where)
 	case driftExtra:
 		f.Severity = SeverityLow
 		f.Message = fmt.Sprintf("Farm %s: %s holds %s, which the farm does not declare.",
-			d.farm.Name, accountName(owner), d.spn)
-		f.Remediation = []string{setspnDelete(d.spn, owner)}
+			d.farm.Name, ix.accountName(owner), d.spn)
+		f.Remediation = []string{ix.setspnDelete(d.spn, owner)}
 	}
 	return f
 }

@@ -27,7 +27,7 @@ func (ghostSPN) Severities() []Severity {
 func (ghostSPN) Check(ix *index) []Finding {
 	var out []Finding
 	eachGhost(ix, func(o *inventory.Object, raw string, spn SPN) {
-		out = append(out, ghostFinding(o, raw, spn))
+		out = append(out, ghostFinding(ix, o, raw, spn))
 	})
 	return out
 }
@@ -73,7 +73,7 @@ func trustedToDelegate(o *inventory.Object) bool {
 		len(o.AllowedToDelegateTo) > 0
 }
 
-func ghostFinding(o *inventory.Object, raw string, spn SPN) Finding {
+func ghostFinding(ix *index, o *inventory.Object, raw string, spn SPN) Finding {
 	sev := SeverityMedium
 	impact := "tickets meant for it"
 	if trustedToDelegate(o) {
@@ -86,9 +86,9 @@ func ghostFinding(o *inventory.Object, raw string, spn SPN) Finding {
 		SPN:      raw,
 		Accounts: []string{o.DN},
 		Message: fmt.Sprintf("%s on %s names host %s, which matches no computer account, AD DNS record or farm: "+
-			"whoever registers that name receives %s.", raw, accountName(o), spn.Host, impact),
+			"whoever registers that name receives %s.", raw, ix.accountName(o), spn.Host, impact),
 		Remediation: []string{
-			setspnDelete(raw, o),
+			ix.setspnDelete(raw, o),
 			fmt.Sprintf("# If %s still exists outside AD DNS, declare it as a farm VIP in audit.farms or enable audit.resolve_dns.", spn.Host),
 		},
 		References: []string{refSPNFormats, refSetspn},

@@ -103,7 +103,7 @@ func computer(name string, extra []string, opts ...option) inventory.Object {
 // domainController has the SPNs a Windows DC registers.
 func domainController(name, domain string) inventory.Object {
 	fqdn := name + "." + domain
-	nb := netbiosDomain(domain)
+	nb := guessNetBIOSDomain(domain)
 	up := strings.ToUpper(name)
 	return inventory.Object{
 		DN:                       dnIn(up, "OU=Domain Controllers", domain),

@@ -58,7 +58,7 @@ func (hostAliasConflict) Check(ix *index) []Finding {
 					}
 				}
 				if covered {
-					out = append(out, aliasConflictFinding(holder, &ix.objs[m], raw, spn, target))
+					out = append(out, aliasConflictFinding(ix, holder, &ix.objs[m], raw, spn, target))
 				}
 			}
 		}
@@ -95,7 +95,7 @@ func coversByAlias(m *inventory.Object, target string, spn SPN) bool {
 	return false
 }
 
-func aliasConflictFinding(holder, machine *inventory.Object, raw string, spn SPN, target string) Finding {
+func aliasConflictFinding(ix *index, holder, machine *inventory.Object, raw string, spn SPN, target string) Finding {
 	sev := SeverityMedium
 	if machine.IsDC() {
 		sev = SeverityHigh
@@ -109,9 +109,9 @@ func aliasConflictFinding(holder, machine *inventory.Object, raw string, spn SPN
 		Accounts: []string{holder.DN, machine.DN},
 		Message: fmt.Sprintf("%s on %s overrides the %s alias of computer %s: the explicit SPN wins, "+
 			"so the KDC encrypts %s tickets for %s with %s's key and Kerberos to %s running as the machine fails.",
-			raw, accountName(holder), targetClass, accountName(machine),
+			raw, ix.accountName(holder), targetClass, ix.accountName(machine),
 			spn.Class, spn.Host, holder.SAMAccountName, aliasVictims(spn.Class)),
-		Remediation: aliasConflictRemediation(holder, machine, raw, spn, hostSPN),
+		Remediation: aliasConflictRemediation(ix, holder, machine, raw, spn, hostSPN),
 		References:  []string{refSPNMappings, refKB5008382, refSetspn, refPSSessionOption},
 	}
 }
@@ -131,14 +131,14 @@ func aliasVictims(class string) string {
 	return "the " + class + " service"
 }
 
-func aliasConflictRemediation(holder, machine *inventory.Object, raw string, spn SPN, hostSPN string) []string {
+func aliasConflictRemediation(ix *index, holder, machine *inventory.Object, raw string, spn SPN, hostSPN string) []string {
 	ported := spn.Class + "/" + spn.Host + ":8080"
 	lines := []string{
-		fmt.Sprintf("# The explicit SPN wins over %s; remove it from %s:", hostSPN, accountName(holder)),
-		setspnDelete(raw, holder),
+		fmt.Sprintf("# The explicit SPN wins over %s; remove it from %s:", hostSPN, ix.accountName(holder)),
+		ix.setspnDelete(raw, holder),
 		"# If the service needs Kerberos under this name, register a port-qualified SPN for the port it really " +
 			"listens on (8080 here; clients must request it) or publish it under its own VIP/alias name:",
-		setspnAdd(ported, holder),
+		ix.setspnAdd(ported, holder),
 		fmt.Sprintf("# Or run the service as the machine (LocalSystem, NetworkService, ApplicationPoolIdentity) "+
 			"so %s covers it with no explicit SPN.", hostSPN),
 	}
@@ -146,7 +146,7 @@ func aliasConflictRemediation(holder, machine *inventory.Object, raw string, spn
 		wsman := "HTTP/" + spn.Host + ":5985"
 		lines = append(lines,
 			"# Meanwhile WinRM keeps Kerberos when it requests a port-qualified SPN registered on the computer:",
-			setspnAdd(wsman, machine),
+			ix.setspnAdd(wsman, machine),
 			"Enter-PSSession -ComputerName "+psArg(spn.Host)+" -SessionOption (New-PSSessionOption -IncludePortInSPN)",
 		)
 	}

@@ -47,9 +47,8 @@ type index struct {
 	computers []hashedRef
 	dnsNames  nameIndex           // AD-integrated DNS record names
 	domains   map[string]struct{} // hostKey of the forest's domain DNS names
-	// netbiosDomains holds the first labels of the domain names, which is
-	// what SPNs such as "HOST/dc1/CORP" use; a guess, as the inventory does
-	// not carry nETBIOSName.
+	// netbiosDomains holds the lower-case NetBIOS names of the domains,
+	// which SPNs such as "HOST/dc1/CORP" use.
 	netbiosDomains map[string]struct{}
 	domainList     []string         // hostKey of the domain names, in the order given
 	farmHosts      map[string][]int // hostKey of every farm VIP and node name -> farms
@@ -186,8 +185,7 @@ func (ix *index) indexNames() {
 		}
 		ix.domains[d] = struct{}{}
 		ix.domainList = append(ix.domainList, d)
-		label, _, _ := strings.Cut(d, ".")
-		ix.netbiosDomains[label] = struct{}{}
+		ix.netbiosDomains[strings.ToLower(ix.netbiosDomain(d))] = struct{}{}
 	}
 	ix.farmHosts = make(map[string][]int)
 	for i, f := range ix.farms {

@@ -50,7 +50,7 @@ func kerberoastFinding(ix *index, o *inventory.Object) Finding {
 		why = append(why, fmt.Sprintf("its password is %d days old (limit %d)", int(age.Hours()/24), int(ix.maxPwdAge.Hours()/24)))
 	}
 	msg := fmt.Sprintf("%s is a user account with %d SPN(s) (%s): any domain user can request a ticket "+
-		"encrypted with its password and crack it offline", accountName(o), len(o.SPNs), listNames(o.SPNs, 2))
+		"encrypted with its password and crack it offline", ix.accountName(o), len(o.SPNs), listNames(o.SPNs, 2))
 	if len(why) > 0 {
 		msg += ", and " + strings.Join(why, " and ")
 	}
@@ -66,7 +66,7 @@ func kerberoastFinding(ix *index, o *inventory.Object) Finding {
 			"# Otherwise set a long random password (25+ characters) and allow AES only:",
 			"Set-ADAccountPassword -Identity " + dn + " -Reset",
 			"Set-ADUser -Identity " + dn + " -KerberosEncryptionType AES128,AES256",
-			"# If the SPNs are no longer used, remove them instead: setspn -L " + psArg(accountName(o)),
+			"# If the SPNs are no longer used, remove them instead: setspn -L " + psArg(ix.accountName(o)),
 		},
 		References: []string{refKerberoasting, refGMSA, refSetADUser},
 	}

@@ -42,12 +42,12 @@ func malformedFinding(ix *index, obj int32, raw string, problems []Problem) Find
 	for i, p := range problems {
 		reasons[i] = string(p)
 	}
-	msg := fmt.Sprintf("servicePrincipalName %s on %s is malformed: %s", quotedSPN(raw), accountName(o), strings.Join(reasons, "; "))
+	msg := fmt.Sprintf("servicePrincipalName %s on %s is malformed: %s", quotedSPN(raw), ix.accountName(o), strings.Join(reasons, "; "))
 	accounts := []string{o.DN}
 	if look, holder, ok := lookalikeOf(ix, obj, raw); ok {
 		sev = SeverityCritical
 		accounts = append(accounts, holder.DN)
-		msg += fmt.Sprintf("; it looks like %s on %s, which it can impersonate", look, accountName(holder))
+		msg += fmt.Sprintf("; it looks like %s on %s, which it can impersonate", look, ix.accountName(holder))
 	}
 	return Finding{
 		Rule:     RuleMalformedSPN,

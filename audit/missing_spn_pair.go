@@ -132,8 +132,8 @@ func pairFindings(ix *index, o *inventory.Object, group []pairEntry) []Finding {
 		SPN:      e.raw,
 		Accounts: []string{o.DN},
 		Message: fmt.Sprintf("%s holds %s but not the %s form %s: clients that use that name get no Kerberos ticket and fall back to NTLM.",
-			accountName(o), e.raw, form, missing),
-		Remediation: []string{setspnAdd(missing, o)},
+			ix.accountName(o), e.raw, form, missing),
+		Remediation: []string{ix.setspnAdd(missing, o)},
 		References:  []string{refSPNFormats, refSetspn},
 	}}
 }

@@ -20,7 +20,7 @@ func runSetspn(t *testing.T, snap *inventory.Snapshot, script []string) *invento
 	}
 	find := func(account string) *inventory.Object {
 		for i := range out.Objects {
-			if strings.EqualFold(accountName(&out.Objects[i]), account) {
+			if strings.EqualFold(newIndex(&out, Config{}).accountName(&out.Objects[i]), account) {
 				return &out.Objects[i]
 			}
 		}

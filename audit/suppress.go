@@ -182,5 +182,5 @@ func accountMatches(ix *index, re *regexp.Regexp, dn string) bool {
 		return false
 	}
 	o := &ix.objs[i]
-	return re.MatchString(o.SAMAccountName) || re.MatchString(accountName(o))
+	return re.MatchString(o.SAMAccountName) || re.MatchString(ix.accountName(o))
 }

@@ -37,7 +37,7 @@ func (unconstrainedDelegation) Check(ix *index) []Finding {
 			Severity: sev,
 			Accounts: []string{o.DN},
 			Message: fmt.Sprintf("%s is trusted for unconstrained delegation: every user who authenticates to its "+
-				"services leaves a reusable TGT there, and a coerced domain controller hands over the domain.", accountName(o)),
+				"services leaves a reusable TGT there, and a coerced domain controller hands over the domain.", ix.accountName(o)),
 			Remediation: []string{
 				"Set-ADAccountControl -Identity " + dn + " -TrustedForDelegation $false",
 				"# If the service must delegate, allow only its back-end SPNs (constrained delegation), e.g.:",

@@ -32,7 +32,7 @@ func (weakEncryption) Check(ix *index) []Finding {
 			continue
 		}
 		if enc := o.SupportedEncryptionTypes; enc == nil || *enc&encAES == 0 {
-			out = append(out, weakEncryptionFinding(o, o.Kind == inventory.KindUser && !ix.isSambaDNSAccount(o)))
+			out = append(out, weakEncryptionFinding(ix, o, o.Kind == inventory.KindUser && !ix.isSambaDNSAccount(o)))
 		}
 	}
 	return out
@@ -40,7 +40,7 @@ func (weakEncryption) Check(ix *index) []Finding {
 
 // weakEncryptionFinding reports o; humanPassword says a person chose its
 // password, which RC4 makes fast to crack.
-func weakEncryptionFinding(o *inventory.Object, humanPassword bool) Finding {
+func weakEncryptionFinding(ix *index, o *inventory.Object, humanPassword bool) Finding {
 	sev := SeverityMedium
 	if humanPassword {
 		sev = SeverityHigh
@@ -69,7 +69,7 @@ func weakEncryptionFinding(o *inventory.Object, humanPassword bool) Finding {
 		Severity: sev,
 		Accounts: []string{o.DN},
 		Message: fmt.Sprintf("%s holds SPNs but its msDS-SupportedEncryptionTypes %s: its service tickets "+
-			"use RC4, which is fast to crack offline and being removed from Windows.", accountName(o), state),
+			"use RC4, which is fast to crack offline and being removed from Windows.", ix.accountName(o), state),
 		Remediation: remediation,
 		References:  []string{refEncTypes, refKB5021131, refSetADUser},
 	}
