@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -57,7 +55,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 			rule:         "duplicate-spn",
 			spn:          dupSPN,
 			inject:       func() error { return l.InjectCollision(ctx, farm.Other, dupSPN) },
-			remove:       func() error { return clearSPNs(ctx, l, farm.Other) },
+			remove:       func() error { return l.RemoveCollision(ctx, farm.Other, dupSPN) },
 			wantAccounts: []string{`CORP\e2ea_other`, `CORP\e2ea_pool`},
 		},
 		{
@@ -129,20 +127,4 @@ func findingLines(exposition, rule, spn string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
-}
-
-// clearSPNs removes every SPN of dn through Samba's normal write path, as an
-// admin would remove a duplicate held by an account that should hold none.
-// l.RemoveSPN cannot do it: Samba runs its uniqueness check on the values a
-// modify deletes too, so deleting one copy of a duplicate is refused
-// (constraint violation); replacing the attribute with no value is not
-// checked.
-func clearSPNs(ctx context.Context, l *lab.Lab, dn string) error {
-	ldif := "dn: " + dn + "\nchangetype: modify\nreplace: servicePrincipalName\n"
-	cmd := exec.CommandContext(ctx, "ldbmodify", "-H", filepath.Join(l.Dir, "private", "sam.ldb"))
-	cmd.Stdin = strings.NewReader(ldif)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("ldbmodify: clear the SPNs of %s: %w: %s", dn, err, out)
-	}
-	return nil
 }

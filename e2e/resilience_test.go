@@ -49,8 +49,7 @@ func TestResilience(t *testing.T) {
 		// entry of the scenario's OU.
 		fail func()
 		// touch are the objects changed so that a poll reads entries of the
-		// OU: each case its own, since l.Touch writes the same description
-		// every time and a second touch of an object changes nothing.
+		// OU, each case its own.
 		touch []string
 		// failures are the new failures each stage must count before the
 		// DC is healed.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"unicode/utf16"
 
 	"go.yaml.in/yaml/v3"
@@ -275,6 +276,18 @@ func (l *Lab) InjectCollision(ctx context.Context, dn, spn string) error {
 	return l.Touch(ctx, dn)
 }
 
+// RemoveCollision removes a value that InjectCollision wrote, the same way:
+// Samba runs its uniqueness check on the values a modify deletes too, so it
+// refuses to delete one copy of a duplicate through the normal path (Windows
+// takes setspn -D there). The touch bumps uSNChanged.
+func (l *Lab) RemoveCollision(ctx context.Context, dn, spn string) error {
+	ldif := fmt.Sprintf("dn: %s\nchangetype: modify\ndelete: servicePrincipalName\nservicePrincipalName: %s\n", dn, spn)
+	if err := l.ldbApply(ctx, "ldbmodify", "tdb://"+l.partitionLDB(), ldif); err != nil {
+		return fmt.Errorf("remove %s from %s: %w", spn, dn, err)
+	}
+	return l.Touch(ctx, dn)
+}
+
 // AddSPN adds spn to dn through Samba's normal write path (uniqueness checked).
 func (l *Lab) AddSPN(ctx context.Context, dn, spn string) error {
 	return l.modifySPN(ctx, "add", dn, spn)
@@ -296,9 +309,11 @@ func (l *Lab) modifySPN(ctx context.Context, op, dn, spn string) error {
 }
 
 // Touch rewrites the object's description through the normal write path,
-// which bumps its uSNChanged.
+// which bumps its uSNChanged. The value changes every time: Samba does not
+// bump uSNChanged for a write that changes nothing.
 func (l *Lab) Touch(ctx context.Context, dn string) error {
-	ldif := fmt.Sprintf("dn: %s\nchangetype: modify\nreplace: description\ndescription: touched by spnaudit lab\n", dn)
+	ldif := fmt.Sprintf("dn: %s\nchangetype: modify\nreplace: description\ndescription: touched by spnaudit lab at %s\n",
+		dn, time.Now().UTC().Format(time.RFC3339Nano))
 	return l.ldbApply(ctx, "ldbmodify", l.samLDB(), ldif)
 }
 
