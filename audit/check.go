@@ -29,8 +29,10 @@ func CheckSPN(snap *inventory.Snapshot, cfg Config, spn, account string) []Findi
 	return out
 }
 
-// withSPN returns a copy of snap in which account also holds spn. Objects
-// other than the account are shared, not copied.
+// withSPN returns a copy of snap in which account also holds spn, unless it
+// holds it already (compared as AD does, so the audit does not see a second
+// copy and report it twice). Objects other than the account are shared, not
+// copied.
 func withSPN(snap *inventory.Snapshot, spn, account string) *inventory.Snapshot {
 	after := *snap
 	after.Objects = slices.Clone(snap.Objects)
@@ -46,7 +48,9 @@ func withSPN(snap *inventory.Snapshot, spn, account string) *inventory.Snapshot 
 	}
 	for _, t := range targets {
 		o := &after.Objects[t]
-		o.SPNs = append(slices.Clip(o.SPNs), spn)
+		if !slices.ContainsFunc(o.SPNs, func(held string) bool { return strings.EqualFold(held, spn) }) {
+			o.SPNs = append(slices.Clip(o.SPNs), spn)
+		}
 	}
 	return &after
 }

@@ -38,3 +38,33 @@ func TestCheckSPN(t *testing.T) {
 		t.Errorf("CheckSPN modified the snapshot: %q", snap.Objects[2].SPNs)
 	}
 }
+
+// TestCheckSPNAlreadyHeld: checking an SPN the account already holds reports
+// what the audit reports for it today, once, not once per copy.
+func TestCheckSPNAlreadyHeld(t *testing.T) {
+	snap := snapshot(
+		computer("svexpgg310", nil),
+		user("svc_iispool", []string{"HTTP/svexpgg310", "HTTP/svnlb301"}),
+		user("svc_legacyweb", []string{"HTTP/svnlb301"}),
+	)
+	tests := []struct {
+		name, spn, account string
+		want               []string
+	}{
+		{"host alias conflict", "HTTP/svexpgg310", "svc_iispool", []string{"medium HTTP/svexpgg310 svc_iispool,SVEXPGG310"}},
+		{"host alias conflict, other case", "http/SVEXPGG310", `CORP\svc_iispool`, []string{"medium HTTP/svexpgg310 svc_iispool,SVEXPGG310"}},
+		{"duplicate", "HTTP/svnlb301", "svc_legacyweb", []string{"high HTTP/svnlb301 svc_iispool,svc_legacyweb"}},
+		{"safe: port-qualified is another SPN", "HTTP/svnlb301:8080", "svc_iispool", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := summaries(CheckSPN(snap, Config{}, tt.spn, tt.account))
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("CheckSPN(%q, %q) = %q, want %q", tt.spn, tt.account, got, tt.want)
+			}
+		})
+	}
+	if len(snap.Objects[1].SPNs) != 2 {
+		t.Errorf("CheckSPN modified the snapshot: %q", snap.Objects[1].SPNs)
+	}
+}
