@@ -29,12 +29,6 @@ func Unavailable(t testing.TB, why string) {
 	t.Skipf("skipping integration test: %s (run lab/install.sh as root)", why)
 }
 
-var (
-	once   sync.Once
-	shared *lab.Lab
-	upErr  error
-)
-
 // Require returns the running lab with the IIS farm scenario in OU=Farm.
 // Tests must not modify OU=Farm (other packages read it concurrently); a test
 // that changes the directory applies its own scenario with Scenario, and one
@@ -44,7 +38,7 @@ var (
 // farm writer in another package waits for every reader.
 func Require(t testing.TB) *lab.Lab {
 	t.Helper()
-	l := start(t)
+	l := defaultLab.up(t)
 	readerOnce.Do(func() { readerErr = farmLock(l, syscall.LOCK_SH, &readerLock) })
 	if readerErr != nil {
 		t.Fatalf("lab: farm lock: %v", readerErr)
@@ -57,7 +51,7 @@ func Require(t testing.TB) *lab.Lab {
 // A test binary must not call both Require and RequireFarmWriter.
 func RequireFarmWriter(t testing.TB) *lab.Lab {
 	t.Helper()
-	l := start(t)
+	l := defaultLab.up(t)
 	var f *os.File
 	if err := farmLock(l, syscall.LOCK_EX, &f); err != nil {
 		t.Fatalf("lab: farm lock: %v", err)
@@ -93,17 +87,38 @@ func farmLock(l *lab.Lab, how int, held **os.File) error {
 	return nil
 }
 
-func start(t testing.TB) *lab.Lab {
+// instance is one lab DC, brought up at most once per test binary.
+type instance struct {
+	once sync.Once
+	lab  *lab.Lab
+	err  error
+}
+
+var (
+	defaultLab = instance{lab: &lab.Lab{Dir: lab.DefaultDir(), Log: os.Stderr}}
+	// windowsLike is the second lab DC of RequireWindowsLike.
+	windowsLike = instance{lab: &lab.Lab{Dir: lab.DefaultDir() + "-tls", Log: os.Stderr, Netns: TLSNetns, SASLOverTLS: true}}
+)
+
+// up brings the instance's DC up with the IIS farm scenario, or stops the
+// test when the lab cannot run here.
+func (in *instance) up(t testing.TB) *lab.Lab {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		Unavailable(t, "the lab needs root")
 	}
-	if _, err := exec.LookPath("samba"); err != nil {
-		Unavailable(t, "samba is not installed")
+	tools := []string{"samba"}
+	if in.lab.Netns != "" {
+		tools = append(tools, "ip")
 	}
-	once.Do(func() {
-		l := lab.New(os.Stderr)
-		upErr = l.Locked(func() error {
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			Unavailable(t, tool+" is not installed")
+		}
+	}
+	in.once.Do(func() {
+		l := in.lab
+		in.err = l.Locked(func() error {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			if err := l.Up(ctx); err != nil {
@@ -111,12 +126,11 @@ func start(t testing.TB) *lab.Lab {
 			}
 			return l.EnsureFarm(ctx)
 		})
-		shared = l
 	})
-	if upErr != nil {
-		t.Fatalf("lab: %v", upErr)
+	if in.err != nil {
+		t.Fatalf("lab %s: %v", in.lab.Dir, in.err)
 	}
-	return shared
+	return in.lab
 }
 
 // Scenario applies sc (in its own OU) to the running lab and returns it.
@@ -134,40 +148,11 @@ func Scenario(t testing.TB, sc *lab.Scenario) *lab.Lab {
 // TLSNetns is the network namespace of the second lab DC (RequireWindowsLike).
 const TLSNetns = "spnaudit-tls"
 
-var (
-	tlsOnce sync.Once
-	tlsLab  *lab.Lab
-	tlsErr  error
-)
-
 // RequireWindowsLike returns a second lab DC, in its own network namespace
 // (TLSNetns), that takes GSSAPI binds over TLS without sign or seal, as
 // Windows DCs do; Samba's default refuses every GSSAPI bind over TLS. Its
 // clients must run in the namespace: ip netns exec TLSNetns ...
 func RequireWindowsLike(t testing.TB) *lab.Lab {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		Unavailable(t, "the lab needs root")
-	}
-	for _, tool := range []string{"samba", "ip"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			Unavailable(t, tool+" is not installed")
-		}
-	}
-	tlsOnce.Do(func() {
-		l := &lab.Lab{Dir: lab.DefaultDir() + "-tls", Log: os.Stderr, Netns: TLSNetns, SASLOverTLS: true}
-		tlsErr = l.Locked(func() error {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			defer cancel()
-			if err := l.Up(ctx); err != nil {
-				return err
-			}
-			return l.EnsureFarm(ctx)
-		})
-		tlsLab = l
-	})
-	if tlsErr != nil {
-		t.Fatalf("windows-like lab: %v", tlsErr)
-	}
-	return tlsLab
+	return windowsLike.up(t)
 }
