@@ -27,6 +27,11 @@ type Options struct {
 	// Flags named like a key (--log.level) override the environment and the
 	// file when given on the command line. Other flags are ignored.
 	Flags *pflag.FlagSet
+	// Offline loads the configuration of a command that reads an LDIF export
+	// and never connects: the ldap and kerberos keys it would need to connect
+	// may be unset. Unknown keys and every value that is set are still
+	// checked.
+	Offline bool
 }
 
 // Load reads, merges (flags > environment > file > defaults), normalises and
@@ -62,7 +67,7 @@ func Load(opts Options) (*Config, error) {
 		decodeProblems(err, &ps)
 	}
 	normalize(&cfg)
-	validate(&cfg, &ps)
+	validate(&cfg, opts.Offline, &ps)
 	if len(ps.list) > 0 {
 		return nil, ps.list
 	}

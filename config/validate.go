@@ -18,16 +18,18 @@ import (
 // way Load does, including that the files it names are readable.
 func Validate(c *Config) error {
 	var ps problems
-	validate(c, &ps)
+	validate(c, false, &ps)
 	if len(ps.list) > 0 {
 		return ps.list
 	}
 	return nil
 }
 
-func validate(c *Config, ps *problems) {
-	validateLDAP(c, ps)
-	validateKerberos(&c.Kerberos, ps)
+// validate checks c; offline (see Options.Offline) drops the requirement to
+// set the connection keys.
+func validate(c *Config, offline bool, ps *problems) {
+	validateLDAP(c, offline, ps)
+	validateKerberos(&c.Kerberos, offline, ps)
 	validateScan(c, ps)
 	validateAudit(&c.Audit, ps)
 	validateFarms(c.Farms, ps)
@@ -40,9 +42,9 @@ func validate(c *Config, ps *problems) {
 	oneOf("log.format", c.Log.Format, []string{"logfmt", "json"}, ps)
 }
 
-func validateLDAP(c *Config, ps *problems) {
+func validateLDAP(c *Config, offline bool, ps *problems) {
 	l := &c.LDAP
-	if len(l.URLs) == 0 {
+	if len(l.URLs) == 0 && !offline {
 		ps.add("ldap.urls", "not set; list your domain controllers, e.g. [ldaps://dc1.example.test]")
 	}
 	anyTLS := l.StartTLS
@@ -145,7 +147,7 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-func validateKerberos(k *Kerberos, ps *problems) {
+func validateKerberos(k *Kerberos, offline bool, ps *problems) {
 	var set []string
 	for _, s := range []struct{ key, val string }{
 		{"kerberos.keytab", k.Keytab}, {"kerberos.password_file", k.PasswordFile}, {"kerberos.ccache", k.CCache},
@@ -154,11 +156,10 @@ func validateKerberos(k *Kerberos, ps *problems) {
 			set = append(set, s.key)
 		}
 	}
-	switch len(set) {
-	case 0:
+	switch {
+	case len(set) == 0 && !offline:
 		ps.add("kerberos", "no credentials; set one of kerberos.keytab, kerberos.password_file or kerberos.ccache")
-	case 1:
-	default:
+	case len(set) > 1:
 		ps.add("kerberos", "%s are set; keep exactly one credential source", strings.Join(set, " and "))
 	}
 	if checkFile("kerberos.keytab", k.Keytab, ps) && !isKeytab(k.Keytab) {
@@ -173,7 +174,7 @@ func validateKerberos(k *Kerberos, ps *problems) {
 
 	user, realm, hasRealm := strings.Cut(k.Principal, "@")
 	switch {
-	case k.Principal == "" && (k.Keytab != "" || k.PasswordFile != ""):
+	case k.Principal == "" && (k.Keytab != "" || k.PasswordFile != "") && !offline:
 		ps.add("kerberos.principal", "not set; set the audit account, e.g. svc-spnaudit@EXAMPLE.TEST")
 	case k.Principal != "" && (user == "" || strings.ContainsAny(k.Principal, " \t") || strings.Contains(realm, "@") || (hasRealm && realm == "")):
 		ps.add("kerberos.principal", "%q is not a principal; write user or user@REALM, e.g. svc-spnaudit@EXAMPLE.TEST", k.Principal)
@@ -181,7 +182,7 @@ func validateKerberos(k *Kerberos, ps *problems) {
 		ps.add("kerberos.realm", "%q differs from the realm of kerberos.principal (%s); make them equal or drop @%s from the principal", k.Realm, realm, realm)
 	}
 	switch {
-	case k.Realm == "" && k.KRB5Conf == "" && k.CCache == "":
+	case k.Realm == "" && k.KRB5Conf == "" && k.CCache == "" && !offline:
 		ps.add("kerberos.realm", "not set; set it to the AD DNS domain in upper case, e.g. EXAMPLE.TEST")
 	case strings.ContainsAny(k.Realm, " \t@/"):
 		ps.add("kerberos.realm", "%q is not a realm; write the AD DNS domain in upper case, e.g. EXAMPLE.TEST", k.Realm)

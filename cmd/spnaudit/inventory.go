@@ -98,14 +98,18 @@ func (s *source) addFlags(c *cobra.Command) {
 	_ = c.MarkFlagFilename("ldif", "ldif", "ldf")
 }
 
-// config loads the configuration. With --ldif it is optional: without
-// --config the defaults apply (no farms, no suppressions).
+// config loads the configuration. With --ldif nothing connects, so it is
+// optional (without --config the defaults apply: no farms, no suppressions)
+// and needs no ldap or kerberos keys.
 func (a *app) config(c *cobra.Command, src *source) (*config.Config, error) {
-	if src.ldif != "" && a.configFile == "" {
+	if src.ldif == "" {
+		return a.loadConfig(c)
+	}
+	if a.configFile == "" {
 		cfg := config.Default()
 		return &cfg, nil
 	}
-	return a.loadConfig(c)
+	return a.loadConfigWith(c, config.Options{Offline: true})
 }
 
 // readSnapshot reads the inventory from the source.

@@ -112,7 +112,13 @@ order of precedence; see 'spnaudit config --help' for the keys.`,
 // loadConfig loads the configuration for command c (its flags named like
 // keys override) and sets up logging from it.
 func (a *app) loadConfig(c *cobra.Command) (*config.Config, error) {
-	cfg, err := config.Load(config.Options{File: a.configFile, Flags: c.Flags()})
+	return a.loadConfigWith(c, config.Options{})
+}
+
+// loadConfigWith is loadConfig with further options; it sets File and Flags.
+func (a *app) loadConfigWith(c *cobra.Command, opts config.Options) (*config.Config, error) {
+	opts.File, opts.Flags = a.configFile, c.Flags()
+	cfg, err := config.Load(opts)
 	if err != nil {
 		return nil, err
 	}
