@@ -13,7 +13,7 @@ import (
 	"github.com/spnaudit/spnaudit/audit"
 )
 
-func serve(t *testing.T, h http.Handler, method, path string) (*http.Response, string) {
+func serve(t testing.TB, h http.Handler, method, path string) (*http.Response, string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))

@@ -21,6 +21,11 @@ var landingSource string
 // come from the directory and may hold markup.
 var landingTemplate = template.Must(template.New("landing").Parse(landingSource))
 
+// maxRowsPerRule caps the findings the landing page shows per rule: a large
+// directory has tens of thousands, which would make a page of many megabytes.
+// The rest are counted and served by /api/v1/findings.
+const maxRowsPerRule = 50
+
 // landingCSP forbids scripts, plugins, frames and remote loads outright, a
 // second line of defence should a hostile string ever get through escaping.
 const landingCSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -60,7 +65,9 @@ type serverView struct {
 type ruleGroup struct {
 	Rule     string
 	Severity audit.Severity // the most severe of the group
-	Findings []findingRow
+	Total    int            // findings of the rule
+	Findings []findingRow   // the first maxRowsPerRule of them
+	More     int            // findings not shown
 }
 
 type findingRow struct {
@@ -131,7 +138,8 @@ func newLandingPage(st *state, opts Options) landingPage {
 }
 
 // groupByRule keeps the audit's order (most severe first), so groups come in
-// the order of their most severe finding.
+// the order of their most severe finding and each shows its most severe
+// findings, at most maxRowsPerRule.
 func groupByRule(findings []audit.Finding, names map[string]string) []ruleGroup {
 	var groups []ruleGroup
 	index := map[string]int{}
@@ -141,6 +149,12 @@ func groupByRule(findings []audit.Finding, names map[string]string) []ruleGroup 
 			i = len(groups)
 			index[f.Rule] = i
 			groups = append(groups, ruleGroup{Rule: f.Rule, Severity: f.Severity})
+		}
+		g := &groups[i]
+		g.Total++
+		if len(g.Findings) == maxRowsPerRule {
+			g.More++
+			continue
 		}
 		row := findingRow{
 			Severity:    f.Severity,
@@ -152,7 +166,7 @@ func groupByRule(findings []audit.Finding, names map[string]string) []ruleGroup 
 		for _, dn := range f.Accounts {
 			row.Accounts = append(row.Accounts, accountView{Name: names[dn], DN: dn})
 		}
-		groups[i].Findings = append(groups[i].Findings, row)
+		g.Findings = append(g.Findings, row)
 	}
 	return groups
 }
