@@ -98,7 +98,25 @@ var (
 	defaultLab = instance{lab: &lab.Lab{Dir: lab.DefaultDir(), Log: os.Stderr}}
 	// windowsLike is the second lab DC of RequireWindowsLike.
 	windowsLike = instance{lab: &lab.Lab{Dir: lab.DefaultDir() + "-tls", Log: os.Stderr, Netns: TLSNetns, SASLOverTLS: true}}
+	// killable is the third lab DC, of RequireKillable.
+	killable = instance{lab: Killable()}
 )
+
+// KillNetns is the network namespace of the lab DC that tests may kill.
+const KillNetns = "spnaudit-kill"
+
+// Killable describes the lab DC that a test may stop and restart (with the
+// IIS farm scenario, in its own network namespace KillNetns): killing the
+// shared lab would break the other test packages.
+func Killable() *lab.Lab {
+	return &lab.Lab{Dir: lab.DefaultDir() + "-kill", Log: os.Stderr, Netns: KillNetns}
+}
+
+// RequireKillable brings the killable lab DC up; see Killable.
+func RequireKillable(t testing.TB) *lab.Lab {
+	t.Helper()
+	return killable.up(t)
+}
 
 // up brings the instance's DC up with the IIS farm scenario, or stops the
 // test when the lab cannot run here.
