@@ -22,11 +22,12 @@ type labEnv struct {
 	realm, kdc, principal, keytab, passwordFile, addr, spn, canary string
 }
 
-// requireLab returns the shared lab DC: skipped without root or Samba, a
-// failure under CI=true.
-func requireLab(t *testing.T) labEnv {
+// requireLab returns the shared lab DC through require (labtest.Require, or
+// labtest.RequireDC for a test that reads nothing of OU=Farm): skipped without
+// root or Samba, a failure under CI=true.
+func requireLab(t *testing.T, require func(testing.TB) *lab.Lab) labEnv {
 	t.Helper()
-	l := labtest.Require(t)
+	l := require(t)
 	return labEnv{
 		realm: lab.Realm, kdc: "127.0.0.1", principal: lab.AuditUser,
 		keytab: l.Keytab(), passwordFile: l.PasswordFile(), addr: lab.DCHost,
@@ -159,7 +160,7 @@ func searchLab(t *testing.T, lc *ldap.Conn) []string {
 }
 
 func TestLabBindLayers(t *testing.T) {
-	e := requireLab(t)
+	e := requireLab(t, labtest.Require)
 	c := e.client(t, Config{KeytabFile: e.keytab})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -215,7 +216,7 @@ func TestLabBindLayers(t *testing.T) {
 }
 
 func TestLabPasswordLogin(t *testing.T) {
-	e := requireLab(t)
+	e := requireLab(t, labtest.Require)
 	if e.passwordFile == "" {
 		t.Skip("SPNAUDIT_LAB_PASSWORD_FILE unset")
 	}
@@ -231,7 +232,7 @@ func TestLabPasswordLogin(t *testing.T) {
 }
 
 func TestLabErrors(t *testing.T) {
-	e := requireLab(t)
+	e := requireLab(t, labtest.Require)
 	wrongPw := t.TempDir() + "/pw"
 	if err := os.WriteFile(wrongPw, []byte("not-the-password\n"), 0o600); err != nil {
 		t.Fatal(err)

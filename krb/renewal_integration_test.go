@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
 // TestLabRenewal keeps binding and searching for more than three ticket
@@ -27,7 +29,7 @@ func TestLabRenewal(t *testing.T) {
 	if os.Getenv("SPNAUDIT_LAB_RENEWAL") != "1" && os.Getenv("CI") != "true" {
 		t.Skip("long test (10 min): set SPNAUDIT_LAB_RENEWAL=1")
 	}
-	e := requireLab(t)
+	e := requireLab(t, labtest.RequireDC)
 	duration := 10 * time.Minute
 	if d, err := time.ParseDuration(os.Getenv("SPNAUDIT_LAB_RENEWAL_DURATION")); err == nil {
 		duration = d

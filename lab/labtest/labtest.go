@@ -34,16 +34,22 @@ func Unavailable(t testing.TB, why string) {
 // that changes the directory applies its own scenario with Scenario, and one
 // that must change the farm itself (the demo flow) uses RequireFarmWriter.
 //
-// The test binary holds a shared lock on the farm until it exits, so that a
-// farm writer in another package waits for every reader.
+// The test holds a shared lock on the farm until it ends, so that a farm
+// writer in another package waits for every reader. A test must not call both
+// Require and RequireFarmWriter.
 func Require(t testing.TB) *lab.Lab {
 	t.Helper()
 	l := defaultLab.up(t)
-	readerOnce.Do(func() { readerErr = farmLock(l, syscall.LOCK_SH, &readerLock) })
-	if readerErr != nil {
-		t.Fatalf("lab: farm lock: %v", readerErr)
-	}
+	farmLock(t, l, syscall.LOCK_SH)
 	return l
+}
+
+// RequireDC returns the running lab for a test that does not depend on what
+// OU=Farm holds, without the farm lock: a long test (the Kerberos renewal
+// test runs ten minutes) must not hold the demo flow test back.
+func RequireDC(t testing.TB) *lab.Lab {
+	t.Helper()
+	return defaultLab.up(t)
 }
 
 // RequireFarmWriter returns the running lab with the IIS farm scenario and
@@ -52,39 +58,30 @@ func Require(t testing.TB) *lab.Lab {
 func RequireFarmWriter(t testing.TB) *lab.Lab {
 	t.Helper()
 	l := defaultLab.up(t)
-	var f *os.File
-	if err := farmLock(l, syscall.LOCK_EX, &f); err != nil {
-		t.Fatalf("lab: farm lock: %v", err)
-	}
+	// Cleanups run last-registered first: the farm is restored before the
+	// lock is released.
+	farmLock(t, l, syscall.LOCK_EX)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := l.Locked(func() error { return l.EnsureFarm(ctx) }); err != nil {
 			t.Errorf("lab: restore farm: %v", err)
 		}
-		f.Close() // releases the lock
 	})
 	return l
 }
 
-var (
-	readerOnce sync.Once
-	readerLock *os.File // held until the test binary exits
-	readerErr  error
-)
-
-// farmLock takes a lock on the farm scenario, kept in *held.
-func farmLock(l *lab.Lab, how int, held **os.File) error {
+// farmLock takes a lock on the farm scenario until the test ends.
+func farmLock(t testing.TB, l *lab.Lab, how int) {
+	t.Helper()
 	f, err := os.OpenFile(strings.TrimRight(l.Dir, "/")+".farm.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err == nil {
+		err = syscall.Flock(int(f.Fd()), how)
+	}
 	if err != nil {
-		return err
+		t.Fatalf("lab: farm lock: %v", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), how); err != nil {
-		f.Close()
-		return err
-	}
-	*held = f
-	return nil
+	t.Cleanup(func() { f.Close() }) // releases the lock
 }
 
 // instance is one lab DC, brought up at most once per test binary.
