@@ -29,7 +29,6 @@ spnaudit_port=${SPNAUDIT_DEMO_SPNAUDIT_PORT:-9688}
 prometheus_port=${SPNAUDIT_DEMO_PROMETHEUS_PORT:-9090}
 alertmanager_port=${SPNAUDIT_DEMO_ALERTMANAGER_PORT:-9093}
 spnaudit_bin=${SPNAUDIT_DEMO_BIN:-$repo/bin/spnaudit}
-lab_dir=${SPNAUDIT_LAB_DIR:-/tmp/spnaudit-lab}
 
 # The three processes, in start order: name, executable, port variable.
 services=(alertmanager prometheus spnaudit)
@@ -128,36 +127,21 @@ wait_for() {
 }
 
 write_configs() {
-  cat >"$demo_dir/spnaudit.yaml" <<YAML
-# spnaudit configuration for the demo lab (written by deploy/demo/demo.sh).
-ldap:
-  urls: [ldap://dc1.corp.example.test]
-  # Plain LDAP on 389: auto picks a sealed (encrypted) SASL layer.
-  sasl_security: auto
-  # The farm's OU only: the lab may also hold OU=Bulk (20,000 generated
-  # accounts for the benchmarks), whose findings would bury the farm's.
-  # Without base_dn spnaudit reads the whole forest.
-  base_dn: OU=Farm,DC=corp,DC=example,DC=test
-kerberos:
-  realm: CORP.EXAMPLE.TEST
-  principal: spnaudit
-  keytab: $lab_dir/audit.keytab
-  krb5_conf: $lab_dir/krb5.conf
-scan:
-  # Incremental polls every 5s so that lab/break shows within seconds.
-  poll_interval: 5s
-farms:
-  # The load-balanced IIS farm of lab/scenarios/farm.yaml: the app-pool
-  # account must hold HTTP/ for the VIP and every node, in both name forms.
-  - name: intranet
-    vip: svnlb301
-    nodes: [svexpgg310, svexpgg311, svexpgg312]
-    dns_suffix: corp.example.test
-    classes: [HTTP]
-    account: svc_iispool
-web:
-  listen_address: 127.0.0.1:$spnaudit_port
-YAML
+  # spnaudit's configuration, by the lab's one writer of them (lab.WriteConfig):
+  # the DC over plain LDAP on 389, where sasl_security auto picks a sealed
+  # (encrypted) layer, with the audit account's keytab and the lab's krb5.conf.
+  # On top of that:
+  # - base_dn, the farm's OU only: the lab may also hold OU=Bulk (20,000
+  #   generated accounts for the benchmarks), whose findings would bury the
+  #   farm's. Without base_dn spnaudit reads the whole forest.
+  # - incremental polls every 5s, so that lab/break shows within seconds.
+  # - --farm, the load-balanced IIS farm of lab/scenarios/farm.yaml: the
+  #   app-pool account must hold HTTP/ for the VIP and every node, in both
+  #   name forms.
+  go run ./lab/cmd/labctl config "$demo_dir/spnaudit.yaml" --farm \
+    ldap.base_dn=OU=Farm,DC=corp,DC=example,DC=test \
+    scan.poll_interval=5s \
+    web.listen_address="127.0.0.1:$spnaudit_port"
 
   cat >"$demo_dir/prometheus.yml" <<YAML
 # Prometheus for the spnaudit demo (written by deploy/demo/demo.sh).

@@ -9,7 +9,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/spnaudit/spnaudit/lab"
 )
@@ -20,6 +23,11 @@ const usage = `usage: labctl COMMAND
   stop                    stop the DC, keep the domain
   status                  say whether the DC runs
   env                     print shell exports for kinit/ldapsearch against the lab
+  config PATH [--farm] [KEY=VALUE ...]
+                          write an spnaudit configuration for the lab to PATH: the DC over
+                          LDAP, the audit account's keytab and krb5.conf; --farm adds the IIS
+                          farm's desired state; KEY=VALUE sets a dotted key to VALUE read as
+                          YAML (5s, true, [a, b]), an empty VALUE removes the key
   break duplicate         add HTTP/svexpgg310.corp.example.test to the machine svexpgg310$ too
   break alias-conflict    add HTTP/app01 (+FQDN) to svc_iispool while app01$ holds HOST/app01
   fix all                 restore the farm scenario (undoes every break)`
@@ -56,6 +64,8 @@ func run(ctx context.Context, args []string) error {
 		fmt.Printf("# kinit -k -t %s %s@%s && ldapsearch -N -Y GSSAPI -H %s -b %s '(servicePrincipalName=*)' servicePrincipalName\n",
 			l.Keytab(), lab.AuditUser, lab.Realm, lab.LDAPURL(), lab.BaseDN)
 		return nil
+	case "config":
+		return writeConfig(l, args[1:])
 	case "break", "fix":
 		if len(args) != 2 {
 			return errors.New(usage)
@@ -85,6 +95,31 @@ func up(ctx context.Context, l *lab.Lab, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "lab: %s up on 127.0.0.1 (%s), scenario %q in %s\n", lab.Realm, lab.DCHost, sc.Name, sc.OUDN())
 	return nil
+}
+
+// writeConfig writes the configuration of labctl config with lab.WriteConfig,
+// the one writer of lab configurations.
+func writeConfig(l *lab.Lab, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return errors.New(usage)
+	}
+	path, set := args[0], map[string]any{}
+	for _, arg := range args[1:] {
+		if arg == "--farm" {
+			set["farms"] = []any{lab.FarmConfig()}
+			continue
+		}
+		key, raw, ok := strings.Cut(arg, "=")
+		if !ok || key == "" {
+			return fmt.Errorf("config: %q is not KEY=VALUE or --farm", arg)
+		}
+		var value any // nil for an empty VALUE: WriteConfig removes the key
+		if err := yaml.Unmarshal([]byte(raw), &value); err != nil {
+			return fmt.Errorf("config: %s: %q is not a YAML value: %w", key, raw, err)
+		}
+		set[key] = value
+	}
+	return l.WriteConfig(path, set)
 }
 
 func breakOrFix(ctx context.Context, l *lab.Lab, verb, what string) error {
