@@ -3,9 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -22,28 +20,16 @@ import (
 func TestInventoryOverTLS(t *testing.T) {
 	winLike := labtest.RequireWindowsLike(t)
 	def := labtest.Require(t)
-	bin := filepath.Join(t.TempDir(), "spnaudit")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v: %s", err, out)
-	}
+	bin := buildSpnaudit(t)
 	farm := "OU=Farm," + lab.BaseDN
+	// Each lab's own keytab and krb5.conf (its KDC is 127.0.0.1 in its network
+	// namespace).
 	config := func(l *lab.Lab, url string, startTLS bool, security string) string {
-		path := filepath.Join(t.TempDir(), "spnaudit.yaml")
-		tls := ""
+		set := map[string]any{"ldap.urls": []string{url}, "ldap.start_tls": startTLS, "ldap.sasl_security": security, "ldap.base_dn": farm}
 		if startTLS || strings.HasPrefix(url, "ldaps:") {
-			tls = "  tls: {ca_file: " + l.CAFile() + "}\n"
+			set["ldap.tls.ca_file"] = l.CAFile()
 		}
-		yaml := fmt.Sprintf(`ldap:
-  urls: [%s]
-  start_tls: %t
-  sasl_security: %s
-  base_dn: %s
-%skerberos: {realm: %s, principal: %s, keytab: %s, kdcs: [127.0.0.1]}
-`, url, startTLS, security, farm, tls, lab.Realm, lab.AuditUser, l.Keytab())
-		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
+		return labConfigFile(t, l, set)
 	}
 	inventory := func(netns, cfg string) ([]byte, error) {
 		args := []string{bin, "inventory", "--quiet", "--format", "json", "--config", cfg}
