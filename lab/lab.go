@@ -237,10 +237,16 @@ func (l *Lab) start(ctx context.Context) error {
 	return nil
 }
 
-// Running reports whether the lab's samba process is alive.
+// Running reports whether the lab's samba process is alive. The pid file
+// outlives a killed Samba and its pid may have been reused, so the process
+// must also be samba.
 func (l *Lab) Running() bool {
 	pid := l.pid()
-	return pid > 0 && syscall.Kill(pid, 0) == nil
+	if pid <= 0 || syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	return err == nil && filepath.Base(exe) == "samba"
 }
 
 func (l *Lab) pid() int {
@@ -350,10 +356,10 @@ func (l *Lab) ensureAuditAccount(ctx context.Context) error {
 
 // Stop stops Samba and keeps the provisioned domain for a quick restart.
 func (l *Lab) Stop() error {
-	pid := l.pid()
-	if pid <= 0 || syscall.Kill(pid, 0) != nil {
+	if !l.Running() {
 		return nil
 	}
+	pid := l.pid()
 	_ = syscall.Kill(pid, syscall.SIGTERM)
 	for i := 0; i < 100; i++ {
 		if syscall.Kill(pid, 0) != nil && !l.portOpen(context.Background(), "389") {
