@@ -137,36 +137,26 @@ func newLandingPage(st *state, opts Options) landingPage {
 	return page
 }
 
-// groupByRule keeps the audit's order (most severe first), so groups come in
-// the order of their most severe finding and each shows its most severe
-// findings, at most maxRowsPerRule.
+// groupByRule shows each rule's most severe findings, at most
+// maxRowsPerRule, with the exact total.
 func groupByRule(findings []audit.Finding, names map[string]string) []ruleGroup {
 	var groups []ruleGroup
-	index := map[string]int{}
-	for _, f := range findings {
-		i, ok := index[f.Rule]
-		if !ok {
-			i = len(groups)
-			index[f.Rule] = i
-			groups = append(groups, ruleGroup{Rule: f.Rule, Severity: f.Severity})
+	for _, fs := range report.GroupByRule(findings) {
+		g := ruleGroup{Rule: fs[0].Rule, Severity: fs[0].Severity, Total: len(fs), More: max(0, len(fs)-maxRowsPerRule)}
+		for _, f := range fs[:min(len(fs), maxRowsPerRule)] {
+			row := findingRow{
+				Severity:    f.Severity,
+				SPN:         f.SPN,
+				Message:     f.Message,
+				Remediation: strings.Join(f.Remediation, "\n"),
+				References:  f.References,
+			}
+			for _, dn := range f.Accounts {
+				row.Accounts = append(row.Accounts, accountView{Name: names[dn], DN: dn})
+			}
+			g.Findings = append(g.Findings, row)
 		}
-		g := &groups[i]
-		g.Total++
-		if len(g.Findings) == maxRowsPerRule {
-			g.More++
-			continue
-		}
-		row := findingRow{
-			Severity:    f.Severity,
-			SPN:         f.SPN,
-			Message:     f.Message,
-			Remediation: strings.Join(f.Remediation, "\n"),
-			References:  f.References,
-		}
-		for _, dn := range f.Accounts {
-			row.Accounts = append(row.Accounts, accountView{Name: names[dn], DN: dn})
-		}
-		g.Findings = append(g.Findings, row)
+		groups = append(groups, g)
 	}
 	return groups
 }

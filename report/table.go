@@ -29,7 +29,7 @@ const (
 func writeFindingsTable(w io.Writer, doc *Document, color bool) error {
 	bw := bufio.NewWriter(w)
 	p := painter(color)
-	for i, group := range groupByRule(doc.Findings) {
+	for i, group := range GroupByRule(doc.Findings) {
 		if i > 0 {
 			bw.WriteString("\n")
 		}
@@ -48,7 +48,9 @@ func writeFindingsTable(w io.Writer, doc *Document, color bool) error {
 	return bw.Flush()
 }
 
-func groupByRule(findings []audit.Finding) [][]audit.Finding {
+// GroupByRule groups findings by rule, keeping the audit's order (most severe
+// first): groups come in the order of their most severe finding.
+func GroupByRule(findings []audit.Finding) [][]audit.Finding {
 	var groups [][]audit.Finding
 	index := map[string]int{}
 	for _, f := range findings {
