@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/spnaudit/spnaudit/lab/labtest"
 	"os"
 	"os/exec"
 	"path"
@@ -287,7 +288,7 @@ func selectorLabels(sel map[string]any) map[string]string {
 func TestKustomizationBuilds(t *testing.T) {
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
-		t.Skip("kubectl not installed")
+		labtest.Unavailable(t, "kubectl is not installed")
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()

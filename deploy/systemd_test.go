@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"github.com/spnaudit/spnaudit/lab/labtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +17,7 @@ func systemdAnalyze(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	tool, err := exec.LookPath("systemd-analyze")
 	if err != nil {
-		t.Skip("systemd-analyze not installed")
+		labtest.Unavailable(t, "systemd-analyze is not installed")
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()

@@ -11,6 +11,7 @@ packages=(
   tshark                                             # wire test: nothing readable with seal
   chromium                                           # landing page browser test
   tmux                                               # progress line test on a terminal
+  systemd                                            # deploy test: systemd-analyze verify (kubectl comes with the machine image)
 )
 
 missing=()
