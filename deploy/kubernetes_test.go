@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 	"os"
 	"os/exec"
 	"path"
@@ -18,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/spnaudit/spnaudit/config"
+	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
 const prometheusRuleFile = "kubernetes/prometheusrule.yaml"

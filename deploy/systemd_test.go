@@ -2,13 +2,14 @@ package deploy
 
 import (
 	"context"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
 const unitFile = "systemd/spnaudit.service"
