@@ -48,21 +48,16 @@ the check could not run.`,
 			if account == "" {
 				return errors.New(`--account is missing; name the account that would hold the SPN, e.g. --account 'CORP\svc_web'`)
 			}
-			cfg, err := a.config(c, &src)
+			run, done, err := a.readInventory(c, &src, nil)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := commandContext(cfg.Scan.Timeout)
-			defer cancel()
-			snap, err := a.readSnapshot(ctx, c, cfg, &src)
-			if err != nil {
-				return err
-			}
+			defer done()
 			spn := args[0]
-			findings := audit.CheckSPN(snap, auditConfig(ctx, cfg, snap), spn, account)
+			findings := audit.CheckSPN(run.snap, run.auditConfig(), spn, account)
 			switch {
 			case f == report.FormatJSON:
-				doc := report.NewDocument(snap, findings, 0)
+				doc := report.NewDocument(run.snap, findings, 0)
 				if err := report.WriteFindings(a.stdout, doc, f, report.Options{ToolVersion: version.Version}); err != nil {
 					return err
 				}
@@ -70,7 +65,7 @@ the check could not run.`,
 				fmt.Fprintf(a.stdout, "%s %s can be added to %s: well formed, not held by another object, no HOST alias conflict\n",
 					style(a.color(a.stdout), "32", "OK:"), spn, account)
 			case len(findings) > 0:
-				doc := report.NewDocument(snap, findings, 0)
+				doc := report.NewDocument(run.snap, findings, 0)
 				if err := report.WriteFindings(a.stdout, doc, f, report.Options{Color: a.color(a.stdout)}); err != nil {
 					return err
 				}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/config"
 	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/ldapscan"
@@ -45,17 +46,12 @@ context; it is never written when stderr is not a terminal, nor with --quiet.`,
 			if err != nil {
 				return err
 			}
-			cfg, err := a.config(c, &src)
+			run, done, err := a.readInventory(c, &src, nil)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := commandContext(cfg.Scan.Timeout)
-			defer cancel()
-			snap, err := a.readSnapshot(ctx, c, cfg, &src)
-			if err != nil {
-				return err
-			}
-			return report.WriteInventory(a.stdout, snap, f, report.Options{Color: a.color(a.stdout)})
+			defer done()
+			return report.WriteInventory(a.stdout, run.snap, f, report.Options{Color: a.color(a.stdout)})
 		},
 	}
 	src.addFlags(c)
@@ -111,6 +107,40 @@ func (a *app) config(c *cobra.Command, src *source) (*config.Config, error) {
 	}
 	return a.loadConfigWith(c, config.Options{Offline: true})
 }
+
+// inventoryRun is what a one-shot command works on: its configuration and
+// the inventory read from its source, with the context the command runs in
+// (it ends at scan.timeout or on Ctrl-C / SIGTERM).
+type inventoryRun struct {
+	ctx  context.Context
+	cfg  *config.Config
+	snap *inventory.Snapshot
+}
+
+// readInventory loads the configuration, lets vet refuse it before anything
+// is read (nil accepts every configuration), and reads the inventory. done
+// releases the context.
+func (a *app) readInventory(c *cobra.Command, src *source, vet func(*config.Config) error) (run *inventoryRun, done func(), err error) {
+	cfg, err := a.config(c, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	if vet != nil {
+		if err := vet(cfg); err != nil {
+			return nil, nil, err
+		}
+	}
+	ctx, cancel := commandContext(cfg.Scan.Timeout)
+	snap, err := a.readSnapshot(ctx, c, cfg, src)
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return &inventoryRun{ctx: ctx, cfg: cfg, snap: snap}, cancel, nil
+}
+
+// auditConfig is the audit's configuration for the run's inventory.
+func (r *inventoryRun) auditConfig() audit.Config { return auditConfig(r.ctx, r.cfg, r.snap) }
 
 // readSnapshot reads the inventory from the source.
 func (a *app) readSnapshot(ctx context.Context, c *cobra.Command, cfg *config.Config, src *source) (*inventory.Snapshot, error) {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/config"
 )
 
 func newPlanCmd(a *app) *cobra.Command {
@@ -38,23 +39,23 @@ on the account change nothing, and the plan computed after it has run is empty.`
   spnaudit plan --ldif dump.ldf --config spnaudit.yaml`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := a.config(c, &src)
+			run, done, err := a.readInventory(c, &src, requireFarms)
 			if err != nil {
 				return err
 			}
-			if len(cfg.Farms) == 0 {
-				return errors.New("the configuration describes no farm; add a farms: entry (name, vip, nodes, dns_suffix, classes, account), see 'spnaudit plan --help'")
-			}
-			ctx, cancel := commandContext(cfg.Scan.Timeout)
-			defer cancel()
-			snap, err := a.readSnapshot(ctx, c, cfg, &src)
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintln(a.stdout, strings.Join(audit.Plan(snap, cfg.Farms), "\n"))
+			defer done()
+			_, err = fmt.Fprintln(a.stdout, strings.Join(audit.Plan(run.snap, run.cfg.Farms), "\n"))
 			return err
 		},
 	}
 	src.addFlags(c)
 	return c
+}
+
+// requireFarms refuses a configuration without farms: there is nothing to plan.
+func requireFarms(cfg *config.Config) error {
+	if len(cfg.Farms) == 0 {
+		return errors.New("the configuration describes no farm; add a farms: entry (name, vip, nodes, dns_suffix, classes, account), see 'spnaudit plan --help'")
+	}
+	return nil
 }

@@ -54,18 +54,13 @@ settings matter.`,
 			if err != nil {
 				return err
 			}
-			cfg, err := a.config(c, &src)
+			run, done, err := a.readInventory(c, &src, nil)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := commandContext(cfg.Scan.Timeout)
-			defer cancel()
-			snap, err := a.readSnapshot(ctx, c, cfg, &src)
-			if err != nil {
-				return err
-			}
-			res := audit.Run(snap, auditConfig(ctx, cfg, snap))
-			doc := report.NewDocument(snap, res.Findings, res.SuppressedCount())
+			defer done()
+			res := audit.Run(run.snap, run.auditConfig())
+			doc := report.NewDocument(run.snap, res.Findings, res.SuppressedCount())
 			if err := report.WriteFindings(a.stdout, doc, f, report.Options{Color: a.color(a.stdout), ToolVersion: version.Version}); err != nil {
 				return err
 			}
