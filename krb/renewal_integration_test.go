@@ -49,7 +49,7 @@ func TestLabRenewal(t *testing.T) {
 	t.Run("ccache", func(t *testing.T) {
 		t.Parallel()
 		if _, err := exec.LookPath("kinit"); err != nil {
-			t.Skip("kinit not installed")
+			labtest.Unavailable(t, "kinit is not installed")
 		}
 		cc := filepath.Join(t.TempDir(), "ccache")
 		kinit := func() error {
