@@ -1,18 +1,13 @@
 package audit
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/spnaudit/spnaudit/internal/golden"
 	"github.com/spnaudit/spnaudit/inventory"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // iisFarmScenario is the lab's default scenario: a load-balanced IIS farm
 // svexpgg310..312 behind the VIP svnlb301 whose app pool runs as svc_iispool,
@@ -53,7 +48,7 @@ func TestGoldenIISFarm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "iis_farm.golden.json", append(got, '\n'))
+	golden.Compare(t, "testdata/iis_farm.golden.json", append(got, '\n'))
 
 	// What the scenario is about, asserted independently of the golden file.
 	var alias []string
@@ -77,24 +72,5 @@ func TestGoldenIISFarm(t *testing.T) {
 
 func TestGoldenIISFarmPlan(t *testing.T) {
 	plan := Plan(iisFarmScenario(), []Farm{iisFarmConfig()})
-	golden(t, "iis_farm_plan.golden.txt", []byte(strings.Join(plan, "\n")+"\n"))
-}
-
-// golden compares got with testdata/name, rewriting it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run %s -update to create it)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; if the change is intended, run go test -run %s -update and review the diff.\ngot:\n%s",
-			path, t.Name(), got)
-	}
+	golden.Compare(t, "testdata/iis_farm_plan.golden.txt", []byte(strings.Join(plan, "\n")+"\n"))
 }

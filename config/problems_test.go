@@ -2,15 +2,14 @@ package config
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/spnaudit/spnaudit/internal/golden"
+)
 
 // validBase is a complete, valid ldap and kerberos section for cases about
 // the other sections.
@@ -299,7 +298,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 			fmt.Fprintln(&out, strings.ReplaceAll(line, dir+string(filepath.Separator), ""))
 		}
 	}
-	compareGolden(t, "testdata/problems.golden", out.String())
+	golden.Compare(t, "testdata/problems.golden", []byte(out.String()))
 }
 
 // A password put in place of the password file's path never appears in a
@@ -361,45 +360,4 @@ func clearEnv(t *testing.T) {
 			t.Setenv(name, "")
 		}
 	}
-}
-
-func compareGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run go test -update and review the diff):\n%s", path, diffLines(string(want), got))
-	}
-}
-
-// diffLines lists the lines only in want (-) or only in got (+), in order.
-func diffLines(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	inWant, inGot := map[string]int{}, map[string]int{}
-	for _, l := range w {
-		inWant[l]++
-	}
-	for _, l := range g {
-		inGot[l]++
-	}
-	var b strings.Builder
-	for _, l := range w {
-		if inGot[l] == 0 {
-			fmt.Fprintf(&b, "- %s\n", l)
-		}
-	}
-	for _, l := range g {
-		if inWant[l] == 0 {
-			fmt.Fprintf(&b, "+ %s\n", l)
-		}
-	}
-	return b.String()
 }

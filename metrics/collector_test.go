@@ -3,6 +3,7 @@ package metrics
 import (
 	"bytes"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/deploy/promtooltest"
+	"github.com/spnaudit/spnaudit/internal/golden"
 )
 
 // scenarios are Store histories whose exposition is pinned in testdata/.
@@ -67,7 +69,7 @@ func TestCollectorGolden(t *testing.T) {
 			c := newClock()
 			s := newTestStore(c, 1000)
 			sc.run(s, c)
-			golden(t, sc.golden, exposition(t, s))
+			golden.Compare(t, filepath.Join("testdata", sc.golden), exposition(t, s))
 
 			problems, err := testutil.CollectAndLint(newCollector(s))
 			if err != nil {

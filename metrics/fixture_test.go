@@ -2,18 +2,12 @@ package metrics
 
 import (
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/inventory"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 // testStages are the daemon's: ldapscan's stages plus kerberos and audit.
 var testStages = []string{"kerberos", "connect", "bind", "rootdse", "config", "search", "range", "audit"}
@@ -120,24 +114,3 @@ func farmResult(mode ScanMode, started time.Time) ScanResult {
 }
 
 var errSearch = errors.New("ldap search: connection reset by peer")
-
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs from the output (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}

@@ -1,19 +1,14 @@
 package report
 
 import (
-	"flag"
 	"fmt"
-	"os"
 	"strings"
-	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/inventory"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const (
 	dnNode310 = "CN=SVEXPGG310,OU=Web Servers,OU=Tier 1,DC=corp,DC=example,DC=test"
@@ -110,23 +105,6 @@ func scenarioFindings() []audit.Finding {
 
 func scenarioDocument() *Document {
 	return NewDocument(scenarioSnapshot(), scenarioFindings(), 2)
-}
-
-func compareGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run go test -update and review the diff); got:\n%s", path, got)
-	}
 }
 
 // visibleWidth is the width of a line on a terminal, colour codes excluded.

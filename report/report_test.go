@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/internal/golden"
 	"github.com/spnaudit/spnaudit/inventory"
 )
 
@@ -30,7 +31,7 @@ func TestFindingsGolden(t *testing.T) {
 			if err := WriteFindings(&buf, scenarioDocument(), tc.format, tc.opts); err != nil {
 				t.Fatal(err)
 			}
-			compareGolden(t, "testdata/"+tc.golden+".golden", buf.String())
+			golden.Compare(t, "testdata/"+tc.golden+".golden", buf.Bytes())
 		})
 	}
 }
@@ -50,7 +51,7 @@ func TestInventoryGolden(t *testing.T) {
 			if err := WriteInventory(&buf, scenarioSnapshot(), tc.format, Options{Color: tc.color}); err != nil {
 				t.Fatal(err)
 			}
-			compareGolden(t, "testdata/"+tc.golden+".golden", buf.String())
+			golden.Compare(t, "testdata/"+tc.golden+".golden", buf.Bytes())
 		})
 	}
 }
