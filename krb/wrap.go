@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	gocrypto "github.com/jcmturner/gokrb5/v8/crypto"
+	gocommon "github.com/jcmturner/gokrb5/v8/crypto/common"
 	"github.com/jcmturner/gokrb5/v8/crypto/etype"
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
@@ -148,10 +149,49 @@ func (c *securityContext) wrap(payload []byte, seal bool) ([]byte, error) {
 	return token, nil
 }
 
-// unwrap verifies a wrap token from the peer and returns its payload and
-// whether it was sealed. It accepts any EC and RRC (Windows sends RRC 28)
-// and requires the peer's sequence numbers to follow on one by one.
+// unwrap verifies a GSS_Wrap token from the peer and returns its payload
+// and whether it was sealed. It accepts any EC and RRC (Windows sends RRC
+// 28) and requires the peer's sequence numbers to follow on one by one.
 func (c *securityContext) unwrap(token []byte) ([]byte, bool, error) {
+	return c.open(token, nil)
+}
+
+// signOnly is data a GSS_WrapEx token protects without carrying it: DCE/RPC
+// packet privacy signs the PDU header before the stub and the sec_trailer
+// after it (MS-RPCE 2.2.2.11).
+type signOnly struct{ prefix, suffix []byte }
+
+// unwrapEx verifies a sealed token made by Windows' GSS_WrapEx (MS-KILE
+// 3.4.5.4.1), whose checksum also covers prefix and suffix, and whose
+// trailer is rotated by RRC+EC rather than RRC. spnaudit's LDAP traffic is
+// plain GSS_Wrap (unwrap); unwrapEx exists so that the one token parser is
+// proven against Windows' DCE/RPC output too (testdata/windows). MS-KILE
+// defines GSS_WrapEx for the AES-SHA1 enctypes only.
+func (c *securityContext) unwrapEx(token, prefix, suffix []byte) ([]byte, error) {
+	payload, _, err := c.open(token, &signOnly{prefix: prefix, suffix: suffix})
+	return payload, err
+}
+
+// errInitiatorKeyAfterSubkey: RFC 4121 section 2 says that once the acceptor
+// has asserted a subkey in its AP-REP, both sides protect every later token
+// with it; a token under the initiator's subkey is then a downgrade.
+var errInitiatorKeyAfterSubkey = errors.New("gssapi: wrap token under the initiator's subkey after the acceptor asserted its own")
+
+// peerKey returns the key a token with these flags was protected with.
+func (c *securityContext) peerKey(flags byte) (types.EncryptionKey, error) {
+	switch {
+	case flags&flagAcceptorSubkey == 0 && c.acceptorKey != nil:
+		return types.EncryptionKey{}, errInitiatorKeyAfterSubkey
+	case flags&flagAcceptorSubkey == 0:
+		return c.initiatorKey, nil
+	case c.acceptorKey == nil:
+		return types.EncryptionKey{}, errors.New("gssapi: wrap token uses an acceptor subkey that was never asserted")
+	}
+	return *c.acceptorKey, nil
+}
+
+// open verifies a wrap token: GSS_Wrap with ex nil, GSS_WrapEx otherwise.
+func (c *securityContext) open(token []byte, ex *signOnly) ([]byte, bool, error) {
 	if len(token) < wrapHeaderLen {
 		return nil, false, errors.New("gssapi: wrap token shorter than its header")
 	}
@@ -166,12 +206,9 @@ func (c *securityContext) unwrap(token []byte) ([]byte, bool, error) {
 	if (flags&flagSentByAcceptor != 0) != c.initiator {
 		return nil, false, errors.New("gssapi: wrap token sent in the wrong direction (reflected?)")
 	}
-	key := c.initiatorKey
-	if flags&flagAcceptorSubkey != 0 {
-		if c.acceptorKey == nil {
-			return nil, false, errors.New("gssapi: wrap token uses an acceptor subkey that was never asserted")
-		}
-		key = *c.acceptorKey
+	key, err := c.peerKey(flags)
+	if err != nil {
+		return nil, false, err
 	}
 	et, err := supportedEType(key)
 	if err != nil {
@@ -180,17 +217,31 @@ func (c *securityContext) unwrap(token []byte) ([]byte, bool, error) {
 	ec := int(binary.BigEndian.Uint16(hdr[4:6]))
 	rrc := int(binary.BigEndian.Uint16(hdr[6:8]))
 	seq := binary.BigEndian.Uint64(hdr[8:16])
+	sealed := flags&flagSealed != 0
+	if ex != nil {
+		switch {
+		case !sealed:
+			return nil, false, errors.New("gssapi: GSS_WrapEx token is not sealed (DCE/RPC integrity uses MIC tokens)")
+		case !isRFC3961Simplified(et):
+			return nil, false, fmt.Errorf("gssapi: GSS_WrapEx is not defined for encryption type %d", et.GetETypeID())
+		}
+		rrc += ec
+	}
 	body := unrotate(token[wrapHeaderLen:], rrc)
 	mac := et.GetHMACBitLength() / 8
 	u := usage(!c.initiator)
-	sealed := flags&flagSealed != 0
 
 	var payload []byte
 	if sealed {
 		if len(body) < confounderLen+ec+wrapHeaderLen+mac {
 			return nil, false, errors.New("gssapi: sealed wrap token too short")
 		}
-		plain, err := et.DecryptMessage(key.KeyValue, body, u)
+		var plain []byte
+		if ex == nil {
+			plain, err = et.DecryptMessage(key.KeyValue, body, u)
+		} else {
+			plain, err = decryptSignOnly(et, key, body, u, ec, ex)
+		}
 		if err != nil {
 			return nil, false, fmt.Errorf("gssapi: sealed wrap token failed integrity check: %w", err)
 		}
@@ -215,14 +266,65 @@ func (c *securityContext) unwrap(token []byte) ([]byte, bool, error) {
 			return nil, false, errors.New("gssapi: signed wrap token failed integrity check")
 		}
 	}
+	if err := c.consume(seq); err != nil {
+		return nil, false, err
+	}
+	return payload, sealed, nil
+}
+
+// consume accepts the peer's next sequence number.
+func (c *securityContext) consume(seq uint64) error {
 	switch {
 	case seq < c.recvSeq:
-		return nil, false, errReplay
+		return errReplay
 	case seq > c.recvSeq:
-		return nil, false, errOutOfOrder
+		return errOutOfOrder
 	}
 	c.recvSeq++
-	return payload, sealed, nil
+	return nil
+}
+
+// isRFC3961Simplified reports whether e is one of the AES-SHA1 enctypes,
+// whose encryption is RFC 3961's simplified profile: HMAC(Ki, confounder |
+// plaintext) beside E(Ke, confounder | plaintext).
+func isRFC3961Simplified(e etype.EType) bool {
+	id := e.GetETypeID()
+	return id == etypeID.AES128_CTS_HMAC_SHA1_96 || id == etypeID.AES256_CTS_HMAC_SHA1_96
+}
+
+// decryptSignOnly decrypts a GSS_WrapEx body and checks its HMAC, which
+// MS-KILE 3.4.5.4.1 computes over confounder | prefix | payload | suffix |
+// filler | header although only confounder | payload | filler | header is
+// encrypted. It returns payload | filler | header.
+func decryptSignOnly(e etype.EType, key types.EncryptionKey, body []byte, u uint32, ec int, ex *signOnly) ([]byte, error) {
+	mac := e.GetHMACBitLength() / 8
+	ke, err := e.DeriveKey(key.KeyValue, gocommon.GetUsageKe(u))
+	if err != nil {
+		return nil, err
+	}
+	plain, err := e.DecryptData(ke, body[:len(body)-mac])
+	if err != nil {
+		return nil, err
+	}
+	conf := e.GetConfounderByteSize()
+	if len(plain) < conf+ec+wrapHeaderLen {
+		return nil, errors.New("too short")
+	}
+	split := len(plain) - ec - wrapHeaderLen
+	signed := make([]byte, 0, len(plain)+len(ex.prefix)+len(ex.suffix))
+	signed = append(signed, plain[:conf]...)
+	signed = append(signed, ex.prefix...)
+	signed = append(signed, plain[conf:split]...)
+	signed = append(signed, ex.suffix...)
+	signed = append(signed, plain[split:]...)
+	want, err := gocommon.GetIntegrityHash(signed, key.KeyValue, u, e)
+	if err != nil {
+		return nil, err
+	}
+	if !hmac.Equal(want, body[len(body)-mac:]) {
+		return nil, errors.New("integrity verification failed")
+	}
+	return plain[conf:], nil
 }
 
 // unrotate undoes the sender's right rotation of the bytes after the header
