@@ -17,6 +17,16 @@ const maxReceiveBuffer = 1<<24 - 1
 // readChunk is how much is read from the network at a time.
 const readChunk = 32 << 10
 
+// errFrameTooLarge and errUnsealedFrame end a connection whose server breaks
+// the negotiated layer: a frame larger than the buffer we offered (which
+// would otherwise make us buffer up to 4 GiB), or a merely signed frame on a
+// sealed connection (a downgrade that would let directory data cross in
+// clear).
+var (
+	errFrameTooLarge = errors.New("gssapi: server sent a SASL frame larger than the buffer negotiated")
+	errUnsealedFrame = errors.New("gssapi: server sent an unencrypted frame on a sealed connection")
+)
+
 // layerState is an installed SASL security layer.
 type layerState struct {
 	ctx *securityContext
@@ -143,7 +153,7 @@ func (c *SASLConn) decodeFrame(st *layerState) (bool, error) {
 	}
 	size := binary.BigEndian.Uint32(c.raw)
 	if size > maxReceiveBuffer {
-		return false, fmt.Errorf("gssapi: server sent a %d-byte SASL frame, more than the %d negotiated", size, maxReceiveBuffer)
+		return false, fmt.Errorf("%w (%d bytes, %d negotiated)", errFrameTooLarge, size, maxReceiveBuffer)
 	}
 	if len(c.raw) < 4+int(size) {
 		return false, nil
@@ -153,7 +163,7 @@ func (c *SASLConn) decodeFrame(st *layerState) (bool, error) {
 		return false, err
 	}
 	if st.seal && !sealed {
-		return false, errors.New("gssapi: server sent an unencrypted frame on a sealed connection")
+		return false, errUnsealedFrame
 	}
 	c.plain = append(c.plain[:0], payload...)
 	c.raw = append(c.raw[:0], c.raw[4+size:]...)
