@@ -50,7 +50,7 @@ func Example() {
 	lc := ldap.NewConn(sc, useTLS)
 	lc.Start()
 	defer lc.Close()
-	g := client.NewGSSAPI(krb.GSSAPIOptions{Layer: layer, ChannelBinding: cbt}) // one per bind
+	g := client.NewGSSAPI(ctx, krb.GSSAPIOptions{Layer: layer, ChannelBinding: cbt}) // one per bind
 	if err := lc.GSSAPIBindRequestWithAPOptions(g, &ldap.GSSAPIBindRequest{ServicePrincipalName: "ldap/dc1.corp.example.test"}, nil); err != nil {
 		log.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -76,6 +77,9 @@ type GSSAPIOptions struct {
 type GSSAPI struct {
 	client *Client
 	opts   GSSAPIOptions
+	// bindCtx is the bind's context: go-ldap's GSSAPIClient methods take
+	// none, so NewGSSAPI keeps it for the service-ticket request.
+	bindCtx context.Context
 
 	mu sync.Mutex
 	// Handshake state, wiped by DeleteSecContext.
@@ -101,9 +105,11 @@ const (
 	stageDeleted
 )
 
-// NewGSSAPI returns a security context for one bind.
-func (c *Client) NewGSSAPI(opts GSSAPIOptions) *GSSAPI {
-	return &GSSAPI{client: c, opts: opts}
+// NewGSSAPI returns a security context for one bind. Cancelling ctx (or
+// its deadline) ends the KDC exchange for the service ticket, which
+// opts.Timeout also bounds.
+func (c *Client) NewGSSAPI(ctx context.Context, opts GSSAPIOptions) *GSSAPI {
+	return &GSSAPI{client: c, opts: opts, bindCtx: ctx}
 }
 
 // InitSecContext is InitSecContextWithOptions with no AP options.
@@ -131,7 +137,7 @@ func (g *GSSAPI) apReq(target string, apOptions []int) ([]byte, bool, error) {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(g.bindCtx, timeout)
 	defer cancel()
 	st, err := g.client.serviceTicket(ctx, target)
 	if err != nil {
@@ -267,9 +273,26 @@ func (g *GSSAPI) apRep(token []byte) error {
 		key := part.Subkey
 		g.ctx.acceptorKey = &key
 	}
-	g.ctx.recvSeq = uint64(part.SequenceNumber)
+	seq, err := seqNumber(part.SequenceNumber)
+	if err != nil {
+		return err
+	}
+	g.ctx.recvSeq = uint64(seq)
 	g.stage = stageEstablished
 	return nil
+}
+
+// seqNumber reads the acceptor's initial sequence number as MIT krb5 does
+// (decode_seqno, lib/krb5/asn.1/asn1_k_encode.c): RFC 4120 makes it a
+// UInt32, but old Windows and Heimdal encode values of 2^31 and above as
+// negative INTEGERs, so -2^31 .. 2^32-1 is taken modulo 2^32 and anything
+// else is refused. Without this, -2 would become 2^64-2 and the first
+// token (sequence 2^32-2) would be refused as a replay.
+func seqNumber(v int64) (uint32, error) {
+	if v < math.MinInt32 || v > math.MaxUint32 {
+		return 0, &Error{Kind: KindProtocol, Cause: fmt.Sprintf("the server's AP-REP carries sequence number %d, outside 32 bits", v), Fix: "report this; the server is not speaking RFC 4120"}
+	}
+	return uint32(v), nil
 }
 
 // NegotiateSaslAuth reads the server's offer of security layers and buffer
@@ -294,8 +317,10 @@ func (g *GSSAPI) NegotiateSaslAuth(token []byte, authzid string) ([]byte, error)
 			Cause: fmt.Sprintf("the LDAP server does not offer the SASL security layer %q (it offers %s)", want, layerNames(offer[0])),
 			Fix:   "set ldap.sasl_security to auto, or to a layer the server offers (none over LDAPS on Windows)"}
 	}
+	if authzid != "" {
+		return nil, errors.New("gssapi: spnaudit sends no SASL authorization identity: Windows refuses one that is not exactly the account's DN, and the bind identity is the ticket's")
+	}
 	peerMax := int(offer[1])<<16 | int(offer[2])<<8 | int(offer[3])
-	reply := make([]byte, 4, 4+len(authzid))
 	if want != None {
 		over, err := g.ctx.overhead(want == Seal)
 		if err != nil {
@@ -304,11 +329,16 @@ func (g *GSSAPI) NegotiateSaslAuth(token []byte, authzid string) ([]byte, error)
 		if peerMax <= over {
 			return nil, fmt.Errorf("gssapi: server's SASL buffer of %d bytes cannot hold a wrap token", peerMax)
 		}
-		binary.BigEndian.PutUint32(reply, maxReceiveBuffer)
 		g.negotiated = &layerState{ctx: g.ctx, seal: want == Seal, maxPlain: peerMax - over}
 	}
+	// The reply offers the buffer SASLConn accepts, with every layer: RFC
+	// 4752 asks for 0 without a layer, but Windows refuses a reply offering
+	// less than 0x58 bytes (Samba's client notes "0x58 is the minimum
+	// windows accepts" and never sends less), and without a layer there are
+	// no wrapped messages for the figure to bound.
+	reply := binary.BigEndian.AppendUint32(nil, maxReceiveBuffer)
 	reply[0] = want.bit()
-	out, err := g.ctx.wrap(append(reply, authzid...), false)
+	out, err := g.ctx.wrap(reply, false)
 	if err != nil {
 		return nil, err
 	}

@@ -2,15 +2,21 @@ package krb
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/asn1tools"
+	"github.com/jcmturner/gokrb5/v8/client"
+	krb5config "github.com/jcmturner/gokrb5/v8/config"
 	gocrypto "github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana/asnAppTag"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
@@ -51,6 +57,8 @@ type fakeAcceptor struct {
 	subkey     types.EncryptionKey
 	auth       types.Authenticator
 	apOptions  asn1.BitString
+	// seq is the acceptor's initial sequence number as put in the AP-REP.
+	seq int64
 }
 
 func (a *fakeAcceptor) readAPReq(token []byte) {
@@ -68,9 +76,9 @@ func (a *fakeAcceptor) readAPReq(token []byte) {
 	a.auth, a.apOptions = req.Authenticator, req.APOptions
 }
 
-// apRep answers with an acceptor subkey and sequence number 777.
+// apRep answers with an acceptor subkey and sequence number a.seq.
 func (a *fakeAcceptor) apRep(key types.EncryptionKey, cusecDelta int) []byte {
-	part := messages.EncAPRepPart{CTime: a.auth.CTime, Cusec: a.auth.Cusec + cusecDelta, Subkey: a.subkey, SequenceNumber: 777}
+	part := messages.EncAPRepPart{CTime: a.auth.CTime, Cusec: a.auth.Cusec + cusecDelta, Subkey: a.subkey, SequenceNumber: a.seq}
 	pb, err := asn1.Marshal(part)
 	if err != nil {
 		a.t.Fatal(err)
@@ -89,25 +97,39 @@ func (a *fakeAcceptor) apRep(key types.EncryptionKey, cusecDelta int) []byte {
 // context returns the acceptor's end of the established context.
 func (a *fakeAcceptor) context() *securityContext {
 	sub := a.subkey
-	return &securityContext{initiatorKey: a.auth.SubKey, acceptorKey: &sub, sendSeq: 777, recvSeq: uint64(a.auth.SeqNumber)}
+	return &securityContext{initiatorKey: a.auth.SubKey, acceptorKey: &sub, sendSeq: uint64(uint32(a.seq)), recvSeq: uint64(a.auth.SeqNumber)}
 }
 
 // establish runs the AP exchange of g against a fake acceptor.
 func establish(t *testing.T, opts GSSAPIOptions) (*GSSAPI, *fakeAcceptor) {
 	t.Helper()
+	g, acc, err := establishSeq(t, opts, 777)
+	if err != nil {
+		t.Fatalf("AP-REP: %v", err)
+	}
+	return g, acc
+}
+
+// establishSeq is establish with the acceptor's initial sequence number
+// seq; it returns the error of the AP-REP.
+func establishSeq(t *testing.T, opts GSSAPIOptions, seq int64) (*GSSAPI, *fakeAcceptor, error) {
+	t.Helper()
 	sk := randomKey(t, etypeID.AES256_CTS_HMAC_SHA1_96)
-	g := testClient(t, sk).NewGSSAPI(opts)
+	g := testClient(t, sk).NewGSSAPI(t.Context(), opts)
 	out, more, err := g.InitSecContextWithOptions(testSPN, nil, []int{})
 	if err != nil || !more {
 		t.Fatalf("AP-REQ: more=%v err=%v", more, err)
 	}
-	acc := &fakeAcceptor{t: t, sessionKey: sk, subkey: randomKey(t, etypeID.AES256_CTS_HMAC_SHA1_96)}
+	acc := &fakeAcceptor{t: t, sessionKey: sk, subkey: randomKey(t, etypeID.AES256_CTS_HMAC_SHA1_96), seq: seq}
 	acc.readAPReq(out)
 	out, more, err = g.InitSecContextWithOptions(testSPN, acc.apRep(sk, 0), []int{})
-	if err != nil || more || len(out) != 0 {
-		t.Fatalf("AP-REP: out=%x more=%v err=%v", out, more, err)
+	if err != nil {
+		return nil, nil, err
 	}
-	return g, acc
+	if more || len(out) != 0 {
+		t.Fatalf("AP-REP: out=%x more=%v", out, more)
+	}
+	return g, acc, nil
 }
 
 func TestAPReqChecksum(t *testing.T) {
@@ -170,7 +192,7 @@ func TestAPRepRejected(t *testing.T) {
 		{"KRB-ERROR skew", func(*fakeAcceptor) []byte { return krb5Token(krbErrorTokenID, skew) }, KindClockSkew},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := testClient(t, sk).NewGSSAPI(GSSAPIOptions{Layer: Seal})
+			g := testClient(t, sk).NewGSSAPI(t.Context(), GSSAPIOptions{Layer: Seal})
 			out, _, err := g.InitSecContext(testSPN, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -184,19 +206,26 @@ func TestAPRepRejected(t *testing.T) {
 	}
 }
 
+// TestNegotiateSaslAuth checks the client's answer to the server's layer
+// offer: the layer asked for, a receive buffer of at least 0x58 bytes with
+// every layer and no authorization identity, which is what Windows accepts
+// (Samba's client, source3/libads/sasl.c: "0x58 is the minimum windows
+// accepts"; it sends no authzid since Windows refuses a wrong DN).
 func TestNegotiateSaslAuth(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		layer     Layer
 		offer     byte
+		authzid   string
 		wantErr   Kind
 		wantReply []byte
 	}{
-		{"seal offered", Seal, 0x07, -1, []byte{0x04, 0xFF, 0xFF, 0xFF, 'u'}},
-		{"sign offered", Sign, 0x06, -1, []byte{0x02, 0xFF, 0xFF, 0xFF, 'u'}},
-		{"none offered", None, 0x01, -1, []byte{0x01, 0, 0, 0, 'u'}},
-		{"seal not offered", Seal, 0x03, KindLayerNotOffered, nil},
-		{"none not offered", None, 0x06, KindLayerNotOffered, nil},
+		{"seal offered", Seal, 0x07, "", -1, []byte{0x04, 0xFF, 0xFF, 0xFF}},
+		{"sign offered", Sign, 0x06, "", -1, []byte{0x02, 0xFF, 0xFF, 0xFF}},
+		{"none offered", None, 0x01, "", -1, []byte{0x01, 0xFF, 0xFF, 0xFF}},
+		{"seal not offered", Seal, 0x03, "", KindLayerNotOffered, nil},
+		{"none not offered", None, 0x06, "", KindLayerNotOffered, nil},
+		{"authzid refused", Seal, 0x07, "dn:CN=auditor,CN=Users,DC=corp", KindOther, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g, acc := establish(t, GSSAPIOptions{Layer: tc.layer})
@@ -205,9 +234,11 @@ func TestNegotiateSaslAuth(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			reply, err := g.NegotiateSaslAuth(offer, "u")
+			reply, err := g.NegotiateSaslAuth(offer, tc.authzid)
 			if tc.wantErr >= 0 {
-				if !IsKind(err, tc.wantErr) {
+				// KindOther: any error (the authzid refusal is for the
+				// programmer, not the administrator).
+				if err == nil || tc.wantErr != KindOther && !IsKind(err, tc.wantErr) {
 					t.Fatalf("got %v, want kind %d", err, tc.wantErr)
 				}
 				return
@@ -218,6 +249,56 @@ func TestNegotiateSaslAuth(t *testing.T) {
 			got, sealed, err := actx.unwrap(reply)
 			if err != nil || sealed || !bytes.Equal(got, tc.wantReply) {
 				t.Fatalf("reply %x sealed=%v err=%v, want %x", got, sealed, err, tc.wantReply)
+			}
+			if max := int(got[1])<<16 | int(got[2])<<8 | int(got[3]); len(got) != 4 || max < 0x58 {
+				t.Fatalf("reply %x: buffer %#x (want >= 0x58), %d bytes of authzid (want none)", got, max, len(got)-4)
+			}
+		})
+	}
+}
+
+// TestAPRepSequenceNumber: the acceptor's initial sequence number is a
+// UInt32 that some servers encode as a negative INTEGER; it is read modulo
+// 2^32 as MIT krb5 does, so the server's first token is accepted, and
+// values outside 32 bits are refused.
+func TestAPRepSequenceNumber(t *testing.T) {
+	for _, tc := range []struct {
+		asn1 int64
+		want uint64
+		ok   bool
+	}{
+		{777, 777, true},
+		{0, 0, true},
+		{-2, 0xFFFFFFFE, true},
+		{-1, 0xFFFFFFFF, true},
+		{math.MinInt32, 0x80000000, true},
+		{math.MaxUint32, 0xFFFFFFFF, true},
+		{math.MaxUint32 + 1, 0, false},
+		{math.MinInt32 - 1, 0, false},
+	} {
+		t.Run(fmt.Sprint(tc.asn1), func(t *testing.T) {
+			g, acc, err := establishSeq(t, GSSAPIOptions{Layer: Seal}, tc.asn1)
+			if !tc.ok {
+				if !IsKind(err, KindProtocol) {
+					t.Fatalf("got %v, want a protocol error", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.ctx.recvSeq != tc.want {
+				t.Fatalf("expecting server sequence %#x, want %#x", g.ctx.recvSeq, tc.want)
+			}
+			actx := acc.context()
+			for i := range 2 { // the second crosses 2^32 for -1 and MaxUint32
+				offer, err := actx.wrap([]byte{0x07, 0x00, 0x10, 0x00}, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := g.ctx.unwrap(offer); err != nil {
+					t.Fatalf("server token %d with sequence %#x refused: %v", i, actx.sendSeq-1, err)
+				}
 			}
 		})
 	}
@@ -311,7 +392,7 @@ func TestSASLConnAfterBind(t *testing.T) {
 
 func TestInstallMisuse(t *testing.T) {
 	sc := NewSASLConn(nil)
-	g := testClient(t, randomKey(t, etypeID.AES128_CTS_HMAC_SHA1_96)).NewGSSAPI(GSSAPIOptions{Layer: Seal})
+	g := testClient(t, randomKey(t, etypeID.AES128_CTS_HMAC_SHA1_96)).NewGSSAPI(t.Context(), GSSAPIOptions{Layer: Seal})
 	if err := sc.Install(g); err == nil {
 		t.Fatal("Install before the bind accepted")
 	}
@@ -325,5 +406,47 @@ func TestInstallMisuse(t *testing.T) {
 	}
 	if _, _, err := g.InitSecContext(testSPN, nil); err == nil {
 		t.Fatal("a used GSSAPI started a second context")
+	}
+}
+
+// TestServiceTicketRequestCancelled: the bind's context reaches the KDC
+// exchange for the service ticket. The KDC here accepts the connection and
+// never answers (gokrb5 itself would wait 5 s per attempt); cancelling the
+// bind must end InitSecContext at once with context.Canceled.
+func TestServiceTicketRequestCancelled(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go io.Copy(io.Discard, c) // read the TGS-REQ, answer nothing
+		}
+	}()
+	const realm = "CORP.EXAMPLE.TEST"
+	conf, err := krb5config.NewFromString(buildKrb5Conf(realm, []string{l.Addr().String()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk := randomKey(t, etypeID.AES256_CTS_HMAC_SHA1_96)
+	c := testClient(t, sk)
+	c.services = map[string]*serviceTicket{} // no cached ticket: ask the KDC
+	c.tgt.transport = client.NewWithPassword("auditor", realm, "unused", conf, client.DisablePAFXFAST(true))
+	c.tgt.ticket = messages.Ticket{TktVNO: 5, Realm: realm,
+		SName:   types.NewPrincipalName(nametype.KRB_NT_SRV_INST, "krbtgt/"+realm),
+		EncPart: types.EncryptedData{EType: sk.KeyType, KVNO: 1, Cipher: []byte("opaque to the client")}}
+	c.tgt.key = sk
+
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	_, _, err = c.NewGSSAPI(ctx, GSSAPIOptions{Layer: Seal}).InitSecContext(testSPN, nil)
+	if took := time.Since(start); !errors.Is(err, context.Canceled) || took > 2*time.Second {
+		t.Fatalf("got %v after %v, want context.Canceled soon after 100ms", err, took)
 	}
 }

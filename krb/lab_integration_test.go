@@ -122,7 +122,7 @@ func bindLab(t *testing.T, e labEnv, c *Client, tr transport, layer Layer) (*lda
 			t.Fatal(err)
 		}
 	}
-	g := c.NewGSSAPI(GSSAPIOptions{Layer: layer, ChannelBinding: cbt})
+	g := c.NewGSSAPI(t.Context(), GSSAPIOptions{Layer: layer, ChannelBinding: cbt})
 	if err := lc.GSSAPIBindRequest(g, &ldap.GSSAPIBindRequest{ServicePrincipalName: e.spn}); err != nil {
 		return nil, rec, err
 	}

@@ -240,3 +240,34 @@ func BenchmarkWrapUnwrap(b *testing.B) {
 		})
 	}
 }
+
+// TestUnwrapInitiatorKeyAfterAcceptorSubkey: once the acceptor has asserted
+// a subkey, a token protected with the initiator's subkey is refused even
+// though its checksum is right (RFC 4121 section 2), in both directions.
+func TestUnwrapInitiatorKeyAfterAcceptorSubkey(t *testing.T) {
+	for _, seal := range []bool{false, true} {
+		for _, fromAcceptor := range []bool{true, false} {
+			t.Run(fmt.Sprintf("seal=%v/from acceptor=%v", seal, fromAcceptor), func(t *testing.T) {
+				ini, acc := newPair(t, etypeID.AES256_CTS_HMAC_SHA1_96, true)
+				from, to := acc, ini
+				if !fromAcceptor {
+					from, to = ini, acc
+				}
+				stale := *from
+				stale.acceptorKey = nil // protects with the initiator's subkey
+				tok, err := stale.wrap([]byte("directory data"), seal)
+				if err != nil {
+					t.Fatal(err)
+				}
+				control := *to
+				control.acceptorKey = nil
+				if _, _, err := control.unwrap(tok); err != nil {
+					t.Fatalf("control: a context without acceptor subkey refuses the token: %v", err)
+				}
+				if _, _, err := to.unwrap(tok); !errors.Is(err, errInitiatorKeyAfterSubkey) {
+					t.Fatalf("got %v, want %v", err, errInitiatorKeyAfterSubkey)
+				}
+			})
+		}
+	}
+}

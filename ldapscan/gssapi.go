@@ -48,7 +48,7 @@ func (k Kerberos) Bind(ctx context.Context, t *Transport, layer krb.Layer) (*lda
 	}
 	sasl := krb.NewSASLConn(t.Conn)
 	lc := t.Start(sasl)
-	g := k.Client.NewGSSAPI(opts)
+	g := k.Client.NewGSSAPI(ctx, opts)
 	if err := lc.GSSAPIBindRequest(g, &ldap.GSSAPIBindRequest{ServicePrincipalName: spn}); err != nil {
 		lc.Close()
 		return nil, fmt.Errorf("GSSAPI bind as %s to %s: %w", k.Client.Principal(), spn, err)
