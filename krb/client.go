@@ -2,7 +2,9 @@ package krb
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
@@ -78,14 +80,8 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 	}
 	c := &Client{cfg: norm, src: src, user: user, log: logger, now: time.Now, services: map[string]*serviceTicket{}}
 	if src == fromPassword {
-		b, err := os.ReadFile(norm.PasswordFile)
-		if err != nil {
-			return nil, fileError(KindPasswordFile, "password file", norm.PasswordFile, err)
-		}
-		pw, _, _ := strings.Cut(string(b), "\n")
-		c.password = strings.TrimSuffix(pw, "\r")
-		if c.password == "" {
-			return nil, &Error{Kind: KindPasswordFile, Cause: fmt.Sprintf("password file %q is empty", norm.PasswordFile), Fix: "write the audit account's password on the first line"}
+		if c.password, err = readPasswordFile(norm.PasswordFile); err != nil {
+			return nil, err
 		}
 	}
 	if src != fromCCache {
@@ -94,6 +90,34 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 		}
 	}
 	return c, nil
+}
+
+// readPasswordFile returns the first line of the password file. Its errors
+// never show the path, not even in the wrapped error: people put the
+// password itself in kerberos.password_file by mistake (config's
+// checkSecretFile hides it for the same reason).
+func readPasswordFile(path string) (string, error) {
+	const what = "the file named by kerberos.password_file (its name is not shown, in case it is the password itself)"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // drop the path
+		}
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return "", &Error{Kind: KindPasswordFile, Cause: what + " does not exist", Fix: "check kerberos.password_file", Err: err}
+		case errors.Is(err, fs.ErrPermission):
+			return "", &Error{Kind: KindPasswordFile, Cause: what + " is not readable by this process", Fix: "give the spnaudit user read access (mode 0600, owned by it)", Err: err}
+		}
+		return "", &Error{Kind: KindPasswordFile, Cause: what + " cannot be read: " + err.Error(), Fix: "check kerberos.password_file", Err: err}
+	}
+	pw, _, _ := strings.Cut(string(b), "\n")
+	pw = strings.TrimSuffix(pw, "\r")
+	if pw == "" {
+		return "", &Error{Kind: KindPasswordFile, Cause: what + " has an empty first line", Fix: "write the audit account's password on the first line"}
+	}
+	return pw, nil
 }
 
 // Principal returns the client principal as user@REALM once known.

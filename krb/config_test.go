@@ -1,6 +1,8 @@
 package krb
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,5 +88,49 @@ func TestNewReadsPasswordOnce(t *testing.T) {
 		if _, err := New(Config{Principal: "auditor@CORP", PasswordFile: f, KDCs: []string{"127.0.0.1"}}, nil); !IsKind(err, KindPasswordFile) {
 			t.Errorf("%s: got %v", f, err)
 		}
+	}
+}
+
+// TestNewDoesNotEchoPasswordFile: whatever stops New from reading the
+// password file, its error (the message, the wrapped library error, %+v)
+// names the setting, never the path, which may be the password itself
+// pasted into kerberos.password_file.
+func TestNewDoesNotEchoPasswordFile(t *testing.T) {
+	dir := t.TempDir()
+	emptyNamed := filepath.Join(dir, "Empty-S3cret!")
+	if err := os.WriteFile(emptyNamed, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dirNamed := filepath.Join(dir, "Dir-S3cret!")
+	if err := os.Mkdir(dirNamed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ name, path, want string }{
+		{"a password pasted as the path", "Hunter2-S3cret!", "does not exist"},
+		{"missing file", filepath.Join(dir, "Missing-S3cret!"), "does not exist"},
+		{"empty file", emptyNamed, "empty first line"},
+		{"a directory", dirNamed, "cannot be read"},
+	}
+	if os.Geteuid() != 0 { // root reads any file
+		locked := filepath.Join(dir, "Locked-S3cret!")
+		if err := os.WriteFile(locked, []byte("pw\n"), 0o000); err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, struct{ name, path, want string }{"unreadable file", locked, "not readable"})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(Config{Principal: "auditor@CORP", PasswordFile: tc.path, KDCs: []string{"127.0.0.1"}}, nil)
+			if !IsKind(err, KindPasswordFile) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "kerberos.password_file") {
+				t.Fatalf("got %v, want a password-file error saying %q and naming the setting", err, tc.want)
+			}
+			for e := error(err); e != nil; e = errors.Unwrap(e) {
+				for _, text := range []string{e.Error(), fmt.Sprintf("%+v", e), fmt.Sprintf("%#v", e)} {
+					if strings.Contains(text, "S3cret") {
+						t.Fatalf("the error shows the path: %s", text)
+					}
+				}
+			}
+		})
 	}
 }
