@@ -271,3 +271,27 @@ func TestUnwrapInitiatorKeyAfterAcceptorSubkey(t *testing.T) {
 		}
 	}
 }
+
+// TestUnwrapExRefuses: GSS_WrapEx is taken only where MS-KILE 3.4.5.4.1
+// defines it here: sealed tokens under an AES-SHA1 key.
+func TestUnwrapExRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		et   int32
+		seal bool
+	}{
+		{"signed only", etypeID.AES256_CTS_HMAC_SHA1_96, false},
+		{"RFC 8009 enctype", etypeID.AES256_CTS_HMAC_SHA384_192, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ini, acc := newPair(t, tc.et, true)
+			tok, err := acc.wrap([]byte("stub"), tc.seal)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ini.unwrapEx(tok, []byte("hdr"), []byte("trl")); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+}
