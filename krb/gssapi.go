@@ -284,8 +284,9 @@ func (g *GSSAPI) apRep(token []byte) error {
 
 // seqNumber reads the acceptor's initial sequence number as MIT krb5 does
 // (decode_seqno, lib/krb5/asn.1/asn1_k_encode.c): RFC 4120 makes it a
-// UInt32, but old Windows and Heimdal encode values of 2^31 and above as
-// negative INTEGERs, so -2^31 .. 2^32-1 is taken modulo 2^32 and anything
+// UInt32, but old implementations encode values of 2^31 and above as
+// negative INTEGERs ("accepted for interoperability with old
+// implementations"), so -2^31 .. 2^32-1 is taken modulo 2^32 and anything
 // else is refused. Without this, -2 would become 2^64-2 and the first
 // token (sequence 2^32-2) would be refused as a replay.
 func seqNumber(v int64) (uint32, error) {
