@@ -27,9 +27,11 @@ type Config struct {
 	// Ignore lists suppressions; a suppression that fails Validate is not
 	// applied, so an invalid entry can never hide a finding.
 	Ignore []Suppression
-	// ResolvedHosts holds the caller's DNS resolution of host names (see
-	// GhostCandidates): true when the name resolves. Nil means no resolution
-	// was done.
+	// ResolvedHosts holds the caller's DNS answers for the host names
+	// GhostCandidates returned: true when the name resolves, false when DNS
+	// said definitely that it does not. A candidate missing from a non-nil map
+	// (its lookup failed) is not reported: only a definite "no such host"
+	// makes a ghost. Nil means no resolution was done.
 	ResolvedHosts map[string]bool
 }
 

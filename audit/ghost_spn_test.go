@@ -40,6 +40,12 @@ func TestGhostSPN(t *testing.T) {
 			want: []string{"medium HTTP/gone.corp.example.test svc_old"},
 		},
 		{
+			name: "must not fire: a name whose lookup failed (absent from the answers) is left out",
+			snap: snapshot(user("svc_old", []string{"HTTP/gone.corp.example.test", "HTTP/flaky.corp.example.test"})),
+			cfg:  Config{ResolvedHosts: map[string]bool{"gone.corp.example.test": false}},
+			want: []string{"medium HTTP/gone.corp.example.test svc_old"},
+		},
+		{
 			name: "must not fire: computer by sAMAccountName or dNSHostName, any case",
 			snap: snapshot(computer("app1", nil), user("svc_app", []string{"HTTP/APP1", "HTTP/app1.CORP.example.test", "HTTP/app1.corp.example.test:8080"})),
 		},

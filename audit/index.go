@@ -27,7 +27,7 @@ type index struct {
 	now       time.Time // zero when neither Config.Now nor Snapshot.Started is set
 	maxPwdAge time.Duration
 	farms     []Farm
-	resolved  map[string]bool // hostKey -> resolved, from Config.ResolvedHosts
+	resolved  map[string]bool // hostKey -> resolves, from Config.ResolvedHosts; nil when not resolved
 
 	spns *spnTable
 	// spnFlags classifies every SPN once, so that rules skip the common case
@@ -244,8 +244,13 @@ func (ix *index) knownHost(host string) bool {
 	if _, ok := ix.farmHosts[string(key)]; ok {
 		return true
 	}
-	if ix.resolved[string(key)] {
-		return true
+	if ix.resolved != nil {
+		// The caller resolved the candidates: a name that resolves is known,
+		// and so is one DNS could not answer for (absent from the map), since
+		// only a definite "no such host" may make a ghost.
+		if resolves, answered := ix.resolved[string(key)]; resolves || !answered {
+			return true
+		}
 	}
 	if strings.IndexByte(host, '.') >= 0 {
 		return false

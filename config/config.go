@@ -96,6 +96,9 @@ type Scan struct {
 type Audit struct {
 	MaxPasswordAge time.Duration `mapstructure:"max_password_age"`
 	ResolveDNS     bool          `mapstructure:"resolve_dns"`
+	// DNSServers are the servers resolve_dns asks ("host" or "host:port");
+	// empty means those of /etc/resolv.conf.
+	DNSServers []string `mapstructure:"dns_servers"`
 	// Ignore entries are validated by audit.Suppression.Validate.
 	Ignore []audit.Suppression `mapstructure:"ignore"`
 }

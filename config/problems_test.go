@@ -213,6 +213,11 @@ kerberos:
   krb5_conf: testdata/files
   kdcs: [dc1.example.test, "dc2.example.test:0", "dc3.example.test:kerberos"]
 `},
+	{name: "bad DNS servers", yaml: validBase + `
+audit:
+  resolve_dns: true
+  dns_servers: [10.0.0.10, "dc1.example.test:53", "dns://10.0.0.11", "10.0.0.12:domain"]
+`},
 	{name: "bad scan durations", yaml: validBase + `
 scan:
   full_interval: 1 hour

@@ -236,6 +236,11 @@ func validateAudit(a *Audit, ps *problems) {
 	if a.MaxPasswordAge <= 0 {
 		ps.add("audit.max_password_age", "%s is not positive; write e.g. 365d", formatDuration(a.MaxPasswordAge))
 	}
+	for i, s := range a.DNSServers {
+		if !isHostPort(s) {
+			ps.add(fmt.Sprintf("audit.dns_servers[%d]", i), "%q is not host or host:port; write e.g. 10.0.0.10 or dc1.example.test:53", s)
+		}
+	}
 	for i, s := range a.Ignore {
 		addErrors(ps, fmt.Sprintf("audit.ignore[%d]", i), s.Validate())
 	}

@@ -38,17 +38,32 @@ type Kerberos interface {
 type Sink interface {
 	ScanSucceeded(metrics.ScanResult)
 	ScanFailed(mode metrics.ScanMode, stage string, err error)
+	// CountFailure counts a failure that did not stop the scan from
+	// publishing (DNS could not answer for some names).
+	CountFailure(mode metrics.ScanMode, stage string)
 	SetLDAPUp(server string, up bool)
 	SetTGTExpiry(time.Time)
 }
 
 // Auditor audits one snapshot (audit.Run with the configured farms and
-// suppressions). It may do I/O such as DNS lookups, bounded by ctx.
-type Auditor func(ctx context.Context, snap *inventory.Snapshot) audit.Result
+// suppressions). resolved are the HostResolver's definite answers, nil
+// without one. It does no I/O.
+type Auditor func(snap *inventory.Snapshot, resolved map[string]bool) audit.Result
+
+// HostResolver answers, for audit.resolve_dns, which of the host names that
+// nothing in a snapshot vouches for exist in DNS.
+type HostResolver interface {
+	// ResolveHosts returns the definite answers (true: resolves, false: no
+	// such host) and the names DNS could not answer for, which the audit
+	// leaves out. An error means ctx ended first: the answers are
+	// incomplete and the scan fails.
+	ResolveHosts(ctx context.Context, snap *inventory.Snapshot) (answers map[string]bool, failed []string, err error)
+}
 
 // Failure stages the daemon adds to ldapscan's.
 const (
 	StageKerberos = "kerberos" // getting or renewing the TGT
+	StageDNS      = "dns"      // resolving host names (audit.resolve_dns)
 	StageAudit    = "audit"    // building findings (a bug: the audit cannot fail)
 )
 
@@ -59,7 +74,7 @@ var Stages = []string{
 	StageKerberos,
 	string(ldapscan.StageConnect), string(ldapscan.StageBind), string(ldapscan.StageRootDSE),
 	string(ldapscan.StageConfig), string(ldapscan.StageSearch), string(ldapscan.StageRange),
-	StageAudit,
+	StageDNS, StageAudit,
 }
 
 // Config is what a Daemon needs.
@@ -68,6 +83,8 @@ type Config struct {
 	// Kerberos may be nil for a scanner that does not use Kerberos.
 	Kerberos Kerberos
 	Audit    Auditor
+	// Resolver may be nil: no DNS resolution (audit.resolve_dns off).
+	Resolver HostResolver
 	Sink     Sink
 	// Servers are the configured ldap.urls, in failover order: after a full
 	// scan, which connects afresh trying them in order, the servers before
@@ -89,7 +106,12 @@ type Daemon struct {
 	// Owned by the Run goroutine.
 	last     *ldapscan.Result // the last good scan: the base of the next poll
 	lastFull time.Time        // when the last successful full scan started
+	failures int              // consecutive failed scans, for the back-off
 }
+
+// maxBackoff caps the wait between failed scans: long enough to spare a DC
+// or KDC that is down, short enough that recovery shows within minutes.
+const maxBackoff = 5 * time.Minute
 
 // New checks cfg and returns a Daemon.
 func New(cfg Config) (*Daemon, error) {
@@ -114,15 +136,17 @@ func New(cfg Config) (*Daemon, error) {
 // poll interval (counted from the start of the previous one, so a slow scan
 // is followed at once by the next), full when the full interval has passed
 // since the last successful full scan or the last full scan failed,
-// incremental otherwise. A scan in progress is cancelled with ctx and is not
-// reported as a failure.
+// incremental otherwise. After consecutive failures the interval doubles
+// each time, up to the shorter of five minutes and the full interval, and
+// returns to the poll interval with the first success. A scan in progress is
+// cancelled with ctx and is not reported as a failure.
 func (d *Daemon) Run(ctx context.Context) {
 	log := d.cfg.Logger
 	log.Info("scan schedule started", "full_interval", d.cfg.FullInterval, "poll_interval", d.cfg.PollInterval, "timeout", d.cfg.Timeout)
 	for {
 		started := d.cfg.Clock.Now()
 		d.scan(ctx, started)
-		wait := d.cfg.PollInterval - d.cfg.Clock.Now().Sub(started)
+		wait := d.interval() - d.cfg.Clock.Now().Sub(started)
 		select {
 		case <-ctx.Done():
 			log.Info("scan schedule stopped")
@@ -130,6 +154,17 @@ func (d *Daemon) Run(ctx context.Context) {
 		case <-d.cfg.Clock.After(wait):
 		}
 	}
+}
+
+// interval is the time from the start of one scan to the start of the next:
+// the poll interval, doubled for each consecutive failure after the first.
+func (d *Daemon) interval() time.Duration {
+	limit := max(d.cfg.PollInterval, min(maxBackoff, d.cfg.FullInterval))
+	wait := d.cfg.PollInterval
+	for i := 1; i < d.failures && wait < limit; i++ {
+		wait *= 2
+	}
+	return min(wait, limit)
 }
 
 // nextMode is the mode of the scan that starts now.
@@ -146,7 +181,7 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 	scanCtx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
 	defer cancel()
 
-	res, findings, stage, err := d.attempt(scanCtx, mode)
+	res, findings, dnsFailed, stage, err := d.attempt(scanCtx, mode)
 	if d.cfg.Kerberos != nil {
 		d.cfg.Sink.SetTGTExpiry(d.cfg.Kerberos.TGTExpiry())
 	}
@@ -156,12 +191,14 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 			d.cfg.Logger.Info("scan cancelled", "mode", mode, "duration", elapsed)
 			return
 		}
+		d.failures++
 		d.reportServers(err)
 		d.cfg.Sink.ScanFailed(mode, stage, err)
 		d.cfg.Logger.Error("scan failed; the last good snapshot stays published", "mode", mode, "stage", stage,
-			"duration", elapsed, "err", err)
+			"duration", elapsed, "retry_in", d.interval(), "err", err)
 		return
 	}
+	d.failures = 0
 
 	// A poll that had to fall back to a full scan is a full scan.
 	if res.Stats.Mode == ldapscan.ModeFull {
@@ -177,6 +214,11 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 		Findings:   findings.Findings,
 		Suppressed: findings.SuppressedCount(),
 	})
+	if len(dnsFailed) > 0 {
+		d.cfg.Sink.CountFailure(mode, StageDNS)
+		d.cfg.Logger.Warn("DNS could not answer for some host names; their ghost-spn findings are left out until it does",
+			"mode", mode, "stage", StageDNS, "hosts", len(dnsFailed), "first", dnsFailed[0])
+	}
 	attrs := []any{"mode", mode, "duration", elapsed, "server", res.Stats.Server,
 		"objects", len(res.Snapshot.Objects), "spns", res.Snapshot.SPNCount(),
 		"findings", len(findings.Findings), "suppressed", findings.SuppressedCount()}
@@ -189,42 +231,51 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 	d.cfg.Logger.Info("scan done", attrs...)
 }
 
-// attempt logs in, reads the directory and audits the result. On failure
-// it returns the stage that failed.
-func (d *Daemon) attempt(ctx context.Context, mode metrics.ScanMode) (*ldapscan.Result, audit.Result, string, error) {
+// attempt logs in, reads the directory, resolves host names and audits the
+// result; it also returns the names DNS could not answer for. On failure it
+// returns the stage that failed.
+func (d *Daemon) attempt(ctx context.Context, mode metrics.ScanMode) (
+	res *ldapscan.Result, findings audit.Result, dnsFailed []string, stage string, err error) {
 	if d.cfg.Kerberos != nil {
 		if err := d.cfg.Kerberos.Login(ctx); err != nil {
-			return nil, audit.Result{}, StageKerberos, err
+			return nil, audit.Result{}, nil, StageKerberos, err
 		}
 	}
-	var res *ldapscan.Result
-	var err error
 	if mode == metrics.ModeFull {
 		res, err = d.cfg.Scanner.Scan(ctx)
 	} else {
 		res, err = d.cfg.Scanner.Poll(ctx, d.last)
 	}
 	if err != nil {
-		return nil, audit.Result{}, scanStage(err), err
+		return nil, audit.Result{}, nil, scanStage(err), err
 	}
-	findings, err := d.audit(ctx, res.Snapshot)
+	var resolved map[string]bool
+	if d.cfg.Resolver != nil {
+		// A deadline that passes here fails the scan: publishing without the
+		// answers would report every unresolved name as a ghost.
+		resolved, dnsFailed, err = d.cfg.Resolver.ResolveHosts(ctx, res.Snapshot)
+		if err != nil {
+			return nil, audit.Result{}, nil, StageDNS, err
+		}
+	}
+	findings, err = d.audit(res.Snapshot, resolved)
 	if err != nil {
-		return nil, audit.Result{}, StageAudit, err
+		return nil, audit.Result{}, nil, StageAudit, err
 	}
-	return res, findings, "", nil
+	return res, findings, dnsFailed, "", nil
 }
 
 // audit runs the auditor. The audit is pure code that cannot fail, so a
 // panic is a bug: it is reported as a failed scan (the old snapshot stays)
 // rather than taking the daemon, and the last good findings, down.
-func (d *Daemon) audit(ctx context.Context, snap *inventory.Snapshot) (res audit.Result, err error) {
+func (d *Daemon) audit(snap *inventory.Snapshot, resolved map[string]bool) (res audit.Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			d.cfg.Logger.Error("audit panicked", "err", p, "stack", string(debug.Stack()))
 			err = fmt.Errorf("audit panicked: %v", p)
 		}
 	}()
-	return d.cfg.Audit(ctx, snap), nil
+	return d.cfg.Audit(snap, resolved), nil
 }
 
 // scanStage is the stage of a scanner error; an error without one (such as

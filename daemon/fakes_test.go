@@ -233,6 +233,10 @@ func (r *recordingSink) ScanFailed(mode metrics.ScanMode, stage string, err erro
 	r.add("failed %s %s", mode, stage)
 }
 
+func (r *recordingSink) CountFailure(mode metrics.ScanMode, stage string) {
+	r.add("counted failure %s %s", mode, stage)
+}
+
 func (r *recordingSink) SetLDAPUp(server string, up bool) {
 	r.add("ldap_up %s=%v", strings.TrimPrefix(server, "ldap://"), up)
 }
@@ -252,7 +256,7 @@ func (r *recordingSink) snapshot() []string {
 
 // fakeAudit reports one finding per object and panics on a snapshot whose
 // name starts with "panic", as a bug in a rule would.
-func fakeAudit(_ context.Context, snap *inventory.Snapshot) audit.Result {
+func fakeAudit(snap *inventory.Snapshot, _ map[string]bool) audit.Result {
 	if strings.HasPrefix(snap.Server, "panic") {
 		panic("index out of range")
 	}

@@ -68,8 +68,10 @@ type fileStamp struct {
 	size int64
 }
 
-// New checks cfg and reads the password file; it does not contact the KDC
-// (call Login for that). logger may be nil.
+// New checks cfg, reads the password file and checks that the keytab holds a
+// key for the principal; it does not contact the KDC (call Login for that),
+// so what fails here is the configuration, never an outage. logger may be
+// nil.
 func New(cfg Config, logger *slog.Logger) (*Client, error) {
 	norm, src, user, err := cfg.normalize()
 	if err != nil {
@@ -82,6 +84,17 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 	if src == fromPassword {
 		if c.password, err = readPasswordFile(norm.PasswordFile); err != nil {
 			return nil, err
+		}
+	}
+	if src == fromKeytab {
+		kt, err := loadKeytab(norm.KeytabFile)
+		if err != nil {
+			return nil, err
+		}
+		if !holdsKey(kt, user, norm.Realm) {
+			return nil, &Error{Kind: KindKeytab,
+				Cause: fmt.Sprintf("keytab %q holds no key for %s@%s", norm.KeytabFile, user, norm.Realm),
+				Fix:   "export the audit account's keys into it (samba-tool domain exportkeytab --principal, ktpass) or correct kerberos.principal and kerberos.realm"}
 		}
 	}
 	if src != fromCCache {
@@ -201,12 +214,9 @@ func (c *Client) freshTGT(ctx context.Context) (*heldTGT, error) {
 func (c *Client) login(ctx context.Context) (*heldTGT, error) {
 	var cl *client.Client
 	if c.src == fromKeytab {
-		kt, err := keytab.Load(c.cfg.KeytabFile)
+		kt, err := loadKeytab(c.cfg.KeytabFile)
 		if err != nil {
-			if os.IsNotExist(err) || os.IsPermission(err) {
-				return nil, fileError(KindKeytab, "keytab", c.cfg.KeytabFile, err)
-			}
-			return nil, &Error{Kind: KindKeytab, Cause: fmt.Sprintf("keytab %q is not a valid keytab", c.cfg.KeytabFile), Fix: "export it again (samba-tool domain exportkeytab, ktpass, ktutil)", Err: err}
+			return nil, err
 		}
 		cl = client.NewWithKeytab(c.user, c.cfg.Realm, kt, c.krbConf, client.DisablePAFXFAST(true))
 	} else {
@@ -232,6 +242,30 @@ func (c *Client) login(ctx context.Context) (*heldTGT, error) {
 		return nil, err
 	}
 	return &heldTGT{transport: cl, cname: rep.CName, crealm: rep.CRealm, ticket: rep.Ticket, key: rep.DecryptedEncPart.Key, times: kdcTimes(rep.DecryptedEncPart)}, nil
+}
+
+// loadKeytab reads the keytab, which is read again at every login so that a
+// rotated one is picked up.
+func loadKeytab(path string) (*keytab.Keytab, error) {
+	kt, err := keytab.Load(path)
+	if err != nil {
+		if os.IsNotExist(err) || os.IsPermission(err) {
+			return nil, fileError(KindKeytab, "keytab", path, err)
+		}
+		return nil, &Error{Kind: KindKeytab, Cause: fmt.Sprintf("keytab %q is not a valid keytab", path), Fix: "export it again (samba-tool domain exportkeytab, ktpass, ktutil)", Err: err}
+	}
+	return kt, nil
+}
+
+// holdsKey reports whether kt has a key for user@realm. AD compares account
+// names without regard to case, so the keytab's spelling may differ.
+func holdsKey(kt *keytab.Keytab, user, realm string) bool {
+	for _, e := range kt.Entries {
+		if strings.EqualFold(e.Principal.Realm, realm) && strings.EqualFold(strings.Join(e.Principal.Components, "/"), user) {
+			return true
+		}
+	}
+	return false
 }
 
 // loadCCache reads the TGT from the ccache file.

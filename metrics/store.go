@@ -186,6 +186,19 @@ func (s *Store) ScanFailed(mode ScanMode, stage string, err error) {
 	})
 }
 
+// CountFailure counts a failure at stage that did not stop the scan from
+// publishing (DNS could not answer for some host names): the failure counter
+// moves, the last scan stays successful.
+func (s *Store) CountFailure(mode ScanMode, stage string) {
+	if !slices.Contains(s.stages, stage) {
+		stage = StageOther
+	}
+	s.update(func(next *state) {
+		next.failures = maps.Clone(next.failures)
+		next.failures[failureKey{mode, stage}]++
+	})
+}
+
 // SetLDAPUp records whether a domain controller (a configured ldap.urls
 // entry, so the label stays bounded) answered its last connection attempt.
 func (s *Store) SetLDAPUp(server string, up bool) {

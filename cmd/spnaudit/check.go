@@ -54,7 +54,11 @@ the check could not run.`,
 			}
 			defer done()
 			spn := args[0]
-			findings := audit.CheckSPN(run.snap, run.auditConfig(), spn, account)
+			ac, err := a.auditConfig(run)
+			if err != nil {
+				return err
+			}
+			findings := audit.CheckSPN(run.snap, ac, spn, account)
 			switch {
 			case f == report.FormatJSON:
 				doc := report.NewDocument(run.snap, findings, 0)

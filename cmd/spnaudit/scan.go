@@ -59,7 +59,11 @@ settings matter.`,
 				return err
 			}
 			defer done()
-			res := audit.Run(run.snap, run.auditConfig())
+			ac, err := a.auditConfig(run)
+			if err != nil {
+				return err
+			}
+			res := audit.Run(run.snap, ac)
 			doc := report.NewDocument(run.snap, res.Findings, res.SuppressedCount())
 			if err := report.WriteFindings(a.stdout, doc, f, report.Options{Color: a.color(a.stdout), ToolVersion: version.Version}); err != nil {
 				return err
