@@ -31,6 +31,8 @@ const (
 	refSetADAccountCtl = "https://learn.microsoft.com/en-us/powershell/module/activedirectory/set-adaccountcontrol"
 	refSetADUser       = "https://learn.microsoft.com/en-us/powershell/module/activedirectory/set-aduser"
 	refSetADObject     = "https://learn.microsoft.com/en-us/powershell/module/activedirectory/set-adobject"
+	refCVE202625177    = "https://msrc.microsoft.com/update-guide/vulnerability/CVE-2026-25177"
+	refCompareString   = "https://learn.microsoft.com/en-us/windows/win32/api/stringapiset/nf-stringapiset-comparestringex"
 )
 
 // netbiosDomain returns the NetBIOS name of a DNS domain: the nETBIOSName the

@@ -45,7 +45,13 @@ func TestMalformedSPN(t *testing.T) {
 		{
 			name: "must not fire: well-formed values of every shape",
 			snap: snapshot(domainController("dc1", testDomain), krbtgt(testDomain),
-				user("svc_a", []string{"MSSQLSvc/db:1433", "MSSQLSvc/db:SALES", "HTTP/[fe80::1]:80", "ldap/dc1/CN=x/y", "HTTP/web/café"})),
+				user("svc_a", []string{"MSSQLSvc/db:1433", "MSSQLSvc/db:SALES", "HTTP/[fe80::1]:80", "ldap/dc1/CN=x", "HTTP/web/café"})),
+		},
+		{
+			// samba samldb.c count_spn_components; Windows counts every '/'.
+			name: "more than three '/'-separated components",
+			snap: snapshot(user("svc_a", []string{"ldap/dc1/CN=x/y", "cifs/x/x/x"})),
+			want: []string{"low cifs/x/x/x svc_a", "low ldap/dc1/CN=x/y svc_a"},
 		},
 	})
 }
