@@ -38,6 +38,18 @@ func TestMalformedSPN(t *testing.T) {
 			want: []string{"critical HTTP/WEB.corp.example.test. svc_evil,svc_real"},
 		},
 		{
+			// Windows ignores the macron (NORM_IGNORENONSPACE); duplicate-spn
+			// reports the pair too, this names the impersonation.
+			name: "diacritic lookalike of another account's SPN is critical",
+			snap: snapshot(user("svc_real", []string{"cifs/files"}), user("svc_evil", []string{"cīfs/files"})),
+			want: []string{"critical cīfs/files svc_evil,svc_real"},
+		},
+		{
+			name: "must not fire as critical: a non-ASCII host that imitates nothing",
+			snap: snapshot(user("svc_real", []string{"cifs/files"}), user("svc_b", []string{"cifs/fīlés2"})),
+			want: []string{"high cifs/fīlés2 svc_b"},
+		},
+		{
 			name: "lookalike of its own SPN is not impersonation",
 			snap: snapshot(user("svc_a", []string{"HTTP/web", "HTTP/web\u200b"})),
 			want: []string{"high HTTP/web\u200b svc_a"},
