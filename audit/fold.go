@@ -191,13 +191,15 @@ func hiragana(r rune) rune {
 	return r
 }
 
-// looseHash is foldHash(looseKey(s)), without building the key for ASCII s.
+// looseHash is foldHash(looseKey(s)): for ASCII s, where the key is the
+// case fold, the same FNV-1a loop as foldHash in one pass, without building
+// the key.
 func looseHash(s string) uint64 {
 	h := uint64(fnvOffset64)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= utf8.RuneSelf {
-			return foldHash(looseKey(s))
+			return looseHashSlow(s)
 		}
 		if 'a' <= c && c <= 'z' {
 			c -= 'a' - 'A'
@@ -206,6 +208,11 @@ func looseHash(s string) uint64 {
 	}
 	return h
 }
+
+// looseHashSlow is kept out of line so the ASCII loop stays tight.
+//
+//go:noinline
+func looseHashSlow(s string) uint64 { return foldHash(looseKey(s)) }
 
 // looseEqual reports whether Windows treats a and b as the same SPN.
 func looseEqual(a, b string) bool {

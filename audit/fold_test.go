@@ -134,3 +134,24 @@ func FuzzLooseKey(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkLooseHash: the ASCII fast path costs what foldHash costs; a
+// non-ASCII value takes the x/text path.
+func BenchmarkLooseHash(b *testing.B) {
+	for _, v := range []struct{ name, raw string }{
+		{"ascii", "HTTP/svexpgg310.corp.example.test"},
+		{"unicode", "ＨＴＴＰ/svexpgg310.corp.example.test/café"},
+	} {
+		b.Run("foldHash/"+v.name, func(b *testing.B) {
+			for range b.N {
+				_ = foldHash(v.raw)
+			}
+		})
+		b.Run("looseHash/"+v.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				_ = looseHash(v.raw)
+			}
+		})
+	}
+}
