@@ -55,7 +55,11 @@ func lookalikeFinding(ix *index, refs []spnRef, names, accounts []string) (Findi
 		"so it was written past a case-only check (Samba, replication, or the CVE-2026-25177 bypass); "+
 		"the KDC finds several accounts for a ticket request, logs KDC event 11, and clients fail, fall back "+
 		"to NTLM or get a ticket under the look-alike holder's key.", listNames(held, 4))
-	lines := []string{"setspn -Q " + psArg(first)}
+	query := first
+	if original != "" {
+		query = original // setspn -Q searches as the DC compares: it lists every holder
+	}
+	lines := []string{"setspn -Q " + psArg(query)}
 	if original != "" {
 		msg += fmt.Sprintf(" Delete the look-alike %s; keep %s.", strings.Join(fakes, ", "), quotedSPN(original))
 		lines = append(lines, fmt.Sprintf("# %s is the registered form; delete the look-alike value(s):", quotedSPN(original)))
