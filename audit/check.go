@@ -19,7 +19,7 @@ func CheckSPN(snap *inventory.Snapshot, cfg Config, spn, account string) []Findi
 	var out []Finding
 	for _, r := range []rule{malformedSPN{}, duplicateSPN{}, hostAliasConflict{}} {
 		for _, f := range r.Check(ix) {
-			if strings.EqualFold(f.SPN, spn) {
+			if looseEqual(f.SPN, spn) { // a look-alike finding names either value
 				out = append(out, f)
 			}
 		}

@@ -21,6 +21,9 @@ func TestCheckSPN(t *testing.T) {
 		{"would take a DC's alias", "cifs/dc1.corp.example.test", "svc_legacyweb", []string{"high cifs/dc1.corp.example.test svc_legacyweb,DC1"}},
 		{"would be malformed", "HTTP/web\u200b", "svc_legacyweb", []string{"high HTTP/web\u200b svc_legacyweb"}},
 		{"new account, existing SPN", "HTTP/svnlb301", "svc_new", []string{"high HTTP/svnlb301 svc_iispool,svc_new"}},
+		// CVE-2026-25177: a look-alike Windows would treat as HTTP/svnlb301.
+		{"would be a look-alike", "HTTP/svnlb301", "svc_legacyweb", []string{"high HTTP/svnlb301 svc_iispool,svc_legacyweb"}},
+		{"look-alike of an existing SPN", "HTTP/svnlb30１", "svc_legacyweb", []string{"critical HTTP/svnlb30１ svc_iispool,svc_legacyweb", "critical HTTP/svnlb30１ svc_legacyweb,svc_iispool"}},
 		{"safe: port-qualified", "HTTP/svexpgg310:8080", "svc_iispool", nil},
 		{"safe: already on this account", "HTTP/svnlb301", "svc_iispool", nil},
 		{"safe: VIP DNS form", "HTTP/svnlb301.corp.example.test", "svc_iispool", nil},

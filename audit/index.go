@@ -102,7 +102,7 @@ const (
 func (ix *index) indexSPNs(count int) {
 	ix.spnFlags = make([]spnFlag, 0, count)
 	ix.spnStart = make([]int32, len(ix.objs)+1)
-	ix.spns = newSPNTable(ix.objs, count, foldHash, func(obj, _ int, raw string) {
+	ix.spns = newSPNTable(ix.objs, count, looseHash, func(obj, _ int, raw string) {
 		var f spnFlag
 		spn, problems := ParseSPN(raw)
 		o := &ix.objs[obj]

@@ -301,11 +301,31 @@ func (l *Lab) RemoveSPN(ctx context.Context, dn, spn string) error {
 }
 
 func (l *Lab) modifySPN(ctx context.Context, op, dn, spn string) error {
-	ldif := fmt.Sprintf("dn: %s\nchangetype: modify\n%s: servicePrincipalName\nservicePrincipalName: %s\n", dn, op, spn)
+	value := "servicePrincipalName: " + spn
+	if !ldifSafe(spn) {
+		// RFC 2849: a value with non-ASCII or control bytes (look-alike
+		// SPNs) travels base64-encoded.
+		value = "servicePrincipalName:: " + base64.StdEncoding.EncodeToString([]byte(spn))
+	}
+	ldif := fmt.Sprintf("dn: %s\nchangetype: modify\n%s: servicePrincipalName\n%s\n", dn, op, value)
 	if err := l.ldbApply(ctx, "ldbmodify", l.samLDB(), ldif); err != nil {
 		return fmt.Errorf("%s %s on %s: %w", op, spn, dn, err)
 	}
 	return nil
+}
+
+// ldifSafe reports whether v may be written as a plain LDIF value (RFC 2849
+// SAFE-STRING): printable ASCII, not starting with a space, ':' or '<'.
+func ldifSafe(v string) bool {
+	if v == "" || v[0] == ' ' || v[0] == ':' || v[0] == '<' {
+		return v == ""
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < ' ' || v[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // Touch rewrites the object's description through the normal write path,

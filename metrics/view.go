@@ -58,8 +58,9 @@ func newSnapshotView(res ScanResult, succeeded time.Time, maxInfo int) *snapshot
 }
 
 // accountNames maps each DN that a finding names to the name an admin types
-// (and recognises in an alert): NETBIOS\sAMAccountName, as setspn -L takes
-// it. A DN whose object or NetBIOS domain name is unknown maps to itself.
+// (and recognises in an alert): inventory.Directory.AccountName,
+// NETBIOS\sAMAccountName as setspn -L takes it. A DN whose object is not in
+// the snapshot maps to itself.
 func accountNames(snap *inventory.Snapshot, findings []audit.Finding) map[string]string {
 	names := map[string]string{}
 	for _, f := range findings {
@@ -69,11 +70,8 @@ func accountNames(snap *inventory.Snapshot, findings []audit.Finding) map[string
 	}
 	for i := range snap.Objects {
 		o := &snap.Objects[i]
-		if _, wanted := names[o.DN]; !wanted || o.SAMAccountName == "" {
-			continue
-		}
-		if netbios := snap.Directory.NetBIOSDomains[o.Domain]; netbios != "" {
-			names[o.DN] = netbios + `\` + o.SAMAccountName
+		if _, wanted := names[o.DN]; wanted {
+			names[o.DN] = snap.Directory.AccountName(o)
 		}
 	}
 	return names

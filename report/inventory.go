@@ -64,7 +64,7 @@ func writeInventoryTable(w io.Writer, snap *inventory.Snapshot, color bool) erro
 	bw := bufio.NewWriter(w)
 	p := painter(color)
 	for _, o := range sortedObjects(snap) {
-		name := sanitize(accountName(o, snap.Directory.NetBIOSDomains))
+		name := sanitize(snap.Directory.AccountName(o))
 		kind := string(o.Kind)
 		switch {
 		case o.IsDC():
@@ -90,13 +90,4 @@ func writeInventoryTable(w io.Writer, snap *inventory.Snapshot, color bool) erro
 	}
 	fmt.Fprintf(bw, "%s, %s, %s\n", count(len(snap.Objects), "object"), count(snap.SPNCount(), "SPN"), count(len(snap.Directory.Domains), "domain"))
 	return bw.Flush()
-}
-
-// accountName is DOMAIN\sAMAccountName when the domain's NetBIOS name is
-// known (the form setspn takes), else the sAMAccountName.
-func accountName(o *inventory.Object, netbios map[string]string) string {
-	if nb := netbios[o.Domain]; nb != "" {
-		return nb + `\` + o.SAMAccountName
-	}
-	return o.SAMAccountName
 }
