@@ -291,3 +291,23 @@ func encodeSID(sid string) ([]byte, error) {
 	}
 	return raw, nil
 }
+
+// applyPrivileges sets the privilege of the objects of an LDIF export from
+// its group entries and memberOf values, and says when the export cannot
+// tell: without the protected groups of an account's domain (found by
+// objectSid), "no chain found" does not mean "not privileged".
+func (lr *ldifReader) applyPrivileges(objects []inventory.Object) []inventory.Object {
+	objects = inventory.ApplyPrivileges(objects, lr.groups.membership())
+	for i := range objects {
+		if objects[i].PrivilegeUnknown {
+			lr.res.PrivilegeUnknown++
+		}
+	}
+	if lr.res.PrivilegeUnknown > 0 {
+		lr.res.PrivilegeNote = fmt.Sprintf("privilege through group membership is unknown for %d of %d accounts: "+
+			"the export holds no Domain Admins and BUILTIN\\Administrators group entries (with objectSid) of their domain; "+
+			`export the groups too, e.g. ldifde -f export.ldf -r "(|(servicePrincipalName=*)(objectClass=group))"`,
+			lr.res.PrivilegeUnknown, len(objects))
+	}
+	return objects
+}

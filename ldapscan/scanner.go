@@ -71,12 +71,12 @@ type Stats struct {
 	OtherEntries  int
 	Listed        int
 	RangeRequests int // follow-up requests of AD range retrieval
-	// Groups counts the protected and nested groups read for privilege
-	// through group membership (every scan and poll reads them).
-	Groups int
 	Referrals     int
 	ReferralURLs  []string
 	DNSReread     bool // the DNS names were read (always on full scans)
+	// Groups counts the protected and nested groups read for privilege
+	// through group membership (every scan and poll reads them).
+	Groups int
 }
 
 // Scanner reads inventories from the configured directory. Its methods are
