@@ -6,7 +6,9 @@ import (
 	"strings"
 )
 
-// Group is a global security group of a scenario, created in its OU.
+// Group is a global security group of a scenario, created in its OU. Its
+// Name is also its sAMAccountName, which must be unique in the domain:
+// prefix it in each scenario (ldbadd reports a clash on stderr but exits 0).
 type Group struct {
 	Name string `yaml:"name"`
 	// MemberOf names the groups this group is nested in, as User.MemberOf.
