@@ -15,16 +15,16 @@ import (
 // through group membership: Samba never sets adminCount, so none has it.
 var privilegeScenario = &lab.Scenario{Name: "ldapscan-privilege", OU: "LdapscanPrivilege",
 	Groups: []lab.Group{
-		{Name: "Tier0 Ops", MemberOf: []string{"Administrators"}},
-		{Name: "Tier0 Leads", MemberOf: []string{"Tier0 Ops"}},
-		{Name: "App Owners"},
+		{Name: "Priv Tier0 Ops", MemberOf: []string{"Administrators"}},
+		{Name: "Priv Tier0 Leads", MemberOf: []string{"Priv Tier0 Ops"}},
+		{Name: "Priv App Owners"},
 	},
 	Users: []lab.User{
 		{Name: "priv_da", SPNs: []string{"HTTP/priv-da.corp.example.test"}, MemberOf: []string{"Domain Admins"}},
-		{Name: "priv_nested", SPNs: []string{"HTTP/priv-nested.corp.example.test"}, MemberOf: []string{"Tier0 Leads"}},
+		{Name: "priv_nested", SPNs: []string{"HTTP/priv-nested.corp.example.test"}, MemberOf: []string{"Priv Tier0 Leads"}},
 		{Name: "priv_primary", SPNs: []string{"HTTP/priv-primary.corp.example.test"}, MemberOf: []string{"Domain Admins"}, PrimaryGroupID: 512},
 		{Name: "priv_backup", SPNs: []string{"HTTP/priv-backup.corp.example.test"}, MemberOf: []string{"Backup Operators"}},
-		{Name: "priv_none", SPNs: []string{"HTTP/priv-none.corp.example.test"}, MemberOf: []string{"App Owners"}},
+		{Name: "priv_none", SPNs: []string{"HTTP/priv-none.corp.example.test"}, MemberOf: []string{"Priv App Owners"}},
 	}}
 
 // TestLabPrivilegeFromGroups: against the Samba lab DC, bound as the
@@ -45,7 +45,7 @@ func TestLabPrivilegeFromGroups(t *testing.T) {
 	}
 	want := map[string]string{
 		"priv_da":      "Domain Admins: Domain Admins",
-		"priv_nested":  `BUILTIN\Administrators: Tier0 Leads>Tier0 Ops>Administrators`,
+		"priv_nested":  `BUILTIN\Administrators: Priv Tier0 Leads>Priv Tier0 Ops>Administrators`,
 		"priv_primary": "Domain Admins: Domain Admins (primary group)",
 		"priv_backup":  `BUILTIN\Backup Operators: Backup Operators`,
 		"priv_none":    "",
@@ -71,14 +71,14 @@ func TestLabPrivilegeFromGroups(t *testing.T) {
 	t.Logf("scan: %d groups of the membership graph read, %d objects", res.Stats.Groups, len(res.Snapshot.Objects))
 
 	// Membership changes bump the group's uSNChanged, not the member's.
-	tier0 := sc.GroupDN("Tier0 Ops")
+	tier0 := sc.GroupDN("Priv Tier0 Ops")
 	steps := []struct {
 		name   string
 		change func() error
 		want   map[string]string
 	}{
-		{"App Owners nested in Tier0 Ops", func() error { return l.AddMember(ctx, tier0, sc.GroupDN("App Owners")) },
-			map[string]string{"priv_none": `BUILTIN\Administrators: App Owners>Tier0 Ops>Administrators`}},
+		{"App Owners nested in Tier0 Ops", func() error { return l.AddMember(ctx, tier0, sc.GroupDN("Priv App Owners")) },
+			map[string]string{"priv_none": `BUILTIN\Administrators: Priv App Owners>Priv Tier0 Ops>Administrators`}},
 		{"Tier0 Ops taken out of Administrators", func() error { return l.RemoveMember(ctx, lab.WellKnownGroupDN("Administrators"), tier0) },
 			map[string]string{"priv_none": "", "priv_nested": ""}},
 	}

@@ -183,3 +183,39 @@ func TestPollSeesMembershipChange(t *testing.T) {
 		prev = res
 	}
 }
+
+// TestPrivilegeThroughGlobalCatalog: a domain read through the Global
+// Catalog, which does not publish the members of global and domain-local
+// groups, gives privilege when a chain is found and "unknown" otherwise,
+// never "not privileged"; the DC's own domain is read whole.
+func TestPrivilegeThroughGlobalCatalog(t *testing.T) {
+	const (
+		childNC  = "DC=child," + fakeDomainNC
+		childSID = "S-1-5-21-11-22-33"
+	)
+	fa := newFakeAD()
+	fa.account("rootsvc", "user", "HTTP/root")
+	fa.addDomain("child.corp.example.test", "CHILD", childNC)
+	gc := newFakeAD()
+	gc.put(childNC, map[string][]string{"objectClass": {"domain"}, "objectSid": {string(mustSID(childSID))}})
+	gc.put("CN=Users,"+childNC, map[string][]string{"objectClass": {"container"}})
+	gc.domainNC = childNC
+	gc.account("childsvc", "user", "HTTP/child")
+	childDA := gc.account("childda", "user", "HTTP/childda")
+	// A universal group nested in the child's Domain Admins: what the GC shows.
+	gc.put("CN=Domain Admins,CN=Users,"+childNC, map[string][]string{"objectClass": {"group"},
+		"objectSid": {string(mustSID(childSID + "-512"))}, "member": {childDA}})
+	gcAddr := gc.serve(t, nil, false)
+	sc := newTestScanner(t, []string{"ldap://" + fa.serve(t, nil, false)}, nil)
+	sc.globalCatalog = func(endpoint) endpoint { ep, _ := parseEndpoint("ldap://" + gcAddr); return ep }
+
+	res := scanOK(t, sc)
+	got := map[string]string{}
+	for _, o := range res.Snapshot.Objects {
+		got[o.SAMAccountName] = describePrivilege(o)
+	}
+	want := map[string]string{"rootsvc": "", "childsvc": "unknown", "childda": "Domain Admins: Domain Admins"}
+	if !mapsEqual(got, want) {
+		t.Fatalf("privilege %q, want %q", got, want)
+	}
+}
