@@ -280,3 +280,20 @@ func TestProtectedGroupSID(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkApplyPrivileges: a poll recomputes every object's privilege;
+// 250,000 accounts (the README's memory figure for 1,000,000 SPNs).
+func BenchmarkApplyPrivileges(b *testing.B) {
+	objects := make([]Object, 250_000)
+	for i := range objects {
+		objects[i] = Object{DN: userDN(fmt.Sprint("svc", i)), Domain: testDomain, PrimaryGroupID: 513}
+	}
+	groups := baseGroups(grp(groupDN("Tier0 Ops"), rid(testSID, 1105), userDN("svc7"), userDN("svc9")))
+	groups[1].Members = append(groups[1].Members, groupDN("Tier0 Ops"))
+	m := Membership{Groups: groups, DomainSIDs: map[string]string{testDomain: testSID}}
+	objects = ApplyPrivileges(objects, m)
+	b.ReportAllocs()
+	for b.Loop() {
+		ApplyPrivileges(objects, m)
+	}
+}
