@@ -36,6 +36,13 @@ var ProtectedGroups = []ProtectedGroup{
 	{RID: 551, Builtin: true, Name: `BUILTIN\Backup Operators`},
 }
 
+// The RIDs of the two protected groups every domain has: a read or an
+// export that holds neither cannot tell privilege.
+const (
+	ridDomainAdmins   = 512
+	ridAdministrators = 544 // BUILTIN
+)
+
 // BuiltinDomainSID is the SID of the BUILTIN domain.
 const BuiltinDomainSID = "S-1-5-32"
 
@@ -175,9 +182,9 @@ func (m Membership) index() *membershipIndex {
 		}
 		// The export or the read holds the domain's groups when it holds its
 		// Domain Admins and its BUILTIN\Administrators.
-		_, da := ix.bySID[ProtectedGroups[1].SID(sid)]
+		_, da := ix.bySID[fmt.Sprintf("%s-%d", sid, ridDomainAdmins)]
 		admins := slices.ContainsFunc(m.Groups, func(g Group) bool {
-			return g.SID == ProtectedGroups[2].SID(sid) && g.Domain == domain
+			return g.SID == fmt.Sprintf("%s-%d", BuiltinDomainSID, ridAdministrators) && g.Domain == domain
 		})
 		ix.complete[domain] = da && admins
 	}

@@ -70,11 +70,12 @@ func (sc *Scanner) readMembership(ctx context.Context, targets []target, st *sca
 			protected = append(protected, rec.dn)
 			return b.add(rec)
 		})
-		if err != nil || len(protected) == 0 {
-			if err == nil {
-				sc.log.Warn("no protected group readable: privilege through group membership is unknown", "domain", nc)
-			}
+		if err != nil {
 			return inventory.Membership{}, err
+		}
+		if len(protected) == 0 {
+			sc.log.Warn("no protected group readable: privilege through group membership is unknown", "domain", nc)
+			continue
 		}
 		if err := sc.searchGroups(ctx, s, nc, nestedGroupsFilter(protected), st, b.add); err != nil {
 			return inventory.Membership{}, err

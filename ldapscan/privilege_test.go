@@ -219,3 +219,27 @@ func TestPrivilegeThroughGlobalCatalog(t *testing.T) {
 		t.Fatalf("privilege %q, want %q", got, want)
 	}
 }
+
+// TestPrivilegeDomainWithoutGroups: a domain whose protected groups cannot
+// be read leaves its accounts unknown without losing the other domains'.
+func TestPrivilegeDomainWithoutGroups(t *testing.T) {
+	const childNC = "DC=child," + fakeDomainNC
+	fa := newFakeAD()
+	fa.account("rootsvc", "user", "HTTP/root")
+	fa.addDomain("child.corp.example.test", "CHILD", childNC)
+	gc := newFakeAD()
+	gc.put(childNC, map[string][]string{"objectClass": {"domain"}, "objectSid": {string(mustSID("S-1-5-21-11-22-33"))}})
+	gc.put("CN=Users,"+childNC, map[string][]string{"objectClass": {"container"}})
+	gc.domainNC = childNC
+	gc.account("childsvc", "user", "HTTP/child")
+	gcAddr := gc.serve(t, nil, false)
+	sc := newTestScanner(t, []string{"ldap://" + fa.serve(t, nil, false)}, nil)
+	sc.globalCatalog = func(endpoint) endpoint { ep, _ := parseEndpoint("ldap://" + gcAddr); return ep }
+	got := map[string]string{}
+	for _, o := range scanOK(t, sc).Snapshot.Objects {
+		got[o.SAMAccountName] = describePrivilege(o)
+	}
+	if want := map[string]string{"rootsvc": "", "childsvc": "unknown"}; !mapsEqual(got, want) {
+		t.Fatalf("privilege %q, want %q", got, want)
+	}
+}
