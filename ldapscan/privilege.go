@@ -13,7 +13,8 @@ import (
 	"github.com/spnaudit/spnaudit/inventory"
 )
 
-// matchingRuleInChain is LDAP_MATCHING_RULE_IN_CHAIN (MS-ADTS 3.1.1.3.4.4.3):
+// matchingRuleInChain is LDAP_MATCHING_RULE_IN_CHAIN (LDAP_MATCHING_RULE_TRANSITIVE_EVAL,
+// MS-ADTS 3.1.1.3.4.4.3; Windows Server 2008 and later):
 // "memberOf:1.2.840.113556.1.4.1941:=<group>" matches every object that is
 // a member of the group through any depth of nesting. Samba supports it too
 // (TestLabPrivilegeFromGroups relies on it).
