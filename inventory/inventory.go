@@ -64,6 +64,18 @@ type Object struct {
 	USNChanged          int64     `json:"usn_changed"`
 	// SPNs are the servicePrincipalName values exactly as stored.
 	SPNs []string `json:"spns"`
+
+	// PrimaryGroupID is the RID of the account's primary group (0 when not
+	// read): a membership that no group's member attribute shows.
+	PrimaryGroupID int `json:"primary_group_id,omitempty"`
+	// Privilege says how the account is privileged through (transitive)
+	// group membership in a protected group; nil when it is not, or when
+	// that is unknown (PrivilegeUnknown).
+	Privilege *Privilege `json:"privileged_via,omitempty"`
+	// PrivilegeUnknown says the source could not tell whether the account
+	// is privileged through group membership (an LDIF export without the
+	// group objects, a domain read through the Global Catalog).
+	PrivilegeUnknown bool `json:"privilege_unknown,omitempty"`
 }
 
 // Enabled reports whether the account is not disabled.

@@ -31,6 +31,8 @@ type Scenario struct {
 	// replication collision between two DCs leaves them: duplicates that
 	// neither Samba nor Windows would accept over LDAP.
 	Collisions []Collision `yaml:"collisions"`
+	// Groups are security groups created in the OU (see groups.go).
+	Groups []Group `yaml:"groups,omitempty"`
 }
 
 // DNSName is a host record in the domain's AD-integrated DNS zone.
@@ -59,6 +61,13 @@ type User struct {
 	AdminCount      int      `yaml:"admin_count"`
 	Disabled        bool     `yaml:"disabled"`
 	Description     string   `yaml:"description"`
+	// MemberOf names the groups the user is added to: the scenario's
+	// groups, or well-known ones ("Domain Admins", "Administrators"; see
+	// WellKnownGroupDN), which adds members outside the OU.
+	MemberOf []string `yaml:"member_of,omitempty"`
+	// PrimaryGroupID, when set, becomes the user's primaryGroupID after its
+	// memberships (Samba, like AD, wants the user in the group first).
+	PrimaryGroupID int `yaml:"primary_group_id,omitempty"`
 }
 
 // Collision is one SPN value added to Account (a sAMAccountName) beneath the
@@ -129,6 +138,9 @@ func (l *Lab) Apply(ctx context.Context, sc *Scenario) error {
 	}
 	if err := l.ldbApply(ctx, "ldbadd", l.samLDB(), sc.ldif()); err != nil {
 		return fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	if err := l.applyMemberships(ctx, sc); err != nil {
+		return err
 	}
 	for _, c := range sc.Collisions {
 		dn := sc.AccountDN(c.Account)
@@ -208,6 +220,7 @@ func (sc *Scenario) ldif() string {
 		attrs = appendCommon(attrs, u.SPNs, u.EncryptionTypes, u.AdminCount)
 		entry(&b, "CN="+u.Name+","+sc.OUDN(), attrs)
 	}
+	sc.groupsLDIF(&b)
 	return b.String()
 }
 

@@ -53,7 +53,20 @@ type fakeEntry struct {
 	deleted bool
 }
 
-const fakeDomainNC = "DC=corp,DC=example,DC=test"
+const (
+	fakeDomainNC       = "DC=corp,DC=example,DC=test"
+	fakeDomainSID      = "S-1-5-21-1004336348-1177238915-682003330"
+	fakeDomainAdmins   = "CN=Domain Admins,CN=Users," + fakeDomainNC
+	fakeAdministrators = "CN=Administrators,CN=Builtin," + fakeDomainNC
+)
+
+func mustSID(sid string) []byte {
+	raw, err := encodeSID(sid)
+	if err != nil {
+		panic(err)
+	}
+	return raw
+}
 
 // newFakeAD returns a directory for corp.example.test with its
 // configuration, a crossRef, the directory service settings and a DNS zone.
@@ -81,6 +94,13 @@ func newFakeAD() *fakeAD {
 		fa.mu.Unlock()
 	}
 	fa.remove(fa.account("old", "user", "HTTP/old")) // an earlier deletion
+	// The domain's SID and its protected groups (read for privilege through
+	// group membership): Domain Admins in BUILTIN\Administrators.
+	fa.modify(fa.domainNC, func(attrs map[string][]string) { attrs["objectSid"] = []string{string(mustSID(fakeDomainSID))} })
+	fa.put("CN=Builtin,"+fa.domainNC, map[string][]string{"objectClass": {"top", "builtinDomain"}})
+	fa.put(fakeDomainAdmins, map[string][]string{"objectClass": {"top", "group"}, "objectSid": {string(mustSID(fakeDomainSID + "-512"))}})
+	fa.put(fakeAdministrators, map[string][]string{"objectClass": {"top", "group"},
+		"objectSid": {string(mustSID("S-1-5-32-544"))}, "member": {fakeDomainAdmins}})
 	fa.put(fa.dsService, map[string][]string{"objectClass": {"nTDSDSA"}, "invocationId": {string(fa.invocation)}})
 	fa.addDomain("corp.example.test", "CORP", fa.domainNC)
 	fa.put("CN=Enterprise Configuration,CN=Partitions,"+fa.configNC, map[string][]string{
@@ -360,13 +380,39 @@ func (fa *fakeAD) find(m *gldap.SearchMessage) ([]string, int) {
 	for key, e := range fa.entries {
 		// Like AD, a subtree search stays in the base's naming context.
 		if e.deleted && (!showDeleted || fa.hideTombstones) || !inScope(key, base, m.Scope) ||
-			!strings.EqualFold(fa.partitionOf(e.dn), partition) || !matchFilter(filter, e.values) {
+			!strings.EqualFold(fa.partitionOf(e.dn), partition) || !matchFilter(filter, fa.valuesOf(e)) {
 			continue
 		}
 		out = append(out, key)
 	}
 	slices.Sort(out)
 	return out, gldap.ResultSuccess
+}
+
+// valuesOf returns an entry's attribute values for matchFilter, with the
+// groups it is a member of at any depth (computed from member values).
+func (fa *fakeAD) valuesOf(e *fakeEntry) func(string) []string {
+	return func(name string) []string {
+		if name != inChainMemberOf {
+			return e.values(name)
+		}
+		var out []string
+		seen := map[string]bool{}
+		queue := []string{e.dn}
+		for len(queue) > 0 {
+			dn := queue[0]
+			queue = queue[1:]
+			for _, g := range fa.entries {
+				if !g.deleted && !seen[strings.ToLower(g.dn)] &&
+					slices.ContainsFunc(attrValues(g.attrs, "member"), func(m string) bool { return strings.EqualFold(m, dn) }) {
+					seen[strings.ToLower(g.dn)] = true
+					out = append(out, g.dn)
+					queue = append(queue, g.dn)
+				}
+			}
+		}
+		return out
+	}
 }
 
 // render returns the requested attributes of the entries, as they are now.

@@ -93,6 +93,13 @@ func (sc *Scanner) poll(ctx context.Context, prev *Result, started time.Time) (*
 		}
 	}
 	objects, removed := delta.apply(prev.Snapshot.Objects)
+	// Membership changes do not move the members' uSNChanged: the groups
+	// are read again and every object's privilege recomputed.
+	membership, err := sc.readMembership(ctx, targets, st)
+	if err != nil {
+		return nil, "", err
+	}
+	objects = inventory.ApplyPrivileges(objects, membership)
 	st.stats.Removed = removed
 	st.stats.NamingContexts = len(targets)
 	snap := &inventory.Snapshot{

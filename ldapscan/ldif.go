@@ -24,6 +24,11 @@ type LDIFResult struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// MoreWarnings counts warnings beyond the first maxLDIFWarnings.
 	MoreWarnings int `json:"more_warnings,omitempty"`
+	// PrivilegeUnknown counts the objects whose privilege through group
+	// membership the export cannot tell (it lacks their domain's protected
+	// groups); PrivilegeNote says so and how to export them.
+	PrivilegeUnknown int    `json:"privilege_unknown,omitempty"`
+	PrivilegeNote    string `json:"privilege_note,omitempty"`
 }
 
 const (
@@ -39,11 +44,12 @@ const (
 // entries, when present, the directory settings. Values given by URL
 // (":<") are never fetched. source names the export in the snapshot.
 func ReadLDIF(r io.Reader, source string) (*LDIFResult, error) {
-	lr := &ldifReader{b: newDirectoryBuilder(), res: &LDIFResult{}, domains: map[string]struct{}{}}
+	lr := &ldifReader{b: newDirectoryBuilder(), res: &LDIFResult{}, domains: map[string]struct{}{}, groups: newMembershipBuilder()}
 	if err := lr.read(r); err != nil {
 		return nil, err
 	}
 	sortObjects(lr.objects)
+	lr.objects = lr.applyPrivileges(lr.objects)
 	dir := lr.b.directory()
 	if dir.ForestDNS == "" && len(lr.domains) == 1 {
 		for d := range lr.domains {
@@ -65,6 +71,7 @@ type ldifReader struct {
 	res     *LDIFResult
 	objects []inventory.Object
 	domains map[string]struct{} // domains of the objects, when no crossRef says
+	groups  *membershipBuilder  // group entries and memberOf values, for privilege
 	first   bool                // the next record is the first of the file
 
 	// current record
@@ -201,6 +208,9 @@ func (lr *ldifReader) addEntry(dn string, lines []ldifLine) error {
 		rs := rec.ranges[key]
 		lr.warn("ldif line %d: %s: %s holds only the values up to range %d: the export did not retrieve the remaining ones",
 			lr.recordAt, dn, rs.desc, rs.current.high)
+	}
+	if err := lr.groups.add(rec); err != nil {
+		return fmt.Errorf("ldif line %d: %w", lr.recordAt, err)
 	}
 	if lr.b.add(rec) {
 		return nil

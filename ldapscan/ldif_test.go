@@ -217,7 +217,7 @@ func exportLDIF(fa *fakeAD) string {
 					desc = fmt.Sprintf("%s;range=%d-%s", name, low, last)
 				}
 				for _, v := range values[low:high] {
-					if name == "objectGUID" || name == "invocationId" {
+					if name == "objectGUID" || name == "invocationId" || name == "objectSid" {
 						fmt.Fprintf(&b, "%s:: %s\r\n", desc, base64.StdEncoding.EncodeToString([]byte(v)))
 					} else {
 						fmt.Fprintf(&b, "%s: %s\r\n", desc, v)

@@ -17,6 +17,8 @@ var objectAttributes = []string{
 	"objectGUID", "sAMAccountName", "objectClass", "userAccountControl",
 	"dNSHostName", "msDS-SupportedEncryptionTypes", "pwdLastSet", "adminCount",
 	"msDS-AllowedToDelegateTo", "uSNChanged", "servicePrincipalName",
+	// privilege through a primary group, which no member value shows
+	"primaryGroupID",
 }
 
 // objectFromRecord converts a directory entry into an inventory object. It is
@@ -60,6 +62,11 @@ func objectFromRecord(r *record) (inventory.Object, error) {
 	if o.USNChanged, err = intAttr(r, "uSNChanged"); err != nil {
 		return o, err
 	}
+	primary, err := intAttr(r, "primaryGroupID")
+	if err != nil {
+		return o, err
+	}
+	o.PrimaryGroupID = int(primary)
 	return o, nil
 }
 

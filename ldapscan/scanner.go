@@ -74,6 +74,9 @@ type Stats struct {
 	Referrals     int
 	ReferralURLs  []string
 	DNSReread     bool // the DNS names were read (always on full scans)
+	// Groups counts the protected and nested groups read for privilege
+	// through group membership (every scan and poll reads them).
+	Groups int
 }
 
 // Scanner reads inventories from the configured directory. Its methods are
@@ -205,6 +208,11 @@ func (sc *Scanner) readAll(ctx context.Context, started time.Time, reason string
 		}
 	}
 	sortObjects(objects)
+	membership, err := sc.readMembership(ctx, targets, st)
+	if err != nil {
+		return nil, err
+	}
+	objects = inventory.ApplyPrivileges(objects, membership)
 	readable, err := sc.tombstonesReadable(ctx, targets, st)
 	if err != nil {
 		return nil, err

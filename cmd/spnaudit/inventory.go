@@ -234,6 +234,9 @@ func (a *app) readLDIFFile(path string) (*inventory.Snapshot, error) {
 		if res.MoreWarnings > 0 {
 			fmt.Fprintf(a.stderr, "spnaudit: warning: %s: %d more warnings\n", path, res.MoreWarnings)
 		}
+		if res.PrivilegeNote != "" {
+			fmt.Fprintf(a.stderr, "spnaudit: note: %s: %s\n", path, res.PrivilegeNote)
+		}
 	}
 	res.Snapshot.Started = started
 	res.Snapshot.Duration = time.Since(started)
