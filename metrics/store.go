@@ -79,6 +79,7 @@ type ScanResult struct {
 type Store struct {
 	opts   Options
 	stages []string // opts.Stages plus StageOther, deduplicated
+	order  seriesOrder
 
 	writeMu sync.Mutex // serialises copy-on-write updates
 	current atomic.Pointer[state]
@@ -127,7 +128,7 @@ func NewStore(opts Options) *Store {
 	if !slices.Contains(stages, StageOther) {
 		stages = append(stages, StageOther)
 	}
-	s := &Store{opts: opts, stages: stages}
+	s := &Store{opts: opts, stages: stages, order: newSeriesOrder()}
 	s.current.Store(&state{
 		scans:        map[ScanMode]uint64{},
 		failures:     map[failureKey]uint64{},
@@ -154,7 +155,7 @@ func (s *Store) load() *state { return s.current.Load() }
 // Collect only reads.
 func (s *Store) ScanSucceeded(res ScanResult) {
 	now := s.opts.Now()
-	view := newSnapshotView(res, now, s.opts.MaxFindingSeries)
+	view := newSnapshotView(res, now, s.opts.MaxFindingSeries, s.order)
 	s.update(func(next *state) {
 		next.snapshot = view
 		next.lastScan = scanOutcome{attempted: true, ok: true, mode: res.Mode, at: now}
