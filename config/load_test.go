@@ -40,6 +40,8 @@ audit:
     - rule: ghost-spn
       spn: "HTTP/old-*"
       reason: decommissioned in Q3, DNS cleanup pending
+      owner: web-team
+      until: 2026-09-30 # unquoted: YAML reads a timestamp
 farms:
   - name: iis
     vip: svnlb301
@@ -79,7 +81,7 @@ func TestLoadValid(t *testing.T) {
 					KDCs: []string{"dc1.example.test", "dc2.example.test"}}
 				c.Scan = Scan{FullInterval: 24 * time.Hour, PollInterval: 30 * time.Second, Timeout: 20 * time.Minute}
 				c.Audit = Audit{MaxPasswordAge: 90*24*time.Hour + 12*time.Hour, ResolveDNS: true,
-					Ignore: []audit.Suppression{{Rule: "ghost-spn", SPN: "HTTP/old-*", Reason: "decommissioned in Q3, DNS cleanup pending"}}}
+					Ignore: []audit.Suppression{{Rule: "ghost-spn", SPN: "HTTP/old-*", Reason: "decommissioned in Q3, DNS cleanup pending", Owner: "web-team", Until: "2026-09-30"}}}
 				c.Farms = []audit.Farm{{Name: "iis", VIP: "svnlb301", Nodes: []string{"svexpgg310", "svexpgg311"}, DNSSuffix: ".example.test",
 					Classes: []string{"HTTP"}, Account: "svc-iis", Ports: []int{8443}}}
 				c.Metrics.MaxFindingSeries = 50

@@ -231,12 +231,22 @@ audit:
     - rule: duplicate-spm
       spn: "HTTP/legacy*"
       reason: the legacy farm is being retired
+      owner: web-team
     - rule: ghost-spn
       spn: "HTTP/[old"
     - account: "CN=svc-old*"
       reason: " "
     - rule: host-alias-conflict
       reason: accepted
+      owner: web-team
+    - rule: ghost-spn
+      spn: "HTTP/old*"
+      reason: retired
+    - rule: ghost-spn
+      spn: "HTTP/old*"
+      reason: retired
+      owner: web-team
+      until: 31.12.2026
 `},
 	{name: "bad farms", yaml: validBase + `
 farms:

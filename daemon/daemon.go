@@ -89,6 +89,7 @@ type Daemon struct {
 	// Owned by the Run goroutine.
 	last     *ldapscan.Result // the last good scan: the base of the next poll
 	lastFull time.Time        // when the last successful full scan started
+	expired  expiredSuppressions
 }
 
 // New checks cfg and returns a Daemon.
@@ -172,11 +173,13 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 	d.last = res
 	d.cfg.Sink.SetLDAPUp(res.Stats.Server, true)
 	d.cfg.Sink.ScanSucceeded(metrics.ScanResult{
-		Mode:       mode,
-		Snapshot:   res.Snapshot,
-		Findings:   findings.Findings,
-		Suppressed: findings.SuppressedCount(),
+		Mode:                mode,
+		Snapshot:            res.Snapshot,
+		Findings:            findings.Findings,
+		Suppressed:          findings.SuppressedCount(),
+		ExpiredSuppressions: len(findings.ExpiredSuppressions),
 	})
+	d.expired.report(d.cfg.Logger, findings.ExpiredSuppressions)
 	attrs := []any{"mode", mode, "duration", elapsed, "server", res.Stats.Server,
 		"objects", len(res.Snapshot.Objects), "spns", res.Snapshot.SPNCount(),
 		"findings", len(findings.Findings), "suppressed", findings.SuppressedCount()}

@@ -72,6 +72,9 @@ type ScanResult struct {
 	Findings []audit.Finding
 	// Suppressed counts findings silenced by audit.ignore entries.
 	Suppressed int
+	// ExpiredSuppressions counts audit.ignore entries past their until date
+	// (audit.Result.ExpiredSuppressions), which suppress nothing.
+	ExpiredSuppressions int
 }
 
 // Store holds the latest scan outcome. The daemon calls its methods (they may

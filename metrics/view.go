@@ -18,6 +18,8 @@ type snapshotView struct {
 	document  *report.Document // without snapshot age, which depends on "now"
 	succeeded time.Time
 	spns      int
+	// expiredSuppressions counts audit.ignore entries past their until date.
+	expiredSuppressions int
 
 	objectsByKind map[inventory.Kind]int
 	findingCounts map[ruleSeverity]int
@@ -41,12 +43,13 @@ type infoSeries struct {
 func newSnapshotView(res ScanResult, succeeded time.Time, maxInfo int, order seriesOrder) *snapshotView {
 	doc := report.NewDocument(res.Snapshot, res.Findings, res.Suppressed)
 	v := &snapshotView{
-		document:      doc,
-		succeeded:     succeeded,
-		spns:          doc.Scan.SPNs,
-		objectsByKind: map[inventory.Kind]int{},
-		findingCounts: map[ruleSeverity]int{},
-		accountNames:  accountNames(res.Snapshot, doc.Findings),
+		document:            doc,
+		succeeded:           succeeded,
+		spns:                doc.Scan.SPNs,
+		expiredSuppressions: res.ExpiredSuppressions,
+		objectsByKind:       map[inventory.Kind]int{},
+		findingCounts:       map[ruleSeverity]int{},
+		accountNames:        accountNames(res.Snapshot, doc.Findings),
 	}
 	for i := range res.Snapshot.Objects {
 		v.objectsByKind[res.Snapshot.Objects[i].Kind]++

@@ -60,6 +60,7 @@ settings matter.`,
 			}
 			defer done()
 			res := audit.Run(run.snap, run.auditConfig())
+			a.warnExpiredSuppressions(res.ExpiredSuppressions)
 			doc := report.NewDocument(run.snap, res.Findings, res.SuppressedCount())
 			if err := report.WriteFindings(a.stdout, doc, f, report.Options{Color: a.color(a.stdout), ToolVersion: version.Version}); err != nil {
 				return err
