@@ -146,6 +146,40 @@ kerberos:
 				c.Kerberos = Kerberos{Realm: "EXAMPLE.TEST", CCache: "testdata/files/test.keytab", KRB5Conf: "testdata/files/krb5.conf"}
 			},
 		},
+		{
+			name: "no SASL layer on plain LDAP, accepted by allow_plaintext",
+			yaml: `
+ldap:
+  urls: [ldap://dc1.example.test]
+  sasl_security: none
+  allow_plaintext: true
+kerberos: {realm: EXAMPLE.TEST, principal: svc-spnaudit, keytab: testdata/files/test.keytab}
+`,
+			want: func(c *Config) {
+				c.LDAP.URLs = []string{"ldap://dc1.example.test"}
+				c.LDAP.SASLSecurity = "none"
+				c.LDAP.AllowPlaintext = true
+				c.Kerberos = Kerberos{Realm: "EXAMPLE.TEST", Principal: "svc-spnaudit", Keytab: "testdata/files/test.keytab", KDCs: []string{"dc1.example.test"}}
+			},
+		},
+		{
+			// TLS protects the answers: no SASL layer is needed (Windows DCs
+			// refuse one over TLS).
+			name: "no SASL layer over start_tls and ldaps",
+			env:  map[string]string{"SPNAUDIT_LDAP_SASL_SECURITY": "none"},
+			yaml: `
+ldap:
+  urls: [ldap://dc1.example.test]
+  start_tls: true
+kerberos: {realm: EXAMPLE.TEST, principal: svc-spnaudit, keytab: testdata/files/test.keytab}
+`,
+			want: func(c *Config) {
+				c.LDAP.URLs = []string{"ldap://dc1.example.test"}
+				c.LDAP.StartTLS = true
+				c.LDAP.SASLSecurity = "none"
+				c.Kerberos = Kerberos{Realm: "EXAMPLE.TEST", Principal: "svc-spnaudit", Keytab: "testdata/files/test.keytab", KDCs: []string{"dc1.example.test"}}
+			},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clearEnv(t)

@@ -133,6 +133,15 @@ kerberos:
   principal: svc-spnaudit
   keytab: testdata/files/test.keytab
 `},
+	{name: "no SASL layer on plain LDAP", yaml: `
+ldap:
+  urls: [ldaps://dc1.example.test, ldap://dc2.example.test]
+  sasl_security: none
+kerberos:
+  realm: EXAMPLE.TEST
+  principal: svc-spnaudit
+  keytab: testdata/files/test.keytab
+`},
 	{name: "two credential sources", yaml: `
 ldap:
   urls: [ldaps://dc1.example.test]
