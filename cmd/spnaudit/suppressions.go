@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/report"
 )
 
 // warnExpiredSuppressions names on stderr each audit.ignore entry whose until
@@ -11,7 +12,8 @@ import (
 // remove it.
 func (a *app) warnExpiredSuppressions(expired []audit.Suppression) {
 	for _, s := range expired {
-		fmt.Fprintf(a.stderr, "spnaudit: warning: audit.ignore entry for rule %s (owner %s) expired after %s: it no longer suppresses findings; renew its until date or remove it\n",
-			s.Rule, s.Owner, s.Until)
+		fmt.Fprintf(a.stderr, "spnaudit: warning: %s\n", report.Sanitize(fmt.Sprintf(
+			"audit.ignore entry for rule %s (owner %s) expired after %s: it no longer suppresses findings; renew its until date or remove it",
+			s.Rule, s.Owner, s.Until)))
 	}
 }
