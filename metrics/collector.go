@@ -30,7 +30,7 @@ func newCollector(store *Store) *collector {
 	return &collector{
 		store:                  store,
 		findings:               desc("findings", "Findings in the current snapshot, by audit rule and severity.", "rule", "severity"),
-		findingInfo:            desc("finding_info", "One series per finding and account in the current snapshot (value 1), most severe first, capped by metrics.max_finding_series.", "rule", "severity", "spn", "account"),
+		findingInfo:            desc("finding_info", "One series per finding and account in the current snapshot (value 1), capped by metrics.max_finding_series; duplicate SPNs and alias conflicts are kept first.", "rule", "severity", "spn", "account"),
 		findingSeriesTruncated: desc("finding_series_truncated", "1 when spnaudit_finding_info was capped by metrics.max_finding_series, else 0."),
 		spns:                   desc("spns", "servicePrincipalName values in the current snapshot."),
 		objects:                desc("objects", "Directory objects holding at least one SPN in the current snapshot, by kind.", "kind"),
