@@ -72,6 +72,11 @@ type Result struct {
 	// Suppressed are the findings an Ignore entry matched, in the same order,
 	// each with the suppression that matched it.
 	Suppressed []SuppressedFinding `json:"suppressed_findings"`
+	// ExpiredSuppressions are the Ignore entries whose Until day has passed
+	// (at Config.Now, else the snapshot's Started time), in configuration
+	// order. They suppress nothing; callers report them so someone renews or
+	// removes them.
+	ExpiredSuppressions []Suppression `json:"expired_suppressions"`
 }
 
 // SuppressedFinding is a finding silenced by a suppression.

@@ -93,7 +93,7 @@ func TestNetBIOSNameFromDirectory(t *testing.T) {
 	}
 
 	for pattern, wantSuppressed := range map[string]bool{`CONTOSO\svc_b`: true, `CORP\svc_b`: false} {
-		res := Run(snap, Config{Ignore: []Suppression{{Rule: RuleWeakEncryption, Account: pattern, Reason: "test"}}})
+		res := Run(snap, Config{Ignore: []Suppression{{Rule: RuleWeakEncryption, Account: pattern, Reason: "test", Owner: "test"}}})
 		if got := len(res.Suppressed) == 1; got != wantSuppressed {
 			t.Errorf("suppression for %s: suppressed %d findings", pattern, len(res.Suppressed))
 		}

@@ -40,8 +40,11 @@ type LDAP struct {
 	ServicePrincipal string `mapstructure:"service_principal"`
 	// SASLSecurity is auto, none, sign or seal (ldapscan.SASLSecurity).
 	SASLSecurity string `mapstructure:"sasl_security"`
-	TLS          TLS    `mapstructure:"tls"`
-	PageSize     int    `mapstructure:"page_size"`
+	// AllowPlaintext accepts sasl_security none over ldap:// without
+	// start_tls, where the directory's answers cross the network unprotected.
+	AllowPlaintext bool `mapstructure:"allow_plaintext"`
+	TLS            TLS  `mapstructure:"tls"`
+	PageSize       int  `mapstructure:"page_size"`
 	// Timeout bounds each LDAP request.
 	Timeout time.Duration `mapstructure:"timeout"`
 }

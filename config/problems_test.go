@@ -133,6 +133,15 @@ kerberos:
   principal: svc-spnaudit
   keytab: testdata/files/test.keytab
 `},
+	{name: "no SASL layer on plain LDAP", yaml: `
+ldap:
+  urls: [ldaps://dc1.example.test, ldap://dc2.example.test]
+  sasl_security: none
+kerberos:
+  realm: EXAMPLE.TEST
+  principal: svc-spnaudit
+  keytab: testdata/files/test.keytab
+`},
 	{name: "two credential sources", yaml: `
 ldap:
   urls: [ldaps://dc1.example.test]
@@ -236,12 +245,22 @@ audit:
     - rule: duplicate-spm
       spn: "HTTP/legacy*"
       reason: the legacy farm is being retired
+      owner: web-team
     - rule: ghost-spn
       spn: "HTTP/[old"
     - account: "CN=svc-old*"
       reason: " "
     - rule: host-alias-conflict
       reason: accepted
+      owner: web-team
+    - rule: ghost-spn
+      spn: "HTTP/old*"
+      reason: retired
+    - rule: ghost-spn
+      spn: "HTTP/old*"
+      reason: retired
+      owner: web-team
+      until: 31.12.2026
 `},
 	{name: "bad farms", yaml: validBase + `
 farms:

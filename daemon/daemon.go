@@ -107,6 +107,7 @@ type Daemon struct {
 	last     *ldapscan.Result // the last good scan: the base of the next poll
 	lastFull time.Time        // when the last successful full scan started
 	failures int              // consecutive failed scans, for the back-off
+	expired  expiredSuppressions
 }
 
 // maxBackoff caps the wait between failed scans: long enough to spare a DC
@@ -209,16 +210,18 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 	d.last = res
 	d.cfg.Sink.SetLDAPUp(res.Stats.Server, true)
 	d.cfg.Sink.ScanSucceeded(metrics.ScanResult{
-		Mode:       mode,
-		Snapshot:   res.Snapshot,
-		Findings:   findings.Findings,
-		Suppressed: findings.SuppressedCount(),
+		Mode:                mode,
+		Snapshot:            res.Snapshot,
+		Findings:            findings.Findings,
+		Suppressed:          findings.SuppressedCount(),
+		ExpiredSuppressions: len(findings.ExpiredSuppressions),
 	})
 	if len(dnsFailed) > 0 {
 		d.cfg.Sink.CountFailure(mode, StageDNS)
 		d.cfg.Logger.Warn("DNS could not answer for some host names; their ghost-spn findings are left out until it does",
 			"mode", mode, "stage", StageDNS, "hosts", len(dnsFailed), "first", dnsFailed[0])
 	}
+	d.expired.report(d.cfg.Logger, findings.ExpiredSuppressions)
 	attrs := []any{"mode", mode, "duration", elapsed, "server", res.Stats.Server,
 		"objects", len(res.Snapshot.Objects), "spns", res.Snapshot.SPNCount(),
 		"findings", len(findings.Findings), "suppressed", findings.SuppressedCount()}

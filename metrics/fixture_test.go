@@ -110,7 +110,7 @@ func farmFindings() []audit.Finding {
 
 // farmResult is a successful scan of the farm that started at started.
 func farmResult(mode ScanMode, started time.Time) ScanResult {
-	return ScanResult{Mode: mode, Snapshot: farmSnapshot(started), Findings: farmFindings(), Suppressed: 2}
+	return ScanResult{Mode: mode, Snapshot: farmSnapshot(started), Findings: farmFindings(), Suppressed: 2, ExpiredSuppressions: 1}
 }
 
 var errSearch = errors.New("ldap search: connection reset by peer")

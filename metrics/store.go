@@ -72,6 +72,9 @@ type ScanResult struct {
 	Findings []audit.Finding
 	// Suppressed counts findings silenced by audit.ignore entries.
 	Suppressed int
+	// ExpiredSuppressions counts audit.ignore entries past their until date
+	// (audit.Result.ExpiredSuppressions), which suppress nothing.
+	ExpiredSuppressions int
 }
 
 // Store holds the latest scan outcome. The daemon calls its methods (they may
@@ -79,6 +82,7 @@ type ScanResult struct {
 type Store struct {
 	opts   Options
 	stages []string // opts.Stages plus StageOther, deduplicated
+	order  seriesOrder
 
 	writeMu sync.Mutex // serialises copy-on-write updates
 	current atomic.Pointer[state]
@@ -127,7 +131,7 @@ func NewStore(opts Options) *Store {
 	if !slices.Contains(stages, StageOther) {
 		stages = append(stages, StageOther)
 	}
-	s := &Store{opts: opts, stages: stages}
+	s := &Store{opts: opts, stages: stages, order: newSeriesOrder()}
 	s.current.Store(&state{
 		scans:        map[ScanMode]uint64{},
 		failures:     map[failureKey]uint64{},
@@ -154,7 +158,7 @@ func (s *Store) load() *state { return s.current.Load() }
 // Collect only reads.
 func (s *Store) ScanSucceeded(res ScanResult) {
 	now := s.opts.Now()
-	view := newSnapshotView(res, now, s.opts.MaxFindingSeries)
+	view := newSnapshotView(res, now, s.opts.MaxFindingSeries, s.order)
 	s.update(func(next *state) {
 		next.snapshot = view
 		next.lastScan = scanOutcome{attempted: true, ok: true, mode: res.Mode, at: now}

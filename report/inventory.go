@@ -64,7 +64,7 @@ func writeInventoryTable(w io.Writer, snap *inventory.Snapshot, color bool) erro
 	bw := bufio.NewWriter(w)
 	p := painter(color)
 	for _, o := range sortedObjects(snap) {
-		name := sanitize(snap.Directory.AccountName(o))
+		name := Sanitize(snap.Directory.AccountName(o))
 		kind := string(o.Kind)
 		switch {
 		case o.IsDC():
@@ -73,13 +73,13 @@ func writeInventoryTable(w io.Writer, snap *inventory.Snapshot, color bool) erro
 			kind += ", disabled"
 		}
 		head := fmt.Sprintf("%s  %s  ", name, kind)
-		dn := wrap(sanitize(o.DN), max(width-len([]rune(head)), 40), true)
+		dn := wrap(Sanitize(o.DN), max(width-len([]rune(head)), 40), true)
 		fmt.Fprintf(bw, "%s  %s  %s\n", p.paint(styleBold, name), p.paint(styleDim, kind), dn[0])
 		for _, l := range dn[1:] {
 			fmt.Fprintf(bw, "%s%s\n", strings.Repeat(" ", len([]rune(head))), l)
 		}
 		for _, spn := range o.SPNs {
-			for i, l := range wrap(sanitize(spn), width-4, false) {
+			for i, l := range wrap(Sanitize(spn), width-4, false) {
 				if i == 0 {
 					fmt.Fprintf(bw, "  %s\n", l)
 				} else {

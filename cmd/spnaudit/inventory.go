@@ -229,7 +229,7 @@ func (a *app) readLDIFFile(path string) (*inventory.Snapshot, error) {
 	}
 	if !a.quiet {
 		for _, w := range res.Warnings {
-			fmt.Fprintf(a.stderr, "spnaudit: warning: %s: %s\n", path, w)
+			fmt.Fprintf(a.stderr, "spnaudit: warning: %s: %s\n", path, report.Sanitize(w))
 		}
 		if res.MoreWarnings > 0 {
 			fmt.Fprintf(a.stderr, "spnaudit: warning: %s: %d more warnings\n", path, res.MoreWarnings)

@@ -64,6 +64,7 @@ settings matter.`,
 				return err
 			}
 			res := audit.Run(run.snap, ac)
+			a.warnExpiredSuppressions(res.ExpiredSuppressions)
 			doc := report.NewDocument(run.snap, res.Findings, res.SuppressedCount())
 			if err := report.WriteFindings(a.stdout, doc, f, report.Options{Color: a.color(a.stdout), ToolVersion: version.Version}); err != nil {
 				return err

@@ -79,6 +79,7 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 // nil when ctx ends, after both have stopped, or the web server's error (the
 // daemon is then stopped too).
 func runServer(ctx context.Context, cfg *config.Config, scanner daemon.Scanner, kerberos daemon.Kerberos, logger *slog.Logger) error {
+	metrics.WarnIfExposed(logger, metrics.ServerConfig{ListenAddresses: []string{cfg.Web.ListenAddress}, ConfigFile: cfg.Web.ConfigFile})
 	store := metrics.NewStore(metrics.Options{
 		Rules:            audit.RuleIDs,
 		Stages:           daemon.Stages,
