@@ -17,6 +17,7 @@ var objectAttributes = []string{
 	"objectGUID", "sAMAccountName", "objectClass", "userAccountControl",
 	"dNSHostName", "msDS-SupportedEncryptionTypes", "pwdLastSet", "adminCount",
 	"msDS-AllowedToDelegateTo", "uSNChanged", "servicePrincipalName",
+	"objectSid", attrAllowedToAct, // delegation.go
 }
 
 // objectFromRecord converts a directory entry into an inventory object. It is
@@ -58,6 +59,9 @@ func objectFromRecord(r *record) (inventory.Object, error) {
 	}
 	o.AdminCount = int(admin)
 	if o.USNChanged, err = intAttr(r, "uSNChanged"); err != nil {
+		return o, err
+	}
+	if err := readDelegation(r, &o); err != nil {
 		return o, err
 	}
 	return o, nil
