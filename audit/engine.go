@@ -94,6 +94,10 @@ const (
 	RuleUnconstrainedDelegation = "unconstrained-delegation"
 	RuleDisabledAccountSPN      = "disabled-account-spn"
 	RuleFarmDrift               = "farm-drift"
+	// Delegation around SPNs (delegation.go).
+	RuleConstrainedDelegation = "constrained-delegation"
+	RuleDelegationTarget      = "delegation-target"
+	RuleResourceBasedDelegate = "resource-based-delegation"
 )
 
 // rule is one check over the shared index.
@@ -116,6 +120,9 @@ var rules = []rule{
 	unconstrainedDelegation{},
 	disabledAccountSPN{},
 	farmDrift{},
+	constrainedDelegation{},
+	delegationTarget{},
+	resourceBasedDelegation{},
 }
 
 // RuleIDs lists every rule id, in a stable order, for pre-initialised metrics.
