@@ -63,7 +63,7 @@ func rbcdFinding(ix *index, o *inventory.Object, p *inventory.Principal) Finding
 		sev, why = SeverityCritical, "a domain controller: that is the domain"
 	case p.CreatorSID != "":
 		sev, why = SeverityHigh, fmt.Sprintf("%s was created through ms-DS-MachineAccountQuota by %s, who controls it",
-			pname, ix.principalName(&inventory.Principal{SID: p.CreatorSID}))
+			pname, ix.principalName(creatorOf(p)))
 	case group:
 		sev, why = SeverityHigh, fmt.Sprintf("%s is a group: every current and future member may", pname)
 	case kind == inventory.KindUser:
@@ -106,4 +106,13 @@ func rbcdFinding(ix *index, o *inventory.Object, p *inventory.Principal) Finding
 		Remediation: fix,
 		References:  refs,
 	}
+}
+
+// creatorOf returns the account that created a quota-made computer, as far
+// as the scan named it.
+func creatorOf(p *inventory.Principal) *inventory.Principal {
+	if p.Creator != nil {
+		return p.Creator
+	}
+	return &inventory.Principal{SID: p.CreatorSID}
 }

@@ -89,6 +89,8 @@ type Principal struct {
 	// CreatorSID is mS-DS-CreatorSID: set when a non-admin user created the
 	// computer account through ms-DS-MachineAccountQuota, and so controls it.
 	CreatorSID string `json:"creator_sid,omitempty"`
+	// Creator is the account CreatorSID names, when the scan found it.
+	Creator *Principal `json:"creator,omitempty"`
 }
 
 // Resolved reports whether the directory named the principal.

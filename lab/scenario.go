@@ -49,6 +49,15 @@ type Computer struct {
 	UnconstrainedDelegation bool    `yaml:"unconstrained_delegation"`
 	DomainController        bool    `yaml:"domain_controller"`
 	Disabled                bool    `yaml:"disabled"`
+	Delegation              `yaml:",inline"`
+	// AllowedToAct names (sAMAccountNames of this scenario) the principals
+	// allowed resource-based constrained delegation to this computer
+	// (msDS-AllowedToActOnBehalfOfOtherIdentity); see lab/delegation.go.
+	AllowedToAct []string `yaml:"allowed_to_act"`
+	// CreatedBy is the sAMAccountName of the scenario user recorded as the
+	// computer's creator (mS-DS-CreatorSID), as when an ordinary user
+	// creates it through ms-DS-MachineAccountQuota.
+	CreatedBy string `yaml:"created_by"`
 }
 
 // User is a user (service) account.
@@ -59,6 +68,7 @@ type User struct {
 	AdminCount      int      `yaml:"admin_count"`
 	Disabled        bool     `yaml:"disabled"`
 	Description     string   `yaml:"description"`
+	Delegation      `yaml:",inline"`
 }
 
 // Collision is one SPN value added to Account (a sAMAccountName) beneath the
@@ -139,7 +149,7 @@ func (l *Lab) Apply(ctx context.Context, sc *Scenario) error {
 			return err
 		}
 	}
-	return nil
+	return l.applyDelegation(ctx, sc)
 }
 
 // Reset deletes the scenario's OU and DNS records, if present.
@@ -177,6 +187,7 @@ func (sc *Scenario) ldif() string {
 		if c.Disabled {
 			uac |= 0x2
 		}
+		uac |= c.Delegation.uacBits()
 		host := c.DNSHostName
 		if host == "" {
 			host = strings.ToLower(c.Name) + "." + DNSDomain
@@ -189,6 +200,7 @@ func (sc *Scenario) ldif() string {
 			{"unicodePwd:", encodePassword(randomPassword())},
 		}
 		attrs = appendCommon(attrs, c.SPNs, c.EncryptionTypes, 0)
+		attrs = c.Delegation.appendAttrs(attrs)
 		entry(&b, "CN="+strings.ToUpper(c.Name)+","+sc.OUDN(), attrs)
 	}
 	for _, u := range sc.Users {
@@ -196,6 +208,7 @@ func (sc *Scenario) ldif() string {
 		if u.Disabled {
 			uac |= 0x2
 		}
+		uac |= u.Delegation.uacBits()
 		attrs := [][2]string{
 			{"objectClass", "user"},
 			{"sAMAccountName", u.Name},
@@ -206,6 +219,7 @@ func (sc *Scenario) ldif() string {
 			attrs = append(attrs, [2]string{"description", u.Description})
 		}
 		attrs = appendCommon(attrs, u.SPNs, u.EncryptionTypes, u.AdminCount)
+		attrs = u.Delegation.appendAttrs(attrs)
 		entry(&b, "CN="+u.Name+","+sc.OUDN(), attrs)
 	}
 	return b.String()

@@ -3,6 +3,7 @@ package ldapscan
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
@@ -66,28 +67,27 @@ var principalAttributes = []string{"objectSid", "sAMAccountName", "objectClass",
 const maxSIDsPerSearch = 100
 
 // resolvePrincipals names the RBCD principals of objects (which must not be
-// shared with a published snapshot: they are filled in place): from known,
-// the objects already read, when a principal is one of them, and otherwise
-// by searching the naming contexts for its objectSid. A SID nothing answers
-// for (deleted, or in another forest) stays a bare SID.
+// shared with a published snapshot: they are filled in place) by searching
+// the naming contexts for their objectSid: even a principal the inventory
+// holds is searched, for its mS-DS-CreatorSID. A SID no search answers for
+// is named from known and objects when it is one of them (a naming context
+// read through the Global Catalog), and stays a bare SID otherwise (deleted,
+// or in another forest).
 func (sc *Scanner) resolvePrincipals(ctx context.Context, targets []target, objects []inventory.Object, known []inventory.Object, st *scanState) error {
-	found := make(map[string]inventory.Principal)
-	for _, set := range [2][]inventory.Object{known, objects} {
-		for i := range set {
-			if o := &set[i]; o.ObjectSID != "" {
-				found[o.ObjectSID] = principalOf(o)
-			}
-		}
-	}
 	var missing []string
+	seen := make(map[string]bool)
 	for i := range objects {
 		for _, p := range objects[i].AllowedToActOnBehalf {
-			if _, ok := found[p.SID]; !ok && p.WellKnown == "" {
-				found[p.SID] = inventory.Principal{SID: p.SID}
+			if !seen[p.SID] && p.WellKnown == "" {
+				seen[p.SID] = true
 				missing = append(missing, p.SID)
 			}
 		}
 	}
+	if len(missing) == 0 {
+		return nil
+	}
+	found := make(map[string]inventory.Principal)
 	for start := 0; start < len(missing); start += maxSIDsPerSearch {
 		chunk := missing[start:min(start+maxSIDsPerSearch, len(missing))]
 		for _, t := range targets {
@@ -96,11 +96,41 @@ func (sc *Scanner) resolvePrincipals(ctx context.Context, targets []target, obje
 			}
 		}
 	}
+	for _, set := range [2][]inventory.Object{known, objects} {
+		for i := range set {
+			o := &set[i]
+			if _, ok := found[o.ObjectSID]; !ok && seen[o.ObjectSID] {
+				found[o.ObjectSID] = principalOf(o)
+			}
+		}
+	}
+	// The creators of quota-made computers, named in a second round.
+	var creators []string
+	for _, p := range found {
+		if p.CreatorSID != "" && !seen[p.CreatorSID] {
+			seen[p.CreatorSID] = true
+			creators = append(creators, p.CreatorSID)
+		}
+	}
+	slices.Sort(creators)
+	for start := 0; start < len(creators); start += maxSIDsPerSearch {
+		chunk := creators[start:min(start+maxSIDsPerSearch, len(creators))]
+		for _, t := range targets {
+			if err := sc.searchPrincipals(ctx, t, chunk, found, st); err != nil {
+				return err
+			}
+		}
+	}
 	for i := range objects {
 		for j, p := range objects[i].AllowedToActOnBehalf {
-			if q, ok := found[p.SID]; ok && p.WellKnown == "" {
-				objects[i].AllowedToActOnBehalf[j] = q
+			q, ok := found[p.SID]
+			if !ok {
+				continue
 			}
+			if c, ok := found[q.CreatorSID]; ok && q.CreatorSID != "" {
+				q.Creator = &c
+			}
+			objects[i].AllowedToActOnBehalf[j] = q
 		}
 	}
 	return nil
