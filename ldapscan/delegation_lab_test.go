@@ -102,6 +102,34 @@ func TestLabDelegation(t *testing.T) {
 		}
 	}
 	t.Logf("findings:\n%s", findingList(fs))
+
+	// An incremental poll re-reads a changed object and names its
+	// principals again, creator included.
+	if err := l.Touch(context.Background(), delegationScenario.AccountDN("DLGFILE$")); err != nil {
+		t.Fatal(err)
+	}
+	polled, err := sc.Poll(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if polled.Stats.Mode != ModeIncremental || polled.Stats.Entries == 0 {
+		t.Fatalf("poll: %+v, want an incremental poll that read DLGFILE$", polled.Stats)
+	}
+	for _, o := range polled.Snapshot.Objects {
+		if o.SAMAccountName != "DLGFILE$" {
+			continue
+		}
+		got := make([]string, len(o.AllowedToActOnBehalf))
+		for i, p := range o.AllowedToActOnBehalf {
+			got[i] = p.SAMAccountName
+			if p.Creator != nil {
+				got[i] += " by " + p.Creator.SAMAccountName
+			}
+		}
+		if want := []string{"dlg_front", "DLGMAQ$ by dlg_user"}; !slices.Equal(got, want) {
+			t.Errorf("after a poll, DLGFILE$ allows %q, want %q", got, want)
+		}
+	}
 }
 
 func findingList(fs []audit.Finding) string {
