@@ -64,8 +64,8 @@ func delegationTargetFinding(ix *index, o *inventory.Object, raw string) (Findin
 		Accounts:   []string{o.DN},
 		References: []string{refKCD, refSPNFormats},
 	}
-	stale := "# If " + quotedSPN(raw) + " is no longer a back end of " + name + ": " +
-		setCmdlet(o) + " -Identity " + dn + " -Remove @{'msDS-AllowedToDelegateTo'=" + psQuote(raw) + "}"
+	stale := []string{"# If " + quotedSPN(raw) + " is no longer a back end of " + name + ":",
+		setCmdlet(o) + " -Identity " + dn + " -Remove @{'msDS-AllowedToDelegateTo'=" + psQuote(raw) + "}"}
 	holders := ix.spns.holders(raw)
 	switch {
 	case !ix.notAHostName(spn) && !ix.knownHost(spn.Host):
@@ -73,8 +73,8 @@ func delegationTargetFinding(ix *index, o *inventory.Object, raw string) (Findin
 		f.Message = fmt.Sprintf("%s delegates to %s, whose host %s matches no computer account, AD DNS record or farm: "+
 			"whoever registers that name and SPN receives the tickets %s obtains on behalf of its users.",
 			name, quotedSPN(raw), spn.Host, name)
-		f.Remediation = []string{stale,
-			fmt.Sprintf("# If %s is a real back end outside AD DNS, declare it as a farm VIP in audit.farms or enable audit.resolve_dns.", spn.Host)}
+		f.Remediation = append(stale,
+			fmt.Sprintf("# If %s is a real back end outside AD DNS, declare it as a farm VIP in audit.farms or enable audit.resolve_dns.", spn.Host))
 	case len(holders) > 1:
 		f.Severity = SeverityHigh
 		names := make([]string, len(holders))
@@ -84,8 +84,8 @@ func delegationTargetFinding(ix *index, o *inventory.Object, raw string) (Findin
 		}
 		f.Message = fmt.Sprintf("%s delegates to %s, which is registered on %d accounts (%s): the KDC cannot tell "+
 			"which of them the delegated tickets are for.", name, quotedSPN(raw), len(holders), listNames(names, 3))
-		f.Remediation = []string{"setspn -Q " + psArg(raw),
-			fmt.Sprintf("# Keep %s only on the account the back-end service runs as (see duplicate-spn).", quotedSPN(raw)), stale}
+		f.Remediation = append([]string{"setspn -Q " + psArg(raw),
+			fmt.Sprintf("# Keep %s only on the account the back-end service runs as (see duplicate-spn).", quotedSPN(raw))}, stale...)
 		f.References = append(f.References, refSPNEvent11)
 	default:
 		if holder, machine, ok := delegationTargetAliasConflict(ix, raw, spn); ok {
@@ -97,7 +97,7 @@ func delegationTargetFinding(ix *index, o *inventory.Object, raw string) (Findin
 			f.Message = fmt.Sprintf("%s delegates to %s, which %s holds explicitly while the computer %s covers it "+
 				"through HOST: the delegated tickets go to %s, not to the machine.",
 				name, quotedSPN(raw), ix.accountName(h), ix.accountName(m), ix.accountName(h))
-			f.Remediation = []string{"# If the back-end service runs as the machine:", ix.setspnDelete(raw, h), stale}
+			f.Remediation = append([]string{"# If the back-end service runs as the machine:", ix.setspnDelete(raw, h)}, stale...)
 			f.References = append(f.References, refSPNMappings)
 			return f, true
 		}
@@ -106,9 +106,9 @@ func delegationTargetFinding(ix *index, o *inventory.Object, raw string) (Findin
 		}
 		f.Message = fmt.Sprintf("%s delegates to %s, which no account holds: delegation to it fails, and whoever "+
 			"registers it first receives the tickets %s obtains on behalf of its users.", name, quotedSPN(raw), name)
-		f.Remediation = []string{
-			fmt.Sprintf("# Register it on the account the back-end service runs as: setspn -S %s <DOMAIN\\account>", psArg(raw)),
-			stale}
+		f.Remediation = append([]string{
+			fmt.Sprintf("# Register it on the account the back-end service runs as: setspn -S %s <DOMAIN\\account>", psArg(raw))},
+			stale...)
 		f.References = append(f.References, refSetspn)
 	}
 	return f, true

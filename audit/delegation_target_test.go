@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -51,5 +52,9 @@ func TestDelegationTargetNamesBoth(t *testing.T) {
 		withDelegateTo("cifs/nowhere."+testDomain))), Config{})
 	if len(fs) != 1 || !strings.Contains(fs[0].Message, `CORP\svc_web delegates to cifs/nowhere.corp.example.test`) {
 		t.Fatalf("finding does not name the delegating account and target: %+v", fs)
+	}
+	fix := "Set-ADUser -Identity 'CN=svc_web,OU=Service Accounts,DC=corp,DC=example,DC=test' -Remove @{'msDS-AllowedToDelegateTo'='cifs/nowhere.corp.example.test'}"
+	if !slices.Contains(fs[0].Remediation, fix) {
+		t.Errorf("remediation lacks %q: %q", fix, fs[0].Remediation)
 	}
 }
