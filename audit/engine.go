@@ -101,6 +101,10 @@ const (
 	RuleUnconstrainedDelegation = "unconstrained-delegation"
 	RuleDisabledAccountSPN      = "disabled-account-spn"
 	RuleFarmDrift               = "farm-drift"
+	// Delegation around SPNs (delegation.go).
+	RuleConstrainedDelegation = "constrained-delegation"
+	RuleDelegationTarget      = "delegation-target"
+	RuleResourceBasedDelegate = "resource-based-delegation"
 )
 
 // rule is one check over the shared index.
@@ -123,6 +127,9 @@ var rules = []rule{
 	unconstrainedDelegation{},
 	disabledAccountSPN{},
 	farmDrift{},
+	constrainedDelegation{},
+	delegationTarget{},
+	resourceBasedDelegation{},
 }
 
 // RuleIDs lists every rule id, in a stable order, for pre-initialised metrics.

@@ -54,6 +54,7 @@ type index struct {
 	farmHosts      map[string][]int // hostKey of every farm VIP and node name -> farms
 	farmAccounts   [][]int32        // resolved Farm.Account per farm; built on first use
 	byDN           map[string]int32 // folded DN -> object; built on first use
+	bySID          map[string]int32 // objectSid -> object; built on first use (delegation.go)
 }
 
 func newIndex(snap *inventory.Snapshot, cfg Config) *index {

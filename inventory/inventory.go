@@ -76,7 +76,37 @@ type Object struct {
 	// is privileged through group membership (an LDIF export without the
 	// group objects, a domain read through the Global Catalog).
 	PrivilegeUnknown bool `json:"privilege_unknown,omitempty"`
+	// ObjectSID is the objectSid in string form (S-1-5-21-...); "" when not read.
+	ObjectSID string `json:"object_sid,omitempty"`
+	// AllowedToActOnBehalf are the principals the DACL of
+	// msDS-AllowedToActOnBehalfOfOtherIdentity allows: resource-based
+	// constrained delegation to this account's services. A missing or NULL
+	// DACL allows everyone, recorded as Everyone (S-1-1-0).
+	AllowedToActOnBehalf []Principal `json:"allowed_to_act_on_behalf,omitempty"`
 }
+
+// Principal is a security principal named by a SID in a security descriptor,
+// with what the directory said about it ("" and zero values when the SID
+// could not be resolved: deleted, in another forest, or unreadable).
+type Principal struct {
+	SID            string `json:"sid"`
+	DN             string `json:"dn,omitempty"`
+	Domain         string `json:"domain,omitempty"`
+	SAMAccountName string `json:"sam_account_name,omitempty"`
+	// WellKnown is the name of a well-known SID (Everyone, Authenticated
+	// Users, Domain Users...).
+	WellKnown string `json:"well_known,omitempty"`
+	Kind      Kind   `json:"kind,omitempty"`
+	Group     bool   `json:"group,omitempty"`
+	// CreatorSID is mS-DS-CreatorSID: set when a non-admin user created the
+	// computer account through ms-DS-MachineAccountQuota, and so controls it.
+	CreatorSID string `json:"creator_sid,omitempty"`
+	// Creator is the account CreatorSID names, when the scan found it.
+	Creator *Principal `json:"creator,omitempty"`
+}
+
+// Resolved reports whether the directory named the principal.
+func (p *Principal) Resolved() bool { return p.DN != "" || p.WellKnown != "" }
 
 // Enabled reports whether the account is not disabled.
 func (o *Object) Enabled() bool { return o.UserAccountControl&UACAccountDisable == 0 }

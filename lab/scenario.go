@@ -51,6 +51,15 @@ type Computer struct {
 	UnconstrainedDelegation bool    `yaml:"unconstrained_delegation"`
 	DomainController        bool    `yaml:"domain_controller"`
 	Disabled                bool    `yaml:"disabled"`
+	Delegation              `yaml:",inline"`
+	// AllowedToAct names (sAMAccountNames of this scenario) the principals
+	// allowed resource-based constrained delegation to this computer
+	// (msDS-AllowedToActOnBehalfOfOtherIdentity); see lab/delegation.go.
+	AllowedToAct []string `yaml:"allowed_to_act"`
+	// CreatedBy is the sAMAccountName of the scenario user recorded as the
+	// computer's creator (mS-DS-CreatorSID), as when an ordinary user
+	// creates it through ms-DS-MachineAccountQuota.
+	CreatedBy string `yaml:"created_by"`
 }
 
 // User is a user (service) account.
@@ -68,6 +77,7 @@ type User struct {
 	// PrimaryGroupID, when set, becomes the user's primaryGroupID after its
 	// memberships (Samba, like AD, wants the user in the group first).
 	PrimaryGroupID int `yaml:"primary_group_id,omitempty"`
+	Delegation     `yaml:",inline"`
 }
 
 // Collision is one SPN value added to Account (a sAMAccountName) beneath the
@@ -151,7 +161,7 @@ func (l *Lab) Apply(ctx context.Context, sc *Scenario) error {
 			return err
 		}
 	}
-	return nil
+	return l.applyDelegation(ctx, sc)
 }
 
 // Reset deletes the scenario's OU and DNS records, if present.
@@ -189,6 +199,7 @@ func (sc *Scenario) ldif() string {
 		if c.Disabled {
 			uac |= 0x2
 		}
+		uac |= c.Delegation.uacBits()
 		host := c.DNSHostName
 		if host == "" {
 			host = strings.ToLower(c.Name) + "." + DNSDomain
@@ -201,6 +212,7 @@ func (sc *Scenario) ldif() string {
 			{"unicodePwd:", encodePassword(randomPassword())},
 		}
 		attrs = appendCommon(attrs, c.SPNs, c.EncryptionTypes, 0)
+		attrs = c.Delegation.appendAttrs(attrs)
 		entry(&b, "CN="+strings.ToUpper(c.Name)+","+sc.OUDN(), attrs)
 	}
 	for _, u := range sc.Users {
@@ -208,6 +220,7 @@ func (sc *Scenario) ldif() string {
 		if u.Disabled {
 			uac |= 0x2
 		}
+		uac |= u.Delegation.uacBits()
 		attrs := [][2]string{
 			{"objectClass", "user"},
 			{"sAMAccountName", u.Name},
@@ -218,6 +231,7 @@ func (sc *Scenario) ldif() string {
 			attrs = append(attrs, [2]string{"description", u.Description})
 		}
 		attrs = appendCommon(attrs, u.SPNs, u.EncryptionTypes, u.AdminCount)
+		attrs = u.Delegation.appendAttrs(attrs)
 		entry(&b, "CN="+u.Name+","+sc.OUDN(), attrs)
 	}
 	sc.groupsLDIF(&b)

@@ -92,6 +92,9 @@ func (sc *Scanner) poll(ctx context.Context, prev *Result, started time.Time) (*
 			return nil, "", err
 		}
 	}
+	if err := sc.resolvePrincipals(ctx, targets, delta.updated, prev.Snapshot.Objects, st); err != nil {
+		return nil, "", err
+	}
 	objects, removed := delta.apply(prev.Snapshot.Objects)
 	// Membership changes do not move the members' uSNChanged: the groups
 	// are read again and every object's privilege recomputed.

@@ -19,6 +19,7 @@ var objectAttributes = []string{
 	"msDS-AllowedToDelegateTo", "uSNChanged", "servicePrincipalName",
 	// privilege through a primary group, which no member value shows
 	"primaryGroupID",
+	"objectSid", attrAllowedToAct, // delegation.go
 }
 
 // objectFromRecord converts a directory entry into an inventory object. It is
@@ -67,6 +68,9 @@ func objectFromRecord(r *record) (inventory.Object, error) {
 		return o, err
 	}
 	o.PrimaryGroupID = int(primary)
+	if err := readDelegation(r, &o); err != nil {
+		return o, err
+	}
 	return o, nil
 }
 

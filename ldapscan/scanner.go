@@ -213,6 +213,9 @@ func (sc *Scanner) readAll(ctx context.Context, started time.Time, reason string
 		return nil, err
 	}
 	objects = inventory.ApplyPrivileges(objects, membership)
+	if err := sc.resolvePrincipals(ctx, targets, objects, nil, st); err != nil {
+		return nil, err
+	}
 	readable, err := sc.tombstonesReadable(ctx, targets, st)
 	if err != nil {
 		return nil, err
