@@ -59,6 +59,7 @@ var Stages = []string{
 	StageKerberos,
 	string(ldapscan.StageConnect), string(ldapscan.StageBind), string(ldapscan.StageRootDSE),
 	string(ldapscan.StageConfig), string(ldapscan.StageSearch), string(ldapscan.StageRange),
+	string(ldapscan.StageReferral),
 	StageAudit,
 }
 

@@ -294,7 +294,10 @@ func (fa *fakeAD) handleSearch(w *gldap.ResponseWriter, r *gldap.Request) {
 		_ = w.Write(done)
 		return
 	}
-	if urls, ok := fa.referrals[strings.ToLower(m.BaseDN)]; ok {
+	fa.mu.Lock()
+	urls, ok := fa.referrals[strings.ToLower(m.BaseDN)]
+	fa.mu.Unlock()
+	if ok {
 		ref := r.NewSearchDoneResponse(gldap.WithResponseCode(gldap.ResultReferral))
 		ref.SetDiagnosticMessage("referral:" + strings.Join(urls, " "))
 		_ = w.Write(ref)
