@@ -49,14 +49,20 @@ func (sc *Scanner) tombstonesReadable(ctx context.Context, targets []target, st 
 }
 
 // markVanished lists the keys of the objects with SPNs that still exist and
-// marks every object of prev that is not among them as removed.
-func (sc *Scanner) markVanished(ctx context.Context, targets []target, prev []inventory.Object, delta *changeSet, st *scanState) error {
+// marks every object of prev that is not among them as removed. A naming
+// context whose listing comes back empty while prev held objects there
+// (a lost permission, a server answering from an empty replica) never marks
+// them deleted: the reason returned asks for a full scan instead, which reads
+// the objects themselves.
+func (sc *Scanner) markVanished(ctx context.Context, targets []target, prev []inventory.Object, delta *changeSet, st *scanState) (string, error) {
 	present := make(map[string]struct{}, len(prev))
+	held := objectsPerTarget(targets, prev)
 	for _, t := range targets {
 		s, err := sc.sessionFor(ctx, t)
 		if err != nil {
-			return err
+			return "", err
 		}
+		listed := 0
 		req := ldap.NewSearchRequest(t.nc, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
 			"(servicePrincipalName=*)", []string{"objectGUID"}, nil)
 		err = s.pagedSearch(ctx, req, sc.cfg.PageSize, &st.refs, func(page []*ldap.Entry) error {
@@ -70,11 +76,15 @@ func (sc *Scanner) markVanished(ctx context.Context, targets []target, prev []in
 				}
 				present[keyOf(guid, e.DN)] = struct{}{}
 			}
+			listed += len(page)
 			st.stats.Listed += len(page)
 			return nil
 		})
 		if err != nil {
-			return stageError(StageSearch, s.ep.url, err)
+			return "", stageError(StageSearch, s.ep.url, err)
+		}
+		if listed == 0 && held[t.String()] > 0 {
+			return fmt.Sprintf("listing the objects of %s returned none where the last scan held %d", t, held[t.String()]), nil
 		}
 	}
 	for i := range prev {
@@ -82,7 +92,47 @@ func (sc *Scanner) markVanished(ctx context.Context, targets []target, prev []in
 			delta.touched[key] = struct{}{}
 		}
 	}
-	return nil
+	return "", nil
+}
+
+// objectsPerTarget counts objects by the target (naming context) that holds
+// them, keyed by target.String().
+func objectsPerTarget(targets []target, objects []inventory.Object) map[string]int {
+	ncs := make([]string, len(targets))
+	for i, t := range targets {
+		ncs[i] = t.nc
+	}
+	counts := make(map[string]int, len(targets))
+	for i := range objects {
+		if j := namingContextIndex(objects[i].DN, ncs); j >= 0 {
+			counts[targets[j].String()]++
+		}
+	}
+	return counts
+}
+
+// namingContextIndex returns the index of the naming context in ncs that
+// holds dn: the longest one dn ends with (a parent domain's naming context
+// is a suffix of its child's), or -1.
+func namingContextIndex(dn string, ncs []string) int {
+	best := -1
+	for i, nc := range ncs {
+		if !dnWithin(dn, nc) {
+			continue
+		}
+		if best < 0 || len(nc) > len(ncs[best]) {
+			best = i
+		}
+	}
+	return best
+}
+
+// dnWithin reports whether dn is nc or below it, ignoring ASCII case.
+func dnWithin(dn, nc string) bool {
+	if len(dn) < len(nc) || !strings.EqualFold(dn[len(dn)-len(nc):], nc) {
+		return false
+	}
+	return len(dn) == len(nc) || dn[len(dn)-len(nc)-1] == ','
 }
 
 func containsKey(set map[string]struct{}, key string) bool {

@@ -41,6 +41,10 @@ type fakeAD struct {
 	// hideTombstones denies the bind account the Deleted Objects
 	// container, as AD and Samba do by default.
 	hideTombstones bool
+	// emptyListing answers the GUID listing of polls (only objectGUID
+	// asked for) with no entries, as a server does for an account that lost
+	// its read right or an empty replica.
+	emptyListing bool
 
 	pagesServed atomic.Int64 // search requests that carried a paging control
 	searches    atomic.Int64
@@ -367,6 +371,9 @@ func (fa *fakeAD) find(m *gldap.SearchMessage) ([]string, int) {
 			continue
 		}
 		out = append(out, key)
+	}
+	if fa.emptyListing && len(m.Attributes) == 1 && strings.EqualFold(m.Attributes[0], "objectGUID") {
+		return nil, gldap.ResultSuccess
 	}
 	slices.Sort(out)
 	return out, gldap.ResultSuccess

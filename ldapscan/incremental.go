@@ -88,8 +88,9 @@ func (sc *Scanner) poll(ctx context.Context, prev *Result, started time.Time) (*
 		}
 	}
 	if !prev.Watermark.TombstonesReadable {
-		if err := sc.findDeletions(ctx, dse, targets, prev.Snapshot.Objects, cover, delta, st); err != nil {
-			return nil, "", err
+		reason, err := sc.findDeletions(ctx, dse, targets, prev.Snapshot.Objects, cover, delta, st)
+		if err != nil || reason != "" {
+			return nil, reason, err
 		}
 	}
 	objects, removed := delta.apply(prev.Snapshot.Objects)
@@ -111,15 +112,16 @@ func (sc *Scanner) poll(ctx context.Context, prev *Result, started time.Time) (*
 
 // findDeletions finds the objects deleted since the watermark without
 // reading tombstones: it lists the objects' GUIDs unless every USN used
-// since the watermark is accounted for.
-func (sc *Scanner) findDeletions(ctx context.Context, dse rootDSE, targets []target, prev []inventory.Object, cover *usnCoverage, delta *changeSet, st *scanState) error {
+// since the watermark is accounted for. It returns a reason for a full scan
+// when the listing cannot be trusted.
+func (sc *Scanner) findDeletions(ctx context.Context, dse rootDSE, targets []target, prev []inventory.Object, cover *usnCoverage, delta *changeSet, st *scanState) (string, error) {
 	if !cover.complete() {
 		if err := sc.accountOtherPartitions(ctx, dse, targets, cover, st); err != nil {
-			return err
+			return "", err
 		}
 	}
 	if cover.complete() {
-		return nil
+		return "", nil
 	}
 	return sc.markVanished(ctx, targets, prev, delta, st)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/spnaudit/spnaudit/inventory"
@@ -213,6 +214,56 @@ func TestPollFallsBackToFullScan(t *testing.T) {
 				t.Fatalf("objects = %d, want 1", len(res.Snapshot.Objects))
 			}
 		})
+	}
+}
+
+// TestEmptyListingNeverDeletes: a poll that must list the objects' GUIDs to
+// find deletions (tombstones not readable, a USN unexplained) and gets an
+// empty listing where the last scan held objects does not mark them
+// deleted: it runs a full scan, which reads the objects themselves.
+func TestEmptyListingNeverDeletes(t *testing.T) {
+	fa := newFakeAD()
+	fa.hideTombstones = true
+	for i := range 5 {
+		fa.account(fmt.Sprintf("svc%d", i), "user", fmt.Sprintf("HTTP/app%d", i))
+	}
+	gone := fa.account("gone", "user", "HTTP/gone")
+	sc := newTestScanner(t, []string{"ldap://" + fa.serve(t, nil, false)}, nil)
+	prev := scanOK(t, sc)
+	if prev.Watermark.TombstonesReadable || len(prev.Snapshot.Objects) != 6 {
+		t.Fatalf("setup: tombstones readable %v, objects %d", prev.Watermark.TombstonesReadable, len(prev.Snapshot.Objects))
+	}
+	fa.remove(gone) // an unexplained USN: the poll must list GUIDs
+	fa.mu.Lock()
+	fa.emptyListing = true
+	fa.mu.Unlock()
+
+	res := pollOK(t, sc, prev)
+	if res.Stats.Mode != ModeFull || !strings.Contains(res.Stats.FullReason, "returned none") {
+		t.Fatalf("mode %s reason %q, want a full scan because the listing was empty", res.Stats.Mode, res.Stats.FullReason)
+	}
+	if len(res.Snapshot.Objects) != 5 {
+		t.Fatalf("objects after the poll = %d, want 5 (one deleted, none lost to the empty listing)", len(res.Snapshot.Objects))
+	}
+}
+
+func TestNamingContextIndex(t *testing.T) {
+	ncs := []string{"DC=corp,DC=example,DC=test", "DC=child,DC=corp,DC=example,DC=test", "DC=other,DC=test"}
+	for _, tc := range []struct {
+		dn   string
+		want int
+	}{
+		{"CN=svc,CN=Users,DC=corp,DC=example,DC=test", 0},
+		{"cn=svc,ou=x,dc=CHILD,dc=corp,dc=example,dc=test", 1},
+		{"DC=child,DC=corp,DC=example,DC=test", 1},
+		{"CN=x,DC=notchild,DC=corp,DC=example,DC=test", 0},
+		{"CN=x,DC=xother,DC=test", -1},
+		{"CN=x,DC=other,DC=test", 2},
+		{"", -1},
+	} {
+		if got := namingContextIndex(tc.dn, ncs); got != tc.want {
+			t.Errorf("namingContextIndex(%q) = %d, want %d", tc.dn, got, tc.want)
+		}
 	}
 }
 
