@@ -73,6 +73,10 @@ type ldifReader struct {
 	lineNo    int
 	logical   []byte
 	logicalAt int
+	// spacesAt is the number of the last line made only of spaces in the
+	// current record: LDIF reads it as a continuation, not as the blank line
+	// that ends a record.
+	spacesAt int
 }
 
 type ldifLine struct {
@@ -101,6 +105,9 @@ func (lr *ldifReader) read(r io.Reader) error {
 				return fmt.Errorf("ldif line %d: continuation line without a line to continue", lr.lineNo)
 			}
 			lr.logical = append(lr.logical, line[1:]...)
+			if len(bytes.TrimLeft(line, " ")) == 0 {
+				lr.spacesAt = lr.lineNo
+			}
 		case len(line) == 0:
 			if err := lr.endLogical(); err != nil {
 				return err
@@ -138,14 +145,38 @@ func (lr *ldifReader) endLogical() error {
 	}
 	if len(lr.lines) == 0 {
 		lr.recordAt = lr.logicalAt
+	} else if hasKey(text, "dn") && !lr.versionOnly() {
+		return lr.dnInsideRecord()
 	}
 	lr.lines = append(lr.lines, ldifLine{text: text, no: lr.logicalAt})
 	return nil
 }
 
+// versionOnly reports whether the current record holds only the version
+// line of the file, which the first record may follow on the next line
+// (RFC 2849: version-spec 1*(1*SEP ldif-attrval-record)).
+func (lr *ldifReader) versionOnly() bool {
+	return lr.first && len(lr.lines) == 1 && hasKey(lr.lines[0].text, "version")
+}
+
+// dnInsideRecord refuses a "dn:" line that is not the first line of its
+// record. RFC 2849 separates records by a blank line; reading on would give
+// the attributes of the next entry (its SPNs among them) to the entry
+// before it.
+func (lr *ldifReader) dnInsideRecord() error {
+	err := fmt.Errorf("ldif line %d: dn: inside the record that starts at line %d; records must be separated by an empty line",
+		lr.logicalAt, lr.recordAt)
+	if lr.spacesAt > lr.recordAt {
+		err = fmt.Errorf("%w (line %d holds only spaces, which LDIF reads as the continuation of the line before it: make it empty)",
+			err, lr.spacesAt)
+	}
+	return err
+}
+
 func (lr *ldifReader) endRecord() error {
 	lines := lr.lines
 	lr.lines = lr.lines[:0]
+	lr.spacesAt = 0
 	if len(lines) == 0 {
 		return nil
 	}

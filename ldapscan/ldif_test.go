@@ -129,6 +129,19 @@ func TestReadLDIFErrors(t *testing.T) {
 		{"bad range", "dn: CN=a,DC=x\nmember;range=9-1: a\n", "bad high bound"},
 		{"bad integer", "dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\nuserAccountControl: lots\n", "userAccountControl"},
 		{"bad GUID", "dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\nobjectGUID:: AAEC\n", "objectGUID"},
+		// RFC 2849: records are separated by an empty line. Without one, the
+		// next record's SPNs would be attributed to the account before it.
+		{"no blank line between records", "dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\ndn: CN=b,DC=x\nservicePrincipalName: HTTP/b\n",
+			"ldif line 3: dn: inside the record that starts at line 1; records must be separated by an empty line"},
+		{"a line of spaces between records", "dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n   \ndn: CN=b,DC=x\nservicePrincipalName: HTTP/b\n",
+			"ldif line 4: dn: inside the record that starts at line 1; records must be separated by an empty line (line 3 holds only spaces"},
+		{"a single space between records", "dn: CN=a,DC=x\r\nservicePrincipalName: HTTP/a\r\n \r\ndn: CN=b,DC=x\r\nservicePrincipalName: HTTP/b\r\n",
+			"ldif line 4: dn: inside the record that starts at line 1; records must be separated by an empty line (line 3 holds only spaces"},
+		{"base64 dn inside a record", "dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\ndn:: Q049YixEQz14\nservicePrincipalName: HTTP/b\n", "ldif line 3: dn: inside"},
+		{"upper-case DN inside a record", "dn: CN=a,DC=x\nDN: CN=b,DC=x\n", "ldif line 2: dn: inside"},
+		{"dn inside a later record", "version: 1\ndn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nservicePrincipalName: HTTP/b\n# comment\ndn: CN=c,DC=x\n",
+			"ldif line 8: dn: inside the record that starts at line 5"},
+		{"version, entry and dn without separators", "version: 1\ndn: CN=a,DC=x\nservicePrincipalName: HTTP/a\ndn: CN=b,DC=x\n", "ldif line 4: dn: inside"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,6 +163,10 @@ func TestReadLDIFSkips(t *testing.T) {
 		{"only comments", "# nothing\n#\n", 0, 0},
 		{"version only", "version: 1\n", 0, 0},
 		{"version then entry", "version: 1\ndn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n", 1, 0},
+		{"version then entries", "version: 1\ndn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nservicePrincipalName: HTTP/b\n", 2, 0},
+		// A value folded at a run of spaces: a continuation line of spaces
+		// inside a record is still a continuation.
+		{"continuation of spaces inside a record", "dn: CN=a,DC=x\ndescription: a\n   \nservicePrincipalName: HTTP/a\n", 1, 0},
 		{"modify record", "dn: CN=a,DC=x\nchangetype: modify\nadd: servicePrincipalName\nservicePrincipalName: HTTP/a\n-\n", 0, 1},
 		{"record without dn", "cn: stray\n", 0, 1},
 		{"no trailing newline", "dn: CN=a,DC=x\nservicePrincipalName: HTTP/a", 1, 0},
@@ -163,6 +180,43 @@ func TestReadLDIFSkips(t *testing.T) {
 			}
 			if len(res.Snapshot.Objects) != tc.objects || len(res.Warnings) != tc.wantWarnings {
 				t.Fatalf("objects %d warnings %q; want %d objects, %d warnings", len(res.Snapshot.Objects), res.Warnings, tc.objects, tc.wantWarnings)
+			}
+		})
+	}
+}
+
+// TestLDIFNeverMergesRecords: whatever separates two records (an empty
+// line, several, one with CR, a line of spaces, nothing), the reader either
+// refuses the export naming the line or gives each account exactly its own
+// SPNs: never one account's SPN to another.
+func TestLDIFNeverMergesRecords(t *testing.T) {
+	for _, sep := range []struct {
+		text  string
+		valid bool // RFC 2849 separates records with it
+	}{
+		{"\n", true}, {"\n\n", true}, {"\r\n", true}, {"", false}, {" \n", false}, {"    \n", false},
+		{"# comment\n", false}, {"\n# comment\n", true}, {" \n\n", true},
+	} {
+		t.Run(strconv.Quote(sep.text), func(t *testing.T) {
+			ldif := "dn: CN=a,DC=x\nsAMAccountName: a\nservicePrincipalName: HTTP/a\n" + sep.text +
+				"dn: CN=b,DC=x\nsAMAccountName: b\nservicePrincipalName: HTTP/b\n"
+			res, err := ReadLDIF(strings.NewReader(ldif), "test")
+			if !sep.valid {
+				if err == nil || !strings.Contains(err.Error(), "ldif line ") {
+					t.Fatalf("records without a separator: error %v, want one naming the line", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][]string{}
+			for _, o := range res.Snapshot.Objects {
+				got[o.SAMAccountName] = o.SPNs
+			}
+			want := map[string][]string{"a": {"HTTP/a"}, "b": {"HTTP/b"}}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("SPNs by account = %q, want %q", got, want)
 			}
 		})
 	}
