@@ -38,7 +38,9 @@ type Kerberos interface {
 type Sink interface {
 	ScanSucceeded(metrics.ScanResult)
 	ScanFailed(mode metrics.ScanMode, stage string, err error)
-	SetLDAPUp(server string, up bool)
+	// SetLDAPServers replaces spnaudit_ldap_up with the servers one scan
+	// reached (true) or failed to reach (false).
+	SetLDAPServers(up map[string]bool)
 	SetTGTExpiry(time.Time)
 }
 
@@ -157,7 +159,7 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 			d.cfg.Logger.Info("scan cancelled", "mode", mode, "duration", elapsed)
 			return
 		}
-		d.reportServers(err)
+		d.reportServers(nil, err)
 		d.cfg.Sink.ScanFailed(mode, stage, err)
 		d.cfg.Logger.Error("scan failed; the last good snapshot stays published", "mode", mode, "stage", stage,
 			"duration", elapsed, "err", err)
@@ -168,10 +170,9 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 	if res.Stats.Mode == ldapscan.ModeFull {
 		mode = metrics.ModeFull
 		d.lastFull = started
-		d.reportFailover(res.Stats.Server)
 	}
 	d.last = res
-	d.cfg.Sink.SetLDAPUp(res.Stats.Server, true)
+	d.reportServers(res, nil)
 	d.cfg.Sink.ScanSucceeded(metrics.ScanResult{
 		Mode:       mode,
 		Snapshot:   res.Snapshot,
@@ -237,25 +238,41 @@ func scanStage(err error) string {
 	return metrics.StageOther
 }
 
-// reportServers records which servers a failed scan reached: those that
-// failed to connect or bind are down, those that failed later answered.
-func (d *Daemon) reportServers(err error) {
-	for _, se := range scanErrors(err) {
-		if se.Server == "" {
-			continue
+// reportServers publishes, after every scan that reached the directory,
+// successful or not, whether each server it tried answered: the DCs of
+// ldap.urls and the Global Catalog. Servers it did not try lose their
+// series, so none stays down after it recovers. A failure before any
+// server was tried (Kerberos) changes nothing.
+func (d *Daemon) reportServers(res *ldapscan.Result, err error) {
+	up := map[string]bool{}
+	if err != nil {
+		// Failures at connect or bind are servers down; later ones answered.
+		for _, se := range scanErrors(err) {
+			if se.Server != "" {
+				up[se.Server] = se.Stage != ldapscan.StageConnect && se.Stage != ldapscan.StageBind
+			}
 		}
-		d.cfg.Sink.SetLDAPUp(se.Server, se.Stage != ldapscan.StageConnect && se.Stage != ldapscan.StageBind)
+		for _, s := range ldapscan.ServersOf(err) {
+			up[s.Server] = s.Up
+		}
+	} else {
+		if res.Stats.Mode == ldapscan.ModeFull {
+			// A full scan tries ldap.urls in order: those before the one
+			// that answered are down.
+			for _, s := range d.cfg.Servers {
+				if s == res.Stats.Server {
+					break
+				}
+				up[s] = false
+			}
+		}
+		for _, s := range res.Stats.Servers {
+			up[s.Server] = s.Up
+		}
+		up[res.Stats.Server] = true
 	}
-}
-
-// reportFailover marks down the servers a full scan tried before the one
-// that answered.
-func (d *Daemon) reportFailover(answered string) {
-	for _, s := range d.cfg.Servers {
-		if s == answered {
-			return
-		}
-		d.cfg.Sink.SetLDAPUp(s, false)
+	if len(up) > 0 {
+		d.cfg.Sink.SetLDAPServers(up)
 	}
 }
 

@@ -23,6 +23,11 @@ import (
 func (sc *Scanner) Poll(ctx context.Context, prev *Result) (*Result, error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	sc.servers = nil
+	return sc.servers.attach(sc.pollOrScan(ctx, prev))
+}
+
+func (sc *Scanner) pollOrScan(ctx context.Context, prev *Result) (*Result, error) {
 	if prev == nil || prev.Snapshot == nil || prev.Watermark.USN == 0 {
 		return sc.fullScan(ctx, "no previous scan with a USN watermark")
 	}
@@ -132,7 +137,9 @@ func (sc *Scanner) findDeletions(ctx context.Context, dse rootDSE, targets []tar
 // server may have closed it while idle.
 func (sc *Scanner) identifyReusing(ctx context.Context, st *scanState) (rootDSE, string, error) {
 	reused := sc.dc.alive()
-	if !reused {
+	if reused {
+		sc.servers.note(sc.dc.ep.url, false, true)
+	} else {
 		sc.dropSessions()
 		dc, err := sc.connectAny(ctx)
 		if err != nil {

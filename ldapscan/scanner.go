@@ -70,6 +70,10 @@ type Stats struct {
 	// find deleted objects when some USN remained unexplained.
 	OtherEntries  int
 	Listed        int
+	// Servers are the servers this scan or poll connected to or reused, in
+	// order, each once (the last outcome wins); failed scans carry theirs
+	// too (ServersOf).
+	Servers       []ServerStatus
 	RangeRequests int // follow-up requests of AD range retrieval
 	Referrals     int
 	ReferralURLs  []string
@@ -88,9 +92,11 @@ type Scanner struct {
 	// the well-known ports.
 	globalCatalog func(endpoint) endpoint
 
-	mu sync.Mutex // serialises scans; guards dc and gc
+	mu sync.Mutex // serialises scans; guards dc, gc and servers
 	dc *session
 	gc *session
+	// servers collects the current scan's connection outcomes.
+	servers serverLog
 }
 
 // New validates cfg and returns a Scanner that authenticates with auth.
@@ -129,7 +135,9 @@ func (sc *Scanner) dropSessions() {
 func (sc *Scanner) Scan(ctx context.Context) (*Result, error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	return sc.fullScan(ctx, "")
+	sc.servers = nil
+	res, err := sc.fullScan(ctx, "")
+	return sc.servers.attach(res, err)
 }
 
 // scanState accumulates one scan's statistics.
@@ -280,6 +288,7 @@ func (sc *Scanner) sessionFor(ctx context.Context, t target) (*session, error) {
 		return sc.dc, nil
 	}
 	if sc.gc.alive() {
+		sc.servers.note(sc.gc.ep.url, true, true)
 		return sc.gc, nil
 	}
 	gc, err := sc.connect(ctx, sc.globalCatalog(sc.dc.ep), true)

@@ -48,6 +48,7 @@ func (sc *Scanner) connect(ctx context.Context, ep endpoint, gc bool) (*session,
 		}
 		return lc, nil
 	})
+	sc.servers.note(ep.url, gc, err == nil)
 	if err != nil {
 		return nil, err
 	}

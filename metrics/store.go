@@ -195,6 +195,19 @@ func (s *Store) SetLDAPUp(server string, up bool) {
 	})
 }
 
+// SetLDAPServers replaces the recorded servers with those a scan reached or
+// failed to reach (server URL: answered). A server the scan did not try
+// (an ldap.urls entry after the one that answered, the Global Catalog of
+// another DC) loses its series rather than keeping a value nobody
+// re-checked: a server down once is never reported down for ever.
+func (s *Store) SetLDAPServers(up map[string]bool) {
+	next := maps.Clone(up)
+	if next == nil {
+		next = map[string]bool{}
+	}
+	s.update(func(st *state) { st.ldapUp = next })
+}
+
 // SetTGTExpiry records when the current Kerberos TGT expires; the zero time
 // means no ticket.
 func (s *Store) SetTGTExpiry(t time.Time) {
