@@ -68,8 +68,8 @@ type Stats struct {
 	// OtherEntries counts the changes a poll read in the other naming
 	// contexts to account for every USN, and Listed the GUIDs it listed to
 	// find deleted objects when some USN remained unexplained.
-	OtherEntries  int
-	Listed        int
+	OtherEntries int
+	Listed       int
 	// Servers are the servers this scan or poll connected to or reused, in
 	// order, each once (the last outcome wins); failed scans carry theirs
 	// too (ServersOf).
