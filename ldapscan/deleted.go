@@ -98,41 +98,19 @@ func (sc *Scanner) markVanished(ctx context.Context, targets []target, prev []in
 // objectsPerTarget counts objects by the target (naming context) that holds
 // them, keyed by target.String().
 func objectsPerTarget(targets []target, objects []inventory.Object) map[string]int {
+	byNC := make(map[string]string, len(targets))
 	ncs := make([]string, len(targets))
 	for i, t := range targets {
 		ncs[i] = t.nc
+		byNC[t.nc] = t.String()
 	}
 	counts := make(map[string]int, len(targets))
 	for i := range objects {
-		if j := namingContextIndex(objects[i].DN, ncs); j >= 0 {
-			counts[targets[j].String()]++
+		if nc, ok := inventory.NamingContextOf(objects[i].DN, ncs); ok {
+			counts[byNC[nc]]++
 		}
 	}
 	return counts
-}
-
-// namingContextIndex returns the index of the naming context in ncs that
-// holds dn: the longest one dn ends with (a parent domain's naming context
-// is a suffix of its child's), or -1.
-func namingContextIndex(dn string, ncs []string) int {
-	best := -1
-	for i, nc := range ncs {
-		if !dnWithin(dn, nc) {
-			continue
-		}
-		if best < 0 || len(nc) > len(ncs[best]) {
-			best = i
-		}
-	}
-	return best
-}
-
-// dnWithin reports whether dn is nc or below it, ignoring ASCII case.
-func dnWithin(dn, nc string) bool {
-	if len(dn) < len(nc) || !strings.EqualFold(dn[len(dn)-len(nc):], nc) {
-		return false
-	}
-	return len(dn) == len(nc) || dn[len(dn)-len(nc)-1] == ','
 }
 
 func containsKey(set map[string]struct{}, key string) bool {

@@ -102,11 +102,12 @@ func (sc *Scanner) poll(ctx context.Context, prev *Result, started time.Time) (*
 	st.stats.Removed = removed
 	st.stats.NamingContexts = len(targets)
 	snap := &inventory.Snapshot{
-		Directory: dir,
-		Objects:   objects,
-		Server:    dc.ep.url,
-		Started:   started,
-		Duration:  time.Since(started),
+		Directory:      dir,
+		Objects:        objects,
+		Server:         dc.ep.url,
+		Started:        started,
+		Duration:       time.Since(started),
+		NamingContexts: namingContexts(targets),
 	}
 	sc.log.Debug("ldap incremental poll done", "server", dc.ep.url, "fetched", st.stats.Entries,
 		"removed", removed, "objects", len(objects), "duration", snap.Duration)

@@ -247,26 +247,6 @@ func TestEmptyListingNeverDeletes(t *testing.T) {
 	}
 }
 
-func TestNamingContextIndex(t *testing.T) {
-	ncs := []string{"DC=corp,DC=example,DC=test", "DC=child,DC=corp,DC=example,DC=test", "DC=other,DC=test"}
-	for _, tc := range []struct {
-		dn   string
-		want int
-	}{
-		{"CN=svc,CN=Users,DC=corp,DC=example,DC=test", 0},
-		{"cn=svc,ou=x,dc=CHILD,dc=corp,dc=example,dc=test", 1},
-		{"DC=child,DC=corp,DC=example,DC=test", 1},
-		{"CN=x,DC=notchild,DC=corp,DC=example,DC=test", 0},
-		{"CN=x,DC=xother,DC=test", -1},
-		{"CN=x,DC=other,DC=test", 2},
-		{"", -1},
-	} {
-		if got := namingContextIndex(tc.dn, ncs); got != tc.want {
-			t.Errorf("namingContextIndex(%q) = %d, want %d", tc.dn, got, tc.want)
-		}
-	}
-}
-
 // TestPollAfterFailover: the primary goes down between polls; the poll
 // reconnects to the second URL and, the DC having changed, scans in full.
 func TestPollAfterFailover(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -210,6 +211,12 @@ func TestGlobalCatalogForOtherDomains(t *testing.T) {
 	if want := []string{fakeDomainNC, "gc:" + childNC}; !slices.Equal(res.Watermark.NamingContexts, want) {
 		t.Fatalf("naming contexts %q, want %q", res.Watermark.NamingContexts, want)
 	}
+	if want := []string{fakeDomainNC, childNC}; !slices.Equal(res.Snapshot.NamingContexts, want) {
+		t.Fatalf("snapshot naming contexts %q, want %q", res.Snapshot.NamingContexts, want)
+	}
+	if got, want := res.Snapshot.ObjectsByNamingContext(), map[string]int{fakeDomainNC: 1, childNC: 1}; !maps.Equal(got, want) {
+		t.Fatalf("objects by naming context %v, want %v", got, want)
+	}
 	d := res.Snapshot.Directory
 	if !slices.Equal(d.Domains, []string{"child.corp.example.test", "corp.example.test"}) || d.NetBIOSDomains["child.corp.example.test"] != "CHILD" {
 		t.Fatalf("domains %q netbios %v", d.Domains, d.NetBIOSDomains)
@@ -220,6 +227,9 @@ func TestGlobalCatalogForOtherDomains(t *testing.T) {
 	res = pollOK(t, sc, res)
 	if res.Stats.Mode != ModeIncremental || len(res.Snapshot.Objects) != 3 {
 		t.Fatalf("poll: mode %s (%s), objects %d", res.Stats.Mode, res.Stats.FullReason, len(res.Snapshot.Objects))
+	}
+	if got, want := res.Snapshot.ObjectsByNamingContext(), map[string]int{fakeDomainNC: 1, childNC: 2}; !maps.Equal(got, want) {
+		t.Fatalf("objects by naming context after the poll %v, want %v", got, want)
 	}
 }
 

@@ -223,17 +223,27 @@ func (sc *Scanner) readAll(ctx context.Context, started time.Time, reason string
 	}
 	st.stats.NamingContexts = len(targets)
 	snap := &inventory.Snapshot{
-		Directory: b.directory(),
-		Objects:   objects,
-		Server:    dc.ep.url,
-		Started:   started,
-		Duration:  time.Since(started),
+		Directory:      b.directory(),
+		Objects:        objects,
+		Server:         dc.ep.url,
+		Started:        started,
+		Duration:       time.Since(started),
+		NamingContexts: namingContexts(targets),
 	}
 	sc.log.Info("ldap full scan done", "server", dc.ep.url, "dc", dse.dnsHostName, "objects", len(objects), "spns", snap.SPNCount(),
 		"naming_contexts", len(targets), "referrals", st.refs.count, "duration", snap.Duration)
 	w := newWatermark(dc, dse, invocationID, targets)
 	w.TombstonesReadable = readable
 	return &Result{Snapshot: snap, Watermark: w, Stats: st.finish()}, nil
+}
+
+// namingContexts are the DNs of the targets, for the snapshot.
+func namingContexts(targets []target) []string {
+	out := make([]string, len(targets))
+	for i, t := range targets {
+		out[i] = t.nc
+	}
+	return out
 }
 
 func newWatermark(dc *session, dse rootDSE, invocationID string, targets []target) Watermark {
