@@ -20,6 +20,10 @@ type collector struct {
 	spns, objects, suppressed                         *prometheus.Desc
 	scanSuccess, lastSuccess, scanDuration            *prometheus.Desc
 	scans, scanFailures, ldapUp, tgtExpiry, buildInfo *prometheus.Desc
+
+	// snapshotObjects counts objects per naming context read, so that a
+	// naming context that comes back short or empty is visible.
+	snapshotObjects *prometheus.Desc
 }
 
 func newCollector(store *Store) *collector {
@@ -42,6 +46,8 @@ func newCollector(store *Store) *collector {
 		ldapUp:                 desc("ldap_up", "1 when the domain controller answered the last connection attempt, else 0.", "server"),
 		tgtExpiry:              desc("kerberos_tgt_expiry_timestamp_seconds", "Unix time at which the current Kerberos TGT expires."),
 		buildInfo:              desc("build_info", "Build of the running spnaudit (value 1).", "version", "revision", "goversion"),
+
+		snapshotObjects: desc("snapshot_objects", "Directory objects holding at least one SPN in the current snapshot, by naming context read (0 for one that holds none).", "naming_context"),
 	}
 }
 
@@ -50,6 +56,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.findings, c.findingInfo, c.findingSeriesTruncated, c.spns, c.objects, c.suppressed,
 		c.scanSuccess, c.lastSuccess, c.scanDuration, c.scans, c.scanFailures, c.ldapUp,
 		c.tgtExpiry, c.buildInfo,
+		c.snapshotObjects,
 	} {
 		ch <- d
 	}
@@ -96,6 +103,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.suppressed, float64(v.document.Suppressed))
 	for _, kind := range withExtraKeys(inventory.Kinds, v.objectsByKind) {
 		gauge(c.objects, float64(v.objectsByKind[kind]), string(kind))
+	}
+	for nc, n := range v.objectsByNC {
+		gauge(c.snapshotObjects, float64(n), labelValue(nc))
 	}
 	counted := map[ruleSeverity]bool{}
 	for _, rule := range opts.Rules {

@@ -19,6 +19,9 @@ type snapshotView struct {
 	spns      int
 
 	objectsByKind map[inventory.Kind]int
+	// objectsByNC counts objects per naming context read (bounded by the
+	// forest's domains).
+	objectsByNC   map[string]int
 	findingCounts map[ruleSeverity]int
 	// info is deduplicated, ordered most severe first and capped.
 	info      []infoSeries
@@ -46,6 +49,7 @@ func newSnapshotView(res ScanResult, succeeded time.Time, maxInfo int) *snapshot
 		objectsByKind: map[inventory.Kind]int{},
 		findingCounts: map[ruleSeverity]int{},
 		accountNames:  accountNames(res.Snapshot, doc.Findings),
+		objectsByNC:   res.Snapshot.ObjectsByNamingContext(),
 	}
 	for i := range res.Snapshot.Objects {
 		v.objectsByKind[res.Snapshot.Objects[i].Kind]++
