@@ -191,7 +191,10 @@ func (lr *ldifReader) endRecord() error {
 	if !hasKey(lines[0].text, "dn") {
 		// ldapsearch prints "search: 2 / result: 0 Success" and "ref:" records.
 		if !hasKey(lines[0].text, "search") && !hasKey(lines[0].text, "result") && !hasKey(lines[0].text, "ref") {
-			lr.warn("ldif line %d: record without dn skipped", lines[0].no)
+			// Most likely the rest of an entry that an empty line cut in two:
+			// skipping it would drop that entry's attributes, SPNs included.
+			return fmt.Errorf("ldif line %d: record without dn: (an empty line inside an entry splits it in two; RFC 2849 starts every record with dn:)",
+				lines[0].no)
 		}
 		return nil
 	}
@@ -204,10 +207,12 @@ func (lr *ldifReader) endRecord() error {
 
 func (lr *ldifReader) addEntry(dn string, lines []ldifLine) error {
 	rec := newRecord(dn)
+	var byURL []ldifLine // attributes whose value was given by URL, not read
 	for _, l := range lines {
 		desc, value, err := parseLDIFLine(l)
 		if errors.Is(err, errURLValue) {
 			lr.warn("ldif line %d: %s: value given by URL not read", l.no, desc)
+			byURL = append(byURL, ldifLine{text: desc, no: l.no})
 			continue
 		}
 		if err != nil {
@@ -239,6 +244,9 @@ func (lr *ldifReader) addEntry(dn string, lines []ldifLine) error {
 	if len(rec.values("servicePrincipalName")) == 0 {
 		return nil
 	}
+	if err := lr.incompleteObject(rec, byURL); err != nil {
+		return err
+	}
 	o, err := objectFromRecord(rec)
 	if err != nil {
 		return fmt.Errorf("ldif line %d: %w", lr.recordAt, err)
@@ -247,6 +255,29 @@ func (lr *ldifReader) addEntry(dn string, lines []ldifLine) error {
 		lr.domains[o.Domain] = struct{}{}
 	}
 	lr.objects = append(lr.objects, o)
+	return nil
+}
+
+// incompleteObject refuses an object with SPNs whose export left out values
+// the inventory reads: the audit of a partial object would be a partial
+// audit (a duplicate among the missing SPNs never found).
+func (lr *ldifReader) incompleteObject(rec *record, byURL []ldifLine) error {
+	read := func(name string) bool {
+		name, _, _ = strings.Cut(name, ";")
+		return slices.ContainsFunc(objectAttributes, func(a string) bool { return strings.EqualFold(a, name) })
+	}
+	for _, key := range rec.incomplete() {
+		if rs := rec.ranges[key]; read(key) {
+			return fmt.Errorf("ldif line %d: %s: %s holds only the values up to range %d: the export did not retrieve the remaining ones (%s;range=%d-*), so the audit would be partial; export them too, or scan the directory",
+				lr.recordAt, rec.dn, rs.desc, rs.current.high, rs.desc, rs.next())
+		}
+	}
+	for _, l := range byURL {
+		if read(l.text) {
+			return fmt.Errorf("ldif line %d: %s: %s given by URL, which is never read, so the audit would be partial; export the value itself",
+				l.no, rec.dn, l.text)
+		}
+	}
 	return nil
 }
 
