@@ -38,9 +38,9 @@ type Kerberos interface {
 type Sink interface {
 	ScanSucceeded(metrics.ScanResult)
 	ScanFailed(mode metrics.ScanMode, stage string, err error)
-	// SetLDAPServers replaces spnaudit_ldap_up with the servers one scan
-	// reached (true) or failed to reach (false).
-	SetLDAPServers(up map[string]bool)
+	// SetLDAPServers records the servers one scan reached (true) or failed
+	// to reach (false); after a full scan they replace the recorded ones.
+	SetLDAPServers(up map[string]bool, full bool)
 	SetTGTExpiry(time.Time)
 }
 
@@ -159,7 +159,7 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 			d.cfg.Logger.Info("scan cancelled", "mode", mode, "duration", elapsed)
 			return
 		}
-		d.reportServers(nil, err)
+		d.reportServers(mode, nil, err)
 		d.cfg.Sink.ScanFailed(mode, stage, err)
 		d.cfg.Logger.Error("scan failed; the last good snapshot stays published", "mode", mode, "stage", stage,
 			"duration", elapsed, "err", err)
@@ -172,7 +172,7 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 		d.lastFull = started
 	}
 	d.last = res
-	d.reportServers(res, nil)
+	d.reportServers(mode, res, nil)
 	d.cfg.Sink.ScanSucceeded(metrics.ScanResult{
 		Mode:       mode,
 		Snapshot:   res.Snapshot,
@@ -240,10 +240,11 @@ func scanStage(err error) string {
 
 // reportServers publishes, after every scan that reached the directory,
 // successful or not, whether each server it tried answered: the DCs of
-// ldap.urls and the Global Catalog. Servers it did not try lose their
-// series, so none stays down after it recovers. A failure before any
-// server was tried (Kerberos) changes nothing.
-func (d *Daemon) reportServers(res *ldapscan.Result, err error) {
+// ldap.urls and the Global Catalog. A full scan's servers replace the
+// recorded ones, so a server it did not try loses its series and none stays
+// down after it recovers; a poll's update them. A failure before any server
+// was tried (Kerberos) changes nothing.
+func (d *Daemon) reportServers(mode metrics.ScanMode, res *ldapscan.Result, err error) {
 	up := map[string]bool{}
 	if err != nil {
 		// Failures at connect or bind are servers down; later ones answered.
@@ -272,7 +273,7 @@ func (d *Daemon) reportServers(res *ldapscan.Result, err error) {
 		up[res.Stats.Server] = true
 	}
 	if len(up) > 0 {
-		d.cfg.Sink.SetLDAPServers(up)
+		d.cfg.Sink.SetLDAPServers(up, mode == metrics.ModeFull)
 	}
 }
 

@@ -156,6 +156,23 @@ func TestSchedule(t *testing.T) {
 			},
 		},
 		{
+			name:    "polls on the second server keep the first one down until a full scan retries it",
+			servers: []string{dc1, dc2},
+			steps: []step{
+				{call: "scan", result: "r1", server: dc2, servers: []ldapscan.ServerStatus{{Server: dc1}, {Server: dc2, Up: true}}},
+				{call: "poll", result: "r2", server: dc2, servers: []ldapscan.ServerStatus{{Server: dc2, Up: true}}},
+				{call: "poll", result: "r3", server: dc2, servers: []ldapscan.ServerStatus{{Server: dc2, Up: true}}},
+				{call: "scan", result: "r4", servers: []ldapscan.ServerStatus{{Server: dc1, Up: true}}},
+			},
+			wantCalls: []string{"0s scan", "15s poll r1", "30s poll r2", "45s scan"},
+			wantEvents: []string{
+				"ldap_up dc1.example.test=false", "ldap_up dc2.example.test=true", "success full r1 findings=0",
+				"ldap_up dc2.example.test=true", "success incremental r2 findings=0",
+				"ldap_up dc2.example.test=true", "success incremental r3 findings=0",
+				"ldap_up dc1.example.test=true", "ldap_up dc2.example.test dropped", "success full r4 findings=0",
+			},
+		},
+		{
 			name:    "every server down",
 			servers: []string{dc1, dc2},
 			steps: []step{{call: "scan", err: &ldapscan.Error{Stage: ldapscan.StageBind, Err: errors.Join(

@@ -245,18 +245,26 @@ func (r *recordingSink) ScanFailed(mode metrics.ScanMode, stage string, err erro
 	r.add("failed %s %s", mode, stage)
 }
 
-// SetLDAPServers records one event per server, in name order, and one per
-// server dropped since the last call.
-func (r *recordingSink) SetLDAPServers(up map[string]bool) {
+// SetLDAPServers records one event per server, in name order, and after a
+// full scan one per server dropped since the last call.
+func (r *recordingSink) SetLDAPServers(up map[string]bool, full bool) {
 	r.mu.Lock()
 	prev := r.servers
-	r.servers = maps.Clone(up)
+	if full {
+		r.servers = maps.Clone(up)
+	} else {
+		r.servers = maps.Clone(prev)
+		if r.servers == nil {
+			r.servers = map[string]bool{}
+		}
+		maps.Copy(r.servers, up)
+	}
 	r.mu.Unlock()
 	for _, server := range slices.Sorted(maps.Keys(up)) {
 		r.add("ldap_up %s=%v", strings.TrimPrefix(server, "ldap://"), up[server])
 	}
 	for _, server := range slices.Sorted(maps.Keys(prev)) {
-		if _, ok := up[server]; !ok {
+		if _, ok := up[server]; !ok && full {
 			r.add("ldap_up %s dropped", strings.TrimPrefix(server, "ldap://"))
 		}
 	}

@@ -195,17 +195,23 @@ func (s *Store) SetLDAPUp(server string, up bool) {
 	})
 }
 
-// SetLDAPServers replaces the recorded servers with those a scan reached or
-// failed to reach (server URL: answered). A server the scan did not try
-// (an ldap.urls entry after the one that answered, the Global Catalog of
-// another DC) loses its series rather than keeping a value nobody
-// re-checked: a server down once is never reported down for ever.
-func (s *Store) SetLDAPServers(up map[string]bool) {
-	next := maps.Clone(up)
-	if next == nil {
-		next = map[string]bool{}
-	}
-	s.update(func(st *state) { st.ldapUp = next })
+// SetLDAPServers records which servers one scan reached (server URL:
+// answered). A full scan connects afresh through ldap.urls in order, so
+// with full its servers replace the recorded ones: a server it did not try
+// (an ldap.urls entry after the one that answered, the Global Catalog of a
+// DC no longer used) loses its series rather than keeping a value nobody
+// re-checks, and a server down once is never reported down for ever. An
+// incremental poll reuses its connections, so its servers update the
+// recorded ones and the others keep theirs until the next full scan.
+func (s *Store) SetLDAPServers(up map[string]bool, full bool) {
+	s.update(func(next *state) {
+		if full {
+			next.ldapUp = map[string]bool{}
+		} else {
+			next.ldapUp = maps.Clone(next.ldapUp)
+		}
+		maps.Copy(next.ldapUp, up)
+	})
 }
 
 // SetTGTExpiry records when the current Kerberos TGT expires; the zero time
