@@ -45,6 +45,9 @@ type fakeAD struct {
 	// asked for) with no entries, as a server does for an account that lost
 	// its read right or an empty replica.
 	emptyListing bool
+	// listingSkips leaves the first entries out of that listing, as a
+	// server does when the account lost the right to read part of the tree.
+	listingSkips int
 
 	pagesServed atomic.Int64 // search requests that carried a paging control
 	searches    atomic.Int64
@@ -372,10 +375,14 @@ func (fa *fakeAD) find(m *gldap.SearchMessage) ([]string, int) {
 		}
 		out = append(out, key)
 	}
-	if fa.emptyListing && len(m.Attributes) == 1 && strings.EqualFold(m.Attributes[0], "objectGUID") {
+	listing := len(m.Attributes) == 1 && strings.EqualFold(m.Attributes[0], "objectGUID")
+	if fa.emptyListing && listing {
 		return nil, gldap.ResultSuccess
 	}
 	slices.Sort(out)
+	if listing && fa.listingSkips > 0 {
+		out = out[min(fa.listingSkips, len(out)):]
+	}
 	return out, gldap.ResultSuccess
 }
 

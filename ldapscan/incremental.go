@@ -129,7 +129,7 @@ func (sc *Scanner) findDeletions(ctx context.Context, dse rootDSE, targets []tar
 	if cover.complete() {
 		return "", nil
 	}
-	return sc.markVanished(ctx, targets, prev, delta, st)
+	return sc.markVanished(ctx, targets, prev, cover, delta, st)
 }
 
 // identifyReusing reads the DC's identity on the connection kept from the

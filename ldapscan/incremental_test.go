@@ -247,6 +247,52 @@ func TestEmptyListingNeverDeletes(t *testing.T) {
 	}
 }
 
+// TestShortListingNeverDeletes: a GUID listing that lacks more objects than
+// the poll has unexplained USNs (each deletion uses one) lost objects that
+// still exist; the poll runs a full scan instead of deleting them. A
+// listing short of exactly the deleted objects is trusted.
+func TestShortListingNeverDeletes(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		deleted     int
+		skips       int // objects the listing leaves out besides the deleted ones
+		wantFull    bool
+		wantObjects int
+		wantRemoved int
+	}{
+		{"exact listing", 2, 0, false, 8, 2},
+		{"listing short of 3 live objects", 2, 3, true, 8, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fa := newFakeAD()
+			fa.hideTombstones = true
+			var dns []string
+			for i := range 10 {
+				dns = append(dns, fa.account(fmt.Sprintf("svc%d", i), "user", fmt.Sprintf("HTTP/app%d", i)))
+			}
+			sc := newTestScanner(t, []string{"ldap://" + fa.serve(t, nil, false)}, nil)
+			prev := scanOK(t, sc)
+			for _, dn := range dns[len(dns)-tc.deleted:] {
+				fa.remove(dn)
+			}
+			fa.mu.Lock()
+			fa.listingSkips = tc.skips
+			fa.mu.Unlock()
+
+			res := pollOK(t, sc, prev)
+			if full := res.Stats.Mode == ModeFull; full != tc.wantFull {
+				t.Fatalf("mode %s (%s), want a full scan: %v", res.Stats.Mode, res.Stats.FullReason, tc.wantFull)
+			}
+			if tc.wantFull && !strings.Contains(res.Stats.FullReason, "GUID listing lacks 5 objects of the last scan but only 2 changes") {
+				t.Errorf("reason %q", res.Stats.FullReason)
+			}
+			if len(res.Snapshot.Objects) != tc.wantObjects || res.Stats.Removed != tc.wantRemoved {
+				t.Fatalf("objects %d removed %d, want %d and %d", len(res.Snapshot.Objects), res.Stats.Removed, tc.wantObjects, tc.wantRemoved)
+			}
+		})
+	}
+}
+
 // TestPollAfterFailover: the primary goes down between polls; the poll
 // reconnects to the second URL and, the DC having changed, scans in full.
 func TestPollAfterFailover(t *testing.T) {
