@@ -41,7 +41,9 @@ type Sink interface {
 	// CountFailure counts a failure that did not stop the scan from
 	// publishing (DNS could not answer for some names).
 	CountFailure(mode metrics.ScanMode, stage string)
-	SetLDAPUp(server string, up bool)
+	// SetLDAPServers records the servers one scan reached (true) or failed
+	// to reach (false); after a full scan they replace the recorded ones.
+	SetLDAPServers(up map[string]bool, full bool)
 	SetTGTExpiry(time.Time)
 }
 
@@ -74,7 +76,8 @@ var Stages = []string{
 	StageKerberos,
 	string(ldapscan.StageConnect), string(ldapscan.StageBind), string(ldapscan.StageRootDSE),
 	string(ldapscan.StageConfig), string(ldapscan.StageSearch), string(ldapscan.StageRange),
-	StageDNS, StageAudit,
+	StageDNS, string(ldapscan.StageReferral),
+	StageAudit,
 }
 
 // Config is what a Daemon needs.
@@ -193,7 +196,7 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 			return
 		}
 		d.failures++
-		d.reportServers(err)
+		d.reportServers(mode, nil, err)
 		d.cfg.Sink.ScanFailed(mode, stage, err)
 		d.cfg.Logger.Error("scan failed; the last good snapshot stays published", "mode", mode, "stage", stage,
 			"duration", elapsed, "retry_in", d.interval(), "err", err)
@@ -205,10 +208,9 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 	if res.Stats.Mode == ldapscan.ModeFull {
 		mode = metrics.ModeFull
 		d.lastFull = started
-		d.reportFailover(res.Stats.Server)
 	}
 	d.last = res
-	d.cfg.Sink.SetLDAPUp(res.Stats.Server, true)
+	d.reportServers(mode, res, nil)
 	d.cfg.Sink.ScanSucceeded(metrics.ScanResult{
 		Mode:                mode,
 		Snapshot:            res.Snapshot,
@@ -290,25 +292,42 @@ func scanStage(err error) string {
 	return metrics.StageOther
 }
 
-// reportServers records which servers a failed scan reached: those that
-// failed to connect or bind are down, those that failed later answered.
-func (d *Daemon) reportServers(err error) {
-	for _, se := range scanErrors(err) {
-		if se.Server == "" {
-			continue
+// reportServers publishes, after every scan that reached the directory,
+// successful or not, whether each server it tried answered: the DCs of
+// ldap.urls and the Global Catalog. A full scan's servers replace the
+// recorded ones, so a server it did not try loses its series and none stays
+// down after it recovers; a poll's update them. A failure before any server
+// was tried (Kerberos) changes nothing.
+func (d *Daemon) reportServers(mode metrics.ScanMode, res *ldapscan.Result, err error) {
+	up := map[string]bool{}
+	if err != nil {
+		// Failures at connect or bind are servers down; later ones answered.
+		for _, se := range scanErrors(err) {
+			if se.Server != "" {
+				up[se.Server] = se.Stage != ldapscan.StageConnect && se.Stage != ldapscan.StageBind
+			}
 		}
-		d.cfg.Sink.SetLDAPUp(se.Server, se.Stage != ldapscan.StageConnect && se.Stage != ldapscan.StageBind)
+		for _, s := range ldapscan.ServersOf(err) {
+			up[s.Server] = s.Up
+		}
+	} else {
+		if res.Stats.Mode == ldapscan.ModeFull {
+			// A full scan tries ldap.urls in order: those before the one
+			// that answered are down.
+			for _, s := range d.cfg.Servers {
+				if s == res.Stats.Server {
+					break
+				}
+				up[s] = false
+			}
+		}
+		for _, s := range res.Stats.Servers {
+			up[s.Server] = s.Up
+		}
+		up[res.Stats.Server] = true
 	}
-}
-
-// reportFailover marks down the servers a full scan tried before the one
-// that answered.
-func (d *Daemon) reportFailover(answered string) {
-	for _, s := range d.cfg.Servers {
-		if s == answered {
-			return
-		}
-		d.cfg.Sink.SetLDAPUp(s, false)
+	if len(up) > 0 {
+		d.cfg.Sink.SetLDAPServers(up, mode == metrics.ModeFull)
 	}
 }
 

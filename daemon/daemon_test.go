@@ -147,6 +147,56 @@ func TestSchedule(t *testing.T) {
 			},
 		},
 		{
+			name: "a Global Catalog that failed once is up again when it answers",
+			steps: []step{
+				{call: "scan", err: &ldapscan.Error{Stage: ldapscan.StageConnect, Server: gc1, Err: errors.New("connection refused")},
+					servers: []ldapscan.ServerStatus{{Server: dc1, Up: true}, {Server: gc1, GlobalCatalog: true}}},
+				{call: "scan", result: "r1", servers: []ldapscan.ServerStatus{{Server: dc1, Up: true}, {Server: gc1, GlobalCatalog: true, Up: true}}},
+			},
+			wantCalls: []string{"0s scan", "15s scan"},
+			wantEvents: []string{
+				"ldap_up dc1.example.test=true", "ldap_up dc1.example.test:3268=false", "failed full connect",
+				"ldap_up dc1.example.test=true", "ldap_up dc1.example.test:3268=true", "success full r1 findings=0",
+			},
+		},
+		{
+			name:    "servers the scan did not try lose their series",
+			servers: []string{dc1, dc2},
+			steps: []step{
+				{call: "scan", err: &ldapscan.Error{Stage: ldapscan.StageConnect, Err: errors.Join(
+					&ldapscan.Error{Stage: ldapscan.StageConnect, Server: dc1, Err: errors.New("connection refused")},
+					&ldapscan.Error{Stage: ldapscan.StageConnect, Server: dc2, Err: errors.New("connection refused")},
+				)}},
+				// dc1 is back: dc2 is not tried, its 0 would be a guess.
+				{call: "scan", result: "r1", servers: []ldapscan.ServerStatus{{Server: dc1, Up: true}, {Server: gc1, GlobalCatalog: true, Up: true}}},
+				// A Kerberos failure reaches no server: nothing changes.
+				{call: "poll", err: errors.New("kerberos: no ticket")},
+			},
+			wantCalls: []string{"0s scan", "15s scan", "30s poll r1"},
+			wantEvents: []string{
+				"ldap_up dc1.example.test=false", "ldap_up dc2.example.test=false", "failed full connect",
+				"ldap_up dc1.example.test=true", "ldap_up dc1.example.test:3268=true", "ldap_up dc2.example.test dropped", "success full r1 findings=0",
+				"failed incremental other",
+			},
+		},
+		{
+			name:    "polls on the second server keep the first one down until a full scan retries it",
+			servers: []string{dc1, dc2},
+			steps: []step{
+				{call: "scan", result: "r1", server: dc2, servers: []ldapscan.ServerStatus{{Server: dc1}, {Server: dc2, Up: true}}},
+				{call: "poll", result: "r2", server: dc2, servers: []ldapscan.ServerStatus{{Server: dc2, Up: true}}},
+				{call: "poll", result: "r3", server: dc2, servers: []ldapscan.ServerStatus{{Server: dc2, Up: true}}},
+				{call: "scan", result: "r4", servers: []ldapscan.ServerStatus{{Server: dc1, Up: true}}},
+			},
+			wantCalls: []string{"0s scan", "15s poll r1", "30s poll r2", "45s scan"},
+			wantEvents: []string{
+				"ldap_up dc1.example.test=false", "ldap_up dc2.example.test=true", "success full r1 findings=0",
+				"ldap_up dc2.example.test=true", "success incremental r2 findings=0",
+				"ldap_up dc2.example.test=true", "success incremental r3 findings=0",
+				"ldap_up dc1.example.test=true", "ldap_up dc2.example.test dropped", "success full r4 findings=0",
+			},
+		},
+		{
 			name:    "every server down",
 			servers: []string{dc1, dc2},
 			steps: []step{{call: "scan", err: &ldapscan.Error{Stage: ldapscan.StageBind, Err: errors.Join(

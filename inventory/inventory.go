@@ -143,6 +143,10 @@ type Snapshot struct {
 	Server   string        `json:"server"`
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"duration"`
+	// NamingContexts are the DNs of the naming contexts the scan read (each
+	// domain of the forest, or the configured base DN), so that one holding
+	// no object counts 0 in ObjectsByNamingContext; empty for LDIF exports.
+	NamingContexts []string `json:"naming_contexts,omitempty"`
 }
 
 // SPNCount returns the number of SPN values in the snapshot.

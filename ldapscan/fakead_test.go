@@ -41,6 +41,13 @@ type fakeAD struct {
 	// hideTombstones denies the bind account the Deleted Objects
 	// container, as AD and Samba do by default.
 	hideTombstones bool
+	// emptyListing answers the GUID listing of polls (only objectGUID
+	// asked for) with no entries, as a server does for an account that lost
+	// its read right or an empty replica.
+	emptyListing bool
+	// listingSkips leaves the first entries out of that listing, as a
+	// server does when the account lost the right to read part of the tree.
+	listingSkips int
 
 	pagesServed atomic.Int64 // search requests that carried a paging control
 	searches    atomic.Int64
@@ -314,7 +321,10 @@ func (fa *fakeAD) handleSearch(w *gldap.ResponseWriter, r *gldap.Request) {
 		_ = w.Write(done)
 		return
 	}
-	if urls, ok := fa.referrals[strings.ToLower(m.BaseDN)]; ok {
+	fa.mu.Lock()
+	urls, ok := fa.referrals[strings.ToLower(m.BaseDN)]
+	fa.mu.Unlock()
+	if ok {
 		ref := r.NewSearchDoneResponse(gldap.WithResponseCode(gldap.ResultReferral))
 		ref.SetDiagnosticMessage("referral:" + strings.Join(urls, " "))
 		_ = w.Write(ref)
@@ -385,7 +395,14 @@ func (fa *fakeAD) find(m *gldap.SearchMessage) ([]string, int) {
 		}
 		out = append(out, key)
 	}
+	listing := len(m.Attributes) == 1 && strings.EqualFold(m.Attributes[0], "objectGUID")
+	if fa.emptyListing && listing {
+		return nil, gldap.ResultSuccess
+	}
 	slices.Sort(out)
+	if listing && fa.listingSkips > 0 {
+		out = out[min(fa.listingSkips, len(out)):]
+	}
 	return out, gldap.ResultSuccess
 }
 

@@ -80,6 +80,10 @@ type ldifReader struct {
 	lineNo    int
 	logical   []byte
 	logicalAt int
+	// spacesAt is the number of the last line made only of spaces in the
+	// current record: LDIF reads it as a continuation, not as the blank line
+	// that ends a record.
+	spacesAt int
 }
 
 type ldifLine struct {
@@ -108,6 +112,9 @@ func (lr *ldifReader) read(r io.Reader) error {
 				return fmt.Errorf("ldif line %d: continuation line without a line to continue", lr.lineNo)
 			}
 			lr.logical = append(lr.logical, line[1:]...)
+			if len(bytes.TrimLeft(line, " ")) == 0 {
+				lr.spacesAt = lr.lineNo
+			}
 		case len(line) == 0:
 			if err := lr.endLogical(); err != nil {
 				return err
@@ -145,14 +152,38 @@ func (lr *ldifReader) endLogical() error {
 	}
 	if len(lr.lines) == 0 {
 		lr.recordAt = lr.logicalAt
+	} else if hasKey(text, "dn") && !lr.versionOnly() {
+		return lr.dnInsideRecord()
 	}
 	lr.lines = append(lr.lines, ldifLine{text: text, no: lr.logicalAt})
 	return nil
 }
 
+// versionOnly reports whether the current record holds only the version
+// line of the file, which the first record may follow on the next line
+// (RFC 2849: version-spec 1*(1*SEP ldif-attrval-record)).
+func (lr *ldifReader) versionOnly() bool {
+	return lr.first && len(lr.lines) == 1 && hasKey(lr.lines[0].text, "version")
+}
+
+// dnInsideRecord refuses a "dn:" line that is not the first line of its
+// record. RFC 2849 separates records by a blank line; reading on would give
+// the attributes of the next entry (its SPNs among them) to the entry
+// before it.
+func (lr *ldifReader) dnInsideRecord() error {
+	err := fmt.Errorf("ldif line %d: dn: inside the record that starts at line %d; records must be separated by an empty line",
+		lr.logicalAt, lr.recordAt)
+	if lr.spacesAt > lr.recordAt {
+		err = fmt.Errorf("%w (line %d holds only spaces, which LDIF reads as the continuation of the line before it: make it empty)",
+			err, lr.spacesAt)
+	}
+	return err
+}
+
 func (lr *ldifReader) endRecord() error {
 	lines := lr.lines
 	lr.lines = lr.lines[:0]
+	lr.spacesAt = 0
 	if len(lines) == 0 {
 		return nil
 	}
@@ -167,7 +198,10 @@ func (lr *ldifReader) endRecord() error {
 	if !hasKey(lines[0].text, "dn") {
 		// ldapsearch prints "search: 2 / result: 0 Success" and "ref:" records.
 		if !hasKey(lines[0].text, "search") && !hasKey(lines[0].text, "result") && !hasKey(lines[0].text, "ref") {
-			lr.warn("ldif line %d: record without dn skipped", lines[0].no)
+			// Most likely the rest of an entry that an empty line cut in two:
+			// skipping it would drop that entry's attributes, SPNs included.
+			return fmt.Errorf("ldif line %d: record without dn: (an empty line inside an entry splits it in two; RFC 2849 starts every record with dn:)",
+				lines[0].no)
 		}
 		return nil
 	}
@@ -180,10 +214,12 @@ func (lr *ldifReader) endRecord() error {
 
 func (lr *ldifReader) addEntry(dn string, lines []ldifLine) error {
 	rec := newRecord(dn)
+	var byURL []ldifLine // attributes whose value was given by URL, not read
 	for _, l := range lines {
 		desc, value, err := parseLDIFLine(l)
 		if errors.Is(err, errURLValue) {
 			lr.warn("ldif line %d: %s: value given by URL not read", l.no, desc)
+			byURL = append(byURL, ldifLine{text: desc, no: l.no})
 			continue
 		}
 		if err != nil {
@@ -218,6 +254,9 @@ func (lr *ldifReader) addEntry(dn string, lines []ldifLine) error {
 	if len(rec.values("servicePrincipalName")) == 0 {
 		return nil
 	}
+	if err := lr.incompleteObject(rec, byURL); err != nil {
+		return err
+	}
 	o, err := objectFromRecord(rec)
 	if err != nil {
 		return fmt.Errorf("ldif line %d: %w", lr.recordAt, err)
@@ -226,6 +265,29 @@ func (lr *ldifReader) addEntry(dn string, lines []ldifLine) error {
 		lr.domains[o.Domain] = struct{}{}
 	}
 	lr.objects = append(lr.objects, o)
+	return nil
+}
+
+// incompleteObject refuses an object with SPNs whose export left out values
+// the inventory reads: the audit of a partial object would be a partial
+// audit (a duplicate among the missing SPNs never found).
+func (lr *ldifReader) incompleteObject(rec *record, byURL []ldifLine) error {
+	read := func(name string) bool {
+		name, _, _ = strings.Cut(name, ";")
+		return slices.ContainsFunc(objectAttributes, func(a string) bool { return strings.EqualFold(a, name) })
+	}
+	for _, key := range rec.incomplete() {
+		if rs := rec.ranges[key]; read(key) {
+			return fmt.Errorf("ldif line %d: %s: %s holds only the values up to range %d: the export did not retrieve the remaining ones (%s;range=%d-*), so the audit would be partial; export them too, or scan the directory",
+				lr.recordAt, rec.dn, rs.desc, rs.current.high, rs.desc, rs.next())
+		}
+	}
+	for _, l := range byURL {
+		if read(l.text) {
+			return fmt.Errorf("ldif line %d: %s: %s given by URL, which is never read, so the audit would be partial; export the value itself",
+				l.no, rec.dn, l.text)
+		}
+	}
 	return nil
 }
 

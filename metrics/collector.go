@@ -21,6 +21,10 @@ type collector struct {
 	scanSuccess, lastSuccess, scanDuration            *prometheus.Desc
 	scans, scanFailures, ldapUp, tgtExpiry, buildInfo *prometheus.Desc
 	suppressionsExpired                               *prometheus.Desc
+
+	// snapshotObjects counts objects per naming context read, so that a
+	// naming context that comes back short or empty is visible.
+	snapshotObjects *prometheus.Desc
 }
 
 func newCollector(store *Store) *collector {
@@ -44,6 +48,8 @@ func newCollector(store *Store) *collector {
 		tgtExpiry:              desc("kerberos_tgt_expiry_timestamp_seconds", "Unix time at which the current Kerberos TGT expires."),
 		buildInfo:              desc("build_info", "Build of the running spnaudit (value 1).", "version", "revision", "goversion"),
 		suppressionsExpired:    desc("suppressions_expired", "audit.ignore entries whose until date has passed at the current snapshot; they suppress nothing."),
+
+		snapshotObjects: desc("snapshot_objects", "Directory objects holding at least one SPN in the current snapshot, by naming context read (0 for one that holds none).", "naming_context"),
 	}
 }
 
@@ -53,6 +59,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.scanSuccess, c.lastSuccess, c.scanDuration, c.scans, c.scanFailures, c.ldapUp,
 		c.tgtExpiry, c.buildInfo,
 		c.suppressionsExpired,
+		c.snapshotObjects,
 	} {
 		ch <- d
 	}
@@ -100,6 +107,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.suppressionsExpired, float64(v.expiredSuppressions))
 	for _, kind := range withExtraKeys(inventory.Kinds, v.objectsByKind) {
 		gauge(c.objects, float64(v.objectsByKind[kind]), string(kind))
+	}
+	for nc, n := range v.objectsByNC {
+		gauge(c.snapshotObjects, float64(n), labelValue(nc))
 	}
 	counted := map[ruleSeverity]bool{}
 	for _, rule := range opts.Rules {

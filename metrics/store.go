@@ -212,6 +212,25 @@ func (s *Store) SetLDAPUp(server string, up bool) {
 	})
 }
 
+// SetLDAPServers records which servers one scan reached (server URL:
+// answered). A full scan connects afresh through ldap.urls in order, so
+// with full its servers replace the recorded ones: a server it did not try
+// (an ldap.urls entry after the one that answered, the Global Catalog of a
+// DC no longer used) loses its series rather than keeping a value nobody
+// re-checks, and a server down once is never reported down for ever. An
+// incremental poll reuses its connections, so its servers update the
+// recorded ones and the others keep theirs until the next full scan.
+func (s *Store) SetLDAPServers(up map[string]bool, full bool) {
+	s.update(func(next *state) {
+		if full {
+			next.ldapUp = map[string]bool{}
+		} else {
+			next.ldapUp = maps.Clone(next.ldapUp)
+		}
+		maps.Copy(next.ldapUp, up)
+	})
+}
+
 // SetTGTExpiry records when the current Kerberos TGT expires; the zero time
 // means no ticket.
 func (s *Store) SetTGTExpiry(t time.Time) {

@@ -22,6 +22,9 @@ type snapshotView struct {
 	expiredSuppressions int
 
 	objectsByKind map[inventory.Kind]int
+	// objectsByNC counts objects per naming context read (bounded by the
+	// forest's domains).
+	objectsByNC   map[string]int
 	findingCounts map[ruleSeverity]int
 	// info is deduplicated, ordered by seriesOrder and capped.
 	info      []infoSeries
@@ -50,6 +53,7 @@ func newSnapshotView(res ScanResult, succeeded time.Time, maxInfo int, order ser
 		objectsByKind:       map[inventory.Kind]int{},
 		findingCounts:       map[ruleSeverity]int{},
 		accountNames:        accountNames(res.Snapshot, doc.Findings),
+		objectsByNC:         res.Snapshot.ObjectsByNamingContext(),
 	}
 	for i := range res.Snapshot.Objects {
 		v.objectsByKind[res.Snapshot.Objects[i].Kind]++
