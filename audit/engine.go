@@ -31,6 +31,9 @@ type Config struct {
 	// GhostCandidates): true when the name resolves. Nil means no resolution
 	// was done.
 	ResolvedHosts map[string]bool
+	// KDCDefaultEncTypes is what the domain controllers issue to accounts
+	// without msDS-SupportedEncryptionTypes; empty means KDCDefaultAES.
+	KDCDefaultEncTypes KDCDefaultEncTypes
 }
 
 // Validate reports the first problem in the farms and suppressions, naming
@@ -53,6 +56,9 @@ func (c Config) Validate() error {
 					f.Name, spn, c.Farms[first].Name, c.Farms[first].Account))
 			}
 		}
+	}
+	if err := c.KDCDefaultEncTypes.Validate(); err != nil {
+		return fmt.Errorf("kdc_default_enctypes: %w", err)
 	}
 	for i, s := range c.Ignore {
 		if err := s.Validate(); err != nil {
@@ -94,6 +100,7 @@ const (
 	RuleUnconstrainedDelegation = "unconstrained-delegation"
 	RuleDisabledAccountSPN      = "disabled-account-spn"
 	RuleFarmDrift               = "farm-drift"
+	RuleMissingAESKeys          = "missing-aes-keys"
 )
 
 // rule is one check over the shared index.
@@ -116,6 +123,7 @@ var rules = []rule{
 	unconstrainedDelegation{},
 	disabledAccountSPN{},
 	farmDrift{},
+	missingAESKeys{},
 }
 
 // RuleIDs lists every rule id, in a stable order, for pre-initialised metrics.

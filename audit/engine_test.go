@@ -14,6 +14,7 @@ func TestRuleIDsAreTheContract(t *testing.T) {
 		"duplicate-spn", "host-alias-conflict", "missing-spn-pair", "ghost-spn", "malformed-spn",
 		"uniqueness-check-disabled", "kerberoastable-account", "weak-encryption",
 		"unconstrained-delegation", "disabled-account-spn", "farm-drift",
+		"missing-aes-keys",
 	}
 	if !slices.Equal(RuleIDs, want) {
 		t.Errorf("RuleIDs = %q, want %q", RuleIDs, want)

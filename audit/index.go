@@ -54,6 +54,7 @@ type index struct {
 	farmHosts      map[string][]int // hostKey of every farm VIP and node name -> farms
 	farmAccounts   [][]int32        // resolved Farm.Account per farm; built on first use
 	byDN           map[string]int32 // folded DN -> object; built on first use
+	kdcDefault     KDCDefaultEncTypes
 }
 
 func newIndex(snap *inventory.Snapshot, cfg Config) *index {
@@ -64,6 +65,7 @@ func newIndex(snap *inventory.Snapshot, cfg Config) *index {
 		maxPwdAge: cfg.MaxPasswordAge,
 		farms:     cfg.Farms,
 	}
+	ix.kdcDefault = cfg.KDCDefaultEncTypes
 	if ix.now.IsZero() {
 		ix.now = snap.Started
 	}
