@@ -30,7 +30,7 @@ func (k KDCDefaultEncTypes) Validate() error {
 	case "", KDCDefaultAES, KDCDefaultRC4:
 		return nil
 	}
-	return fmt.Errorf("%q is not a KDC default; use aes (domain controllers with the 2026 RC4 updates) or rc4 (DefaultDomainSupportedEncTypes includes RC4, or the updates are not installed)", string(k))
+	return fmt.Errorf("%q is neither aes nor rc4; use aes (domain controllers with the 2026 RC4 updates) or rc4 (DefaultDomainSupportedEncTypes includes RC4, or the updates are not installed)", string(k))
 }
 
 const (

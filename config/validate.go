@@ -236,6 +236,7 @@ func validateAudit(a *Audit, ps *problems) {
 	if a.MaxPasswordAge <= 0 {
 		ps.add("audit.max_password_age", "%s is not positive; write e.g. 365d", formatDuration(a.MaxPasswordAge))
 	}
+	addErrors(ps, "audit.kdc_default_enctypes", a.KDCDefaultEncTypes.Validate())
 	for i, s := range a.Ignore {
 		addErrors(ps, fmt.Sprintf("audit.ignore[%d]", i), s.Validate())
 	}

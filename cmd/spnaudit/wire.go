@@ -73,6 +73,7 @@ func auditConfig(ctx context.Context, cfg *config.Config, snap *inventory.Snapsh
 		Farms:          cfg.Farms,
 		Ignore:         cfg.Audit.Ignore,
 	}
+	ac.KDCDefaultEncTypes = cfg.Audit.KDCDefaultEncTypes
 	if cfg.Audit.ResolveDNS {
 		ac.ResolvedHosts = resolveHosts(ctx, audit.GhostCandidates(snap, ac), cfg.LDAP.Timeout)
 	}
