@@ -24,6 +24,10 @@ type LDIFResult struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// MoreWarnings counts warnings beyond the first maxLDIFWarnings.
 	MoreWarnings int `json:"more_warnings,omitempty"`
+	// AESThresholdUnknown lists the domains of the SPN accounts whose
+	// Read-only Domain Controllers group (RID 521) the export lacks: which of
+	// their accounts lack AES keys cannot be told (see AESThresholdHint).
+	AESThresholdUnknown []string `json:"aes_threshold_unknown,omitempty"`
 }
 
 const (
@@ -36,7 +40,9 @@ const (
 // values, a version line, and values split by AD range retrieval
 // ("servicePrincipalName;range=0-1499:") which are merged. Objects with SPNs
 // become the inventory; crossRef, sPNMappings/dSHeuristics and dnsNode
-// entries, when present, the directory settings. Values given by URL
+// entries, when present, the directory settings, and each domain's
+// Read-only Domain Controllers group (RID 521) its AES threshold (a warning
+// says when the export lacks it). Values given by URL
 // (":<") are never fetched. source names the export in the snapshot.
 func ReadLDIF(r io.Reader, source string) (*LDIFResult, error) {
 	lr := &ldifReader{b: newDirectoryBuilder(), res: &LDIFResult{}, domains: map[string]struct{}{}}
@@ -56,6 +62,7 @@ func ReadLDIF(r io.Reader, source string) (*LDIFResult, error) {
 		}
 		slices.Sort(dir.Domains)
 	}
+	lr.res.AESThresholdUnknown = lr.unknownAESThresholds(dir)
 	lr.res.Snapshot = &inventory.Snapshot{Directory: dir, Objects: lr.objects, Server: source}
 	return lr.res, nil
 }

@@ -205,6 +205,9 @@ func (sc *Scanner) readAll(ctx context.Context, started time.Time, reason string
 		}
 	}
 	sortObjects(objects)
+	if err := sc.readAESThresholds(ctx, targets, b); err != nil {
+		return nil, err
+	}
 	readable, err := sc.tombstonesReadable(ctx, targets, st)
 	if err != nil {
 		return nil, err
