@@ -17,7 +17,7 @@ func TestRODCGroupSID(t *testing.T) {
 	domain := append([]byte{}, group[:len(group)-4]...)
 	domain[1]--
 	other := append([]byte{}, group...)
-	other[len(other)-4] = 0x08 // RID 520: Group Policy Creator Owners
+	other[len(other)-4] = 0x08                                                // RID 520: Group Policy Creator Owners
 	builtin, _ := base64.StdEncoding.DecodeString("AQIAAAAAAAUgAAAAIAIAAA==") // S-1-5-32-544
 	for _, tc := range []struct {
 		name string
