@@ -217,6 +217,9 @@ func (a *app) readLDIFFile(path string) (*inventory.Snapshot, error) {
 		if res.MoreWarnings > 0 {
 			fmt.Fprintf(a.stderr, "spnaudit: warning: %s: %d more warnings\n", path, res.MoreWarnings)
 		}
+		for _, d := range res.AESThresholdUnknown {
+			fmt.Fprintf(a.stderr, "spnaudit: warning: %s: %s: %s\n", path, d, ldapscan.AESThresholdHint)
+		}
 	}
 	res.Snapshot.Started = started
 	res.Snapshot.Duration = time.Since(started)

@@ -67,7 +67,11 @@ func TestInventoryLDIF(t *testing.T) {
 // silently dropped, and --quiet silences it.
 func TestLDIFWarnings(t *testing.T) {
 	clearEnv(t)
-	const truncated = "dn: CN=svc_many,CN=Users,DC=corp,DC=example,DC=test\n" +
+	// The RID-521 group: without it the export would also warn that
+	// missing-aes-keys cannot judge the domain.
+	const truncated = "dn: CN=Read-only Domain Controllers,CN=Users,DC=corp,DC=example,DC=test\n" +
+		"objectSid:: AQUAAAAAAAUVAAAA7yYoGB+mmP1iP/zGCQIAAA==\nwhenCreated: 20261122023311.0Z\n\n" +
+		"dn: CN=svc_many,CN=Users,DC=corp,DC=example,DC=test\n" +
 		"objectClass: user\nsAMAccountName: svc_many\n" +
 		"servicePrincipalName;range=0-1: HTTP/a0\nservicePrincipalName;range=0-1: HTTP/a1\n"
 	r := spnauditStdin(t, truncated, "inventory", "--ldif", "-", "--format", "json")
