@@ -84,7 +84,10 @@ func domainNC(dn string) string {
 }
 
 // readAESThresholds reads the RID-521 group of each target's domain: its
-// SID is the domain's (the naming context head's objectSid) plus 521. A
+// SID is the domain's (the naming context head's objectSid) plus 521. Other
+// domains are read through the Global Catalog, which holds both attributes
+// (objectSid and whenCreated are in the partial attribute set, MS-ADA3 2.371
+// for whenCreated) and every global group such as this one. A
 // domain whose group cannot be found is left out, and the audit does not
 // judge its passwords' keys; only errors of the directory fail the scan.
 func (sc *Scanner) readAESThresholds(ctx context.Context, targets []target, b *directoryBuilder) error {
