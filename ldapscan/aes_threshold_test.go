@@ -108,3 +108,73 @@ func TestLDIFAESThreshold(t *testing.T) {
 		t.Errorf("unreadable whenCreated: thresholds %v, unknown %q", r.Snapshot.Directory.AESThresholds, r.AESThresholdUnknown)
 	}
 }
+
+// TestAESThresholdThroughGlobalCatalog: the DC's own domain's RID-521 group
+// is read over LDAP, the child domain's through the Global Catalog (the fake
+// directory stands in for a second domain, which the lab cannot provide); a
+// domain without the group stays unknown and the scan still succeeds.
+func TestAESThresholdThroughGlobalCatalog(t *testing.T) {
+	const childNC = "DC=child," + fakeDomainNC
+	group, _ := base64.StdEncoding.DecodeString(labRODCGroupSID)
+	sidOf := func(sub byte) (domain, rodc string) {
+		g := append([]byte{}, group...)
+		g[12] = sub // another domain: another sub-authority
+		d := append([]byte{}, g[:len(g)-4]...)
+		d[1]--
+		return string(d), string(g)
+	}
+	withGroup := func(fa *fakeAD, nc string, sub byte, created string) {
+		domain, rodc := sidOf(sub)
+		fa.modify(nc, func(attrs map[string][]string) { attrs["objectSid"] = []string{domain} })
+		fa.put("CN=Read-only Domain Controllers,CN=Users,"+nc, map[string][]string{
+			"objectClass": {"top", "group"}, "objectSid": {rodc}, "whenCreated": {created},
+		})
+		// Another group of the domain must not be taken for it.
+		other := []byte(rodc)
+		other[len(other)-4] = 0x08
+		fa.put("CN=Group Policy Creator Owners,CN=Users,"+nc, map[string][]string{
+			"objectClass": {"top", "group"}, "objectSid": {string(other)}, "whenCreated": {"20200101000000.0Z"},
+		})
+	}
+	for _, tc := range []struct {
+		name       string
+		childGroup bool
+		want       map[string]time.Time
+	}{
+		{"both domains", true, map[string]time.Time{
+			"corp.example.test":       time.Date(2009, 3, 2, 10, 0, 0, 0, time.UTC),
+			"child.corp.example.test": time.Date(2011, 7, 14, 8, 30, 0, 0, time.UTC),
+		}},
+		{"child without the group", false, map[string]time.Time{
+			"corp.example.test": time.Date(2009, 3, 2, 10, 0, 0, 0, time.UTC),
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fa := newFakeAD()
+			fa.account("rootsvc", "user", "HTTP/root")
+			fa.addDomain("child.corp.example.test", "CHILD", childNC)
+			withGroup(fa, fakeDomainNC, 0x11, "20090302100000.0Z")
+			gc := newFakeAD()
+			gc.put(childNC, map[string][]string{"objectClass": {"domain"}})
+			gc.put("CN=Users,"+childNC, map[string][]string{"objectClass": {"container"}})
+			if tc.childGroup {
+				withGroup(gc, childNC, 0x22, "20110714083000.0Z")
+			}
+			gc.domainNC = childNC
+			gc.account("childsvc", "user", "HTTP/child")
+			gcAddr := gc.serve(t, nil, false)
+			sc := newTestScanner(t, []string{"ldap://" + fa.serve(t, nil, false)}, nil)
+			sc.globalCatalog = func(endpoint) endpoint { ep, _ := parseEndpoint("ldap://" + gcAddr); return ep }
+
+			got := scanOK(t, sc).Snapshot.Directory.AESThresholds
+			if len(got) != len(tc.want) {
+				t.Fatalf("thresholds %v, want %v", got, tc.want)
+			}
+			for d, w := range tc.want {
+				if !got[d].Equal(w) {
+					t.Errorf("%s: threshold %s, want %s", d, got[d], w)
+				}
+			}
+		})
+	}
+}
