@@ -53,10 +53,12 @@ func (weakEncryption) Check(ix *index) []Finding {
 }
 
 // weakEncryptionState describes why o's tickets are weak, for the message.
-func weakEncryptionState(o *inventory.Object) string {
+func weakEncryptionState(ix *index, o *inventory.Object) string {
 	enc, explicit := explicitEncTypes(o)
 	var state string
 	switch {
+	case !explicit && !ix.issuesRC4ByDefault():
+		state = "msDS-SupportedEncryptionTypes is not set"
 	case !explicit:
 		state = "msDS-SupportedEncryptionTypes is not set and the domain controllers still issue RC4 by default " +
 			"(audit.kdc_default_enctypes: rc4), so its service tickets use RC4"
@@ -93,7 +95,7 @@ func weakEncryptionFinding(ix *index, o *inventory.Object, sev Severity) Finding
 		Severity: sev,
 		Accounts: []string{o.DN},
 		Message: fmt.Sprintf("%s holds SPNs but its %s; RC4 and DES tickets are fast to crack offline.",
-			ix.accountName(o), weakEncryptionState(o)),
+			ix.accountName(o), weakEncryptionState(ix, o)),
 		Remediation: remediation,
 		References:  []string{refEncTypes, refKB5021131, refKB5073381, refSetADUser},
 	}

@@ -110,6 +110,8 @@ func TestWeakEncryptionMessageSaysWhy(t *testing.T) {
 			[]string{"not set", "kdc_default_enctypes: rc4"}},
 		{"USE_DES_KEY_ONLY", user("svc_a", []string{"HTTP/a"}, withUAC(inventory.UACUseDESKeyOnly)), Config{},
 			[]string{"USE_DES_KEY_ONLY"}},
+		{"USE_DES_KEY_ONLY with the attribute unset", user("svc_a", []string{"HTTP/a"}, withEnc(nil), withUAC(inventory.UACUseDESKeyOnly)), Config{},
+			[]string{"is not set, and userAccountControl has USE_DES_KEY_ONLY"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := checkRule(weakEncryption{}, snapshot(tc.o), tc.cfg)
