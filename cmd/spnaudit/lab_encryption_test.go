@@ -7,6 +7,11 @@ import (
 	"testing"
 	"time"
 
+	krbclient "github.com/jcmturner/gokrb5/v8/client"
+	krbconfig "github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
+	"github.com/jcmturner/gokrb5/v8/keytab"
+
 	"github.com/spnaudit/spnaudit/lab"
 	"github.com/spnaudit/spnaudit/lab/labtest"
 )
@@ -17,15 +22,23 @@ import (
 // and one created now, with the KDC default of the 2026 updates (aes) and
 // with rc4 (KB5073381: an account without msDS-SupportedEncryptionTypes gets
 // AES-only tickets from updated DCs).
-func TestLabEncryptionRules(t *testing.T) {
+// encryptionScenario: passwords set in 2005 (written beneath Samba's checks,
+// before the lab domain's RID-521 group), one unset, one RC4 exception, and
+// accounts created now, one unset and one AES-only.
+func encryptionScenario() *lab.Scenario {
 	old := time.Date(2005, 6, 1, 8, 0, 0, 0, time.UTC)
-	rc4 := uint32(0x4)
-	sc := &lab.Scenario{Name: "cmd-encryption", OU: "CmdEncryption",
+	rc4, aes := uint32(0x4), uint32(0x18)
+	return &lab.Scenario{Name: "cmd-encryption", OU: "CmdEncryption",
 		Users: []lab.User{
 			{Name: "enc_old", SPNs: []string{"HTTP/enc-old.corp.example.test"}, PwdLastSet: &old},
 			{Name: "enc_rc4old", SPNs: []string{"HTTP/enc-rc4old.corp.example.test"}, PwdLastSet: &old, EncryptionTypes: &rc4},
 			{Name: "enc_new", SPNs: []string{"HTTP/enc-new.corp.example.test"}},
+			{Name: "enc_aes", SPNs: []string{"HTTP/enc-aes.corp.example.test"}, EncryptionTypes: &aes},
 		}}
+}
+
+func TestLabEncryptionRules(t *testing.T) {
+	sc := encryptionScenario()
 	l := labtest.Scenario(t, sc)
 	clearEnv(t)
 	for _, tc := range []struct {
@@ -36,7 +49,7 @@ func TestLabEncryptionRules(t *testing.T) {
 			"high missing-aes-keys enc_old",      // unset: AES-only tickets, no AES keys
 			"high weak-encryption enc_rc4old",    // an explicit RC4 exception
 			"medium missing-aes-keys enc_rc4old", // works through its RC4 exception
-			// enc_new: unset and AES keys, nothing.
+			// enc_new: unset and AES keys, nothing; enc_aes: AES only.
 		}},
 		{"rc4", []string{
 			"high weak-encryption enc_new", // unset and the DCs issue RC4
@@ -75,5 +88,47 @@ func TestLabEncryptionRules(t *testing.T) {
 				t.Errorf("findings:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
 			}
 		})
+	}
+}
+
+// TestLabKDCTicketEncryption asks the lab KDC for service tickets and reads
+// their encryption type: what the KDC really issues, against which
+// audit.kdc_default_enctypes is chosen. Samba 4.17 still issues RC4 tickets
+// (with AES session keys, KB5021131) to an account without
+// msDS-SupportedEncryptionTypes, as Windows DCs did before the April 2026
+// enforcement of CVE-2026-20833 (KB5073381, where the same account gets
+// AES-SHA1 only): a Samba domain is a kdc_default_enctypes: rc4 domain.
+func TestLabKDCTicketEncryption(t *testing.T) {
+	sc := encryptionScenario()
+	l := labtest.Scenario(t, sc)
+	kt, err := keytab.Load(l.Keytab())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := krbconfig.Load(l.Krb5Conf())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := krbclient.NewWithKeytab(lab.AuditUser, lab.Realm, kt, conf, krbclient.DisablePAFXFAST(true))
+	if err := cl.Login(); err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Destroy()
+	for _, tc := range []struct {
+		spn  string
+		want int32
+	}{
+		{"HTTP/enc-new.corp.example.test", etypeID.RC4_HMAC},                // unset: Samba's default is RC4
+		{"HTTP/enc-rc4old.corp.example.test", etypeID.RC4_HMAC},             // the RC4 exception
+		{"HTTP/enc-aes.corp.example.test", etypeID.AES256_CTS_HMAC_SHA1_96}, // AES only
+	} {
+		tkt, _, err := cl.GetServiceTicket(tc.spn)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.spn, err)
+		}
+		if got := tkt.EncPart.EType; got != tc.want {
+			t.Errorf("%s: ticket encrypted with etype %d, want %d (if Samba now issues AES by default, "+
+				"docs/rules.md's advice for Samba DCs changes)", tc.spn, got, tc.want)
+		}
 	}
 }
