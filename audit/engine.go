@@ -33,6 +33,9 @@ type Config struct {
 	// (its lookup failed) is not reported: only a definite "no such host"
 	// makes a ghost. Nil means no resolution was done.
 	ResolvedHosts map[string]bool
+	// KDCDefaultEncTypes is what the domain controllers issue to accounts
+	// without msDS-SupportedEncryptionTypes; empty means KDCDefaultAES.
+	KDCDefaultEncTypes KDCDefaultEncTypes
 }
 
 // Validate reports the first problem in the farms and suppressions, naming
@@ -55,6 +58,9 @@ func (c Config) Validate() error {
 					f.Name, spn, c.Farms[first].Name, c.Farms[first].Account))
 			}
 		}
+	}
+	if err := c.KDCDefaultEncTypes.Validate(); err != nil {
+		return fmt.Errorf("kdc_default_enctypes: %w", err)
 	}
 	for i, s := range c.Ignore {
 		if err := s.Validate(); err != nil {
@@ -105,6 +111,7 @@ const (
 	RuleConstrainedDelegation = "constrained-delegation"
 	RuleDelegationTarget      = "delegation-target"
 	RuleResourceBasedDelegate = "resource-based-delegation"
+	RuleMissingAESKeys        = "missing-aes-keys"
 )
 
 // rule is one check over the shared index.
@@ -130,6 +137,7 @@ var rules = []rule{
 	constrainedDelegation{},
 	delegationTarget{},
 	resourceBasedDelegation{},
+	missingAESKeys{},
 }
 
 // RuleIDs lists every rule id, in a stable order, for pre-initialised metrics.

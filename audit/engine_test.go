@@ -15,6 +15,7 @@ func TestRuleIDsAreTheContract(t *testing.T) {
 		"uniqueness-check-disabled", "kerberoastable-account", "weak-encryption",
 		"unconstrained-delegation", "disabled-account-spn", "farm-drift",
 		"constrained-delegation", "delegation-target", "resource-based-delegation",
+		"missing-aes-keys",
 	}
 	if !slices.Equal(RuleIDs, want) {
 		t.Errorf("RuleIDs = %q, want %q", RuleIDs, want)

@@ -55,6 +55,7 @@ type index struct {
 	farmAccounts   [][]int32        // resolved Farm.Account per farm; built on first use
 	byDN           map[string]int32 // folded DN -> object; built on first use
 	bySID          map[string]int32 // objectSid -> object; built on first use (delegation.go)
+	kdcDefault     KDCDefaultEncTypes
 }
 
 func newIndex(snap *inventory.Snapshot, cfg Config) *index {
@@ -65,6 +66,7 @@ func newIndex(snap *inventory.Snapshot, cfg Config) *index {
 		maxPwdAge: cfg.MaxPasswordAge,
 		farms:     cfg.Farms,
 	}
+	ix.kdcDefault = cfg.KDCDefaultEncTypes
 	if ix.now.IsZero() {
 		ix.now = snap.Started
 	}

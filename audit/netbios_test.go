@@ -49,7 +49,7 @@ func TestNetBIOSNameFromDirectory(t *testing.T) {
 	in := inDomain(contosoDomain)
 	snap := contosoForest(
 		user("svc_a", []string{"HTTP/web." + contosoDomain, "MSSQLSvc/CONTOSO"}, in),
-		user("svc_b", []string{"HTTP/web." + contosoDomain}, in, withEnc(nil)),
+		user("svc_b", []string{"HTTP/web." + contosoDomain}, in, withEnc(ptr(inventory.EncRC4HMAC))),
 		user("svc_iispool", nil, in),
 	)
 	snap.Directory.DNSNames = []string{"web." + contosoDomain}

@@ -36,6 +36,7 @@ scan:
 audit:
   max_password_age: 90d12h
   resolve_dns: true
+  kdc_default_enctypes: rc4
   ignore:
     - rule: ghost-spn
       spn: "HTTP/old-*"
@@ -82,6 +83,7 @@ func TestLoadValid(t *testing.T) {
 				c.Scan = Scan{FullInterval: 24 * time.Hour, PollInterval: 30 * time.Second, Timeout: 20 * time.Minute}
 				c.Audit = Audit{MaxPasswordAge: 90*24*time.Hour + 12*time.Hour, ResolveDNS: true,
 					Ignore: []audit.Suppression{{Rule: "ghost-spn", SPN: "HTTP/old-*", Reason: "decommissioned in Q3, DNS cleanup pending", Owner: "web-team", Until: "2026-09-30"}}}
+				c.Audit.KDCDefaultEncTypes = audit.KDCDefaultRC4
 				c.Farms = []audit.Farm{{Name: "iis", VIP: "svnlb301", Nodes: []string{"svexpgg310", "svexpgg311"}, DNSSuffix: ".example.test",
 					Classes: []string{"HTTP"}, Account: "svc-iis", Ports: []int{8443}}}
 				c.Metrics.MaxFindingSeries = 50
@@ -320,6 +322,7 @@ func TestKeys(t *testing.T) {
 		{"ldap.page_size", "SPNAUDIT_LDAP_PAGE_SIZE", "1000"},
 		{"ldap.tls.insecure_skip_verify", "SPNAUDIT_LDAP_TLS_INSECURE_SKIP_VERIFY", "false"},
 		{"audit.max_password_age", "SPNAUDIT_AUDIT_MAX_PASSWORD_AGE", "365d"},
+		{"audit.kdc_default_enctypes", "SPNAUDIT_AUDIT_KDC_DEFAULT_ENCTYPES", "aes"},
 		{"web.listen_address", "SPNAUDIT_WEB_LISTEN_ADDRESS", ":9688"},
 	} {
 		if got := byName[want.Name]; got != want {

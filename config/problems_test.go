@@ -241,6 +241,7 @@ scan:
 	{name: "bad audit settings", yaml: validBase + `
 audit:
   max_password_age: 0d
+  kdc_default_enctypes: des
   ignore:
     - rule: duplicate-spm
       spn: "HTTP/legacy*"

@@ -259,6 +259,7 @@ func validateAudit(a *Audit, ps *problems) {
 			ps.add(fmt.Sprintf("audit.dns_servers[%d]", i), "%q is not host or host:port; write e.g. 10.0.0.10 or dc1.example.test:53", s)
 		}
 	}
+	addErrors(ps, "audit.kdc_default_enctypes", a.KDCDefaultEncTypes.Validate())
 	for i, s := range a.Ignore {
 		addErrors(ps, fmt.Sprintf("audit.ignore[%d]", i), s.Validate())
 	}

@@ -29,6 +29,8 @@ const (
 	UACDontExpirePassword         uint32 = 0x10000
 	UACTrustedForDelegation       uint32 = 0x80000 // unconstrained delegation
 	UACTrustedToAuthForDelegation uint32 = 0x1000000
+	// UACUseDESKeyOnly restricts the account to DES keys.
+	UACUseDESKeyOnly uint32 = 0x200000
 )
 
 // msDS-SupportedEncryptionTypes bits (MS-KILE 2.2.7).
@@ -132,6 +134,12 @@ type Directory struct {
 	// DNSNames are the fully qualified, lower-case owner names of the records in
 	// the forest's AD-integrated DNS zones (dnsNode objects).
 	DNSNames []string `json:"dns_names,omitempty"`
+	// AESThresholds maps a domain's DNS name (lower case) to the whenCreated
+	// of its Read-only Domain Controllers group (objectSid domain SID + "-521"),
+	// created when the domain's first Windows Server 2008 domain controller
+	// came: a password set before it has no AES keys. A domain is absent when
+	// the group could not be read (its threshold is unknown).
+	AESThresholds map[string]time.Time `json:"aes_thresholds,omitempty"`
 }
 
 // Snapshot is one complete, consistent inventory: what a successful scan read.

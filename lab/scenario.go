@@ -78,6 +78,10 @@ type User struct {
 	// memberships (Samba, like AD, wants the user in the group first).
 	PrimaryGroupID int `yaml:"primary_group_id,omitempty"`
 	Delegation     `yaml:",inline"`
+	// PwdLastSet, when set, is written as the account's pwdLastSet beneath
+	// Samba's checks (which refuse it over LDAP), as a password set years ago
+	// leaves it; the zero time writes 0 (never set).
+	PwdLastSet *time.Time `yaml:"pwd_last_set,omitempty"`
 }
 
 // Collision is one SPN value added to Account (a sAMAccountName) beneath the
@@ -159,6 +163,13 @@ func (l *Lab) Apply(ctx context.Context, sc *Scenario) error {
 		}
 		if err := l.InjectCollision(ctx, dn, c.SPN); err != nil {
 			return err
+		}
+	}
+	for _, u := range sc.Users {
+		if u.PwdLastSet != nil {
+			if err := l.SetPwdLastSet(ctx, sc.AccountDN(u.Name), *u.PwdLastSet); err != nil {
+				return err
+			}
 		}
 	}
 	return l.applyDelegation(ctx, sc)
@@ -383,4 +394,21 @@ func moduleDir() string {
 			return dir
 		}
 	}
+}
+
+// SetPwdLastSet writes pwdLastSet directly in the domain partition file
+// (Samba accepts only 0 and -1 over LDAP, as AD does), then touches the
+// object through the normal path so that uSNChanged moves. The zero time
+// writes 0.
+func (l *Lab) SetPwdLastSet(ctx context.Context, dn string, t time.Time) error {
+	ft := int64(0)
+	if !t.IsZero() {
+		const unixEpoch = 116444736000000000 // 1970-01-01 as a FILETIME
+		ft = unixEpoch + t.UnixNano()/100
+	}
+	ldif := fmt.Sprintf("dn: %s\nchangetype: modify\nreplace: pwdLastSet\npwdLastSet: %d\n", dn, ft)
+	if err := l.ldbApply(ctx, "ldbmodify", "tdb://"+l.partitionLDB(), ldif); err != nil {
+		return fmt.Errorf("set pwdLastSet of %s: %w", dn, err)
+	}
+	return l.Touch(ctx, dn)
 }

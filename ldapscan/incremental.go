@@ -67,6 +67,8 @@ func (sc *Scanner) poll(ctx context.Context, prev *Result, started time.Time) (*
 	}
 	dir := b.directory()
 	dir.DNSNames = prev.Snapshot.Directory.DNSNames
+	// A group's whenCreated never changes, and the naming contexts are the same.
+	dir.AESThresholds = prev.Snapshot.Directory.AESThresholds
 	changed, err := dc.dnsChangedSince(ctx, dse, prev.Watermark.USN, &st.refs)
 	if err != nil {
 		return nil, "", stageError(StageConfig, dc.ep.url, err)

@@ -29,6 +29,10 @@ type LDIFResult struct {
 	// groups); PrivilegeNote says so and how to export them.
 	PrivilegeUnknown int    `json:"privilege_unknown,omitempty"`
 	PrivilegeNote    string `json:"privilege_note,omitempty"`
+	// AESThresholdUnknown lists the domains of the SPN accounts whose
+	// Read-only Domain Controllers group (RID 521) the export lacks: which of
+	// their accounts lack AES keys cannot be told (see AESThresholdHint).
+	AESThresholdUnknown []string `json:"aes_threshold_unknown,omitempty"`
 }
 
 const (
@@ -41,7 +45,9 @@ const (
 // values, a version line, and values split by AD range retrieval
 // ("servicePrincipalName;range=0-1499:") which are merged. Objects with SPNs
 // become the inventory; crossRef, sPNMappings/dSHeuristics and dnsNode
-// entries, when present, the directory settings. Values given by URL
+// entries, when present, the directory settings, and each domain's
+// Read-only Domain Controllers group (RID 521) its AES threshold (a warning
+// says when the export lacks it). Values given by URL
 // (":<") are never fetched. source names the export in the snapshot.
 func ReadLDIF(r io.Reader, source string) (*LDIFResult, error) {
 	lr := &ldifReader{b: newDirectoryBuilder(), res: &LDIFResult{}, domains: map[string]struct{}{}, groups: newMembershipBuilder()}
@@ -62,6 +68,7 @@ func ReadLDIF(r io.Reader, source string) (*LDIFResult, error) {
 		}
 		slices.Sort(dir.Domains)
 	}
+	lr.res.AESThresholdUnknown = lr.unknownAESThresholds(dir)
 	lr.res.Snapshot = &inventory.Snapshot{Directory: dir, Objects: lr.objects, Server: source}
 	return lr.res, nil
 }

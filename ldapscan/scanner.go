@@ -224,6 +224,9 @@ func (sc *Scanner) readAll(ctx context.Context, started time.Time, reason string
 	if err := sc.resolvePrincipals(ctx, targets, objects, nil, st); err != nil {
 		return nil, err
 	}
+	if err := sc.readAESThresholds(ctx, targets, b); err != nil {
+		return nil, err
+	}
 	readable, err := sc.tombstonesReadable(ctx, targets, st)
 	if err != nil {
 		return nil, err

@@ -237,6 +237,9 @@ func (a *app) readLDIFFile(path string) (*inventory.Snapshot, error) {
 		if res.PrivilegeNote != "" {
 			fmt.Fprintf(a.stderr, "spnaudit: note: %s: %s\n", path, res.PrivilegeNote)
 		}
+		for _, d := range res.AESThresholdUnknown {
+			fmt.Fprintf(a.stderr, "spnaudit: warning: %s: %s: %s\n", path, d, ldapscan.AESThresholdHint)
+		}
 	}
 	res.Snapshot.Started = started
 	res.Snapshot.Duration = time.Since(started)

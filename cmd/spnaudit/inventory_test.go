@@ -69,7 +69,11 @@ func TestInventoryLDIF(t *testing.T) {
 // with exit status 2, never audited as if it were whole.
 func TestLDIFWarnings(t *testing.T) {
 	clearEnv(t)
-	const truncatedMembers = "dn: CN=svc_many,CN=Users,DC=corp,DC=example,DC=test\n" +
+	// The RID-521 group: without it the export would also warn that
+	// missing-aes-keys cannot judge the domain.
+	const truncatedMembers = "dn: CN=Read-only Domain Controllers,CN=Users,DC=corp,DC=example,DC=test\n" +
+		"objectSid:: AQUAAAAAAAUVAAAA7yYoGB+mmP1iP/zGCQIAAA==\nwhenCreated: 20261122023311.0Z\n\n" +
+		"dn: CN=svc_many,CN=Users,DC=corp,DC=example,DC=test\n" +
 		"objectClass: user\nsAMAccountName: svc_many\nservicePrincipalName: HTTP/a\n\n" +
 		"dn: CN=grp,CN=Users,DC=corp,DC=example,DC=test\n" +
 		"objectClass: group\nmember;range=0-1: CN=a\nmember;range=0-1: CN=b\n"

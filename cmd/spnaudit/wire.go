@@ -78,10 +78,11 @@ func (d *directory) Close() error { return d.scanner.Close() }
 // the snapshot's unvouched host names (nil without audit.resolve_dns).
 func auditConfig(cfg *config.Config, resolved map[string]bool) audit.Config {
 	return audit.Config{
-		MaxPasswordAge: cfg.Audit.MaxPasswordAge,
-		Farms:          cfg.Farms,
-		Ignore:         cfg.Audit.Ignore,
-		ResolvedHosts:  resolved,
+		MaxPasswordAge:     cfg.Audit.MaxPasswordAge,
+		Farms:              cfg.Farms,
+		Ignore:             cfg.Audit.Ignore,
+		KDCDefaultEncTypes: cfg.Audit.KDCDefaultEncTypes,
+		ResolvedHosts:      resolved,
 	}
 }
 
