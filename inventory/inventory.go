@@ -54,6 +54,12 @@ type Object struct {
 	// UserAccountControl is 0 when the attribute is absent.
 	UserAccountControl uint32 `json:"user_account_control"`
 	DNSHostName        string `json:"dns_host_name,omitempty"`
+	// AdditionalDNSHostNames (msDS-AdditionalDnsHostName) and
+	// AdditionalSAMAccountNames (msDS-AdditionalSamAccountName) are a
+	// computer's other names: AD accepts its own SPNs for them as for its
+	// dNSHostName and sAMAccountName (MS-ADTS 3.1.1.5.3.1.1.4).
+	AdditionalDNSHostNames    []string `json:"additional_dns_host_names,omitempty"`
+	AdditionalSAMAccountNames []string `json:"additional_sam_account_names,omitempty"`
 	// SupportedEncryptionTypes is nil when msDS-SupportedEncryptionTypes is not set
 	// (the KDC then assumes RC4 for user accounts).
 	SupportedEncryptionTypes *uint32 `json:"supported_encryption_types,omitempty"`

@@ -17,6 +17,7 @@ var objectAttributes = []string{
 	"objectGUID", "sAMAccountName", "objectClass", "userAccountControl",
 	"dNSHostName", "msDS-SupportedEncryptionTypes", "pwdLastSet", "adminCount",
 	"msDS-AllowedToDelegateTo", "uSNChanged", "servicePrincipalName",
+	"msDS-AdditionalDnsHostName", "msDS-AdditionalSamAccountName",
 }
 
 // objectFromRecord converts a directory entry into an inventory object. It is
@@ -30,6 +31,9 @@ func objectFromRecord(r *record) (inventory.Object, error) {
 		DNSHostName:         r.first("dNSHostName"),
 		AllowedToDelegateTo: r.strings("msDS-AllowedToDelegateTo"),
 		SPNs:                r.strings("servicePrincipalName"),
+		// A computer's other names count as its HOST names (host-alias-conflict).
+		AdditionalDNSHostNames:    r.strings("msDS-AdditionalDnsHostName"),
+		AdditionalSAMAccountNames: r.strings("msDS-AdditionalSamAccountName"),
 	}
 	if g := r.values("objectGUID"); len(g) > 0 {
 		guid, err := formatGUID(g[0])
