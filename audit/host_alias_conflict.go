@@ -64,24 +64,29 @@ func (hostAliasConflict) Check(ix *index) []Finding {
 			if flags&spnMalformed != 0 {
 				continue // malformed-spn reports those
 			}
-			spn, _ := ParseSPN(raw)
-			target, ok := ix.hostAliasTarget(spn.Class)
+			// Well formed: the class is the text before the first "/".
+			slash := strings.IndexByte(raw, '/')
+			target, ok := ix.hostAliasTarget(raw[:slash])
 			if !ok {
 				continue
+			}
+			isAlias := !strings.EqualFold(raw[:slash], target)
+			if !isAlias && flags&spnOwnName != 0 {
+				continue // a computer's own HOST SPN: found from the alias side
 			}
 			var pairedBuf [4]int32
 			paired := pairedBuf[:0]
 			// AD's rule: the target class with the same remainder, on any
 			// other object. Looked up from the alias side only, so each pair
 			// is found once, by hash (near-linear, no pairwise scan).
-			if !strings.EqualFold(spn.Class, target) {
-				rest := raw[strings.IndexByte(raw, '/')+1:]
-				buf = append(append(append(buf[:0], target...), '/'), rest...)
+			if isAlias {
+				buf = append(append(append(buf[:0], target...), '/'), raw[slash+1:]...)
 				for _, h := range ix.spns.holders(string(buf)) {
 					if int(h.obj) == a || holdsExactly(ix, h.obj, raw) {
 						continue // the same object, or a duplicate reported as such
 					}
 					paired = append(paired, h.obj)
+					spn, _ := ParseSPN(raw)
 					other := &ix.objs[h.obj]
 					hostRaw := ix.spns.raw(h)
 					if other.Kind == inventory.KindComputer && ix.flags(int(h.obj), int(h.spn))&spnOwnName != 0 {
@@ -94,6 +99,7 @@ func (hostAliasConflict) Check(ix *index) []Finding {
 			if flags&spnOwnName != 0 {
 				continue // a computer cannot shadow its own HOST names
 			}
+			spn, _ := ParseSPN(raw)
 			// The machine's names: HOST/<any of its names> covers them all.
 			var found [4]int32
 			for _, m := range ix.machines(spn.Host, found[:0]) {

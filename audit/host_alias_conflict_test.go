@@ -144,7 +144,9 @@ func TestHostAliasConflictADRule(t *testing.T) {
 		return s
 	}
 	withNames := func(dns, sam []string) option {
-		return func(o *inventory.Object) { o.AdditionalDNSHostNames, o.AdditionalSAMAccountNames = dns, sam }
+		return func(o *inventory.Object) {
+			o.Additional = &inventory.AdditionalNames{DNSHostNames: dns, SAMAccountNames: sam}
+		}
 	}
 	runRuleCases(t, hostAliasConflict{}, []ruleCase{
 		{

@@ -183,14 +183,14 @@ func (ix *index) indexComputers() {
 // additionalNames returns a computer's msDS-AdditionalDnsHostName values and
 // its msDS-AdditionalSamAccountName values without the "$".
 func additionalNames(o *inventory.Object) []string {
-	if len(o.AdditionalDNSHostNames)+len(o.AdditionalSAMAccountNames) == 0 {
+	if o.Additional == nil {
 		return nil
 	}
-	out := make([]string, 0, len(o.AdditionalDNSHostNames)+len(o.AdditionalSAMAccountNames))
-	for _, n := range o.AdditionalDNSHostNames {
+	out := make([]string, 0, len(o.Additional.DNSHostNames)+len(o.Additional.SAMAccountNames))
+	for _, n := range o.Additional.DNSHostNames {
 		out = append(out, strings.TrimSuffix(n, "."))
 	}
-	for _, n := range o.AdditionalSAMAccountNames {
+	for _, n := range o.Additional.SAMAccountNames {
 		out = append(out, strings.TrimSuffix(n, "$"))
 	}
 	return out
@@ -246,12 +246,12 @@ func (ix *index) machines(host string, buf []int32) []int32 {
 // or its NetBIOS name qualified with its domain (for computers without
 // dNSHostName).
 func namesComputer(m *inventory.Object, host string) bool {
-	for _, n := range m.AdditionalDNSHostNames {
+	for _, n := range m.AdditionalDNSHostNames() {
 		if strings.EqualFold(host, strings.TrimSuffix(n, ".")) {
 			return true
 		}
 	}
-	for _, n := range m.AdditionalSAMAccountNames {
+	for _, n := range m.AdditionalSAMAccountNames() {
 		// A NetBIOS name, bare or qualified with the computer's domain.
 		n = strings.TrimSuffix(n, "$")
 		if label, suffix, ok := strings.Cut(host, "."); strings.EqualFold(host, n) ||

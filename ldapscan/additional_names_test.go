@@ -31,9 +31,9 @@ servicePrincipalName: HOST/PORTAL
 		t.Fatalf("objects = %d, want 1", len(res.Snapshot.Objects))
 	}
 	o := res.Snapshot.Objects[0]
-	if !slices.Equal(o.AdditionalDNSHostNames, []string{"portal.corp.example.test", "portal2.corp.example.test"}) ||
-		!slices.Equal(o.AdditionalSAMAccountNames, []string{"PORTAL$"}) {
-		t.Errorf("additional names = %q, %q", o.AdditionalDNSHostNames, o.AdditionalSAMAccountNames)
+	if !slices.Equal(o.AdditionalDNSHostNames(), []string{"portal.corp.example.test", "portal2.corp.example.test"}) ||
+		!slices.Equal(o.AdditionalSAMAccountNames(), []string{"PORTAL$"}) {
+		t.Errorf("additional names = %+v", o.Additional)
 	}
 	if !slices.Contains(objectAttributes, "msDS-AdditionalDnsHostName") || !slices.Contains(objectAttributes, "msDS-AdditionalSamAccountName") {
 		t.Errorf("the LDAP scan does not request the additional names: %q", objectAttributes)

@@ -31,9 +31,10 @@ func objectFromRecord(r *record) (inventory.Object, error) {
 		DNSHostName:         r.first("dNSHostName"),
 		AllowedToDelegateTo: r.strings("msDS-AllowedToDelegateTo"),
 		SPNs:                r.strings("servicePrincipalName"),
-		// A computer's other names count as its HOST names (host-alias-conflict).
-		AdditionalDNSHostNames:    r.strings("msDS-AdditionalDnsHostName"),
-		AdditionalSAMAccountNames: r.strings("msDS-AdditionalSamAccountName"),
+	}
+	// A computer's other names count as its HOST names (host-alias-conflict).
+	if dns, sam := r.strings("msDS-AdditionalDnsHostName"), r.strings("msDS-AdditionalSamAccountName"); dns != nil || sam != nil {
+		o.Additional = &inventory.AdditionalNames{DNSHostNames: dns, SAMAccountNames: sam}
 	}
 	if g := r.values("objectGUID"); len(g) > 0 {
 		guid, err := formatGUID(g[0])
