@@ -92,7 +92,7 @@ func (hostAliasConflict) Check(ix *index) []Finding {
 					if other.Kind == inventory.KindComputer && ix.flags(int(h.obj), int(h.spn))&spnOwnName != 0 {
 						out = append(out, aliasConflictFinding(ix, holder, other, raw, spn, target, hostRaw))
 					} else {
-						out = append(out, aliasPairFinding(ix, holder, other, raw, spn, target, hostRaw))
+						out = append(out, aliasPairFinding(ix, holder, other, raw, spn, target, hostRaw, flags&spnOwnName != 0))
 					}
 				}
 			}
@@ -179,7 +179,11 @@ func aliasConflictFinding(ix *index, holder, machine *inventory.Object, raw stri
 
 // aliasPairFinding explains every other pair: holder has class/r, other has
 // HOST/r and is not the machine r names (a user, a gMSA, another computer).
-func aliasPairFinding(ix *index, holder, other *inventory.Object, raw string, spn SPN, target, hostRaw string) Finding {
+//
+// When holder is the computer the name belongs to (its own CIFS/<name>, say),
+// the HOST SPN on the other account takes the machine's name: the fix is to
+// take it back.
+func aliasPairFinding(ix *index, holder, other *inventory.Object, raw string, spn SPN, target, hostRaw string, holderOwnsName bool) Finding {
 	sev := SeverityMedium
 	if other.IsDC() || holder.IsDC() {
 		sev = SeverityHigh
@@ -202,17 +206,31 @@ func aliasPairFinding(ix *index, holder, other *inventory.Object, raw string, sp
 			targetClass, rest, other.SAMAccountName, hostRaw,
 			other.SAMAccountName, aliasVictims(spn.Class),
 			holder.SAMAccountName, aliasVictims(targetClass)),
-		Remediation: []string{
-			fmt.Sprintf("# Decide which account runs the service at %s. If it is %s, remove the explicit SPN (%s covers %s):",
-				rest, ix.accountName(other), hostRaw, spn.Class),
-			ix.setspnDelete(raw, holder),
-			fmt.Sprintf("# If it is %s, move %s to it (remove it first: AD refuses it while %s is on another account):",
-				ix.accountName(holder), hostRaw, raw),
+		Remediation: aliasPairRemediation(ix, holder, other, raw, spn, rest, hostRaw, holderOwnsName),
+		References:  []string{refSPNMappings, refADTSUniqueness, refKB5008382, refSetspn},
+		partner:     hostRaw,
+	}
+}
+
+func aliasPairRemediation(ix *index, holder, other *inventory.Object, raw string, spn SPN, rest, hostRaw string, holderOwnsName bool) []string {
+	if holderOwnsName {
+		return []string{
+			fmt.Sprintf("# %s names computer %s, whose services run as the machine: take the name back from %s:",
+				rest, ix.accountName(holder), ix.accountName(other)),
 			ix.setspnDelete(hostRaw, other),
 			ix.setspnAdd(hostRaw, holder),
-		},
-		References: []string{refSPNMappings, refADTSUniqueness, refKB5008382, refSetspn},
-		partner:    hostRaw,
+			fmt.Sprintf("# If %s really runs a service there, register its own class (not HOST) with a port, or publish it "+
+				"under its own name.", ix.accountName(other)),
+		}
+	}
+	return []string{
+		fmt.Sprintf("# Decide which account runs the service at %s. If it is %s, remove the explicit SPN (%s covers %s):",
+			rest, ix.accountName(other), hostRaw, spn.Class),
+		ix.setspnDelete(raw, holder),
+		fmt.Sprintf("# If it is %s, move %s to it (remove it first: AD refuses it while %s is on another account):",
+			ix.accountName(holder), hostRaw, raw),
+		ix.setspnDelete(hostRaw, other),
+		ix.setspnAdd(hostRaw, holder),
 	}
 }
 

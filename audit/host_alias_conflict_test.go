@@ -300,3 +300,26 @@ func TestHostAliasConflictExplainsPair(t *testing.T) {
 		t.Errorf("references lack MS-ADTS 3.1.1.5.1.3: %v", f.References)
 	}
 }
+
+// TestHostAliasConflictMachineNameTaken: a user holding HOST/<a machine's
+// name> the machine lacks, beside the machine's own CIFS/<name>: the fix
+// gives the HOST SPN back to the machine.
+func TestHostAliasConflictMachineNameTaken(t *testing.T) {
+	web01 := computer("web01", []string{"CIFS/web01.corp.example.test"}, func(o *inventory.Object) { o.SPNs = o.SPNs[2:] })
+	fs := checkRule(hostAliasConflict{}, snapshot(web01, user("svc_x", []string{"HOST/web01.corp.example.test"})), Config{})
+	if len(fs) != 1 {
+		t.Fatalf("got %d findings, want 1", len(fs))
+	}
+	want := []string{
+		`setspn -D HOST/web01.corp.example.test CORP\svc_x`,
+		`setspn -S HOST/web01.corp.example.test CORP\WEB01$`,
+	}
+	for _, w := range want {
+		if !slices.Contains(fs[0].Remediation, w) {
+			t.Errorf("remediation lacks %q:\n%s", w, strings.Join(fs[0].Remediation, "\n"))
+		}
+	}
+	if slices.Contains(fs[0].Remediation, `setspn -D CIFS/web01.corp.example.test CORP\WEB01$`) {
+		t.Errorf("remediation removes the machine's own SPN:\n%s", strings.Join(fs[0].Remediation, "\n"))
+	}
+}
