@@ -198,14 +198,14 @@ func aliasPairFinding(ix *index, holder, other *inventory.Object, raw string, sp
 		Message: fmt.Sprintf("%s on %s and %s on %s are one service instance: sPNMappings makes %s an alias of %s, "+
 			"and AD allows one account per instance (it refuses %s while %s is held elsewhere). "+
 			"The KDC takes the explicit SPN, so %s tickets for %s are encrypted with %s's key, while every other "+
-			"%s-aliased class on %s resolves to %s through %s: if the service runs as %s, %s fails Kerberos; "+
-			"if it runs as %s, %s does.",
+			"%s-aliased class on %s resolves to %s through %s: if the service runs as %s, Kerberos fails for %s (%s); "+
+			"if it runs as %s, for every %s-aliased class but %s.",
 			raw, ix.accountName(holder), hostRaw, ix.accountName(other), spn.Class, targetClass,
 			hostRaw, raw,
 			spn.Class, rest, holder.SAMAccountName,
 			targetClass, rest, other.SAMAccountName, hostRaw,
-			other.SAMAccountName, aliasVictims(spn.Class),
-			holder.SAMAccountName, aliasVictims(targetClass)),
+			other.SAMAccountName, spn.Class, aliasVictims(spn.Class),
+			holder.SAMAccountName, targetClass, spn.Class),
 		Remediation: aliasPairRemediation(ix, holder, other, raw, spn, rest, hostRaw, holderOwnsName),
 		References:  []string{refSPNMappings, refADTSUniqueness, refKB5008382, refSetspn},
 		partner:     hostRaw,

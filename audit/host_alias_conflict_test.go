@@ -282,7 +282,7 @@ func TestHostAliasConflictExplainsPair(t *testing.T) {
 	}
 	f := fs[0]
 	for _, want := range []string{"CIFS/app.corp.example.test on CORP\\svc_b", "HOST/app.corp.example.test on CORP\\svc_a",
-		"alias of HOST", "SMB file and admin shares", "every HOST-aliased service", "refuses HOST/app.corp.example.test"} {
+		"alias of HOST", "Kerberos fails for CIFS (SMB file and admin shares)", "for every HOST-aliased class but CIFS", "refuses HOST/app.corp.example.test"} {
 		if !strings.Contains(f.Message, want) {
 			t.Errorf("message lacks %q: %s", want, f.Message)
 		}
