@@ -149,7 +149,8 @@ func TestLabAliasDifferential(t *testing.T) {
 		case dc == "already held":
 			why = "value already on the account (not a uniqueness question)"
 		case dc == "accepted" && check == "conflict" && aliasAfterHost(snap, hostAliases, tr):
-			why = "alias added while HOST with the same remainder is on another object (admin write; documented)"
+			why = "alias added while HOST with the same remainder is on another object: an admin's write " +
+				"(ldap_spn.py \"add a conflict, host first, as admin\"; MS-ADTS 3.1.1.5.1.3)"
 		default:
 			why = "DISAGREE"
 			disagreements = append(disagreements, fmt.Sprintf("%s on %s: DC %s, check %s %s", tr.spn, tr.account, dc, check, summariseFindings(fs)))
