@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spnaudit/spnaudit/inventory"
 )
@@ -115,21 +116,27 @@ func delegationTargetFinding(ix *index, o *inventory.Object, raw string) (Findin
 }
 
 // delegationTargetAliasConflict is the one predicate delegation-target uses
-// for "alias-conflicted": spn's class is covered by HOST through
-// sPNMappings, holder holds spn explicitly, and machine, another account
-// that spn's host names, covers it through its own HOST SPN. It returns the
-// first such pair in object order. (Kept in one function so that it follows
-// host-alias-conflict's definition when that changes.)
-func delegationTargetAliasConflict(ix *index, raw string, spn SPN) (holder, machine int32, ok bool) {
-	target, isAlias := ix.hostAliasTarget(spn.Class)
-	if !isAlias {
+// for "alias-conflicted", with host-alias-conflict's two cases (see its
+// Check): spn's class is an alias of HOST through sPNMappings, holder holds
+// spn explicitly, and another object holds HOST with the same remainder, or
+// a computer that spn's host names covers it through its own HOST SPN. It
+// returns the first such pair in object order.
+func delegationTargetAliasConflict(ix *index, raw string, spn SPN) (holder, other int32, ok bool) {
+	target, isHost := ix.hostAliasTarget(spn.Class)
+	if !isHost || strings.EqualFold(spn.Class, target) {
 		return 0, 0, false
 	}
+	hostForm := target + raw[strings.IndexByte(raw, '/'):]
 	var found [4]int32
 	machines := ix.machines(spn.Host, found[:0])
 	for _, h := range ix.spns.holders(raw) {
+		for _, o := range ix.spns.holders(hostForm) {
+			if o.obj != h.obj && !holdsExactly(ix, o.obj, raw) {
+				return h.obj, o.obj, true
+			}
+		}
 		for _, m := range machines {
-			if m != h.obj && !holdsExactly(ix, m, raw) && coversByAlias(&ix.objs[m], target, spn) {
+			if m != h.obj && !holdsExactly(ix, m, raw) && coversByAlias(&ix.objs[m], target, spn) != "" {
 				return h.obj, m, true
 			}
 		}
@@ -146,7 +153,7 @@ func (ix *index) coveredByHost(spn SPN) bool {
 	}
 	var found [4]int32
 	for _, m := range ix.machines(spn.Host, found[:0]) {
-		if coversByAlias(&ix.objs[m], target, spn) {
+		if coversByAlias(&ix.objs[m], target, spn) != "" {
 			return true
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 func TestDelegationTarget(t *testing.T) {
@@ -28,6 +30,18 @@ func TestDelegationTarget(t *testing.T) {
 				user("svc_files", []string{"cifs/file1." + testDomain}),
 				user("svc_web", []string{"HTTP/web"}, front("cifs/file1."+testDomain))),
 			want: []string{"medium cifs/file1.corp.example.test svc_web,svc_files,FILE1"},
+		},
+		{
+			name: "alias-conflicted target between two users (HOST/r on one, cifs/r on the other)",
+			snap: func() *inventory.Snapshot {
+				snap := snapshot(
+					user("svc_host", []string{"HOST/files." + testDomain}),
+					user("svc_files", []string{"cifs/files." + testDomain}),
+					user("svc_web", []string{"HTTP/web"}, front("cifs/files."+testDomain)))
+				snap.Directory.DNSNames = []string{"files." + testDomain}
+				return snap
+			}(),
+			want: []string{"medium cifs/files.corp.example.test svc_web,svc_files,svc_host"},
 		},
 		{
 			name: "unregistered target on a known host",

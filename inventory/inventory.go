@@ -56,6 +56,10 @@ type Object struct {
 	// UserAccountControl is 0 when the attribute is absent.
 	UserAccountControl uint32 `json:"user_account_control"`
 	DNSHostName        string `json:"dns_host_name,omitempty"`
+	// Additional holds a computer's other names, nil when it has none (a
+	// pointer: almost no object has them, and the inventory of a large forest
+	// stays small).
+	Additional *AdditionalNames `json:"additional_names,omitempty"`
 	// SupportedEncryptionTypes is nil when msDS-SupportedEncryptionTypes is not set
 	// (the KDC then assumes RC4 for user accounts).
 	SupportedEncryptionTypes *uint32 `json:"supported_encryption_types,omitempty"`
@@ -109,6 +113,31 @@ type Principal struct {
 
 // Resolved reports whether the directory named the principal.
 func (p *Principal) Resolved() bool { return p.DN != "" || p.WellKnown != "" }
+
+// AdditionalNames are a computer's msDS-AdditionalDnsHostName and
+// msDS-AdditionalSamAccountName values: AD takes its own SPNs for them as for
+// its dNSHostName and sAMAccountName (MS-ADTS 3.1.1.5.3.1.1.4).
+type AdditionalNames struct {
+	DNSHostNames    []string `json:"dns_host_names,omitempty"`
+	SAMAccountNames []string `json:"sam_account_names,omitempty"`
+}
+
+// AdditionalDNSHostNames returns msDS-AdditionalDnsHostName (nil when unset).
+func (o *Object) AdditionalDNSHostNames() []string {
+	if o.Additional == nil {
+		return nil
+	}
+	return o.Additional.DNSHostNames
+}
+
+// AdditionalSAMAccountNames returns msDS-AdditionalSamAccountName (nil when
+// unset).
+func (o *Object) AdditionalSAMAccountNames() []string {
+	if o.Additional == nil {
+		return nil
+	}
+	return o.Additional.SAMAccountNames
+}
 
 // Enabled reports whether the account is not disabled.
 func (o *Object) Enabled() bool { return o.UserAccountControl&UACAccountDisable == 0 }
