@@ -91,10 +91,8 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !holdsKey(kt, user, norm.Realm) {
-			return nil, &Error{Kind: KindKeytab,
-				Cause: fmt.Sprintf("keytab %q holds no key for %s@%s", norm.KeytabFile, user, norm.Realm),
-				Fix:   "export the audit account's keys into it (samba-tool domain exportkeytab --principal, ktpass) or correct kerberos.principal and kerberos.realm"}
+		if err := checkKeytabHolds(kt, norm.KeytabFile, user, norm.Realm); err != nil {
+			return nil, err
 		}
 	}
 	if src != fromCCache {
@@ -257,15 +255,29 @@ func loadKeytab(path string) (*keytab.Keytab, error) {
 	return kt, nil
 }
 
-// holdsKey reports whether kt has a key for user@realm. AD compares account
-// names without regard to case, so the keytab's spelling may differ.
-func holdsKey(kt *keytab.Keytab, user, realm string) bool {
+// checkKeytabHolds fails unless kt has a key for user@realm, naming the
+// realm the keytab does hold the user's keys for when only the realm is
+// wrong. AD compares account names without regard to case, so the keytab's
+// spelling may differ.
+func checkKeytabHolds(kt *keytab.Keytab, path, user, realm string) error {
+	otherRealm := ""
 	for _, e := range kt.Entries {
-		if strings.EqualFold(e.Principal.Realm, realm) && strings.EqualFold(strings.Join(e.Principal.Components, "/"), user) {
-			return true
+		if !strings.EqualFold(strings.Join(e.Principal.Components, "/"), user) {
+			continue
 		}
+		if strings.EqualFold(e.Principal.Realm, realm) {
+			return nil
+		}
+		otherRealm = e.Principal.Realm
 	}
-	return false
+	if otherRealm != "" {
+		return &Error{Kind: KindKeytab,
+			Cause: fmt.Sprintf("keytab %q holds the keys of %s@%s, not of realm %s", path, user, otherRealm, realm),
+			Fix:   fmt.Sprintf("set kerberos.realm to %s (the AD DNS domain in upper case) or export the keytab for the realm you meant", otherRealm)}
+	}
+	return &Error{Kind: KindKeytab,
+		Cause: fmt.Sprintf("keytab %q holds no key for %s@%s", path, user, realm),
+		Fix:   "export the audit account's keys into it (samba-tool domain exportkeytab --principal, ktpass) or correct kerberos.principal"}
 }
 
 // loadCCache reads the TGT from the ccache file.
