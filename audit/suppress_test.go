@@ -101,7 +101,7 @@ func TestAccountPatternNeedsEveryAccount(t *testing.T) {
 // The reference time is Config.Now, else the snapshot's start: the audit
 // never reads the clock.
 func TestSuppressionUntil(t *testing.T) {
-	snap := snapshot(user("svc_old", []string{"HTTP/gone.corp.example.test"}))
+	snap := snapshot(computer("web1", nil), user("svc_old", []string{"HTTP/gone.corp.example.test"}))
 	day := time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC)
 	for _, tt := range []struct {
 		name    string
