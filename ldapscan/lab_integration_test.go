@@ -85,7 +85,7 @@ func spnsByDN(objects []inventory.Object) map[string][]string {
 // did not change during the test (other packages seed the shared lab
 // concurrently); OU=Farm, which no test modifies, always is.
 func TestLabInventoryMatchesLdapsearch(t *testing.T) {
-	l := labtest.Require(t)
+	l := labtest.RequireQuiet(t)
 	farm := "OU=Farm," + lab.BaseDN
 	wantFarm := ldapsearchInventory(t, l, farm)
 	before := ldapsearchInventory(t, l, lab.BaseDN)

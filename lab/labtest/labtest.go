@@ -58,6 +58,7 @@ func RequireDC(t testing.TB) *lab.Lab {
 func RequireFarmWriter(t testing.TB) *lab.Lab {
 	t.Helper()
 	l := defaultLab.up(t)
+	writerLock(t, l)
 	// Cleanups run last-registered first: the farm is restored before the
 	// lock is released.
 	farmLock(t, l, syscall.LOCK_EX)
@@ -74,12 +75,38 @@ func RequireFarmWriter(t testing.TB) *lab.Lab {
 // farmLock takes a lock on the farm scenario until the test ends.
 func farmLock(t testing.TB, l *lab.Lab, how int) {
 	t.Helper()
-	f, err := os.OpenFile(strings.TrimRight(l.Dir, "/")+".farm.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	fileLock(t, l, ".farm.lock", how)
+}
+
+// RequireQuiet returns the running lab with the IIS farm scenario, and no
+// test writing to the directory until this one ends: for a test that compares
+// two reads of the whole domain (spnaudit's and ldapsearch's), which a write
+// between them (even one undone before the second) would make differ. Tests
+// that write take the writers' lock shared (Scenario, RequireFarmWriter).
+func RequireQuiet(t testing.TB) *lab.Lab {
+	t.Helper()
+	l := Require(t)
+	fileLock(t, l, ".writers.lock", syscall.LOCK_EX)
+	return l
+}
+
+// writerLock marks the test as one that writes to the directory, until it
+// ends (see RequireQuiet).
+func writerLock(t testing.TB, l *lab.Lab) {
+	t.Helper()
+	fileLock(t, l, ".writers.lock", syscall.LOCK_SH)
+}
+
+// fileLock takes a flock on the lab's lock file with the given suffix until
+// the test ends.
+func fileLock(t testing.TB, l *lab.Lab, suffix string, how int) {
+	t.Helper()
+	f, err := os.OpenFile(strings.TrimRight(l.Dir, "/")+suffix, os.O_CREATE|os.O_RDWR, 0o600)
 	if err == nil {
 		err = syscall.Flock(int(f.Fd()), how)
 	}
 	if err != nil {
-		t.Fatalf("lab: farm lock: %v", err)
+		t.Fatalf("lab: %s lock: %v", strings.TrimSuffix(strings.TrimPrefix(suffix, "."), ".lock"), err)
 	}
 	t.Cleanup(func() { f.Close() }) // releases the lock
 }
@@ -152,6 +179,7 @@ func (in *instance) up(t testing.TB) *lab.Lab {
 func Scenario(t testing.TB, sc *lab.Scenario) *lab.Lab {
 	t.Helper()
 	l := Require(t)
+	writerLock(t, l)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if err := l.Locked(func() error { return l.Apply(ctx, sc) }); err != nil {
