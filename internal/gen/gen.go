@@ -264,7 +264,7 @@ func WriteFlood(w io.Writer, users int) (Stats, error) {
 		lw.account(account{
 			cn: "svc_" + name, ou: "OU=Apps", sam: "svc_" + name,
 			uac: uacNormalAccount | uacDontExpirePassword | uacTrustedForDeleg, usn: 500000 + i,
-			spns: []string{"HTTP/" + fqdn, "HTTP/" + strings.ToUpper(name), "MSSQLSvc/" + fqdn + ":1433", "MSSQLSvc/" + fqdn},
+			spns:     []string{"HTTP/" + fqdn, "HTTP/" + strings.ToUpper(name), "MSSQLSvc/" + fqdn + ":1433", "MSSQLSvc/" + fqdn},
 			guidKind: 'f', index: i,
 		})
 	}
