@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/daemon"
+	"github.com/spnaudit/spnaudit/internal/gen"
+	"github.com/spnaudit/spnaudit/inventory"
+	"github.com/spnaudit/spnaudit/ldapscan"
+	"github.com/spnaudit/spnaudit/metrics"
+)
+
+const daemonChildArg = "daemon-child"
+
+func numCPU() int { return runtime.NumCPU() }
+
+// daemonFigures is what the daemon child reports.
+type daemonFigures struct {
+	Objects, SPNs int
+	Full          time.Duration // the first full scan: read, audit, publish
+	Poll          time.Duration // median of the polls that changed nothing
+	SteadyRSS     int64         // after the polls and a scrape
+	PeakRSS       int64         // VmHWM
+	HeapInuse     uint64
+}
+
+// daemon measures the daemon over the generated directory, in a child
+// process of its own so that its RSS is the daemon's alone: once as
+// shipped and once with the GOMEMLIMIT the deployment examples set.
+func (cfg config) daemon(w io.Writer) error {
+	objects := scaled(gen.DirectoryObjects, cfg.scale)
+	path, st, err := cfg.export("directory.ldif", func(f io.Writer) (gen.Stats, error) { return gen.WriteDirectory(f, objects) })
+	if err != nil {
+		return err
+	}
+	defer os.Remove(path)
+	fmt.Fprintf(w, "\n== Daemon: %s; a full scan then polls that changed nothing, then a /metrics scrape\n", describe(st))
+	fmt.Fprintln(w, "  (the scanner is in-process: it decodes the LDIF as the LDAP scan decodes entries; no network, no sealing)")
+	for _, limit := range []string{"", "100MiB"} {
+		cmd := exec.Command(cfg.self, daemonChildArg, "-ldif", path, "-polls", "5")
+		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+limit)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return fmt.Errorf("daemon child: %w", err)
+		}
+		var f daemonFigures
+		if err := json.Unmarshal(out, &f); err != nil {
+			return fmt.Errorf("daemon child: %w: %s", err, out)
+		}
+		name := "GOMEMLIMIT unset"
+		if limit != "" {
+			name = "GOMEMLIMIT=" + limit
+		}
+		fmt.Fprintf(w, "  %-18s full scan %s, no-change poll %s (%s of the full scan); steady RSS %s, peak RSS %s, heap in use %s\n",
+			name, secs(f.Full), secs(f.Poll), ratio(float64(f.Poll), float64(f.Full)), mib(f.SteadyRSS), mib(f.PeakRSS), mib(int64(f.HeapInuse)))
+		memGoal(w, "daemon steady RSS ("+name+")", f.SteadyRSS, 150<<20)
+	}
+	return nil
+}
+
+// daemonChild runs the daemon over an LDIF directory and prints
+// daemonFigures as JSON.
+func daemonChild(args []string) int {
+	fs := flag.NewFlagSet(daemonChildArg, flag.ExitOnError)
+	path := fs.String("ldif", "", "directory export")
+	polls := fs.Int("polls", 5, "polls that change nothing")
+	_ = fs.Parse(args)
+	sc := &ldifScanner{path: *path}
+	rec := &scanRecorder{done: make(chan struct{}), want: 1 + *polls}
+	store := metrics.NewStore(metrics.Options{Rules: audit.RuleIDs, Stages: daemon.Stages, MaxFindingSeries: 1000})
+	d, err := daemon.New(daemon.Config{
+		Scanner:      sc,
+		Audit:        func(_ context.Context, snap *inventory.Snapshot) audit.Result { return audit.Run(snap, audit.Config{}) },
+		Sink:         store,
+		FullInterval: time.Hour,
+		PollInterval: time.Millisecond,
+		Timeout:      10 * time.Minute,
+		Logger:       slog.New(rec),
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); d.Run(ctx) }()
+	<-rec.done
+	cancel()
+	<-stopped
+	// One scrape, as Prometheus would.
+	h := metrics.NewHandler(store, metrics.NewRegistry(store), slog.New(slog.DiscardHandler))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/metrics", nil))
+	// Steady state: what the process holds a while after the scans, as
+	// between two polls of a real daemon (the scavenger returns freed
+	// pages to the OS in the background).
+	time.Sleep(2 * time.Second)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	self := fmt.Sprintf("/proc/%d/status", os.Getpid())
+	sc.mu.Lock()
+	snap := sc.last
+	sc.mu.Unlock()
+	f := daemonFigures{
+		Objects: len(snap.Objects), SPNs: snap.SPNCount(),
+		Full: rec.durations[0], Poll: median(rec.durations[1:]),
+		SteadyRSS: statusField(self, "VmRSS:"), PeakRSS: statusField(self, "VmHWM:"), HeapInuse: ms.HeapInuse,
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(f)
+	runtime.KeepAlive(store)
+	return 0
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// ldifScanner reads the directory from an LDIF export: a full scan decodes
+// it all; a poll finds nothing changed.
+type ldifScanner struct {
+	path string
+	mu   sync.Mutex
+	last *inventory.Snapshot
+}
+
+func (s *ldifScanner) Scan(context.Context) (*ldapscan.Result, error) {
+	f, err := os.Open(s.path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	res, err := ldapscan.ReadLDIF(f, "fake")
+	if err != nil {
+		return nil, err
+	}
+	res.Snapshot.Started = time.Now()
+	s.mu.Lock()
+	s.last = res.Snapshot
+	s.mu.Unlock()
+	return &ldapscan.Result{Snapshot: res.Snapshot, Watermark: ldapscan.Watermark{Server: "fake", USN: 1},
+		Stats: ldapscan.Stats{Mode: ldapscan.ModeFull, Server: "fake", Entries: res.Entries}}, nil
+}
+
+// Poll returns a new snapshot of the same objects, as ldapscan's poll
+// does when nothing changed.
+func (s *ldifScanner) Poll(_ context.Context, prev *ldapscan.Result) (*ldapscan.Result, error) {
+	snap := *prev.Snapshot
+	snap.Started = time.Now()
+	return &ldapscan.Result{Snapshot: &snap, Watermark: prev.Watermark,
+		Stats: ldapscan.Stats{Mode: ldapscan.ModeIncremental, Server: "fake"}}, nil
+}
+
+// scanRecorder is a slog handler that records the duration of each scan
+// the daemon reports done, and closes done after want of them.
+type scanRecorder struct {
+	mu        sync.Mutex
+	durations []time.Duration
+	want      int
+	done      chan struct{}
+}
+
+func (r *scanRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *scanRecorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *scanRecorder) WithGroup(string) slog.Handler            { return r }
+func (r *scanRecorder) Handle(_ context.Context, rec slog.Record) error {
+	if rec.Level >= slog.LevelError {
+		fmt.Fprintln(os.Stderr, "daemon:", rec.Message)
+	}
+	if rec.Message != "scan done" {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rec.Attrs(func(a slog.Attr) bool {
+		if a.Key == "duration" {
+			r.durations = append(r.durations, a.Value.Duration())
+		}
+		return true
+	})
+	if len(r.durations) == r.want {
+		close(r.done)
+	}
+	return nil
+}
