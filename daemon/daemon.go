@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"runtime/debug"
 	"time"
 
@@ -89,6 +90,8 @@ type Daemon struct {
 	// Owned by the Run goroutine.
 	last     *ldapscan.Result // the last good scan: the base of the next poll
 	lastFull time.Time        // when the last successful full scan started
+	// lastAudit is the audit of last, reused by a poll that changed nothing.
+	lastAudit *audit.Result
 }
 
 // New checks cfg and returns a Daemon.
@@ -170,6 +173,7 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 		d.reportFailover(res.Stats.Server)
 	}
 	d.last = res
+	d.lastAudit = &findings
 	d.cfg.Sink.SetLDAPUp(res.Stats.Server, true)
 	d.cfg.Sink.ScanSucceeded(metrics.ScanResult{
 		Mode:       mode,
@@ -207,11 +211,27 @@ func (d *Daemon) attempt(ctx context.Context, mode metrics.ScanMode) (*ldapscan.
 	if err != nil {
 		return nil, audit.Result{}, scanStage(err), err
 	}
+	if d.unchanged(res) {
+		return res, *d.lastAudit, "", nil
+	}
 	findings, err := d.audit(ctx, res.Snapshot)
 	if err != nil {
 		return nil, audit.Result{}, StageAudit, err
 	}
 	return res, findings, "", nil
+}
+
+// unchanged reports whether res is a poll that found no object changed and
+// the same directory settings as the last good scan: its audit would be the
+// last one, so the audit, whose cost grows with the domain, is not run
+// again (issue 9). What the auditor may look up besides the snapshot (DNS
+// resolution of ghost candidates, the clock for password ages) is refreshed
+// by the next poll that changes something or the next full scan.
+func (d *Daemon) unchanged(res *ldapscan.Result) bool {
+	return d.lastAudit != nil && d.last != nil && res.Stats.Mode == ldapscan.ModeIncremental &&
+		res.Stats.Entries == 0 && res.Stats.Removed == 0 &&
+		len(res.Snapshot.Objects) == len(d.last.Snapshot.Objects) &&
+		reflect.DeepEqual(res.Snapshot.Directory, d.last.Snapshot.Directory)
 }
 
 // audit runs the auditor. The audit is pure code that cannot fail, so a
