@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/inventory"
 )
 
@@ -55,7 +56,7 @@ func WriteFindings(w io.Writer, doc *Document, f Format, o Options) error {
 	case FormatTable:
 		return writeFindingsTable(w, doc, o.Color)
 	case FormatJSON:
-		return writeJSON(w, doc)
+		return writeFindingsJSON(w, doc)
 	case FormatCSV:
 		return writeFindingsCSV(w, doc)
 	case FormatSARIF:
@@ -74,6 +75,14 @@ func WriteInventory(w io.Writer, snap *inventory.Snapshot, f Format, o Options) 
 		return writeInventoryJSON(w, snap)
 	}
 	return fmt.Errorf("an inventory cannot be written as %q", f)
+}
+
+// writeFindingsJSON writes the document as writeJSON would, one finding at
+// a time.
+func writeFindingsJSON(w io.Writer, doc *Document) error {
+	head := *doc
+	head.Findings = []audit.Finding{}
+	return writeJSONStreaming(w, &head, "findings", 1, len(doc.Findings), func(i int) any { return &doc.Findings[i] })
 }
 
 func writeJSON(w io.Writer, v any) error {
