@@ -92,6 +92,8 @@ type Daemon struct {
 	lastFull time.Time        // when the last successful full scan started
 	// lastAudit is the audit of last, reused by a poll that changed nothing.
 	lastAudit *audit.Result
+	// reused says the scan in progress reused lastAudit.
+	reused bool
 }
 
 // New checks cfg and returns a Daemon.
@@ -191,6 +193,13 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 		attrs = append(attrs, "full_reason", res.Stats.FullReason)
 	}
 	d.cfg.Logger.Info("scan done", attrs...)
+	// A scan, its audit and its publication leave garbage larger than what
+	// the daemon keeps (issue 9, make bench: 200 MiB in use for a 108 MiB
+	// live heap at 100,000 objects / 250,000 SPNs), which the collector
+	// would reclaim only when the heap next doubles, and the scavenger give
+	// back slowly. The daemon idles until the next poll: collect now and
+	// give the memory back, so the steady RSS is what the daemon holds.
+	debug.FreeOSMemory()
 }
 
 // attempt logs in, reads the directory and audits the result. On failure
@@ -211,7 +220,7 @@ func (d *Daemon) attempt(ctx context.Context, mode metrics.ScanMode) (*ldapscan.
 	if err != nil {
 		return nil, audit.Result{}, scanStage(err), err
 	}
-	if d.unchanged(res) {
+	if d.reused = d.unchanged(res); d.reused {
 		return res, *d.lastAudit, "", nil
 	}
 	findings, err := d.audit(ctx, res.Snapshot)
