@@ -6,6 +6,7 @@
 //	SPNBENCH_SCALE=0.01 go run ./internal/bench -bin ... # CI smoke size
 //	go run ./internal/bench gen realistic|flood|directory [-n N] > file.ldif
 //	go run ./internal/bench profile -ldif file.ldif -cpu cpu.out  # scan's phases
+//	go run ./internal/bench profile-live -cpu live.out            # the lab's OU=Bulk
 //
 // Scenarios (SPNBENCH_ONLY=realistic,flood,linear,live,daemon picks some):
 //   - realistic: the 1M-SPN export; scan and inventory --ldif --format json
@@ -38,6 +39,9 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "gen" {
 		os.Exit(genMain(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == profileLiveArg {
+		os.Exit(profileLiveMain(os.Args[2:]))
 	}
 	if len(os.Args) > 1 && os.Args[1] == profileArg {
 		os.Exit(profileMain(os.Args[2:]))
