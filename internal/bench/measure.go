@@ -83,6 +83,26 @@ func (cfg config) measure(c command, runs int) (measurement, error) {
 	return m, nil
 }
 
+// measureInterleaved runs the commands in turn, runs rounds: on a shared
+// machine or DC the load that slows one slows the others alike, so their
+// ratios stay meaningful when the absolute figures are noisy.
+func (cfg config) measureInterleaved(cmds []command, runs int) ([]measurement, error) {
+	ms := make([]measurement, len(cmds))
+	for i, c := range cmds {
+		ms[i].name = c.name
+	}
+	for range runs {
+		for i, c := range cmds {
+			s, err := cfg.runOnce(c)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.name, err)
+			}
+			ms[i].samples = append(ms[i].samples, s)
+		}
+	}
+	return ms, nil
+}
+
 func (cfg config) runOnce(c command) (sample, error) {
 	cmd := exec.Command(c.argv[0], c.argv[1:]...)
 	cmd.Env = append(os.Environ(), c.env...)

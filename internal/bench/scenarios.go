@@ -74,19 +74,27 @@ func (cfg config) export(name string, write func(io.Writer) (gen.Stats, error)) 
 	return path, st, err
 }
 
-func (cfg config) pipeline(path string, runs int) (measurement, error) {
-	return cfg.measure(command{
+func pipelineCommand(path string) command {
+	return command{
 		name: "grep | cut | sort -f | uniq -di", argv: []string{"bash", "-c", grepPipeline, "bench", path},
 		env: []string{"LC_ALL=C"}, keepStdout: true,
-	}, runs)
+	}
 }
 
-func (cfg config) spnaudit(name string, runs int, args ...string) (measurement, error) {
-	return cfg.measure(command{
+func (cfg config) pipeline(path string, runs int) (measurement, error) {
+	return cfg.measure(pipelineCommand(path), runs)
+}
+
+func (cfg config) spnauditCommand(name string, args ...string) command {
+	return command{
 		name: name, argv: append([]string{cfg.bin}, args...), ok: scanExit, countRules: true,
 		// No configuration file of the user's, no color.
 		env: []string{"HOME=" + cfg.dir, "NO_COLOR=1"},
-	}, runs)
+	}
+}
+
+func (cfg config) spnaudit(name string, runs int, args ...string) (measurement, error) {
+	return cfg.measure(cfg.spnauditCommand(name, args...), runs)
 }
 
 type realisticResult struct {
@@ -122,18 +130,15 @@ func (cfg config) realistic(w io.Writer, scale float64, report bool) (*realistic
 		return res, err
 	}
 	fmt.Fprintf(w, "\n== Realistic export: %s\n", describe(st))
-	grep, err := cfg.pipeline(path, cfg.runs)
+	ms, err := cfg.measureInterleaved([]command{
+		pipelineCommand(path),
+		cfg.spnauditCommand("spnaudit scan --ldif --format json", "scan", "--ldif", path, "--format", "json"),
+		cfg.spnauditCommand("spnaudit inventory --ldif --format json", "inventory", "--ldif", path, "--format", "json"),
+	}, cfg.runs)
 	if err != nil {
 		return nil, err
 	}
-	scan, err := cfg.spnaudit("spnaudit scan --ldif --format json", cfg.runs, "scan", "--ldif", path, "--format", "json")
-	if err != nil {
-		return nil, err
-	}
-	inv, err := cfg.spnaudit("spnaudit inventory --ldif --format json", cfg.runs, "inventory", "--ldif", path, "--format", "json")
-	if err != nil {
-		return nil, err
-	}
+	grep, scan, inv := ms[0], ms[1], ms[2]
 	res.scan = scan
 	for _, m := range []measurement{grep, scan, inv} {
 		printRow(w, m)
