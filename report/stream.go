@@ -39,8 +39,8 @@ func writeJSONStreaming(w io.Writer, head any, key string, depth, n int, elem fu
 	bw.WriteString(marker[:len(marker)-1]) // up to "[": the elements follow
 	var eb bytes.Buffer
 	ee := json.NewEncoder(&eb)
-	ee.SetIndent(indent+"  ", "  ")
 	ee.SetEscapeHTML(false)
+	var indented []byte
 	for i := range n {
 		if i > 0 {
 			bw.WriteByte(',')
@@ -50,7 +50,8 @@ func writeJSONStreaming(w io.Writer, head any, key string, depth, n int, elem fu
 		if err := ee.Encode(elem(i)); err != nil {
 			return err
 		}
-		bw.Write(bytes.TrimSuffix(eb.Bytes(), []byte("\n")))
+		indented = appendIndent(indented[:0], eb.Bytes(), indent+"  ", "  ")
+		bw.Write(indented)
 	}
 	bw.WriteString("\n" + indent + "]")
 	bw.Write(after)
