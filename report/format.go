@@ -48,13 +48,16 @@ type Options struct {
 	Color bool
 	// ToolVersion is spnaudit's version, recorded in SARIF.
 	ToolVersion string
+	// All makes the findings table show every finding; by default it shows
+	// the first TablePage of each rule and counts the rest.
+	All bool
 }
 
 // WriteFindings writes doc in format f.
 func WriteFindings(w io.Writer, doc *Document, f Format, o Options) error {
 	switch f {
 	case FormatTable:
-		return writeFindingsTable(w, doc, o.Color)
+		return writeFindingsTable(w, doc, o.Color, o.All)
 	case FormatJSON:
 		return writeFindingsJSON(w, doc)
 	case FormatCSV:

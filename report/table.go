@@ -26,7 +26,12 @@ const (
 	valueWidth  = width - len(labelIndent) - labelWidth
 )
 
-func writeFindingsTable(w io.Writer, doc *Document, color bool) error {
+// TablePage is how many findings of one rule the table shows without
+// Options.All: past it a flood of one rule (a million ghost SPNs) would bury
+// every other rule's findings, and a person reads no further (issue 9).
+const TablePage = 50
+
+func writeFindingsTable(w io.Writer, doc *Document, color, all bool) error {
 	bw := bufio.NewWriter(w)
 	p := painter(color)
 	for i, group := range GroupByRule(doc.Findings) {
@@ -34,11 +39,18 @@ func writeFindingsTable(w io.Writer, doc *Document, color bool) error {
 			bw.WriteString("\n")
 		}
 		fmt.Fprintf(bw, "%s: %s\n", p.paint(styleBold, group[0].Rule), count(len(group), "finding"))
-		for j := range group {
+		shown := len(group)
+		if !all {
+			shown = min(shown, TablePage)
+		}
+		for j := range shown {
 			if j > 0 {
 				bw.WriteString("\n")
 			}
 			writeFinding(bw, &group[j], p)
+		}
+		if hidden := len(group) - shown; hidden > 0 {
+			fmt.Fprintf(bw, "\n%s... and %s (--all shows every one)\n", labelIndent, count(hidden, "more "+group[0].Rule+" finding"))
 		}
 	}
 	if len(doc.Findings) > 0 {
