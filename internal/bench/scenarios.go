@@ -149,6 +149,8 @@ func (cfg config) realistic(w io.Writer, scale float64, report bool) (*realistic
 	if dups != st.Duplicates || found != st.Duplicates {
 		return nil, fmt.Errorf("realistic export: grep found %d duplicates and spnaudit %d, want %d", dups, found, st.Duplicates)
 	}
+	fmt.Fprintf(w, "  (CPU, steadier on a loaded machine: scan / grep %s, inventory / grep %s)\n",
+		ratio(scan.cpu().Seconds(), grep.cpu().Seconds()), ratio(inv.cpu().Seconds(), grep.cpu().Seconds()))
 	goal(w, "realistic scan / grep wall", scan.wall().Seconds(), grep.wall().Seconds(), 1.0)
 	goal(w, "realistic inventory / grep wall", inv.wall().Seconds(), grep.wall().Seconds(), 1.5)
 	memGoal(w, "realistic scan peak RSS", scan.rss(), 500<<20)
@@ -185,6 +187,7 @@ func (cfg config) linear(w io.Writer, full *realisticResult) error {
 	printRow(w, full.scan)
 	goal(w, "time 10x / 1x", full.scan.wall().Seconds(), small.scan.wall().Seconds(), 10.5)
 	goal(w, "peak RSS 10x / 1x", float64(full.scan.rss()), float64(small.scan.rss()), 10.5)
+	fmt.Fprintf(w, "  (CPU 10x / 1x: %s)\n", ratio(full.scan.cpu().Seconds(), small.scan.cpu().Seconds()))
 	return nil
 }
 
