@@ -33,6 +33,11 @@ func syntheticForest(accounts int) *inventory.Snapshot {
 		Started:   testNow,
 	}
 	aes := ptr(inventory.EncRC4HMAC | inventory.EncAES128 | inventory.EncAES256)
+	// Passwords older than 600 days predate the domains' AES support.
+	snap.Directory.AESThresholds = map[string]time.Time{}
+	for _, d := range domains {
+		snap.Directory.AESThresholds[d] = testNow.AddDate(0, 0, -600)
+	}
 	fqdn := func(i int) string { return "srv" + strconv.Itoa(i) + "." + domains[i%len(domains)] }
 	snap.Directory.DNSNames = make([]string, 0, computers+users)
 	for i := range computers {
@@ -88,6 +93,9 @@ func syntheticForest(accounts int) *inventory.Snapshot {
 		}
 		if i%10 < 3 {
 			o.SupportedEncryptionTypes = nil
+		}
+		if i%10 == 3 { // an RC4 exception
+			o.SupportedEncryptionTypes = ptr(inventory.EncRC4HMAC)
 		}
 		if i%250 == 5 {
 			o.UserAccountControl |= inventory.UACAccountDisable
@@ -211,7 +219,8 @@ func TestSyntheticForestExercisesEveryRule(t *testing.T) {
 		}
 	}
 	for _, id := range []string{RuleDuplicateSPN, RuleHostAliasConflict, RuleGhostSPN, RuleMalformedSPN,
-		RuleKerberoastableAccount, RuleWeakEncryption, RuleUnconstrainedDelegation, RuleDisabledAccountSPN} {
+		RuleKerberoastableAccount, RuleWeakEncryption, RuleUnconstrainedDelegation, RuleDisabledAccountSPN,
+		RuleMissingAESKeys} {
 		if count[id] == 0 {
 			t.Errorf("no %s finding in the synthetic forest", id)
 		}

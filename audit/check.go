@@ -8,18 +8,21 @@ import (
 )
 
 // CheckSPN answers, before spn is added to account, whether it would be
-// malformed, duplicate an SPN held elsewhere, or take a class from a
-// computer's HOST alias: what setspn -S checks, plus the alias trap. account
-// is a DN, sAMAccountName or DOMAIN\name; an account not in the snapshot is
-// treated as a new one. It returns the findings the audit would report for
-// spn once added (nil when adding it is safe); suppressions do not apply.
+// malformed, duplicate an SPN held elsewhere, or collide with an alias of it
+// held elsewhere: what setspn -S checks, plus AD's alias uniqueness in both
+// directions (HOST/h added while another account holds CIFS/h, and CIFS/h
+// added while another holds HOST/h). account is a DN, sAMAccountName or
+// DOMAIN\name; an account not in the snapshot is treated as a new one. It
+// returns the findings the audit would report for spn once added (nil when
+// adding it is safe); suppressions do not apply.
 func CheckSPN(snap *inventory.Snapshot, cfg Config, spn, account string) []Finding {
 	after := withSPN(snap, spn, account)
 	ix := newIndex(after, cfg)
 	var out []Finding
 	for _, r := range []rule{malformedSPN{}, duplicateSPN{}, hostAliasConflict{}} {
 		for _, f := range r.Check(ix) {
-			if strings.EqualFold(f.SPN, spn) {
+			// A look-alike finding names either value; an alias conflict may sit on the HOST side.
+			if looseEqual(f.SPN, spn) || ix.hostSideOf(f, spn, account) {
 				out = append(out, f)
 			}
 		}
@@ -53,4 +56,18 @@ func withSPN(snap *inventory.Snapshot, spn, account string) *inventory.Snapshot 
 		}
 	}
 	return &after
+}
+
+// hostSideOf reports whether f is a host-alias-conflict whose HOST side is
+// spn on account: the finding names the alias SPN, the other holder and spn.
+func (ix *index) hostSideOf(f Finding, spn, account string) bool {
+	if f.Rule != RuleHostAliasConflict || !strings.EqualFold(f.partner, spn) {
+		return false
+	}
+	for _, t := range ix.resolveAccount(account) {
+		if slices.Contains(f.Accounts, ix.objs[t].DN) {
+			return true
+		}
+	}
+	return false
 }

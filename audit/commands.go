@@ -31,50 +31,28 @@ const (
 	refSetADAccountCtl = "https://learn.microsoft.com/en-us/powershell/module/activedirectory/set-adaccountcontrol"
 	refSetADUser       = "https://learn.microsoft.com/en-us/powershell/module/activedirectory/set-aduser"
 	refSetADObject     = "https://learn.microsoft.com/en-us/powershell/module/activedirectory/set-adobject"
+	refCVE202625177    = "https://msrc.microsoft.com/update-guide/vulnerability/CVE-2026-25177"
+	refCompareString   = "https://learn.microsoft.com/en-us/windows/win32/api/stringapiset/nf-stringapiset-comparestringex"
 )
 
-// netbiosDomain returns the NetBIOS name of a DNS domain: the nETBIOSName the
-// directory gives, or, for a domain the inventory has none for (an LDIF dump
-// without crossRef entries), the guess from its DNS name.
+// netbiosDomain returns the NetBIOS name of a DNS domain
+// (inventory.Directory.NetBIOSDomain).
 func (ix *index) netbiosDomain(dnsDomain string) string {
-	if name := ix.snap.Directory.NetBIOSDomains[strings.ToLower(dnsDomain)]; name != "" {
-		return name
-	}
-	return guessNetBIOSDomain(dnsDomain)
+	return ix.snap.Directory.NetBIOSDomain(dnsDomain)
 }
 
 // guessNetBIOSDomain is the default NetBIOS name of a DNS domain: its first
 // label in upper case (corp.example.test -> CORP).
 func guessNetBIOSDomain(dnsDomain string) string {
-	label, _, _ := strings.Cut(dnsDomain, ".")
-	return strings.ToUpper(label)
+	return (&inventory.Directory{}).NetBIOSDomain(dnsDomain)
 }
 
-// domainOf returns the object's domain, from its Domain field or else from the
-// DC= components of its DN.
-func domainOf(o *inventory.Object) string {
-	if o.Domain != "" {
-		return o.Domain
-	}
-	var labels []string
-	for rdn := range strings.SplitSeq(o.DN, ",") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(rdn), "="); ok && strings.EqualFold(k, "DC") {
-			labels = append(labels, v)
-		}
-	}
-	return strings.ToLower(strings.Join(labels, "."))
-}
+// domainOf returns the object's domain (inventory.Object.DomainName).
+func domainOf(o *inventory.Object) string { return o.DomainName() }
 
-// accountName is how setspn and admins name an account: DOMAIN\sAMAccountName.
-func (ix *index) accountName(o *inventory.Object) string {
-	if d := domainOf(o); d != "" && o.SAMAccountName != "" {
-		return ix.netbiosDomain(d) + `\` + o.SAMAccountName
-	}
-	if o.SAMAccountName != "" {
-		return o.SAMAccountName
-	}
-	return o.DN
-}
+// accountName is how setspn and admins name an account: the project's one
+// account-name formatter, inventory.Directory.AccountName.
+func (ix *index) accountName(o *inventory.Object) string { return ix.snap.Directory.AccountName(o) }
 
 // psArg returns s as a PowerShell command argument: bare when it only has
 // characters PowerShell and setspn take literally, otherwise quoted.

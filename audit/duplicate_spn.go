@@ -7,7 +7,7 @@ import (
 )
 
 // duplicateSPN reports an SPN held by two or more objects anywhere in the
-// forest, compared as AD does. One finding per SPN, however many holders, so
+// forest, compared as Windows does (looseEqual), look-alikes included. One finding per SPN, however many holders, so
 // a group of k holders costs O(k log k).
 type duplicateSPN struct{}
 
@@ -52,6 +52,9 @@ func duplicateFinding(ix *index, shared []spnRef) (Finding, bool) {
 	// requested per realm, so that is not a collision.
 	if krbtgtOnly && strings.EqualFold(raw, "kadmin/changepw") {
 		return Finding{}, false
+	}
+	if f, ok := lookalikeFinding(ix, refs, names, accounts); ok {
+		return f, true
 	}
 	sev := SeverityHigh
 	if critical {

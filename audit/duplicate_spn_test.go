@@ -57,6 +57,38 @@ func TestDuplicateSPN(t *testing.T) {
 			name: "must not fire: service name variants are different SPNs",
 			snap: snapshot(user("svc_a", []string{"ldap/dc1/corp"}), user("svc_b", []string{"ldap/dc1"})),
 		},
+		// Look-alikes: one SPN to Windows (CompareString with NORM_IGNORECASE |
+		// NORM_IGNORENONSPACE | NORM_IGNOREKANATYPE | NORM_IGNOREWIDTH, see
+		// TestLooseEqualAsWindows), accepted by Samba (TestLabADAcceptance),
+		// CVE-2026-25177. Always critical; SPN names the look-alike.
+		{
+			name: "look-alike: diacritic in the service class",
+			snap: snapshot(user("svc_a", []string{"cifs/files.corp.example.test"}), user("svc_evil", []string{"cīfs/files.corp.example.test"})),
+			want: []string{"critical cīfs/files.corp.example.test svc_a,svc_evil"},
+		},
+		{
+			name: "look-alike: full-width class",
+			snap: snapshot(user("svc_a", []string{"HTTP/web"}), user("svc_evil", []string{"ＨＴＴＰ/web"})),
+			want: []string{"critical ＨＴＴＰ/web svc_a,svc_evil"},
+		},
+		{
+			name: "look-alike: katakana and hiragana service names",
+			snap: snapshot(user("svc_a", []string{"HTTP/web/カナ"}), user("svc_b", []string{"HTTP/web/かな"})),
+			want: []string{"critical HTTP/web/カナ svc_a,svc_b"},
+		},
+		{
+			name: "look-alike beside a plain duplicate is one finding",
+			snap: snapshot(user("svc_a", []string{"HTTP/web"}), user("svc_b", []string{"http/WEB"}), user("svc_evil", []string{"HTTP/wéb"})),
+			want: []string{"critical HTTP/wéb svc_a,svc_b,svc_evil"},
+		},
+		{
+			name: "must not fire: a look-alike on the same account",
+			snap: snapshot(user("svc_a", []string{"HTTP/web", "HTTP/wéb"})),
+		},
+		{
+			name: "must not fire: different letters, not marks",
+			snap: snapshot(user("svc_a", []string{"HTTP/web/cafe"}), user("svc_b", []string{"HTTP/web/cafés"})),
+		},
 		{
 			name: "must not fire: lookalike with a zero-width space (malformed-spn reports it)",
 			snap: snapshot(user("svc_a", []string{"HTTP/web"}), user("svc_b", []string{"HTTP/web\u200b"})),
@@ -92,6 +124,31 @@ func TestDuplicateSPNRemediation(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestDuplicateSPNLookalikeFinding(t *testing.T) {
+	fs := checkRule(duplicateSPN{}, snapshot(user("svc_a", []string{"cifs/files"}), user("svc_evil", []string{"ｃīfs/files"})), Config{})
+	if len(fs) != 1 {
+		t.Fatalf("got %d findings, want 1", len(fs))
+	}
+	f := fs[0]
+	for _, want := range []string{"look-alike", "one SPN to Windows", "KDC", "Delete the look-alike " + quotedSPN("ｃīfs/files"), "keep cifs/files"} {
+		if !strings.Contains(f.Message, want) {
+			t.Errorf("message lacks %q: %s", want, f.Message)
+		}
+	}
+	want := []string{
+		"setspn -Q cifs/files",
+		"# cifs/files is the registered form; delete the look-alike value(s):",
+		`setspn -D ([char]0xFF43 + [char]0x012B + 'fs/files') CORP\svc_evil`,
+		"setspn -X -F",
+	}
+	if !slices.Equal(f.Remediation, want) {
+		t.Errorf("remediation:\n%s\nwant:\n%s", strings.Join(f.Remediation, "\n"), strings.Join(want, "\n"))
+	}
+	if !slices.Contains(f.References, refCVE202625177) {
+		t.Errorf("references lack the CVE: %q", f.References)
+	}
 }
 
 // A group of k holders is one finding with k accounts, not k*(k-1)/2 pairs.

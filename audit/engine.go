@@ -27,10 +27,15 @@ type Config struct {
 	// Ignore lists suppressions; a suppression that fails Validate is not
 	// applied, so an invalid entry can never hide a finding.
 	Ignore []Suppression
-	// ResolvedHosts holds the caller's DNS resolution of host names (see
-	// GhostCandidates): true when the name resolves. Nil means no resolution
-	// was done.
+	// ResolvedHosts holds the caller's DNS answers for the host names
+	// GhostCandidates returned: true when the name resolves, false when DNS
+	// said definitely that it does not. A candidate missing from a non-nil map
+	// (its lookup failed) is not reported: only a definite "no such host"
+	// makes a ghost. Nil means no resolution was done.
 	ResolvedHosts map[string]bool
+	// KDCDefaultEncTypes is what the domain controllers issue to accounts
+	// without msDS-SupportedEncryptionTypes; empty means KDCDefaultAES.
+	KDCDefaultEncTypes KDCDefaultEncTypes
 }
 
 // Validate reports the first problem in the farms and suppressions, naming
@@ -54,6 +59,9 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	if err := c.KDCDefaultEncTypes.Validate(); err != nil {
+		return fmt.Errorf("kdc_default_enctypes: %w", err)
+	}
 	for i, s := range c.Ignore {
 		if err := s.Validate(); err != nil {
 			return fieldError("ignore", i, err)
@@ -70,6 +78,11 @@ type Result struct {
 	// Suppressed are the findings an Ignore entry matched, in the same order,
 	// each with the suppression that matched it.
 	Suppressed []SuppressedFinding `json:"suppressed_findings"`
+	// ExpiredSuppressions are the Ignore entries whose Until day has passed
+	// (at Config.Now, else the snapshot's Started time), in configuration
+	// order. They suppress nothing; callers report them so someone renews or
+	// removes them.
+	ExpiredSuppressions []Suppression `json:"expired_suppressions"`
 }
 
 // SuppressedFinding is a finding silenced by a suppression.
@@ -94,6 +107,11 @@ const (
 	RuleUnconstrainedDelegation = "unconstrained-delegation"
 	RuleDisabledAccountSPN      = "disabled-account-spn"
 	RuleFarmDrift               = "farm-drift"
+	// Delegation around SPNs (delegation.go).
+	RuleConstrainedDelegation = "constrained-delegation"
+	RuleDelegationTarget      = "delegation-target"
+	RuleResourceBasedDelegate = "resource-based-delegation"
+	RuleMissingAESKeys        = "missing-aes-keys"
 )
 
 // rule is one check over the shared index.
@@ -116,6 +134,10 @@ var rules = []rule{
 	unconstrainedDelegation{},
 	disabledAccountSPN{},
 	farmDrift{},
+	constrainedDelegation{},
+	delegationTarget{},
+	resourceBasedDelegation{},
+	missingAESKeys{},
 }
 
 // RuleIDs lists every rule id, in a stable order, for pre-initialised metrics.

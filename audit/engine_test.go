@@ -14,6 +14,8 @@ func TestRuleIDsAreTheContract(t *testing.T) {
 		"duplicate-spn", "host-alias-conflict", "missing-spn-pair", "ghost-spn", "malformed-spn",
 		"uniqueness-check-disabled", "kerberoastable-account", "weak-encryption",
 		"unconstrained-delegation", "disabled-account-spn", "farm-drift",
+		"constrained-delegation", "delegation-target", "resource-based-delegation",
+		"missing-aes-keys",
 	}
 	if !slices.Equal(RuleIDs, want) {
 		t.Errorf("RuleIDs = %q, want %q", RuleIDs, want)
@@ -34,9 +36,9 @@ func TestRunSortsAndSuppresses(t *testing.T) {
 		user("svc_c", []string{"HTTP/dup"}),
 	)
 	cfg := Config{Ignore: []Suppression{
-		{Rule: RuleGhostSPN, SPN: "http/GONE", Reason: "retired next week"},
-		{Rule: RuleKerberoastableAccount, Account: "svc_[bc]", Reason: "moving to gMSA"},
-		{Rule: RuleHostAliasConflict, SPN: "*", Account: "*"}, // no reason: never applied
+		{Rule: RuleGhostSPN, SPN: "http/GONE", Reason: "retired next week", Owner: "web-team"},
+		{Rule: RuleKerberoastableAccount, Account: "svc_[bc]", Reason: "moving to gMSA", Owner: "iam"},
+		{Rule: RuleHostAliasConflict, SPN: "*", Account: "*", Owner: "x"}, // no reason: never applied
 	}}
 	res := Run(snap, cfg)
 	for i := 1; i < len(res.Findings); i++ {
@@ -104,7 +106,7 @@ func TestConfigValidate(t *testing.T) {
 		want string
 	}{
 		{"empty", Config{}, ""},
-		{"farm and suppression", Config{Farms: []Farm{iisFarm()}, Ignore: []Suppression{{Rule: RuleGhostSPN, SPN: "*", Reason: "lab"}}}, ""},
+		{"farm and suppression", Config{Farms: []Farm{iisFarm()}, Ignore: []Suppression{{Rule: RuleGhostSPN, SPN: "*", Reason: "lab", Owner: "lab"}}}, ""},
 		{"invalid farm", Config{Farms: []Farm{iisFarm(), {Name: "x"}}}, "farms[1]: farm x: account: missing"},
 		{"two farms claim one SPN for different accounts", Config{Farms: []Farm{iisFarm(), other}}, "farms[1]: farm other: HTTP/svnlb301 is also declared by farm iis"},
 		{"two farms share an account", Config{Farms: []Farm{iisFarm(), func() Farm { f := iisFarm(); f.Name = "again"; return f }()}}, ""},

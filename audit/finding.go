@@ -39,4 +39,8 @@ type Finding struct {
 	Message     string   `json:"message"`
 	Remediation []string `json:"remediation"`
 	References  []string `json:"references"`
+	// partner is, for a host-alias-conflict, the other side's SPN (the HOST
+	// SPN the alias collides with), so that check can report the pair
+	// whichever side is being added. Not part of the JSON contract.
+	partner string
 }

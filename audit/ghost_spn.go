@@ -21,15 +21,45 @@ type ghostSPN struct{}
 func (ghostSPN) ID() string { return RuleGhostSPN }
 
 func (ghostSPN) Severities() []Severity {
-	return []Severity{SeverityHigh, SeverityMedium}
+	return []Severity{SeverityHigh, SeverityMedium, SeverityInfo}
 }
 
 func (ghostSPN) Check(ix *index) []Finding {
+	if f, blind := ghostBlind(ix); blind {
+		return []Finding{f}
+	}
 	var out []Finding
 	eachGhost(ix, func(o *inventory.Object, raw string, spn SPN) {
 		out = append(out, ghostFinding(ix, o, raw, spn))
 	})
 	return out
+}
+
+// ghostBlind reports, once and as info, an inventory that vouches for no
+// host at all (no computer account, no AD-integrated DNS record, no DNS
+// resolution): an LDIF export of user accounts only, say. Every SPN of it
+// would be a ghost, which says nothing about the directory.
+func ghostBlind(ix *index) (Finding, bool) {
+	if len(ix.computers) > 0 || len(ix.snap.Directory.DNSNames) > 0 || ix.resolved != nil {
+		return Finding{}, false
+	}
+	n := 0
+	eachGhost(ix, func(*inventory.Object, string, SPN) { n++ })
+	if n == 0 {
+		return Finding{}, false
+	}
+	return Finding{
+		Rule:     RuleGhostSPN,
+		Severity: SeverityInfo,
+		Message: fmt.Sprintf("ghost-spn cannot judge the %d SPNs that name a host: the inventory holds no computer account "+
+			"and no AD-integrated DNS record, so nothing vouches for any host name and every one would be reported.", n),
+		Remediation: []string{
+			"# Export the computers and the DNS zones too, e.g.:",
+			`ldifde -f export.ldf -r "(|(servicePrincipalName=*)(objectClass=computer)(objectClass=dnsNode))" -l servicePrincipalName,sAMAccountName,dNSHostName,userAccountControl,objectClass,name`,
+			"# or let spnaudit read the directory itself, or set audit.resolve_dns: true to ask DNS.",
+		},
+		References: []string{refSPNFormats},
+	}, true
 }
 
 // eachGhost calls fn for every SPN whose host is unknown.

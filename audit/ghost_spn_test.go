@@ -15,17 +15,17 @@ func TestGhostSPN(t *testing.T) {
 	runRuleCases(t, ghostSPN{}, []ruleCase{
 		{
 			name: "host nobody knows",
-			snap: snapshot(user("svc_old", []string{"HTTP/oldapp.corp.example.test"})),
+			snap: snapshot(computer("web1", nil), user("svc_old", []string{"HTTP/oldapp.corp.example.test"})),
 			want: []string{"medium HTTP/oldapp.corp.example.test svc_old"},
 		},
 		{
 			name: "NetBIOS host nobody knows",
-			snap: snapshot(user("svc_old", []string{"MSSQLSvc/olddb:1433"})),
+			snap: snapshot(computer("web1", nil), user("svc_old", []string{"MSSQLSvc/olddb:1433"})),
 			want: []string{"medium MSSQLSvc/olddb:1433 svc_old"},
 		},
 		{
 			name: "holder trusted for delegation is high",
-			snap: snapshot(user("svc_deleg", []string{"HTTP/gone"}, withUAC(inventory.UACTrustedToAuthForDelegation))),
+			snap: snapshot(computer("web1", nil), user("svc_deleg", []string{"HTTP/gone"}, withUAC(inventory.UACTrustedToAuthForDelegation))),
 			want: []string{"high HTTP/gone svc_deleg"},
 		},
 		{
@@ -38,6 +38,22 @@ func TestGhostSPN(t *testing.T) {
 			snap: snapshot(user("svc_old", []string{"HTTP/gone.corp.example.test"})),
 			cfg:  Config{ResolvedHosts: map[string]bool{"gone.corp.example.test": false}},
 			want: []string{"medium HTTP/gone.corp.example.test svc_old"},
+		},
+		{
+			name: "must not fire: a name whose lookup failed (absent from the answers) is left out",
+			snap: snapshot(user("svc_old", []string{"HTTP/gone.corp.example.test", "HTTP/flaky.corp.example.test"})),
+			cfg:  Config{ResolvedHosts: map[string]bool{"gone.corp.example.test": false}},
+			want: []string{"medium HTTP/gone.corp.example.test svc_old"},
+		},
+		{
+			name: "an inventory that vouches for no host (no computer, no DNS record) is said once, as info",
+			snap: snapshot(user("svc_a", []string{"HTTP/a.corp.example.test", "HTTP/b"}), user("svc_b", []string{"MSSQLSvc/c:1433"})),
+			want: []string{"info"},
+		},
+		{
+			name: "must not fire: no computer and no DNS record, but the caller resolved the names",
+			snap: snapshot(user("svc_a", []string{"HTTP/a.corp.example.test"})),
+			cfg:  Config{ResolvedHosts: map[string]bool{"a.corp.example.test": true}},
 		},
 		{
 			name: "must not fire: computer by sAMAccountName or dNSHostName, any case",

@@ -250,7 +250,7 @@ func checkFindingShape(t *testing.T, r rule, f Finding) {
 	}
 	for _, ref := range f.References {
 		if !strings.HasPrefix(ref, "https://learn.microsoft.com/") && !strings.HasPrefix(ref, "https://support.microsoft.com/") &&
-			!strings.HasPrefix(ref, "https://www.microsoft.com/") {
+			!strings.HasPrefix(ref, "https://www.microsoft.com/") && !strings.HasPrefix(ref, "https://msrc.microsoft.com/update-guide/") {
 			t.Errorf("reference %q is not Microsoft documentation", ref)
 		}
 	}

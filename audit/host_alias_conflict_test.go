@@ -92,7 +92,10 @@ func TestHostAliasConflict(t *testing.T) {
 		},
 		{
 			name: "must not fire: same first label in another domain",
-			snap: snapshot(computer("svexpgg310", nil, withoutDNSHostName(), inDomain("child."+testDomain)),
+			snap: snapshot(computer("svexpgg310", nil, withoutDNSHostName(), inDomain("child."+testDomain),
+				func(o *inventory.Object) {
+					o.SPNs = []string{"HOST/SVEXPGG310", "HOST/svexpgg310.child.corp.example.test"}
+				}),
 				user("svc_iispool", []string{"HTTP/svexpgg310.corp.example.test"})),
 		},
 		{
@@ -125,5 +128,198 @@ func TestHostAliasConflictExplainsAndFixes(t *testing.T) {
 	}
 	if f.Remediation[1] != `setspn -D HTTP/svexpgg310 CORP\svc_iispool` {
 		t.Errorf("the removal must come first, got %q", f.Remediation[1])
+	}
+}
+
+// TestHostAliasConflictADRule covers AD's alias uniqueness as MS-ADTS
+// 3.1.1.5.1.3 states it and Samba's samldb.c implements it
+// (samldb_spn_uniqueness_check -> check_spn_alias_collision -> get_spn_dn):
+// HOST/r on one object and X/r on another, X an alias of HOST in
+// sPNMappings, r the whole remainder after the class compared
+// case-insensitively; whatever the two objects are.
+func TestHostAliasConflictADRule(t *testing.T) {
+	web01 := computer("web01", nil)
+	mappings := func(s *inventory.Snapshot, values ...string) *inventory.Snapshot {
+		s.Directory.SPNMappings = values
+		return s
+	}
+	withNames := func(dns, sam []string) option {
+		return func(o *inventory.Object) {
+			o.Additional = &inventory.AdditionalNames{DNSHostNames: dns, SAMAccountNames: sam}
+		}
+	}
+	runRuleCases(t, hostAliasConflict{}, []ruleCase{
+		{
+			name: "two users: HOST/h on one, CIFS/h on the other",
+			snap: snapshot(user("svc_a", []string{"HOST/app.corp.example.test"}), user("svc_b", []string{"CIFS/app.corp.example.test"})),
+			want: []string{"medium CIFS/app.corp.example.test svc_b,svc_a"},
+		},
+		{
+			name: "two users, HOST holder listed last, other case",
+			snap: snapshot(user("svc_b", []string{"cifs/APP"}), user("svc_a", []string{"host/app"})),
+			want: []string{"medium cifs/APP svc_b,svc_a"},
+		},
+		{
+			name: "user and DC: the DC's alias class on a name a user holds HOST for is high",
+			snap: snapshot(domainController("dc1", testDomain), user("svc_vip", []string{"HOST/ldapvip.corp.example.test"}),
+				func() inventory.Object {
+					dc := domainController("dc2", testDomain)
+					dc.SPNs = append(dc.SPNs, "HTTP/ldapvip.corp.example.test")
+					return dc
+				}()),
+			want: []string{"high HTTP/ldapvip.corp.example.test DC2,svc_vip"},
+		},
+		{
+			name: "user holds HOST for a machine's name the machine lacks, the machine its own CIFS",
+			snap: snapshot(computer("web01", []string{"CIFS/web01.corp.example.test"}, func(o *inventory.Object) { o.SPNs = o.SPNs[2:] }),
+				user("svc_x", []string{"HOST/web01.corp.example.test"})),
+			want: []string{"medium CIFS/web01.corp.example.test WEB01,svc_x"},
+		},
+		{
+			name: "two computers: one holds CIFS for the other's name",
+			snap: snapshot(web01, computer("web02", []string{"CIFS/web01.corp.example.test"})),
+			want: []string{"medium CIFS/web01.corp.example.test WEB02,WEB01"},
+		},
+		{
+			name: "two computers: HOST for a shared VIP name on one, HTTP on the other",
+			snap: snapshot(computer("web01", []string{"HOST/vip.corp.example.test"}), computer("web02", []string{"HTTP/vip.corp.example.test"})),
+			want: []string{"medium HTTP/vip.corp.example.test WEB02,WEB01"},
+		},
+		{
+			name: "computer additional DNS name counts as its HOST name",
+			snap: snapshot(computer("web01", []string{"HOST/portal.corp.example.test"}, withNames([]string{"portal.corp.example.test"}, nil)),
+				user("svc_portal", []string{"HTTP/portal.corp.example.test", "HTTP/PORTAL"})),
+			want: []string{"medium HTTP/portal.corp.example.test svc_portal,WEB01"},
+		},
+		{
+			name: "computer additional sAMAccountName: NetBIOS HOST SPN covers the FQDN form",
+			snap: snapshot(computer("web01", []string{"HOST/PORTAL"}, withNames(nil, []string{"PORTAL$"})),
+				user("svc_portal", []string{"HTTP/portal.corp.example.test"})),
+			want: []string{"medium HTTP/portal.corp.example.test svc_portal,WEB01"},
+		},
+		{
+			name: "port: CIFS/x:445 meets HOST/x:445",
+			snap: snapshot(user("svc_a", []string{"HOST/files:445", "HOST/files"}), user("svc_b", []string{"CIFS/files:445"})),
+			want: []string{"medium CIFS/files:445 svc_b,svc_a"},
+		},
+		{
+			name: "service name: cifs/h/svc meets HOST/H/SVC (case-insensitive)",
+			snap: snapshot(user("svc_a", []string{"HOST/APP/SVC"}), user("svc_b", []string{"cifs/app/svc"})),
+			want: []string{"medium cifs/app/svc svc_b,svc_a"},
+		},
+		{
+			name: "first mapping wins: http is HOST's alias when host= comes first",
+			snap: mappings(snapshot(user("svc_a", []string{"HOST/app", "LDAP/dir"}), user("svc_b", []string{"HTTP/app", "HTTP/dir"})),
+				"host=cifs,http", "ldap=http"),
+			want: []string{"medium HTTP/app svc_b,svc_a"},
+		},
+		{
+			name: "first mapping wins: http is LDAP's alias when ldap= comes first",
+			snap: mappings(snapshot(user("svc_a", []string{"HOST/app", "LDAP/dir"}), user("svc_b", []string{"HTTP/app", "HTTP/dir"})),
+				"ldap=http", "host=cifs,http"),
+			want: []string{"medium HTTP/dir svc_b,svc_a"},
+		},
+		{
+			name: "must not fire: CIFS/x:445 against HOST/x (the remainder differs)",
+			snap: snapshot(user("svc_a", []string{"HOST/files"}), user("svc_b", []string{"CIFS/files:445"})),
+		},
+		{
+			name: "must not fire: HOST/x:445 against CIFS/x",
+			snap: snapshot(user("svc_a", []string{"HOST/files:445"}), user("svc_b", []string{"CIFS/files"})),
+		},
+		{
+			name: "must not fire: service name present on one side only",
+			snap: snapshot(user("svc_a", []string{"HOST/app"}), user("svc_b", []string{"CIFS/app/svc"})),
+		},
+		{
+			name: "must not fire: NetBIOS and FQDN forms between two users (no machine names them)",
+			snap: snapshot(user("svc_a", []string{"HOST/app"}), user("svc_b", []string{"CIFS/app.corp.example.test"})),
+		},
+		{
+			name: "must not fire: trailing dot is another string for AD",
+			snap: snapshot(user("svc_a", []string{"HOST/app.corp.example.test."}), user("svc_b", []string{"CIFS/app.corp.example.test"})),
+		},
+		{
+			name: "must not fire: two aliases (CIFS and HTTP) on two users",
+			snap: snapshot(user("svc_a", []string{"CIFS/app"}), user("svc_b", []string{"HTTP/app"})),
+		},
+		{
+			name: "must not fire: HOST and its alias on the same user",
+			snap: snapshot(user("svc_a", []string{"HOST/app", "CIFS/app"})),
+		},
+		{
+			name: "must not fire: class outside sPNMappings",
+			snap: snapshot(user("svc_a", []string{"HOST/app"}), user("svc_b", []string{"MSSQLSvc/app", "WSMAN/app"})),
+		},
+		{
+			name: "must not fire: the second, unreachable mapping of an alias",
+			snap: mappings(snapshot(user("svc_a", []string{"LDAP/dir"}), user("svc_b", []string{"HTTP/dir"})),
+				"host=http", "ldap=http"),
+		},
+	})
+}
+
+func TestParseSPNMappingsFirstWins(t *testing.T) {
+	got := parseSPNMappings([]string{"host=cifs, HTTP,cifs", "ldap=http,gc", "bad", "=x", "mssqlsvc=mssqlsvc"})
+	want := map[string]string{"cifs": "host", "http": "host", "gc": "ldap"}
+	if len(got) != len(want) {
+		t.Fatalf("parseSPNMappings = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[foldKey(k)] != foldKey(v) {
+			t.Errorf("parseSPNMappings[%q] = %q, want %q (all: %v)", k, got[foldKey(k)], v, got)
+		}
+	}
+}
+
+// TestHostAliasConflictExplainsPair: a pair between two service accounts
+// names both SPNs, both accounts, what fails on each side and both fixes.
+func TestHostAliasConflictExplainsPair(t *testing.T) {
+	fs := checkRule(hostAliasConflict{}, snapshot(user("svc_a", []string{"HOST/app.corp.example.test"}),
+		user("svc_b", []string{"CIFS/app.corp.example.test"})), Config{})
+	if len(fs) != 1 {
+		t.Fatalf("got %d findings, want 1", len(fs))
+	}
+	f := fs[0]
+	for _, want := range []string{"CIFS/app.corp.example.test on CORP\\svc_b", "HOST/app.corp.example.test on CORP\\svc_a",
+		"alias of HOST", "Kerberos fails for CIFS (SMB file and admin shares)", "for every HOST-aliased class but CIFS", "refuses HOST/app.corp.example.test"} {
+		if !strings.Contains(f.Message, want) {
+			t.Errorf("message lacks %q: %s", want, f.Message)
+		}
+	}
+	for _, want := range []string{
+		`setspn -D CIFS/app.corp.example.test CORP\svc_b`,
+		`setspn -D HOST/app.corp.example.test CORP\svc_a`,
+		`setspn -S HOST/app.corp.example.test CORP\svc_b`,
+	} {
+		if !slices.Contains(f.Remediation, want) {
+			t.Errorf("remediation lacks %q:\n%s", want, strings.Join(f.Remediation, "\n"))
+		}
+	}
+	if !slices.Contains(f.References, refADTSUniqueness) {
+		t.Errorf("references lack MS-ADTS 3.1.1.5.1.3: %v", f.References)
+	}
+}
+
+// TestHostAliasConflictMachineNameTaken: a user holding HOST/<a machine's
+// name> the machine lacks, beside the machine's own CIFS/<name>: the fix
+// gives the HOST SPN back to the machine.
+func TestHostAliasConflictMachineNameTaken(t *testing.T) {
+	web01 := computer("web01", []string{"CIFS/web01.corp.example.test"}, func(o *inventory.Object) { o.SPNs = o.SPNs[2:] })
+	fs := checkRule(hostAliasConflict{}, snapshot(web01, user("svc_x", []string{"HOST/web01.corp.example.test"})), Config{})
+	if len(fs) != 1 {
+		t.Fatalf("got %d findings, want 1", len(fs))
+	}
+	want := []string{
+		`setspn -D HOST/web01.corp.example.test CORP\svc_x`,
+		`setspn -S HOST/web01.corp.example.test CORP\WEB01$`,
+	}
+	for _, w := range want {
+		if !slices.Contains(fs[0].Remediation, w) {
+			t.Errorf("remediation lacks %q:\n%s", w, strings.Join(fs[0].Remediation, "\n"))
+		}
+	}
+	if slices.Contains(fs[0].Remediation, `setspn -D CIFS/web01.corp.example.test CORP\WEB01$`) {
+		t.Errorf("remediation removes the machine's own SPN:\n%s", strings.Join(fs[0].Remediation, "\n"))
 	}
 }

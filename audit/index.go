@@ -27,7 +27,7 @@ type index struct {
 	now       time.Time // zero when neither Config.Now nor Snapshot.Started is set
 	maxPwdAge time.Duration
 	farms     []Farm
-	resolved  map[string]bool // hostKey -> resolved, from Config.ResolvedHosts
+	resolved  map[string]bool // hostKey -> resolves, from Config.ResolvedHosts; nil when not resolved
 
 	spns *spnTable
 	// spnFlags classifies every SPN once, so that rules skip the common case
@@ -54,6 +54,8 @@ type index struct {
 	farmHosts      map[string][]int // hostKey of every farm VIP and node name -> farms
 	farmAccounts   [][]int32        // resolved Farm.Account per farm; built on first use
 	byDN           map[string]int32 // folded DN -> object; built on first use
+	bySID          map[string]int32 // objectSid -> object; built on first use (delegation.go)
+	kdcDefault     KDCDefaultEncTypes
 }
 
 func newIndex(snap *inventory.Snapshot, cfg Config) *index {
@@ -64,6 +66,7 @@ func newIndex(snap *inventory.Snapshot, cfg Config) *index {
 		maxPwdAge: cfg.MaxPasswordAge,
 		farms:     cfg.Farms,
 	}
+	ix.kdcDefault = cfg.KDCDefaultEncTypes
 	if ix.now.IsZero() {
 		ix.now = snap.Started
 	}
@@ -102,7 +105,7 @@ const (
 func (ix *index) indexSPNs(count int) {
 	ix.spnFlags = make([]spnFlag, 0, count)
 	ix.spnStart = make([]int32, len(ix.objs)+1)
-	ix.spns = newSPNTable(ix.objs, count, foldHash, func(obj, _ int, raw string) {
+	ix.spns = newSPNTable(ix.objs, count, looseHash, func(obj, _ int, raw string) {
 		var f spnFlag
 		spn, problems := ParseSPN(raw)
 		o := &ix.objs[obj]
@@ -125,7 +128,10 @@ func (ix *index) indexSPNs(count int) {
 // flags returns the classification of Objects[obj].SPNs[j].
 func (ix *index) flags(obj, j int) spnFlag { return ix.spnFlags[int(ix.spnStart[obj])+j] }
 
-// parseSPNMappings reads values of the form "host=alerter,http,...".
+// parseSPNMappings reads values of the form "host=alerter,http,...". When an
+// alias is listed twice (in one value or two), the first mapping wins: the
+// KDC and the DC's alias check walk the values in order and stop at the first
+// that names the class (the later one can never be reached).
 func parseSPNMappings(values []string) map[string]string {
 	out := make(map[string]string)
 	for _, v := range values {
@@ -136,7 +142,9 @@ func parseSPNMappings(values []string) map[string]string {
 		}
 		for a := range strings.SplitSeq(aliases, ",") {
 			if a = foldKey(strings.TrimSpace(a)); a != "" && a != target {
-				out[a] = target
+				if _, mapped := out[a]; !mapped {
+					out[a] = target
+				}
 			}
 		}
 	}
@@ -163,8 +171,32 @@ func (ix *index) indexComputers() {
 				ix.computers = append(ix.computers, hashedRef{hash: foldHash(label), ref: spnRef{obj: int32(i)}})
 			}
 		}
+		// msDS-AdditionalDnsHostName and msDS-AdditionalSamAccountName
+		// name the machine as well (MS-ADTS 3.1.1.5.3.1.1.4).
+		for _, name := range additionalNames(o) {
+			label, _, _ := strings.Cut(name, ".")
+			if label != "" && !strings.EqualFold(label, netbios) && !strings.EqualFold(label, dnsLabel) {
+				ix.computers = append(ix.computers, hashedRef{hash: foldHash(label), ref: spnRef{obj: int32(i)}})
+			}
+		}
 	}
 	radixSortByHash(ix.computers)
+}
+
+// additionalNames returns a computer's msDS-AdditionalDnsHostName values and
+// its msDS-AdditionalSamAccountName values without the "$".
+func additionalNames(o *inventory.Object) []string {
+	if o.Additional == nil {
+		return nil
+	}
+	out := make([]string, 0, len(o.Additional.DNSHostNames)+len(o.Additional.SAMAccountNames))
+	for _, n := range o.Additional.DNSHostNames {
+		out = append(out, strings.TrimSuffix(n, "."))
+	}
+	for _, n := range o.Additional.SAMAccountNames {
+		out = append(out, strings.TrimSuffix(n, "$"))
+	}
+	return out
 }
 
 // computerNames returns a computer's NetBIOS name and DNS host name; either
@@ -199,13 +231,14 @@ func (ix *index) indexNames() {
 }
 
 // machines appends to buf the computer accounts a host name refers to: by
-// NetBIOS name or dNSHostName, or, for a DNS name no computer has as
-// dNSHostName, by its first label among the computers of the domain it
-// names. Passing a stack array's buf[:0] keeps lookups allocation-free.
+// NetBIOS name or dNSHostName (or an additional name), or, for a DNS name no
+// computer has as dNSHostName, by its first label among the computers of the
+// domain it names. Passing a stack array's buf[:0] keeps lookups
+// allocation-free.
 func (ix *index) machines(host string, buf []int32) []int32 {
 	label, _, _ := strings.Cut(host, ".")
 	for _, e := range hashRun(ix.computers, foldHash(label)) {
-		if (len(buf) == 0 || buf[len(buf)-1] != e.ref.obj) && namesComputer(&ix.objs[e.ref.obj], host) {
+		if !slices.Contains(buf, e.ref.obj) && namesComputer(&ix.objs[e.ref.obj], host) {
 			buf = append(buf, e.ref.obj)
 		}
 	}
@@ -216,6 +249,19 @@ func (ix *index) machines(host string, buf []int32) []int32 {
 // or its NetBIOS name qualified with its domain (for computers without
 // dNSHostName).
 func namesComputer(m *inventory.Object, host string) bool {
+	for _, n := range m.AdditionalDNSHostNames() {
+		if strings.EqualFold(host, strings.TrimSuffix(n, ".")) {
+			return true
+		}
+	}
+	for _, n := range m.AdditionalSAMAccountNames() {
+		// A NetBIOS name, bare or qualified with the computer's domain.
+		n = strings.TrimSuffix(n, "$")
+		if label, suffix, ok := strings.Cut(host, "."); strings.EqualFold(host, n) ||
+			ok && strings.EqualFold(label, n) && strings.EqualFold(suffix, domainOf(m)) {
+			return true
+		}
+	}
 	netbios, dnsName := computerNames(m)
 	if strings.EqualFold(host, netbios) && netbios != "" || strings.EqualFold(host, dnsName) && dnsName != "" {
 		return true
@@ -244,8 +290,13 @@ func (ix *index) knownHost(host string) bool {
 	if _, ok := ix.farmHosts[string(key)]; ok {
 		return true
 	}
-	if ix.resolved[string(key)] {
-		return true
+	if ix.resolved != nil {
+		// The caller resolved the candidates: a name that resolves is known,
+		// and so is one DNS could not answer for (absent from the map), since
+		// only a definite "no such host" may make a ghost.
+		if resolves, answered := ix.resolved[string(key)]; resolves || !answered {
+			return true
+		}
 	}
 	if strings.IndexByte(host, '.') >= 0 {
 		return false

@@ -12,14 +12,17 @@ import (
 // its (human-chosen) password and crack it offline. Computers and managed
 // service accounts have long random passwords (as does the dns-<DC> account a
 // Samba domain controller provisions), and krbtgt is not a service.
-// High when the account is privileged (adminCount=1) or its password is older
-// than Config.MaxPasswordAge or was never set; medium otherwise.
+// Critical when the account is privileged through (transitive) membership in
+// a protected group, primaryGroupID included: cracking its password gives
+// the domain. High when adminCount=1 (a hint only: SDProp sets it up to an
+// hour late, Samba never, and never clears it) or its password is older than
+// Config.MaxPasswordAge or was never set; medium otherwise.
 type kerberoastableAccount struct{}
 
 func (kerberoastableAccount) ID() string { return RuleKerberoastableAccount }
 
 func (kerberoastableAccount) Severities() []Severity {
-	return []Severity{SeverityHigh, SeverityMedium}
+	return []Severity{SeverityCritical, SeverityHigh, SeverityMedium}
 }
 
 func (kerberoastableAccount) Check(ix *index) []Finding {
@@ -49,10 +52,17 @@ func kerberoastFinding(ix *index, o *inventory.Object) Finding {
 		sev = SeverityHigh
 		why = append(why, fmt.Sprintf("its password is %d days old (limit %d)", int(age.Hours()/24), int(ix.maxPwdAge.Hours()/24)))
 	}
+	if o.Privilege != nil {
+		sev = SeverityCritical
+		why = append([]string{"it is privileged: " + describePrivilege(o.Privilege)}, why...)
+	}
 	msg := fmt.Sprintf("%s is a user account with %d SPN(s) (%s): any domain user can request a ticket "+
 		"encrypted with its password and crack it offline", ix.accountName(o), len(o.SPNs), listNames(o.SPNs, 2))
 	if len(why) > 0 {
 		msg += ", and " + strings.Join(why, " and ")
+	}
+	if o.Privilege == nil && o.PrivilegeUnknown {
+		msg += " (whether it is privileged through group membership is unknown: the source holds no protected groups of its domain)"
 	}
 	dn := psQuote(o.DN)
 	return Finding{
@@ -70,4 +80,44 @@ func kerberoastFinding(ix *index, o *inventory.Object) Finding {
 		},
 		References: []string{refKerberoasting, refGMSA, refSetADUser},
 	}
+}
+
+// describePrivilege names the protected group and the chain of groups that
+// leads to it, by their common names: "member of Domain Admins through
+// Tier0 Ops -> Domain Admins".
+func describePrivilege(p *inventory.Privilege) string {
+	names := make([]string, len(p.Chain))
+	for i, dn := range p.Chain {
+		names[i] = commonNameOf(dn)
+	}
+	how := "a member of " + p.Group
+	if p.PrimaryGroup {
+		how += " (primary group " + names[0] + ")"
+	}
+	if len(names) > 1 {
+		how += " through " + strings.Join(names, " -> ")
+	}
+	return how
+}
+
+// commonNameOf returns the value of a DN's first RDN ("CN=Tier0 Ops,OU=x"
+// -> "Tier0 Ops"), unescaping "\,"; the DN itself when it has no RDN value.
+func commonNameOf(dn string) string {
+	var b strings.Builder
+	_, rest, ok := strings.Cut(dn, "=")
+	if !ok {
+		return dn
+	}
+	for i := 0; i < len(rest); i++ {
+		switch c := rest[i]; {
+		case c == '\\' && i+1 < len(rest):
+			i++
+			b.WriteByte(rest[i])
+		case c == ',':
+			return b.String()
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }

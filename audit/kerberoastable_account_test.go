@@ -22,6 +22,26 @@ func TestKerberoastableAccount(t *testing.T) {
 			want: []string{"high svc_admin"},
 		},
 		{
+			name: "Domain Admin without adminCount (SDProp not run yet, or Samba): critical",
+			snap: snapshot(user("svc_da", []string{"HTTP/app"}, withPrivilege(false, "Domain Admins", "CN=Domain Admins,CN=Users,DC=corp,DC=example,DC=test"))),
+			want: []string{"critical svc_da"},
+		},
+		{
+			name: "Administrator through a nested group: critical",
+			snap: snapshot(user("svc_nested", []string{"HTTP/app"}, withAdminCount(),
+				withPrivilege(false, `BUILTIN\Administrators`, "CN=Tier0 Ops,OU=Groups,DC=corp,DC=example,DC=test", "CN=Administrators,CN=Builtin,DC=corp,DC=example,DC=test"))),
+			want: []string{"critical svc_nested"},
+		},
+		{
+			name: "privileged but disabled: not reported (disabled-account-spn is)",
+			snap: snapshot(user("svc_off", []string{"HTTP/app"}, disabled(), withPrivilege(true, "Domain Admins", "CN=Domain Admins,CN=Users,DC=corp,DC=example,DC=test"))),
+		},
+		{
+			name: "privilege unknown is not privileged: medium, said in the message",
+			snap: snapshot(user("svc_unknown", []string{"HTTP/app"}, func(o *inventory.Object) { o.PrivilegeUnknown = true })),
+			want: []string{"medium svc_unknown"},
+		},
+		{
 			name: "password older than the default 365 days",
 			snap: snapshot(user("svc_old", []string{"HTTP/app"}, old)),
 			want: []string{"high svc_old"},
@@ -78,5 +98,56 @@ func TestKerberoastableAccountSaysWhy(t *testing.T) {
 	}
 	if want := "Set-ADUser -Identity 'CN=svc_sql,OU=Service Accounts,DC=corp,DC=example,DC=test' -KerberosEncryptionType AES128,AES256"; !strings.Contains(strings.Join(fs[0].Remediation, "\n"), want) {
 		t.Errorf("remediation lacks %q", want)
+	}
+}
+
+func withPrivilege(primary bool, group string, chain ...string) option {
+	return func(o *inventory.Object) {
+		o.Privilege = &inventory.Privilege{Group: group, SID: "S-1-5-21-1-2-3-512", Chain: chain, PrimaryGroup: primary}
+	}
+}
+
+func TestKerberoastableAccountNamesTheChain(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		opts    []option
+		want    []string
+		wantNot []string
+	}{
+		{
+			name: "nested chain by common names",
+			opts: []option{withPrivilege(false, `BUILTIN\Administrators`, `CN=Tier0 Ops\, Europe,OU=Groups,DC=corp,DC=example,DC=test`, "CN=Administrators,CN=Builtin,DC=corp,DC=example,DC=test")},
+			want: []string{`it is privileged: a member of BUILTIN\Administrators through Tier0 Ops, Europe -> Administrators`},
+		},
+		{
+			name:    "direct member",
+			opts:    []option{withPrivilege(false, "Domain Admins", "CN=Domain Admins,CN=Users,DC=corp,DC=example,DC=test")},
+			want:    []string{"it is privileged: a member of Domain Admins."},
+			wantNot: []string{"through", "unknown"},
+		},
+		{
+			name: "primary group",
+			opts: []option{withPrivilege(true, "Domain Admins", "CN=Domain Admins,CN=Users,DC=corp,DC=example,DC=test")},
+			want: []string{"a member of Domain Admins (primary group Domain Admins)"},
+		},
+		{
+			name: "unknown",
+			opts: []option{func(o *inventory.Object) { o.PrivilegeUnknown = true }},
+			want: []string{"whether it is privileged through group membership is unknown"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := checkRule(kerberoastableAccount{}, snapshot(user("svc", []string{"HTTP/app"}, tc.opts...)), Config{})
+			for _, w := range tc.want {
+				if !strings.Contains(fs[0].Message, w) {
+					t.Errorf("message lacks %q: %s", w, fs[0].Message)
+				}
+			}
+			for _, w := range tc.wantNot {
+				if strings.Contains(fs[0].Message, w) {
+					t.Errorf("message has %q: %s", w, fs[0].Message)
+				}
+			}
+		})
 	}
 }

@@ -83,14 +83,16 @@ func malformedSeverity(raw string) Severity {
 
 // lookalikeOf finds an SPN held by another account that raw imitates: the
 // same value once invisible characters, whitespace and a trailing host dot
-// are dropped and common homoglyphs mapped to ASCII.
+// are dropped and common homoglyphs mapped to ASCII, compared as Windows
+// compares SPNs (so diacritics, width and kana type are ignored too). The
+// same value in another case is a plain duplicate, not a look-alike.
 func lookalikeOf(ix *index, obj int32, raw string) (string, *inventory.Object, bool) {
 	look := skeleton(raw)
-	if look == raw || look == "" {
+	if look == "" {
 		return "", nil, false
 	}
 	for _, r := range ix.spns.holders(look) {
-		if r.obj != obj {
+		if r.obj != obj && !strings.EqualFold(ix.spns.raw(r), raw) {
 			return ix.spns.raw(r), &ix.objs[r.obj], true
 		}
 	}

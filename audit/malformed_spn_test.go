@@ -38,6 +38,18 @@ func TestMalformedSPN(t *testing.T) {
 			want: []string{"critical HTTP/WEB.corp.example.test. svc_evil,svc_real"},
 		},
 		{
+			// Windows ignores the macron (NORM_IGNORENONSPACE); duplicate-spn
+			// reports the pair too, this names the impersonation.
+			name: "diacritic lookalike of another account's SPN is critical",
+			snap: snapshot(user("svc_real", []string{"cifs/files"}), user("svc_evil", []string{"cīfs/files"})),
+			want: []string{"critical cīfs/files svc_evil,svc_real"},
+		},
+		{
+			name: "must not fire as critical: a non-ASCII host that imitates nothing",
+			snap: snapshot(user("svc_real", []string{"cifs/files"}), user("svc_b", []string{"cifs/fīlés2"})),
+			want: []string{"high cifs/fīlés2 svc_b"},
+		},
+		{
 			name: "lookalike of its own SPN is not impersonation",
 			snap: snapshot(user("svc_a", []string{"HTTP/web", "HTTP/web\u200b"})),
 			want: []string{"high HTTP/web\u200b svc_a"},
@@ -45,7 +57,13 @@ func TestMalformedSPN(t *testing.T) {
 		{
 			name: "must not fire: well-formed values of every shape",
 			snap: snapshot(domainController("dc1", testDomain), krbtgt(testDomain),
-				user("svc_a", []string{"MSSQLSvc/db:1433", "MSSQLSvc/db:SALES", "HTTP/[fe80::1]:80", "ldap/dc1/CN=x/y", "HTTP/web/café"})),
+				user("svc_a", []string{"MSSQLSvc/db:1433", "MSSQLSvc/db:SALES", "HTTP/[fe80::1]:80", "ldap/dc1/CN=x", "HTTP/web/café"})),
+		},
+		{
+			// samba samldb.c count_spn_components; Windows counts every '/'.
+			name: "more than three '/'-separated components",
+			snap: snapshot(user("svc_a", []string{"ldap/dc1/CN=x/y", "cifs/x/x/x"})),
+			want: []string{"low cifs/x/x/x svc_a", "low ldap/dc1/CN=x/y svc_a"},
 		},
 	})
 }

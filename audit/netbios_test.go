@@ -49,7 +49,7 @@ func TestNetBIOSNameFromDirectory(t *testing.T) {
 	in := inDomain(contosoDomain)
 	snap := contosoForest(
 		user("svc_a", []string{"HTTP/web." + contosoDomain, "MSSQLSvc/CONTOSO"}, in),
-		user("svc_b", []string{"HTTP/web." + contosoDomain}, in, withEnc(nil)),
+		user("svc_b", []string{"HTTP/web." + contosoDomain}, in, withEnc(ptr(inventory.EncRC4HMAC))),
 		user("svc_iispool", nil, in),
 	)
 	snap.Directory.DNSNames = []string{"web." + contosoDomain}
@@ -93,7 +93,7 @@ func TestNetBIOSNameFromDirectory(t *testing.T) {
 	}
 
 	for pattern, wantSuppressed := range map[string]bool{`CONTOSO\svc_b`: true, `CORP\svc_b`: false} {
-		res := Run(snap, Config{Ignore: []Suppression{{Rule: RuleWeakEncryption, Account: pattern, Reason: "test"}}})
+		res := Run(snap, Config{Ignore: []Suppression{{Rule: RuleWeakEncryption, Account: pattern, Reason: "test", Owner: "test"}}})
 		if got := len(res.Suppressed) == 1; got != wantSuppressed {
 			t.Errorf("suppression for %s: suppressed %d findings", pattern, len(res.Suppressed))
 		}

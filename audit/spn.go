@@ -9,7 +9,8 @@ import (
 )
 
 // SPN is a servicePrincipalName split into its parts:
-// class/host[:port][/service]. The parts are substrings of the raw value.
+// class/host[:port][/service]. The parts are substrings of the raw value. A
+// value with more '/' keeps them in ServiceName (and is malformed).
 type SPN struct {
 	Class string
 	Host  string
@@ -94,6 +95,12 @@ func ParseSPN(raw string) (SPN, []Problem) {
 	}
 	if s.HasServiceName && s.ServiceName == "" {
 		p.add("empty service name after the last '/'")
+	}
+	if extra := strings.Count(s.ServiceName, "/"); extra > 0 {
+		// AD splits the value at every '/' (a backslash does not escape
+		// one) and refuses fewer than two or more than three components;
+		// Samba's samldb count_spn_components does the same.
+		p.add("%d '/'-separated components; AD accepts only class/host or class/host/service (a backslash does not escape '/')", extra+3)
 	}
 	hostStart := slash + 1
 	hostEnd := hostStart + len(s.Host)

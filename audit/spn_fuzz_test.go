@@ -28,6 +28,10 @@ func FuzzParseSPN(f *testing.F) {
 			if spn.Class == "" || spn.Host == "" {
 				t.Fatalf("well-formed %q has an empty class or host: %+v", raw, spn)
 			}
+			if n := strings.Count(raw, "/"); n < 1 || n > 2 {
+				// AD: two or three components (samldb.c count_spn_components).
+				t.Fatalf("well-formed %q has %d components", raw, n+1)
+			}
 			for _, r := range raw {
 				if unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar {
 					t.Fatalf("well-formed %q contains %U", raw, r)

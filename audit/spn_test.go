@@ -23,7 +23,6 @@ func TestParseSPNWellFormed(t *testing.T) {
 		{"kadmin/changepw", SPN{Class: "kadmin", Host: "changepw"}},
 		{"HTTP/[fe80::1]:80", SPN{Class: "HTTP", Host: "[fe80::1]", Port: "80", HasPort: true}},
 		{"HTTP/[fe80::1]", SPN{Class: "HTTP", Host: "[fe80::1]"}},
-		{"ldap/dc1/CN=Config/x", SPN{Class: "ldap", Host: "dc1", ServiceName: "CN=Config/x", HasServiceName: true}},
 		{"HTTP/web/café", SPN{Class: "HTTP", Host: "web", ServiceName: "café", HasServiceName: true}},
 	}
 	for _, tt := range tests {
@@ -57,6 +56,14 @@ func TestParseSPNMalformed(t *testing.T) {
 		{"HTTP/web:70000", []Problem{"port 70000 out of range 1-65535"}},
 		{"HTTP/web:1433x", []Problem{`port "1433x" is not a number`}},
 		{"HTTP/web/", []Problem{"empty service name after the last '/'"}},
+		// Two or three components only, whatever the backslashes: Samba's
+		// samldb.c count_spn_components, as Windows counts them; see
+		// adAcceptance for the lab DC's answer.
+		{"cifs/x/x/x", []Problem{"4 '/'-separated components; AD accepts only class/host or class/host/service (a backslash does not escape '/')"}},
+		{"HTTP/web01.corp.example.test/corp.example.test/extra", []Problem{"4 '/'-separated components; AD accepts only class/host or class/host/service (a backslash does not escape '/')"}},
+		{"ldap/dc1/CN=Config/x", []Problem{"4 '/'-separated components; AD accepts only class/host or class/host/service (a backslash does not escape '/')"}},
+		{`cifs/a\/b/c`, []Problem{"4 '/'-separated components; AD accepts only class/host or class/host/service (a backslash does not escape '/')"}},
+		{"HTTP/web//", []Problem{"4 '/'-separated components; AD accepts only class/host or class/host/service (a backslash does not escape '/')"}},
 		{"HTTP/web.", []Problem{"trailing dot in host"}},
 		{"HTTP/.web", []Problem{"empty DNS label in host"}},
 		{"HTTP/a..b", []Problem{"empty DNS label in host"}},

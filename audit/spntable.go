@@ -1,16 +1,15 @@
 package audit
 
 import (
-	"strings"
-
 	"github.com/spnaudit/spnaudit/inventory"
 )
 
 // spnRef points at one SPN value: Objects[obj].SPNs[spn].
 type spnRef struct{ obj, spn int32 }
 
-// spnTable finds the holders of every SPN, compared as AD does
-// (case-insensitive whole value), from the hashes of the folded values.
+// spnTable finds the holders of every SPN, compared as Windows does
+// (looseEqual: whole value, ignoring case, diacritics, kana type and width),
+// from the hashes of their loose keys.
 type spnTable struct {
 	objs    []inventory.Object
 	hash    func(string) uint64
@@ -40,7 +39,7 @@ func (t *spnTable) raw(r spnRef) string { return t.objs[r.obj].SPNs[r.spn] }
 func (t *spnTable) holders(raw string) []spnRef {
 	var out []spnRef
 	for _, e := range hashRun(t.entries, t.hash(raw)) {
-		if strings.EqualFold(t.raw(e.ref), raw) && (len(out) == 0 || out[len(out)-1].obj != e.ref.obj) {
+		if looseEqual(t.raw(e.ref), raw) && (len(out) == 0 || out[len(out)-1].obj != e.ref.obj) {
 			out = append(out, e.ref)
 		}
 	}
@@ -48,7 +47,8 @@ func (t *spnTable) holders(raw string) []spnRef {
 }
 
 // eachShared calls fn with the distinct holders of every SPN held by two or
-// more objects. A value repeated on one account (in any case) counts once.
+// more objects. A value repeated on one account (in any case, or as a
+// look-alike) counts once.
 func (t *spnTable) eachShared(fn func(holders []spnRef)) {
 	for start := 0; start < len(t.entries); {
 		end := start + 1
@@ -75,7 +75,7 @@ func (t *spnTable) sharedInRun(run []hashedRef, fn func(holders []spnRef)) {
 		first := t.raw(run[i].ref)
 		group := []spnRef{run[i].ref}
 		for j := i + 1; j < len(run); j++ {
-			if done[j] || !strings.EqualFold(t.raw(run[j].ref), first) {
+			if done[j] || !looseEqual(t.raw(run[j].ref), first) {
 				continue
 			}
 			done[j] = true

@@ -6,13 +6,20 @@ import (
 	"github.com/spnaudit/spnaudit/inventory"
 )
 
-// weakEncryption reports an enabled account with an SPN whose
-// msDS-SupportedEncryptionTypes allows no AES type: its service tickets are
-// RC4 (or DES), which is fast to crack offline and is being removed from
-// Windows. An unset or zero attribute leaves the choice to the KDC's
-// DefaultDomainSupportedEncTypes, which is RC4 on domain controllers without
-// the 2026 hardening, so it is reported too. High for user accounts (human
-// passwords) and when DES is enabled, medium otherwise (computers, managed
+// weakEncryption reports an enabled account with an SPN whose service
+// tickets are RC4 or DES by choice:
+//   - msDS-SupportedEncryptionTypes set without any AES bit: a deliberate RC4
+//     exception, crackable offline, which breaks when RC4 is removed;
+//   - DES bits in msDS-SupportedEncryptionTypes, or USE_DES_KEY_ONLY in
+//     userAccountControl (0x200000): DES is broken and off by default since
+//     Windows Server 2008 R2.
+//
+// Both are high. An unset (or 0) value is no finding: domain controllers with
+// the CVE-2026-20833 updates (KB5073381, enforced from April 2026) issue
+// AES-only tickets to it; an account that lacks AES keys is
+// missing-aes-keys' concern. With Config.KDCDefaultEncTypes = rc4 (DCs that
+// still issue RC4 by default) an unset value is reported as before: high for
+// user accounts (human passwords), medium otherwise (computers, managed
 // service accounts, Samba's dns-<DC> account: random passwords).
 type weakEncryption struct{}
 
@@ -22,8 +29,6 @@ func (weakEncryption) Severities() []Severity {
 	return []Severity{SeverityHigh, SeverityMedium}
 }
 
-const encAES = inventory.EncAES128 | inventory.EncAES256
-
 func (weakEncryption) Check(ix *index) []Finding {
 	var out []Finding
 	for i := range ix.objs {
@@ -31,46 +36,67 @@ func (weakEncryption) Check(ix *index) []Finding {
 		if !o.Enabled() || isKrbtgt(o) || len(o.SPNs) == 0 {
 			continue
 		}
-		if enc := o.SupportedEncryptionTypes; enc == nil || *enc&encAES == 0 {
-			out = append(out, weakEncryptionFinding(ix, o, o.Kind == inventory.KindUser && !ix.isSambaDNSAccount(o)))
+		enc, explicit := explicitEncTypes(o)
+		switch {
+		case o.UserAccountControl&inventory.UACUseDESKeyOnly != 0,
+			explicit && (enc&encDES != 0 || enc&encAES == 0):
+			out = append(out, weakEncryptionFinding(ix, o, SeverityHigh))
+		case !explicit && ix.issuesRC4ByDefault():
+			sev := SeverityMedium
+			if o.Kind == inventory.KindUser && !ix.isSambaDNSAccount(o) {
+				sev = SeverityHigh
+			}
+			out = append(out, weakEncryptionFinding(ix, o, sev))
 		}
 	}
 	return out
 }
 
-// weakEncryptionFinding reports o; humanPassword says a person chose its
-// password, which RC4 makes fast to crack.
-func weakEncryptionFinding(ix *index, o *inventory.Object, humanPassword bool) Finding {
-	sev := SeverityMedium
-	if humanPassword {
-		sev = SeverityHigh
+// weakEncryptionState describes why o's tickets are weak, for the message.
+func weakEncryptionState(ix *index, o *inventory.Object) string {
+	enc, explicit := explicitEncTypes(o)
+	var state string
+	switch {
+	case !explicit && !ix.issuesRC4ByDefault():
+		state = "msDS-SupportedEncryptionTypes is not set"
+	case !explicit:
+		state = "msDS-SupportedEncryptionTypes is not set and the domain controllers still issue RC4 by default " +
+			"(audit.kdc_default_enctypes: rc4), so its service tickets use RC4"
+	case enc&encAES == 0:
+		state = fmt.Sprintf("msDS-SupportedEncryptionTypes is 0x%X, which allows no AES type: an explicit RC4 exception, "+
+			"so its service tickets use RC4, and Kerberos to it breaks when RC4 is removed", enc)
+	default:
+		state = fmt.Sprintf("msDS-SupportedEncryptionTypes is 0x%X", enc)
 	}
-	state := "is not set, so the KDC's default applies (RC4 unless the domain controllers are hardened)"
-	if enc := o.SupportedEncryptionTypes; enc != nil && *enc != 0 {
-		state = fmt.Sprintf("is 0x%X, which allows no AES type", *enc)
-		if *enc&(inventory.EncDESCBCCRC|inventory.EncDESCBCMD5) != 0 {
-			sev = SeverityHigh
-			state += " and enables DES"
-		}
+	if explicit && enc&encDES != 0 {
+		state += ", and it enables DES"
 	}
+	if o.UserAccountControl&inventory.UACUseDESKeyOnly != 0 {
+		state += ", and userAccountControl has USE_DES_KEY_ONLY (0x200000)"
+	}
+	return state
+}
+
+func weakEncryptionFinding(ix *index, o *inventory.Object, sev Severity) Finding {
 	dn := psQuote(o.DN)
 	fix := setCmdlet(o) + " -Identity " + dn + " -KerberosEncryptionType AES128,AES256"
 	if setCmdlet(o) == "Set-ADObject" {
 		fix = "Set-ADObject -Identity " + dn + " -Replace @{'msDS-SupportedEncryptionTypes'=24}"
 	}
 	remediation := []string{fix}
-	if o.Kind == inventory.KindUser {
-		remediation = append(remediation,
-			"# A password set before the domain supported AES has no AES keys; reset it once:",
-			"Set-ADAccountPassword -Identity "+dn+" -Reset")
+	if o.UserAccountControl&inventory.UACUseDESKeyOnly != 0 {
+		remediation = append(remediation, "Set-ADAccountControl -Identity "+dn+" -UseDESKeyOnly $false")
 	}
+	remediation = append(remediation,
+		"# Before removing RC4, make sure the account has AES keys (see missing-aes-keys): the domain controllers' "+
+			"event 4769 for its SPNs lists them under Available Keys; if only RC4 is listed, reset the password once.")
 	return Finding{
 		Rule:     RuleWeakEncryption,
 		Severity: sev,
 		Accounts: []string{o.DN},
-		Message: fmt.Sprintf("%s holds SPNs but its msDS-SupportedEncryptionTypes %s: its service tickets "+
-			"use RC4, which is fast to crack offline and being removed from Windows.", ix.accountName(o), state),
+		Message: fmt.Sprintf("%s holds SPNs but its %s; RC4 and DES tickets are fast to crack offline.",
+			ix.accountName(o), weakEncryptionState(ix, o)),
 		Remediation: remediation,
-		References:  []string{refEncTypes, refKB5021131, refSetADUser},
+		References:  []string{refEncTypes, refKB5021131, refKB5073381, refSetADUser},
 	}
 }

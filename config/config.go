@@ -40,8 +40,11 @@ type LDAP struct {
 	ServicePrincipal string `mapstructure:"service_principal"`
 	// SASLSecurity is auto, none, sign or seal (ldapscan.SASLSecurity).
 	SASLSecurity string `mapstructure:"sasl_security"`
-	TLS          TLS    `mapstructure:"tls"`
-	PageSize     int    `mapstructure:"page_size"`
+	// AllowPlaintext accepts sasl_security none over ldap:// without
+	// start_tls, where the directory's answers cross the network unprotected.
+	AllowPlaintext bool `mapstructure:"allow_plaintext"`
+	TLS            TLS  `mapstructure:"tls"`
+	PageSize       int  `mapstructure:"page_size"`
 	// Timeout bounds each LDAP request.
 	Timeout time.Duration `mapstructure:"timeout"`
 }
@@ -96,6 +99,13 @@ type Scan struct {
 type Audit struct {
 	MaxPasswordAge time.Duration `mapstructure:"max_password_age"`
 	ResolveDNS     bool          `mapstructure:"resolve_dns"`
+	// DNSServers are the servers resolve_dns asks ("host" or "host:port");
+	// empty means those of /etc/resolv.conf.
+	DNSServers []string `mapstructure:"dns_servers"`
+	// KDCDefaultEncTypes is what the domain controllers issue to accounts
+	// without msDS-SupportedEncryptionTypes: aes (the 2026 RC4 updates) or
+	// rc4 (DefaultDomainSupportedEncTypes includes RC4, or no updates).
+	KDCDefaultEncTypes audit.KDCDefaultEncTypes `mapstructure:"kdc_default_enctypes"`
 	// Ignore entries are validated by audit.Suppression.Validate.
 	Ignore []audit.Suppression `mapstructure:"ignore"`
 }
@@ -132,7 +142,7 @@ func Default() Config {
 			PollInterval: 15 * time.Second,
 			Timeout:      10 * time.Minute,
 		},
-		Audit:   Audit{MaxPasswordAge: 365 * 24 * time.Hour},
+		Audit:   Audit{MaxPasswordAge: 365 * 24 * time.Hour, KDCDefaultEncTypes: audit.KDCDefaultAES},
 		Metrics: Metrics{MaxFindingSeries: 1000},
 		// 9688 is not a verified free slot of the Prometheus default port
 		// allocations; override with web.listen_address if it collides.

@@ -212,6 +212,7 @@ func (e valueError) Error() string { return string(e) }
 var (
 	durationType    = reflect.TypeFor[time.Duration]()
 	stringSliceType = reflect.TypeFor[[]string]()
+	timeType        = reflect.TypeFor[time.Time]()
 )
 
 // decodeHook parses durations with a days suffix, rejects bare numbers as
@@ -240,6 +241,14 @@ func decodeHook(from, to reflect.Type, data any) (any, error) {
 		}
 	case to == stringSliceType && from.Kind() == reflect.String:
 		return strings.FieldsFunc(data.(string), func(r rune) bool { return r == ',' || unicode.IsSpace(r) }), nil
+	case to.Kind() == reflect.String && from == timeType:
+		// YAML reads an unquoted 2026-12-31 (audit.ignore's until) as a
+		// timestamp; give the string key back the date as written.
+		t := data.(time.Time)
+		if t.Equal(t.Truncate(24*time.Hour)) && t.Location() == time.UTC {
+			return t.Format(time.DateOnly), nil
+		}
+		return t.Format(time.RFC3339Nano), nil
 	}
 	return data, nil
 }

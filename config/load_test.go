@@ -36,10 +36,13 @@ scan:
 audit:
   max_password_age: 90d12h
   resolve_dns: true
+  kdc_default_enctypes: rc4
   ignore:
     - rule: ghost-spn
       spn: "HTTP/old-*"
       reason: decommissioned in Q3, DNS cleanup pending
+      owner: web-team
+      until: 2026-09-30 # unquoted: YAML reads a timestamp
 farms:
   - name: iis
     vip: svnlb301
@@ -79,7 +82,8 @@ func TestLoadValid(t *testing.T) {
 					KDCs: []string{"dc1.example.test", "dc2.example.test"}}
 				c.Scan = Scan{FullInterval: 24 * time.Hour, PollInterval: 30 * time.Second, Timeout: 20 * time.Minute}
 				c.Audit = Audit{MaxPasswordAge: 90*24*time.Hour + 12*time.Hour, ResolveDNS: true,
-					Ignore: []audit.Suppression{{Rule: "ghost-spn", SPN: "HTTP/old-*", Reason: "decommissioned in Q3, DNS cleanup pending"}}}
+					Ignore: []audit.Suppression{{Rule: "ghost-spn", SPN: "HTTP/old-*", Reason: "decommissioned in Q3, DNS cleanup pending", Owner: "web-team", Until: "2026-09-30"}}}
+				c.Audit.KDCDefaultEncTypes = audit.KDCDefaultRC4
 				c.Farms = []audit.Farm{{Name: "iis", VIP: "svnlb301", Nodes: []string{"svexpgg310", "svexpgg311"}, DNSSuffix: ".example.test",
 					Classes: []string{"HTTP"}, Account: "svc-iis", Ports: []int{8443}}}
 				c.Metrics.MaxFindingSeries = 50
@@ -142,6 +146,40 @@ kerberos:
 				c.LDAP.URLs = []string{"ldap://dc1.example.test"}
 				c.LDAP.StartTLS = true
 				c.Kerberos = Kerberos{Realm: "EXAMPLE.TEST", CCache: "testdata/files/test.keytab", KRB5Conf: "testdata/files/krb5.conf"}
+			},
+		},
+		{
+			name: "no SASL layer on plain LDAP, accepted by allow_plaintext",
+			yaml: `
+ldap:
+  urls: [ldap://dc1.example.test]
+  sasl_security: none
+  allow_plaintext: true
+kerberos: {realm: EXAMPLE.TEST, principal: svc-spnaudit, keytab: testdata/files/test.keytab}
+`,
+			want: func(c *Config) {
+				c.LDAP.URLs = []string{"ldap://dc1.example.test"}
+				c.LDAP.SASLSecurity = "none"
+				c.LDAP.AllowPlaintext = true
+				c.Kerberos = Kerberos{Realm: "EXAMPLE.TEST", Principal: "svc-spnaudit", Keytab: "testdata/files/test.keytab", KDCs: []string{"dc1.example.test"}}
+			},
+		},
+		{
+			// TLS protects the answers: no SASL layer is needed (Windows DCs
+			// refuse one over TLS).
+			name: "no SASL layer over start_tls and ldaps",
+			env:  map[string]string{"SPNAUDIT_LDAP_SASL_SECURITY": "none"},
+			yaml: `
+ldap:
+  urls: [ldap://dc1.example.test]
+  start_tls: true
+kerberos: {realm: EXAMPLE.TEST, principal: svc-spnaudit, keytab: testdata/files/test.keytab}
+`,
+			want: func(c *Config) {
+				c.LDAP.URLs = []string{"ldap://dc1.example.test"}
+				c.LDAP.StartTLS = true
+				c.LDAP.SASLSecurity = "none"
+				c.Kerberos = Kerberos{Realm: "EXAMPLE.TEST", Principal: "svc-spnaudit", Keytab: "testdata/files/test.keytab", KDCs: []string{"dc1.example.test"}}
 			},
 		},
 	} {
@@ -284,6 +322,7 @@ func TestKeys(t *testing.T) {
 		{"ldap.page_size", "SPNAUDIT_LDAP_PAGE_SIZE", "1000"},
 		{"ldap.tls.insecure_skip_verify", "SPNAUDIT_LDAP_TLS_INSECURE_SKIP_VERIFY", "false"},
 		{"audit.max_password_age", "SPNAUDIT_AUDIT_MAX_PASSWORD_AGE", "365d"},
+		{"audit.kdc_default_enctypes", "SPNAUDIT_AUDIT_KDC_DEFAULT_ENCTYPES", "aes"},
 		{"web.listen_address", "SPNAUDIT_WEB_LISTEN_ADDRESS", ":9688"},
 	} {
 		if got := byName[want.Name]; got != want {

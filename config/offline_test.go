@@ -19,6 +19,7 @@ audit:
     - rule: ghost-spn
       spn: "HTTP/old-*"
       reason: decommissioned
+      owner: web-team
 farms:
   - name: iis
     vip: svnlb301
@@ -36,7 +37,7 @@ func TestLoadOffline(t *testing.T) {
 	}
 	want := Default()
 	want.Audit.MaxPasswordAge = 180 * 24 * time.Hour
-	want.Audit.Ignore = []audit.Suppression{{Rule: "ghost-spn", SPN: "HTTP/old-*", Reason: "decommissioned"}}
+	want.Audit.Ignore = []audit.Suppression{{Rule: "ghost-spn", SPN: "HTTP/old-*", Reason: "decommissioned", Owner: "web-team"}}
 	want.Farms = []audit.Farm{{Name: "iis", VIP: "svnlb301", Nodes: []string{"svexpgg310"}, DNSSuffix: "example.test",
 		Classes: []string{"HTTP"}, Account: "svc-iis"}}
 	if !reflect.DeepEqual(*got, want) {

@@ -133,6 +133,15 @@ kerberos:
   principal: svc-spnaudit
   keytab: testdata/files/test.keytab
 `},
+	{name: "no SASL layer on plain LDAP", yaml: `
+ldap:
+  urls: [ldaps://dc1.example.test, ldap://dc2.example.test]
+  sasl_security: none
+kerberos:
+  realm: EXAMPLE.TEST
+  principal: svc-spnaudit
+  keytab: testdata/files/test.keytab
+`},
 	{name: "two credential sources", yaml: `
 ldap:
   urls: [ldaps://dc1.example.test]
@@ -213,6 +222,11 @@ kerberos:
   krb5_conf: testdata/files
   kdcs: [dc1.example.test, "dc2.example.test:0", "dc3.example.test:kerberos"]
 `},
+	{name: "bad DNS servers", yaml: validBase + `
+audit:
+  resolve_dns: true
+  dns_servers: [10.0.0.10, "dc1.example.test:53", "dns://10.0.0.11", "10.0.0.12:domain"]
+`},
 	{name: "bad scan durations", yaml: validBase + `
 scan:
   full_interval: 1 hour
@@ -227,16 +241,27 @@ scan:
 	{name: "bad audit settings", yaml: validBase + `
 audit:
   max_password_age: 0d
+  kdc_default_enctypes: des
   ignore:
     - rule: duplicate-spm
       spn: "HTTP/legacy*"
       reason: the legacy farm is being retired
+      owner: web-team
     - rule: ghost-spn
       spn: "HTTP/[old"
     - account: "CN=svc-old*"
       reason: " "
     - rule: host-alias-conflict
       reason: accepted
+      owner: web-team
+    - rule: ghost-spn
+      spn: "HTTP/old*"
+      reason: retired
+    - rule: ghost-spn
+      spn: "HTTP/old*"
+      reason: retired
+      owner: web-team
+      until: 31.12.2026
 `},
 	{name: "bad farms", yaml: validBase + `
 farms:

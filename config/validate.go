@@ -76,6 +76,7 @@ func validateLDAP(c *Config, offline bool, ps *problems) {
 		}
 	}
 	oneOf("ldap.sasl_security", l.SASLSecurity, []string{"auto", "none", "sign", "seal"}, ps)
+	checkPlaintext(l, ps)
 
 	t := &l.TLS
 	if (t.CAFile != "" || t.ServerName != "" || t.InsecureSkipVerify) && !anyTLS && len(l.URLs) > 0 {
@@ -100,6 +101,23 @@ func validateLDAP(c *Config, offline bool, ps *problems) {
 	} else if c.Scan.Timeout > 0 && l.Timeout > c.Scan.Timeout {
 		ps.add("ldap.timeout", "%s is longer than scan.timeout (%s), which bounds the whole scan; lower ldap.timeout",
 			formatDuration(l.Timeout), formatDuration(c.Scan.Timeout))
+	}
+}
+
+// checkPlaintext refuses sasl_security none on a plain ldap:// URL without
+// start_tls unless allow_plaintext says so: nothing then protects the
+// directory's answers, and anyone on the path can edit them in flight to
+// hide a duplicate or a Kerberoastable account from the audit.
+func checkPlaintext(l *LDAP, ps *problems) {
+	if !strings.EqualFold(l.SASLSecurity, "none") || l.StartTLS || l.AllowPlaintext {
+		return
+	}
+	for i, raw := range l.URLs {
+		if u, err := url.Parse(raw); err == nil && strings.EqualFold(u.Scheme, "ldap") {
+			ps.add("ldap.sasl_security", "none over %s (ldap.urls[%d]) leaves the directory's answers unprotected, so they can be edited in flight to hide findings; "+
+				"use auto (seals on ldap://), sign or seal, or ldaps:// or start_tls, or set ldap.allow_plaintext: true to accept it", raw, i)
+			return
+		}
 	}
 }
 
@@ -236,6 +254,12 @@ func validateAudit(a *Audit, ps *problems) {
 	if a.MaxPasswordAge <= 0 {
 		ps.add("audit.max_password_age", "%s is not positive; write e.g. 365d", formatDuration(a.MaxPasswordAge))
 	}
+	for i, s := range a.DNSServers {
+		if !isHostPort(s) {
+			ps.add(fmt.Sprintf("audit.dns_servers[%d]", i), "%q is not host or host:port; write e.g. 10.0.0.10 or dc1.example.test:53", s)
+		}
+	}
+	addErrors(ps, "audit.kdc_default_enctypes", a.KDCDefaultEncTypes.Validate())
 	for i, s := range a.Ignore {
 		addErrors(ps, fmt.Sprintf("audit.ignore[%d]", i), s.Validate())
 	}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"reflect"
 	"runtime/debug"
 	"time"
@@ -39,17 +40,34 @@ type Kerberos interface {
 type Sink interface {
 	ScanSucceeded(metrics.ScanResult)
 	ScanFailed(mode metrics.ScanMode, stage string, err error)
-	SetLDAPUp(server string, up bool)
+	// CountFailure counts a failure that did not stop the scan from
+	// publishing (DNS could not answer for some names).
+	CountFailure(mode metrics.ScanMode, stage string)
+	// SetLDAPServers records the servers one scan reached (true) or failed
+	// to reach (false); after a full scan they replace the recorded ones.
+	SetLDAPServers(up map[string]bool, full bool)
 	SetTGTExpiry(time.Time)
 }
 
 // Auditor audits one snapshot (audit.Run with the configured farms and
-// suppressions). It may do I/O such as DNS lookups, bounded by ctx.
-type Auditor func(ctx context.Context, snap *inventory.Snapshot) audit.Result
+// suppressions). resolved are the HostResolver's definite answers, nil
+// without one. It does no I/O.
+type Auditor func(snap *inventory.Snapshot, resolved map[string]bool) audit.Result
+
+// HostResolver answers, for audit.resolve_dns, which of the host names that
+// nothing in a snapshot vouches for exist in DNS.
+type HostResolver interface {
+	// ResolveHosts returns the definite answers (true: resolves, false: no
+	// such host) and the names DNS could not answer for, which the audit
+	// leaves out. An error means ctx ended first: the answers are
+	// incomplete and the scan fails.
+	ResolveHosts(ctx context.Context, snap *inventory.Snapshot) (answers map[string]bool, failed []string, err error)
+}
 
 // Failure stages the daemon adds to ldapscan's.
 const (
 	StageKerberos = "kerberos" // getting or renewing the TGT
+	StageDNS      = "dns"      // resolving host names (audit.resolve_dns)
 	StageAudit    = "audit"    // building findings (a bug: the audit cannot fail)
 )
 
@@ -60,6 +78,7 @@ var Stages = []string{
 	StageKerberos,
 	string(ldapscan.StageConnect), string(ldapscan.StageBind), string(ldapscan.StageRootDSE),
 	string(ldapscan.StageConfig), string(ldapscan.StageSearch), string(ldapscan.StageRange),
+	StageDNS, string(ldapscan.StageReferral),
 	StageAudit,
 }
 
@@ -69,6 +88,8 @@ type Config struct {
 	// Kerberos may be nil for a scanner that does not use Kerberos.
 	Kerberos Kerberos
 	Audit    Auditor
+	// Resolver may be nil: no DNS resolution (audit.resolve_dns off).
+	Resolver HostResolver
 	Sink     Sink
 	// Servers are the configured ldap.urls, in failover order: after a full
 	// scan, which connects afresh trying them in order, the servers before
@@ -90,11 +111,20 @@ type Daemon struct {
 	// Owned by the Run goroutine.
 	last     *ldapscan.Result // the last good scan: the base of the next poll
 	lastFull time.Time        // when the last successful full scan started
-	// lastAudit is the audit of last, reused by a poll that changed nothing.
-	lastAudit *audit.Result
-	// reused says the scan in progress reused lastAudit.
-	reused bool
+	failures int              // consecutive failed scans, for the back-off
+	expired  expiredSuppressions
+	// lastAudit is the last audit run, of the snapshot started at
+	// lastAuditAt with the DNS answers lastResolved; a poll that changed
+	// nothing reuses it (reused).
+	lastAudit    *audit.Result
+	lastAuditAt  time.Time
+	lastResolved map[string]bool
+	reused       bool
 }
+
+// maxBackoff caps the wait between failed scans: long enough to spare a DC
+// or KDC that is down, short enough that recovery shows within minutes.
+const maxBackoff = 5 * time.Minute
 
 // New checks cfg and returns a Daemon.
 func New(cfg Config) (*Daemon, error) {
@@ -119,15 +149,17 @@ func New(cfg Config) (*Daemon, error) {
 // poll interval (counted from the start of the previous one, so a slow scan
 // is followed at once by the next), full when the full interval has passed
 // since the last successful full scan or the last full scan failed,
-// incremental otherwise. A scan in progress is cancelled with ctx and is not
-// reported as a failure.
+// incremental otherwise. After consecutive failures the interval doubles
+// each time, up to the shorter of five minutes and the full interval, and
+// returns to the poll interval with the first success. A scan in progress is
+// cancelled with ctx and is not reported as a failure.
 func (d *Daemon) Run(ctx context.Context) {
 	log := d.cfg.Logger
 	log.Info("scan schedule started", "full_interval", d.cfg.FullInterval, "poll_interval", d.cfg.PollInterval, "timeout", d.cfg.Timeout)
 	for {
 		started := d.cfg.Clock.Now()
 		d.scan(ctx, started)
-		wait := d.cfg.PollInterval - d.cfg.Clock.Now().Sub(started)
+		wait := d.interval() - d.cfg.Clock.Now().Sub(started)
 		select {
 		case <-ctx.Done():
 			log.Info("scan schedule stopped")
@@ -135,6 +167,17 @@ func (d *Daemon) Run(ctx context.Context) {
 		case <-d.cfg.Clock.After(wait):
 		}
 	}
+}
+
+// interval is the time from the start of one scan to the start of the next:
+// the poll interval, doubled for each consecutive failure after the first.
+func (d *Daemon) interval() time.Duration {
+	limit := max(d.cfg.PollInterval, min(maxBackoff, d.cfg.FullInterval))
+	wait := d.cfg.PollInterval
+	for i := 1; i < d.failures && wait < limit; i++ {
+		wait *= 2
+	}
+	return min(wait, limit)
 }
 
 // nextMode is the mode of the scan that starts now.
@@ -151,7 +194,7 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 	scanCtx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
 	defer cancel()
 
-	res, findings, stage, err := d.attempt(scanCtx, mode)
+	res, findings, dnsFailed, stage, err := d.attempt(scanCtx, mode)
 	if d.cfg.Kerberos != nil {
 		d.cfg.Sink.SetTGTExpiry(d.cfg.Kerberos.TGTExpiry())
 	}
@@ -161,28 +204,38 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 			d.cfg.Logger.Info("scan cancelled", "mode", mode, "duration", elapsed)
 			return
 		}
-		d.reportServers(err)
+		d.failures++
+		d.reportServers(mode, nil, err)
 		d.cfg.Sink.ScanFailed(mode, stage, err)
 		d.cfg.Logger.Error("scan failed; the last good snapshot stays published", "mode", mode, "stage", stage,
-			"duration", elapsed, "err", err)
+			"duration", elapsed, "retry_in", d.interval(), "err", err)
 		return
 	}
+	d.failures = 0
 
 	// A poll that had to fall back to a full scan is a full scan.
 	if res.Stats.Mode == ldapscan.ModeFull {
 		mode = metrics.ModeFull
 		d.lastFull = started
-		d.reportFailover(res.Stats.Server)
 	}
 	d.last = res
-	d.lastAudit = &findings
-	d.cfg.Sink.SetLDAPUp(res.Stats.Server, true)
+	if !d.reused {
+		d.lastAudit, d.lastAuditAt = &findings, started
+	}
+	d.reportServers(mode, res, nil)
 	d.cfg.Sink.ScanSucceeded(metrics.ScanResult{
-		Mode:       mode,
-		Snapshot:   res.Snapshot,
-		Findings:   findings.Findings,
-		Suppressed: findings.SuppressedCount(),
+		Mode:                mode,
+		Snapshot:            res.Snapshot,
+		Findings:            findings.Findings,
+		Suppressed:          findings.SuppressedCount(),
+		ExpiredSuppressions: len(findings.ExpiredSuppressions),
 	})
+	if len(dnsFailed) > 0 {
+		d.cfg.Sink.CountFailure(mode, StageDNS)
+		d.cfg.Logger.Warn("DNS could not answer for some host names; their ghost-spn findings are left out until it does",
+			"mode", mode, "stage", StageDNS, "hosts", len(dnsFailed), "first", dnsFailed[0])
+	}
+	d.expired.report(d.cfg.Logger, findings.ExpiredSuppressions)
 	attrs := []any{"mode", mode, "duration", elapsed, "server", res.Stats.Server,
 		"objects", len(res.Snapshot.Objects), "spns", res.Snapshot.SPNCount(),
 		"findings", len(findings.Findings), "suppressed", findings.SuppressedCount()}
@@ -202,58 +255,74 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 	debug.FreeOSMemory()
 }
 
-// attempt logs in, reads the directory and audits the result. On failure
-// it returns the stage that failed.
-func (d *Daemon) attempt(ctx context.Context, mode metrics.ScanMode) (*ldapscan.Result, audit.Result, string, error) {
+// attempt logs in, reads the directory, resolves host names and audits the
+// result; it also returns the names DNS could not answer for. On failure it
+// returns the stage that failed.
+func (d *Daemon) attempt(ctx context.Context, mode metrics.ScanMode) (
+	res *ldapscan.Result, findings audit.Result, dnsFailed []string, stage string, err error) {
 	if d.cfg.Kerberos != nil {
 		if err := d.cfg.Kerberos.Login(ctx); err != nil {
-			return nil, audit.Result{}, StageKerberos, err
+			return nil, audit.Result{}, nil, StageKerberos, err
 		}
 	}
-	var res *ldapscan.Result
-	var err error
 	if mode == metrics.ModeFull {
 		res, err = d.cfg.Scanner.Scan(ctx)
 	} else {
 		res, err = d.cfg.Scanner.Poll(ctx, d.last)
 	}
 	if err != nil {
-		return nil, audit.Result{}, scanStage(err), err
+		return nil, audit.Result{}, nil, scanStage(err), err
 	}
-	if d.reused = d.unchanged(res); d.reused {
-		return res, *d.lastAudit, "", nil
+	var resolved map[string]bool
+	if d.cfg.Resolver != nil {
+		// A deadline that passes here fails the scan: publishing without the
+		// answers would report every unresolved name as a ghost.
+		resolved, dnsFailed, err = d.cfg.Resolver.ResolveHosts(ctx, res.Snapshot)
+		if err != nil {
+			return nil, audit.Result{}, nil, StageDNS, err
+		}
 	}
-	findings, err := d.audit(ctx, res.Snapshot)
+	if d.reused = d.unchanged(res, resolved); d.reused {
+		return res, *d.lastAudit, dnsFailed, "", nil
+	}
+	findings, err = d.audit(res.Snapshot, resolved)
 	if err != nil {
-		return nil, audit.Result{}, StageAudit, err
+		return nil, audit.Result{}, nil, StageAudit, err
 	}
-	return res, findings, "", nil
+	d.lastResolved = resolved
+	return res, findings, dnsFailed, "", nil
 }
 
-// unchanged reports whether res is a poll that found no object changed and
-// the same directory settings as the last good scan: its audit would be the
-// last one, so the audit, whose cost grows with the domain, is not run
-// again (issue 9). What the auditor may look up besides the snapshot (DNS
-// resolution of ghost candidates, the clock for password ages) is refreshed
-// by the next poll that changes something or the next full scan.
-func (d *Daemon) unchanged(res *ldapscan.Result) bool {
+// auditReuseLimit bounds how long a poll that changed nothing may reuse the
+// last audit: the audit also judges time (password ages, suppressions whose
+// day has passed), which must show within the hour, not at the next full
+// scan (a day by default).
+const auditReuseLimit = time.Hour
+
+// unchanged reports whether res is a poll that found no object changed, the
+// same directory settings and the same DNS answers as the last audit, run
+// less than auditReuseLimit ago: that audit still holds, so the audit, whose
+// cost grows with the domain, is not run again (issue 9).
+func (d *Daemon) unchanged(res *ldapscan.Result, resolved map[string]bool) bool {
 	return d.lastAudit != nil && d.last != nil && res.Stats.Mode == ldapscan.ModeIncremental &&
 		res.Stats.Entries == 0 && res.Stats.Removed == 0 &&
 		len(res.Snapshot.Objects) == len(d.last.Snapshot.Objects) &&
-		reflect.DeepEqual(res.Snapshot.Directory, d.last.Snapshot.Directory)
+		reflect.DeepEqual(res.Snapshot.Directory, d.last.Snapshot.Directory) &&
+		maps.Equal(resolved, d.lastResolved) &&
+		d.cfg.Clock.Now().Sub(d.lastAuditAt) < auditReuseLimit
 }
 
 // audit runs the auditor. The audit is pure code that cannot fail, so a
 // panic is a bug: it is reported as a failed scan (the old snapshot stays)
 // rather than taking the daemon, and the last good findings, down.
-func (d *Daemon) audit(ctx context.Context, snap *inventory.Snapshot) (res audit.Result, err error) {
+func (d *Daemon) audit(snap *inventory.Snapshot, resolved map[string]bool) (res audit.Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			d.cfg.Logger.Error("audit panicked", "err", p, "stack", string(debug.Stack()))
 			err = fmt.Errorf("audit panicked: %v", p)
 		}
 	}()
-	return d.cfg.Audit(ctx, snap), nil
+	return d.cfg.Audit(snap, resolved), nil
 }
 
 // scanStage is the stage of a scanner error; an error without one (such as
@@ -265,25 +334,42 @@ func scanStage(err error) string {
 	return metrics.StageOther
 }
 
-// reportServers records which servers a failed scan reached: those that
-// failed to connect or bind are down, those that failed later answered.
-func (d *Daemon) reportServers(err error) {
-	for _, se := range scanErrors(err) {
-		if se.Server == "" {
-			continue
+// reportServers publishes, after every scan that reached the directory,
+// successful or not, whether each server it tried answered: the DCs of
+// ldap.urls and the Global Catalog. A full scan's servers replace the
+// recorded ones, so a server it did not try loses its series and none stays
+// down after it recovers; a poll's update them. A failure before any server
+// was tried (Kerberos) changes nothing.
+func (d *Daemon) reportServers(mode metrics.ScanMode, res *ldapscan.Result, err error) {
+	up := map[string]bool{}
+	if err != nil {
+		// Failures at connect or bind are servers down; later ones answered.
+		for _, se := range scanErrors(err) {
+			if se.Server != "" {
+				up[se.Server] = se.Stage != ldapscan.StageConnect && se.Stage != ldapscan.StageBind
+			}
 		}
-		d.cfg.Sink.SetLDAPUp(se.Server, se.Stage != ldapscan.StageConnect && se.Stage != ldapscan.StageBind)
+		for _, s := range ldapscan.ServersOf(err) {
+			up[s.Server] = s.Up
+		}
+	} else {
+		if res.Stats.Mode == ldapscan.ModeFull {
+			// A full scan tries ldap.urls in order: those before the one
+			// that answered are down.
+			for _, s := range d.cfg.Servers {
+				if s == res.Stats.Server {
+					break
+				}
+				up[s] = false
+			}
+		}
+		for _, s := range res.Stats.Servers {
+			up[s.Server] = s.Up
+		}
+		up[res.Stats.Server] = true
 	}
-}
-
-// reportFailover marks down the servers a full scan tried before the one
-// that answered.
-func (d *Daemon) reportFailover(answered string) {
-	for _, s := range d.cfg.Servers {
-		if s == answered {
-			return
-		}
-		d.cfg.Sink.SetLDAPUp(s, false)
+	if len(up) > 0 {
+		d.cfg.Sink.SetLDAPServers(up, mode == metrics.ModeFull)
 	}
 }
 

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/ldapscan"
 )
 
@@ -114,12 +117,83 @@ func TestSchedule(t *testing.T) {
 			},
 		},
 		{
+			name: "consecutive failures back off, doubling up to the full interval, and a success resets",
+			steps: []step{
+				{call: "scan", err: &ldapscan.Error{Stage: ldapscan.StageConnect, Server: dc1, Err: errors.New("connection refused")}},
+				{call: "scan", err: &ldapscan.Error{Stage: ldapscan.StageConnect, Server: dc1, Err: errors.New("connection refused")}},
+				{call: "scan", err: &ldapscan.Error{Stage: ldapscan.StageConnect, Server: dc1, Err: errors.New("connection refused")}},
+				{call: "scan", err: &ldapscan.Error{Stage: ldapscan.StageConnect, Server: dc1, Err: errors.New("connection refused")}},
+				{call: "scan", result: "r1"},
+				{call: "poll", result: "r2"},
+			},
+			// Waits 15s, 30s, 45s (the cap: testFull), 45s, then 15s again.
+			wantCalls: []string{"0s scan", "15s scan", "45s scan", "1m30s scan", "2m15s scan", "2m30s poll r1"},
+			wantEvents: []string{
+				"ldap_up dc1.example.test=false", "failed full connect",
+				"ldap_up dc1.example.test=false", "failed full connect",
+				"ldap_up dc1.example.test=false", "failed full connect",
+				"ldap_up dc1.example.test=false", "failed full connect",
+				"ldap_up dc1.example.test=true", "success full r1 findings=0",
+				"ldap_up dc1.example.test=true", "success incremental r2 findings=0",
+			},
+		},
+		{
 			name:      "failover: the servers tried before the one that answered are down",
 			servers:   []string{dc1, dc2},
 			steps:     []step{{call: "scan", result: "r1", server: dc2}},
 			wantCalls: []string{"0s scan"},
 			wantEvents: []string{
 				"ldap_up dc1.example.test=false", "ldap_up dc2.example.test=true", "success full r1 findings=0",
+			},
+		},
+		{
+			name: "a Global Catalog that failed once is up again when it answers",
+			steps: []step{
+				{call: "scan", err: &ldapscan.Error{Stage: ldapscan.StageConnect, Server: gc1, Err: errors.New("connection refused")},
+					servers: []ldapscan.ServerStatus{{Server: dc1, Up: true}, {Server: gc1, GlobalCatalog: true}}},
+				{call: "scan", result: "r1", servers: []ldapscan.ServerStatus{{Server: dc1, Up: true}, {Server: gc1, GlobalCatalog: true, Up: true}}},
+			},
+			wantCalls: []string{"0s scan", "15s scan"},
+			wantEvents: []string{
+				"ldap_up dc1.example.test=true", "ldap_up dc1.example.test:3268=false", "failed full connect",
+				"ldap_up dc1.example.test=true", "ldap_up dc1.example.test:3268=true", "success full r1 findings=0",
+			},
+		},
+		{
+			name:    "servers the scan did not try lose their series",
+			servers: []string{dc1, dc2},
+			steps: []step{
+				{call: "scan", err: &ldapscan.Error{Stage: ldapscan.StageConnect, Err: errors.Join(
+					&ldapscan.Error{Stage: ldapscan.StageConnect, Server: dc1, Err: errors.New("connection refused")},
+					&ldapscan.Error{Stage: ldapscan.StageConnect, Server: dc2, Err: errors.New("connection refused")},
+				)}},
+				// dc1 is back: dc2 is not tried, its 0 would be a guess.
+				{call: "scan", result: "r1", servers: []ldapscan.ServerStatus{{Server: dc1, Up: true}, {Server: gc1, GlobalCatalog: true, Up: true}}},
+				// A Kerberos failure reaches no server: nothing changes.
+				{call: "poll", err: errors.New("kerberos: no ticket")},
+			},
+			wantCalls: []string{"0s scan", "15s scan", "30s poll r1"},
+			wantEvents: []string{
+				"ldap_up dc1.example.test=false", "ldap_up dc2.example.test=false", "failed full connect",
+				"ldap_up dc1.example.test=true", "ldap_up dc1.example.test:3268=true", "ldap_up dc2.example.test dropped", "success full r1 findings=0",
+				"failed incremental other",
+			},
+		},
+		{
+			name:    "polls on the second server keep the first one down until a full scan retries it",
+			servers: []string{dc1, dc2},
+			steps: []step{
+				{call: "scan", result: "r1", server: dc2, servers: []ldapscan.ServerStatus{{Server: dc1}, {Server: dc2, Up: true}}},
+				{call: "poll", result: "r2", server: dc2, servers: []ldapscan.ServerStatus{{Server: dc2, Up: true}}},
+				{call: "poll", result: "r3", server: dc2, servers: []ldapscan.ServerStatus{{Server: dc2, Up: true}}},
+				{call: "scan", result: "r4", servers: []ldapscan.ServerStatus{{Server: dc1, Up: true}}},
+			},
+			wantCalls: []string{"0s scan", "15s poll r1", "30s poll r2", "45s scan"},
+			wantEvents: []string{
+				"ldap_up dc1.example.test=false", "ldap_up dc2.example.test=true", "success full r1 findings=0",
+				"ldap_up dc2.example.test=true", "success incremental r2 findings=0",
+				"ldap_up dc2.example.test=true", "success incremental r3 findings=0",
+				"ldap_up dc1.example.test=true", "ldap_up dc2.example.test dropped", "success full r4 findings=0",
 			},
 		},
 		{
@@ -341,6 +415,104 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			tc.change(&cfg)
 			if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestBackoffInterval: the wait after n consecutive failures doubles from the
+// poll interval and stops at five minutes, or at the full interval when that
+// is shorter.
+func TestBackoffInterval(t *testing.T) {
+	for _, tc := range []struct {
+		full     time.Duration
+		failures int
+		want     time.Duration
+	}{
+		{time.Hour, 0, 15 * time.Second},
+		{time.Hour, 1, 15 * time.Second},
+		{time.Hour, 2, 30 * time.Second},
+		{time.Hour, 5, 4 * time.Minute},
+		{time.Hour, 6, 5 * time.Minute},
+		{time.Hour, 1000, 5 * time.Minute},
+		{2 * time.Minute, 1000, 2 * time.Minute},
+	} {
+		d := &Daemon{cfg: Config{PollInterval: 15 * time.Second, FullInterval: tc.full}, failures: tc.failures}
+		if got := d.interval(); got != tc.want {
+			t.Errorf("full %v, %d failures: interval %v, want %v", tc.full, tc.failures, got, tc.want)
+		}
+	}
+}
+
+// fakeResolver answers ResolveHosts as scripted, blocking until the scan's
+// deadline when block is set, as a DNS server that never answers would.
+type fakeResolver struct {
+	answers map[string]bool
+	failed  []string
+	block   bool
+}
+
+func (r *fakeResolver) ResolveHosts(ctx context.Context, _ *inventory.Snapshot) (map[string]bool, []string, error) {
+	if r.block {
+		<-ctx.Done()
+		return nil, nil, ctx.Err()
+	}
+	return r.answers, r.failed, nil
+}
+
+// TestHostResolution: the resolver's answers reach the audit; names DNS
+// could not answer for publish the scan and count a dns failure; a deadline
+// that passes during resolution fails the scan and publishes nothing.
+func TestHostResolution(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		resolver   *fakeResolver
+		wantEvents []string
+		wantSeen   map[string]bool
+	}{
+		{
+			name:       "answers reach the audit",
+			resolver:   &fakeResolver{answers: map[string]bool{"gone.example.test": false, "web.example.test": true}},
+			wantEvents: []string{"ldap_up dc1.example.test=true", "success full r1 findings=1"},
+			wantSeen:   map[string]bool{"gone.example.test": false, "web.example.test": true},
+		},
+		{
+			name:     "names DNS could not answer for: published, and a dns failure counted",
+			resolver: &fakeResolver{answers: map[string]bool{"web.example.test": true}, failed: []string{"flaky.example.test"}},
+			wantEvents: []string{"ldap_up dc1.example.test=true", "success full r1 findings=1",
+				"counted failure full dns"},
+			wantSeen: map[string]bool{"web.example.test": true},
+		},
+		{
+			name:       "deadline during resolution: the scan fails, nothing published",
+			resolver:   &fakeResolver{block: true},
+			wantEvents: []string{"failed full dns"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newFakeClock()
+			scanner := &fakeScanner{clock: clock, steps: []step{{call: "scan", result: "r1", objects: 1}}}
+			sink := &recordingSink{}
+			var seen map[string]bool
+			auditor := func(snap *inventory.Snapshot, resolved map[string]bool) audit.Result {
+				seen = resolved
+				return fakeAudit(snap, resolved)
+			}
+			d, err := New(Config{Scanner: scanner, Audit: auditor, Resolver: tc.resolver, Sink: sink,
+				FullInterval: testFull, PollInterval: testPoll, Timeout: 50 * time.Millisecond, Clock: clock,
+				Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go d.Run(ctx)
+			clock.awaitWaiter(t)
+			if got := sink.snapshot(); !slices.Equal(got, tc.wantEvents) {
+				t.Errorf("events:\n got %q\nwant %q", got, tc.wantEvents)
+			}
+			if !maps.Equal(seen, tc.wantSeen) {
+				t.Errorf("the audit saw %v, want %v", seen, tc.wantSeen)
 			}
 		})
 	}

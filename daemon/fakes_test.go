@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -103,9 +105,15 @@ type step struct {
 	// block waits for the context to end, as a hung DC would, and returns
 	// its error inside a search-stage error.
 	block bool
+	// servers are the servers the scanner reports it reached (Stats.Servers,
+	// or ldapscan.ServersOf of err).
+	servers []ldapscan.ServerStatus
 }
 
 const dc1, dc2 = "ldap://dc1.example.test", "ldap://dc2.example.test"
+
+// gc1 is dc1's Global Catalog.
+const gc1 = "ldap://dc1.example.test:3268"
 
 // fakeScanner plays a script and records the calls: "15s poll r1" is a
 // poll 15s after start from the result named r1.
@@ -154,6 +162,9 @@ func (s *fakeScanner) play(ctx context.Context, call string, prev *ldapscan.Resu
 		return nil, &ldapscan.Error{Stage: ldapscan.StageSearch, Server: dc1, Err: ctx.Err()}
 	}
 	if st.err != nil {
+		if st.servers != nil {
+			return nil, &ldapscan.ServersError{Err: st.err, Servers: st.servers}
+		}
 		return nil, st.err
 	}
 	mode := st.mode
@@ -170,7 +181,7 @@ func (s *fakeScanner) play(ctx context.Context, call string, prev *ldapscan.Resu
 			DN: fmt.Sprintf("CN=svc%d,DC=example,DC=test", i), SPNs: []string{fmt.Sprintf("HTTP/host%d", i)},
 		})
 	}
-	return &ldapscan.Result{Snapshot: snap, Stats: ldapscan.Stats{Mode: mode, Server: server, Entries: st.objects}}, nil
+	return &ldapscan.Result{Snapshot: snap, Stats: ldapscan.Stats{Mode: mode, Server: server, Entries: st.objects, Servers: st.servers}}, nil
 }
 
 func (s *fakeScanner) done() bool {
@@ -210,6 +221,7 @@ type recordingSink struct {
 	tgt        time.Time
 	tgtUpdates int
 	published  []metrics.ScanResult
+	servers    map[string]bool
 }
 
 func (r *recordingSink) add(format string, args ...any) {
@@ -233,8 +245,33 @@ func (r *recordingSink) ScanFailed(mode metrics.ScanMode, stage string, err erro
 	r.add("failed %s %s", mode, stage)
 }
 
-func (r *recordingSink) SetLDAPUp(server string, up bool) {
-	r.add("ldap_up %s=%v", strings.TrimPrefix(server, "ldap://"), up)
+func (r *recordingSink) CountFailure(mode metrics.ScanMode, stage string) {
+	r.add("counted failure %s %s", mode, stage)
+}
+
+// SetLDAPServers records one event per server, in name order, and after a
+// full scan one per server dropped since the last call.
+func (r *recordingSink) SetLDAPServers(up map[string]bool, full bool) {
+	r.mu.Lock()
+	prev := r.servers
+	if full {
+		r.servers = maps.Clone(up)
+	} else {
+		r.servers = maps.Clone(prev)
+		if r.servers == nil {
+			r.servers = map[string]bool{}
+		}
+		maps.Copy(r.servers, up)
+	}
+	r.mu.Unlock()
+	for _, server := range slices.Sorted(maps.Keys(up)) {
+		r.add("ldap_up %s=%v", strings.TrimPrefix(server, "ldap://"), up[server])
+	}
+	for _, server := range slices.Sorted(maps.Keys(prev)) {
+		if _, ok := up[server]; !ok && full {
+			r.add("ldap_up %s dropped", strings.TrimPrefix(server, "ldap://"))
+		}
+	}
 }
 
 func (r *recordingSink) SetTGTExpiry(t time.Time) {
@@ -252,7 +289,7 @@ func (r *recordingSink) snapshot() []string {
 
 // fakeAudit reports one finding per object and panics on a snapshot whose
 // name starts with "panic", as a bug in a rule would.
-func fakeAudit(_ context.Context, snap *inventory.Snapshot) audit.Result {
+func fakeAudit(snap *inventory.Snapshot, _ map[string]bool) audit.Result {
 	if strings.HasPrefix(snap.Server, "panic") {
 		panic("index out of range")
 	}

@@ -29,14 +29,25 @@ func (f *findingsSink) ScanSucceeded(r metrics.ScanResult) {
 	f.published = append(f.published, r.Findings)
 }
 func (f *findingsSink) ScanFailed(metrics.ScanMode, string, error) {}
-func (f *findingsSink) SetLDAPUp(string, bool)                     {}
+func (f *findingsSink) CountFailure(metrics.ScanMode, string)      {}
+func (f *findingsSink) SetLDAPServers(map[string]bool, bool)       {}
 func (f *findingsSink) SetTGTExpiry(time.Time)                     {}
+
+// answersInTurn answers each ResolveHosts call with the next answers.
+type answersInTurn struct{ answers []map[string]bool }
+
+func (a *answersInTurn) ResolveHosts(context.Context, *inventory.Snapshot) (map[string]bool, []string, error) {
+	next := a.answers[0]
+	a.answers = a.answers[1:]
+	return next, nil, nil
+}
 
 // TestPollThatChangedNothingSkipsAudit checks that a poll which found no
 // changed object and the same directory settings publishes the last
 // audit's findings without running the audit again (issue 9: the audit
 // costs as much as the domain is large), and that every other poll is
-// audited.
+// audited: one with other DNS answers, and one an hour after the audit (the
+// audit judges time: password ages, suppressions past their day).
 func TestPollThatChangedNothingSkipsAudit(t *testing.T) {
 	dir := inventory.Directory{ForestDNS: "example.test", Domains: []string{"example.test"}, DSHeuristics: ""}
 	objects := []inventory.Object{{DN: "CN=svc1,DC=example,DC=test", SPNs: []string{"HTTP/a"}}}
@@ -54,18 +65,24 @@ func TestPollThatChangedNothingSkipsAudit(t *testing.T) {
 	disabled.DSHeuristics = "00000000010000000002000000011"
 	moreDNS := dir
 	moreDNS.DNSNames = []string{"web1.example.test"}
+	web := map[string]bool{"web.example.test": true}
 	cases := []struct {
 		name    string
 		poll    *ldapscan.Result
+		answers []map[string]bool // of the resolver, when there is one
+		after   time.Duration     // from the full scan to the poll
 		audited bool
 	}{
-		{"nothing changed", poll(snap(dir, objects), ldapscan.Stats{}), false},
-		{"an object changed", poll(snap(dir, objects), ldapscan.Stats{Entries: 1}), true},
-		{"an object removed", poll(snap(dir, nil), ldapscan.Stats{Entries: 1, Removed: 1}), true},
-		{"removed without an entry", poll(snap(dir, nil), ldapscan.Stats{}), true},
-		{"dSHeuristics changed", poll(snap(disabled, objects), ldapscan.Stats{}), true},
-		{"DNS names changed", poll(snap(moreDNS, objects), ldapscan.Stats{DNSReread: true}), true},
-		{"fell back to a full scan", poll(snap(dir, objects), ldapscan.Stats{Mode: ldapscan.ModeFull}), true},
+		{"nothing changed", poll(snap(dir, objects), ldapscan.Stats{}), nil, 0, false},
+		{"nothing changed, same DNS answers", poll(snap(dir, objects), ldapscan.Stats{}), []map[string]bool{web, web}, 0, false},
+		{"DNS answers changed", poll(snap(dir, objects), ldapscan.Stats{}), []map[string]bool{web, {"web.example.test": false}}, 0, true},
+		{"nothing changed for an hour", poll(snap(dir, objects), ldapscan.Stats{}), nil, time.Hour - time.Minute, true},
+		{"an object changed", poll(snap(dir, objects), ldapscan.Stats{Entries: 1}), nil, 0, true},
+		{"an object removed", poll(snap(dir, nil), ldapscan.Stats{Entries: 1, Removed: 1}), nil, 0, true},
+		{"removed without an entry", poll(snap(dir, nil), ldapscan.Stats{}), nil, 0, true},
+		{"dSHeuristics changed", poll(snap(disabled, objects), ldapscan.Stats{}), nil, 0, true},
+		{"DNS names changed", poll(snap(moreDNS, objects), ldapscan.Stats{DNSReread: true}), nil, 0, true},
+		{"fell back to a full scan", poll(snap(dir, objects), ldapscan.Stats{Mode: ldapscan.ModeFull}), nil, 0, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -74,18 +91,21 @@ func TestPollThatChangedNothingSkipsAudit(t *testing.T) {
 			clock := newFakeClock()
 			d, err := New(Config{
 				Scanner: &scriptedResults{full: poll(snap(dir, objects), ldapscan.Stats{Mode: ldapscan.ModeFull, Entries: 1}), poll: c.poll},
-				Audit: func(ctx context.Context, s *inventory.Snapshot) audit.Result {
+				Audit: func(s *inventory.Snapshot, resolved map[string]bool) audit.Result {
 					audits++
-					return fakeAudit(ctx, s)
+					return fakeAudit(s, resolved)
 				},
-				Sink: sink, FullInterval: time.Hour, PollInterval: time.Minute, Timeout: time.Minute,
+				Sink: sink, FullInterval: 24 * time.Hour, PollInterval: time.Minute, Timeout: time.Minute,
 				Clock: clock, Logger: slog.New(slog.DiscardHandler),
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
+			if c.answers != nil {
+				d.cfg.Resolver = &answersInTurn{answers: c.answers}
+			}
 			d.scan(context.Background(), clock.Now())
-			clock.Advance(time.Minute)
+			clock.Advance(time.Minute + c.after)
 			d.scan(context.Background(), clock.Now())
 			if want := map[bool]int{true: 2, false: 1}[c.audited]; audits != want {
 				t.Fatalf("%d audits, want %d", audits, want)

@@ -34,7 +34,7 @@ func exportedMetrics(t *testing.T) map[string]bool {
 	store.SetTGTExpiry(time.Now().Add(time.Hour))
 	store.ScanSucceeded(metrics.ScanResult{
 		Mode:     metrics.ModeFull,
-		Snapshot: &inventory.Snapshot{},
+		Snapshot: &inventory.Snapshot{NamingContexts: []string{"DC=example,DC=test"}},
 		Findings: []audit.Finding{{Rule: "duplicate-spn", Severity: audit.SeverityHigh, SPN: "HTTP/a", Accounts: []string{"CN=a"}}},
 	})
 	store.ScanFailed(metrics.ModeIncremental, "search", nil)

@@ -29,6 +29,8 @@ const (
 	UACDontExpirePassword         uint32 = 0x10000
 	UACTrustedForDelegation       uint32 = 0x80000 // unconstrained delegation
 	UACTrustedToAuthForDelegation uint32 = 0x1000000
+	// UACUseDESKeyOnly restricts the account to DES keys.
+	UACUseDESKeyOnly uint32 = 0x200000
 )
 
 // msDS-SupportedEncryptionTypes bits (MS-KILE 2.2.7).
@@ -54,6 +56,10 @@ type Object struct {
 	// UserAccountControl is 0 when the attribute is absent.
 	UserAccountControl uint32 `json:"user_account_control"`
 	DNSHostName        string `json:"dns_host_name,omitempty"`
+	// Additional holds a computer's other names, nil when it has none (a
+	// pointer: almost no object has them, and the inventory of a large forest
+	// stays small).
+	Additional *AdditionalNames `json:"additional_names,omitempty"`
 	// SupportedEncryptionTypes is nil when msDS-SupportedEncryptionTypes is not set
 	// (the KDC then assumes RC4 for user accounts).
 	SupportedEncryptionTypes *uint32 `json:"supported_encryption_types,omitempty"`
@@ -64,6 +70,73 @@ type Object struct {
 	USNChanged          int64     `json:"usn_changed"`
 	// SPNs are the servicePrincipalName values exactly as stored.
 	SPNs []string `json:"spns"`
+
+	// PrimaryGroupID is the RID of the account's primary group (0 when not
+	// read): a membership that no group's member attribute shows.
+	PrimaryGroupID int `json:"primary_group_id,omitempty"`
+	// Privilege says how the account is privileged through (transitive)
+	// group membership in a protected group; nil when it is not, or when
+	// that is unknown (PrivilegeUnknown).
+	Privilege *Privilege `json:"privileged_via,omitempty"`
+	// PrivilegeUnknown says the source could not tell whether the account
+	// is privileged through group membership (an LDIF export without the
+	// group objects, a domain read through the Global Catalog).
+	PrivilegeUnknown bool `json:"privilege_unknown,omitempty"`
+	// ObjectSID is the objectSid in string form (S-1-5-21-...); "" when not read.
+	ObjectSID string `json:"object_sid,omitempty"`
+	// AllowedToActOnBehalf are the principals the DACL of
+	// msDS-AllowedToActOnBehalfOfOtherIdentity allows: resource-based
+	// constrained delegation to this account's services. A missing or NULL
+	// DACL allows everyone, recorded as Everyone (S-1-1-0).
+	AllowedToActOnBehalf []Principal `json:"allowed_to_act_on_behalf,omitempty"`
+}
+
+// Principal is a security principal named by a SID in a security descriptor,
+// with what the directory said about it ("" and zero values when the SID
+// could not be resolved: deleted, in another forest, or unreadable).
+type Principal struct {
+	SID            string `json:"sid"`
+	DN             string `json:"dn,omitempty"`
+	Domain         string `json:"domain,omitempty"`
+	SAMAccountName string `json:"sam_account_name,omitempty"`
+	// WellKnown is the name of a well-known SID (Everyone, Authenticated
+	// Users, Domain Users...).
+	WellKnown string `json:"well_known,omitempty"`
+	Kind      Kind   `json:"kind,omitempty"`
+	Group     bool   `json:"group,omitempty"`
+	// CreatorSID is mS-DS-CreatorSID: set when a non-admin user created the
+	// computer account through ms-DS-MachineAccountQuota, and so controls it.
+	CreatorSID string `json:"creator_sid,omitempty"`
+	// Creator is the account CreatorSID names, when the scan found it.
+	Creator *Principal `json:"creator,omitempty"`
+}
+
+// Resolved reports whether the directory named the principal.
+func (p *Principal) Resolved() bool { return p.DN != "" || p.WellKnown != "" }
+
+// AdditionalNames are a computer's msDS-AdditionalDnsHostName and
+// msDS-AdditionalSamAccountName values: AD takes its own SPNs for them as for
+// its dNSHostName and sAMAccountName (MS-ADTS 3.1.1.5.3.1.1.4).
+type AdditionalNames struct {
+	DNSHostNames    []string `json:"dns_host_names,omitempty"`
+	SAMAccountNames []string `json:"sam_account_names,omitempty"`
+}
+
+// AdditionalDNSHostNames returns msDS-AdditionalDnsHostName (nil when unset).
+func (o *Object) AdditionalDNSHostNames() []string {
+	if o.Additional == nil {
+		return nil
+	}
+	return o.Additional.DNSHostNames
+}
+
+// AdditionalSAMAccountNames returns msDS-AdditionalSamAccountName (nil when
+// unset).
+func (o *Object) AdditionalSAMAccountNames() []string {
+	if o.Additional == nil {
+		return nil
+	}
+	return o.Additional.SAMAccountNames
 }
 
 // Enabled reports whether the account is not disabled.
@@ -90,6 +163,12 @@ type Directory struct {
 	// DNSNames are the fully qualified, lower-case owner names of the records in
 	// the forest's AD-integrated DNS zones (dnsNode objects).
 	DNSNames []string `json:"dns_names,omitempty"`
+	// AESThresholds maps a domain's DNS name (lower case) to the whenCreated
+	// of its Read-only Domain Controllers group (objectSid domain SID + "-521"),
+	// created when the domain's first Windows Server 2008 domain controller
+	// came: a password set before it has no AES keys. A domain is absent when
+	// the group could not be read (its threshold is unknown).
+	AESThresholds map[string]time.Time `json:"aes_thresholds,omitempty"`
 }
 
 // Snapshot is one complete, consistent inventory: what a successful scan read.
@@ -101,6 +180,10 @@ type Snapshot struct {
 	Server   string        `json:"server"`
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"duration"`
+	// NamingContexts are the DNs of the naming contexts the scan read (each
+	// domain of the forest, or the configured base DN), so that one holding
+	// no object counts 0 in ObjectsByNamingContext; empty for LDIF exports.
+	NamingContexts []string `json:"naming_contexts,omitempty"`
 }
 
 // SPNCount returns the number of SPN values in the snapshot.

@@ -68,8 +68,10 @@ type fileStamp struct {
 	size int64
 }
 
-// New checks cfg and reads the password file; it does not contact the KDC
-// (call Login for that). logger may be nil.
+// New checks cfg, reads the password file and checks that the keytab holds a
+// key for the principal; it does not contact the KDC (call Login for that),
+// so what fails here is the configuration, never an outage. logger may be
+// nil.
 func New(cfg Config, logger *slog.Logger) (*Client, error) {
 	norm, src, user, err := cfg.normalize()
 	if err != nil {
@@ -81,6 +83,15 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 	c := &Client{cfg: norm, src: src, user: user, log: logger, now: time.Now, services: map[string]*serviceTicket{}}
 	if src == fromPassword {
 		if c.password, err = readPasswordFile(norm.PasswordFile); err != nil {
+			return nil, err
+		}
+	}
+	if src == fromKeytab {
+		kt, err := loadKeytab(norm.KeytabFile)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkKeytabHolds(kt, norm.KeytabFile, user, norm.Realm); err != nil {
 			return nil, err
 		}
 	}
@@ -201,12 +212,9 @@ func (c *Client) freshTGT(ctx context.Context) (*heldTGT, error) {
 func (c *Client) login(ctx context.Context) (*heldTGT, error) {
 	var cl *client.Client
 	if c.src == fromKeytab {
-		kt, err := keytab.Load(c.cfg.KeytabFile)
+		kt, err := loadKeytab(c.cfg.KeytabFile)
 		if err != nil {
-			if os.IsNotExist(err) || os.IsPermission(err) {
-				return nil, fileError(KindKeytab, "keytab", c.cfg.KeytabFile, err)
-			}
-			return nil, &Error{Kind: KindKeytab, Cause: fmt.Sprintf("keytab %q is not a valid keytab", c.cfg.KeytabFile), Fix: "export it again (samba-tool domain exportkeytab, ktpass, ktutil)", Err: err}
+			return nil, err
 		}
 		cl = client.NewWithKeytab(c.user, c.cfg.Realm, kt, c.krbConf, client.DisablePAFXFAST(true))
 	} else {
@@ -232,6 +240,44 @@ func (c *Client) login(ctx context.Context) (*heldTGT, error) {
 		return nil, err
 	}
 	return &heldTGT{transport: cl, cname: rep.CName, crealm: rep.CRealm, ticket: rep.Ticket, key: rep.DecryptedEncPart.Key, times: kdcTimes(rep.DecryptedEncPart)}, nil
+}
+
+// loadKeytab reads the keytab, which is read again at every login so that a
+// rotated one is picked up.
+func loadKeytab(path string) (*keytab.Keytab, error) {
+	kt, err := keytab.Load(path)
+	if err != nil {
+		if os.IsNotExist(err) || os.IsPermission(err) {
+			return nil, fileError(KindKeytab, "keytab", path, err)
+		}
+		return nil, &Error{Kind: KindKeytab, Cause: fmt.Sprintf("keytab %q is not a valid keytab", path), Fix: "export it again (samba-tool domain exportkeytab, ktpass, ktutil)", Err: err}
+	}
+	return kt, nil
+}
+
+// checkKeytabHolds fails unless kt has a key for user@realm, naming the
+// realm the keytab does hold the user's keys for when only the realm is
+// wrong. AD compares account names without regard to case, so the keytab's
+// spelling may differ.
+func checkKeytabHolds(kt *keytab.Keytab, path, user, realm string) error {
+	otherRealm := ""
+	for _, e := range kt.Entries {
+		if !strings.EqualFold(strings.Join(e.Principal.Components, "/"), user) {
+			continue
+		}
+		if strings.EqualFold(e.Principal.Realm, realm) {
+			return nil
+		}
+		otherRealm = e.Principal.Realm
+	}
+	if otherRealm != "" {
+		return &Error{Kind: KindKeytab,
+			Cause: fmt.Sprintf("keytab %q holds the keys of %s@%s, not of realm %s", path, user, otherRealm, realm),
+			Fix:   fmt.Sprintf("set kerberos.realm to %s (the AD DNS domain in upper case) or export the keytab for the realm you meant", otherRealm)}
+	}
+	return &Error{Kind: KindKeytab,
+		Cause: fmt.Sprintf("keytab %q holds no key for %s@%s", path, user, realm),
+		Fix:   "export the audit account's keys into it (samba-tool domain exportkeytab --principal, ktpass) or correct kerberos.principal"}
 }
 
 // loadCCache reads the TGT from the ccache file.

@@ -245,7 +245,10 @@ func TestLabErrors(t *testing.T) {
 		{"missing keytab", Config{Realm: e.realm, Principal: e.principal, KeytabFile: "/nonexistent/k.keytab", KDCs: []string{e.kdc}}, "", KindKeytab},
 		{"keytab of someone else", Config{Realm: e.realm, Principal: "administrator", KeytabFile: e.keytab, KDCs: []string{e.kdc}}, "", KindKeytab},
 		{"unreachable KDC", Config{Realm: e.realm, Principal: e.principal, KeytabFile: e.keytab, KDCs: []string{"127.0.0.1:1"}}, "", KindKDCUnreachable},
-		{"unknown realm", Config{Realm: "NO.SUCH.REALM", Principal: e.principal, KeytabFile: e.keytab, Krb5ConfFile: writeKrb5Conf(t, e)}, "", KindUnknownRealm},
+		// With a keytab, New refuses a realm its keys are not for; the KDC's
+		// answer is seen with a password.
+		{"unknown realm", Config{Realm: "NO.SUCH.REALM", Principal: e.principal, PasswordFile: e.passwordFile, Krb5ConfFile: writeKrb5Conf(t, e)}, "", KindUnknownRealm},
+		{"keytab for another realm", Config{Realm: "NO.SUCH.REALM", Principal: e.principal, KeytabFile: e.keytab, Krb5ConfFile: writeKrb5Conf(t, e)}, "", KindKeytab},
 		{"unknown service", Config{Realm: e.realm, Principal: e.principal, KeytabFile: e.keytab, KDCs: []string{e.kdc}}, "ldap/nosuchhost.invalid", KindUnknownService},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

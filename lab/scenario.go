@@ -31,6 +31,8 @@ type Scenario struct {
 	// replication collision between two DCs leaves them: duplicates that
 	// neither Samba nor Windows would accept over LDAP.
 	Collisions []Collision `yaml:"collisions"`
+	// Groups are security groups created in the OU (see groups.go).
+	Groups []Group `yaml:"groups,omitempty"`
 }
 
 // DNSName is a host record in the domain's AD-integrated DNS zone.
@@ -49,6 +51,15 @@ type Computer struct {
 	UnconstrainedDelegation bool    `yaml:"unconstrained_delegation"`
 	DomainController        bool    `yaml:"domain_controller"`
 	Disabled                bool    `yaml:"disabled"`
+	Delegation              `yaml:",inline"`
+	// AllowedToAct names (sAMAccountNames of this scenario) the principals
+	// allowed resource-based constrained delegation to this computer
+	// (msDS-AllowedToActOnBehalfOfOtherIdentity); see lab/delegation.go.
+	AllowedToAct []string `yaml:"allowed_to_act"`
+	// CreatedBy is the sAMAccountName of the scenario user recorded as the
+	// computer's creator (mS-DS-CreatorSID), as when an ordinary user
+	// creates it through ms-DS-MachineAccountQuota.
+	CreatedBy string `yaml:"created_by"`
 }
 
 // User is a user (service) account.
@@ -59,6 +70,18 @@ type User struct {
 	AdminCount      int      `yaml:"admin_count"`
 	Disabled        bool     `yaml:"disabled"`
 	Description     string   `yaml:"description"`
+	// MemberOf names the groups the user is added to: the scenario's
+	// groups, or well-known ones ("Domain Admins", "Administrators"; see
+	// WellKnownGroupDN), which adds members outside the OU.
+	MemberOf []string `yaml:"member_of,omitempty"`
+	// PrimaryGroupID, when set, becomes the user's primaryGroupID after its
+	// memberships (Samba, like AD, wants the user in the group first).
+	PrimaryGroupID int `yaml:"primary_group_id,omitempty"`
+	Delegation     `yaml:",inline"`
+	// PwdLastSet, when set, is written as the account's pwdLastSet beneath
+	// Samba's checks (which refuse it over LDAP), as a password set years ago
+	// leaves it; the zero time writes 0 (never set).
+	PwdLastSet *time.Time `yaml:"pwd_last_set,omitempty"`
 }
 
 // Collision is one SPN value added to Account (a sAMAccountName) beneath the
@@ -130,6 +153,9 @@ func (l *Lab) Apply(ctx context.Context, sc *Scenario) error {
 	if err := l.ldbApply(ctx, "ldbadd", l.samLDB(), sc.ldif()); err != nil {
 		return fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
+	if err := l.applyMemberships(ctx, sc); err != nil {
+		return err
+	}
 	for _, c := range sc.Collisions {
 		dn := sc.AccountDN(c.Account)
 		if dn == "" {
@@ -139,7 +165,14 @@ func (l *Lab) Apply(ctx context.Context, sc *Scenario) error {
 			return err
 		}
 	}
-	return nil
+	for _, u := range sc.Users {
+		if u.PwdLastSet != nil {
+			if err := l.SetPwdLastSet(ctx, sc.AccountDN(u.Name), *u.PwdLastSet); err != nil {
+				return err
+			}
+		}
+	}
+	return l.applyDelegation(ctx, sc)
 }
 
 // Reset deletes the scenario's OU and DNS records, if present.
@@ -177,6 +210,7 @@ func (sc *Scenario) ldif() string {
 		if c.Disabled {
 			uac |= 0x2
 		}
+		uac |= c.Delegation.uacBits()
 		host := c.DNSHostName
 		if host == "" {
 			host = strings.ToLower(c.Name) + "." + DNSDomain
@@ -189,6 +223,7 @@ func (sc *Scenario) ldif() string {
 			{"unicodePwd:", encodePassword(randomPassword())},
 		}
 		attrs = appendCommon(attrs, c.SPNs, c.EncryptionTypes, 0)
+		attrs = c.Delegation.appendAttrs(attrs)
 		entry(&b, "CN="+strings.ToUpper(c.Name)+","+sc.OUDN(), attrs)
 	}
 	for _, u := range sc.Users {
@@ -196,6 +231,7 @@ func (sc *Scenario) ldif() string {
 		if u.Disabled {
 			uac |= 0x2
 		}
+		uac |= u.Delegation.uacBits()
 		attrs := [][2]string{
 			{"objectClass", "user"},
 			{"sAMAccountName", u.Name},
@@ -206,8 +242,10 @@ func (sc *Scenario) ldif() string {
 			attrs = append(attrs, [2]string{"description", u.Description})
 		}
 		attrs = appendCommon(attrs, u.SPNs, u.EncryptionTypes, u.AdminCount)
+		attrs = u.Delegation.appendAttrs(attrs)
 		entry(&b, "CN="+u.Name+","+sc.OUDN(), attrs)
 	}
+	sc.groupsLDIF(&b)
 	return b.String()
 }
 
@@ -301,11 +339,31 @@ func (l *Lab) RemoveSPN(ctx context.Context, dn, spn string) error {
 }
 
 func (l *Lab) modifySPN(ctx context.Context, op, dn, spn string) error {
-	ldif := fmt.Sprintf("dn: %s\nchangetype: modify\n%s: servicePrincipalName\nservicePrincipalName: %s\n", dn, op, spn)
+	value := "servicePrincipalName: " + spn
+	if !ldifSafe(spn) {
+		// RFC 2849: a value with non-ASCII or control bytes (look-alike
+		// SPNs) travels base64-encoded.
+		value = "servicePrincipalName:: " + base64.StdEncoding.EncodeToString([]byte(spn))
+	}
+	ldif := fmt.Sprintf("dn: %s\nchangetype: modify\n%s: servicePrincipalName\n%s\n", dn, op, value)
 	if err := l.ldbApply(ctx, "ldbmodify", l.samLDB(), ldif); err != nil {
 		return fmt.Errorf("%s %s on %s: %w", op, spn, dn, err)
 	}
 	return nil
+}
+
+// ldifSafe reports whether v may be written as a plain LDIF value (RFC 2849
+// SAFE-STRING): printable ASCII, not starting with a space, ':' or '<'.
+func ldifSafe(v string) bool {
+	if v == "" || v[0] == ' ' || v[0] == ':' || v[0] == '<' {
+		return v == ""
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < ' ' || v[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // Touch rewrites the object's description through the normal write path,
@@ -336,4 +394,21 @@ func moduleDir() string {
 			return dir
 		}
 	}
+}
+
+// SetPwdLastSet writes pwdLastSet directly in the domain partition file
+// (Samba accepts only 0 and -1 over LDAP, as AD does), then touches the
+// object through the normal path so that uSNChanged moves. The zero time
+// writes 0.
+func (l *Lab) SetPwdLastSet(ctx context.Context, dn string, t time.Time) error {
+	ft := int64(0)
+	if !t.IsZero() {
+		const unixEpoch = 116444736000000000 // 1970-01-01 as a FILETIME
+		ft = unixEpoch + t.UnixNano()/100
+	}
+	ldif := fmt.Sprintf("dn: %s\nchangetype: modify\nreplace: pwdLastSet\npwdLastSet: %d\n", dn, ft)
+	if err := l.ldbApply(ctx, "ldbmodify", "tdb://"+l.partitionLDB(), ldif); err != nil {
+		return fmt.Errorf("set pwdLastSet of %s: %w", dn, err)
+	}
+	return l.Touch(ctx, dn)
 }

@@ -49,14 +49,25 @@ func (sc *Scanner) tombstonesReadable(ctx context.Context, targets []target, st 
 }
 
 // markVanished lists the keys of the objects with SPNs that still exist and
-// marks every object of prev that is not among them as removed.
-func (sc *Scanner) markVanished(ctx context.Context, targets []target, prev []inventory.Object, delta *changeSet, st *scanState) error {
+// marks every object of prev that is not among them as removed. A listing
+// it cannot trust never marks objects deleted; the reason returned asks for
+// a full scan instead, which reads the objects themselves:
+//   - a naming context whose listing comes back empty while prev held
+//     objects there (a lost permission, a server answering from an empty
+//     replica);
+//   - more objects missing than the USNs the poll could not explain: each
+//     deletion (or move, or change of rights that hides an object) is a
+//     write that used a USN of this DC, so a listing short of more objects
+//     than that lost some that still exist.
+func (sc *Scanner) markVanished(ctx context.Context, targets []target, prev []inventory.Object, cover *usnCoverage, delta *changeSet, st *scanState) (string, error) {
 	present := make(map[string]struct{}, len(prev))
+	held := objectsPerTarget(targets, prev)
 	for _, t := range targets {
 		s, err := sc.sessionFor(ctx, t)
 		if err != nil {
-			return err
+			return "", err
 		}
+		listed := 0
 		req := ldap.NewSearchRequest(t.nc, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
 			"(servicePrincipalName=*)", []string{"objectGUID"}, nil)
 		err = s.pagedSearch(ctx, req, sc.cfg.PageSize, &st.refs, func(page []*ldap.Entry) error {
@@ -70,19 +81,48 @@ func (sc *Scanner) markVanished(ctx context.Context, targets []target, prev []in
 				}
 				present[keyOf(guid, e.DN)] = struct{}{}
 			}
+			listed += len(page)
 			st.stats.Listed += len(page)
 			return nil
 		})
 		if err != nil {
-			return stageError(StageSearch, s.ep.url, err)
+			return "", stageError(StageSearch, s.ep.url, err)
+		}
+		if listed == 0 && held[t.String()] > 0 {
+			return fmt.Sprintf("listing the objects of %s returned none where the last scan held %d", t, held[t.String()]), nil
 		}
 	}
+	var vanished []string // neither listed nor read by the poll's change search
 	for i := range prev {
-		if key := objectKey(&prev[i]); !containsKey(present, key) {
-			delta.touched[key] = struct{}{}
+		if key := objectKey(&prev[i]); !containsKey(present, key) && !containsKey(delta.touched, key) {
+			vanished = append(vanished, key)
 		}
 	}
-	return nil
+	if unexplained := cover.unexplained(); int64(len(vanished)) > unexplained {
+		return fmt.Sprintf("the GUID listing lacks %d objects of the last scan but only %d changes since it are unexplained", len(vanished), unexplained), nil
+	}
+	for _, key := range vanished {
+		delta.touched[key] = struct{}{}
+	}
+	return "", nil
+}
+
+// objectsPerTarget counts objects by the target (naming context) that holds
+// them, keyed by target.String().
+func objectsPerTarget(targets []target, objects []inventory.Object) map[string]int {
+	byNC := make(map[string]string, len(targets))
+	ncs := make([]string, len(targets))
+	for i, t := range targets {
+		ncs[i] = t.nc
+		byNC[t.nc] = t.String()
+	}
+	counts := make(map[string]int, len(targets))
+	for i := range objects {
+		if nc, ok := inventory.NamingContextOf(objects[i].DN, ncs); ok {
+			counts[byNC[nc]]++
+		}
+	}
+	return counts
 }
 
 func containsKey(set map[string]struct{}, key string) bool {
@@ -107,7 +147,10 @@ func (c *usnCoverage) see(rec *record) {
 }
 
 // complete reports whether every USN of the window was seen.
-func (c *usnCoverage) complete() bool { return int64(len(c.seen)) == c.to-c.from }
+func (c *usnCoverage) complete() bool { return c.unexplained() == 0 }
+
+// unexplained counts the USNs of the window the poll did not see.
+func (c *usnCoverage) unexplained() int64 { return c.to - c.from - int64(len(c.seen)) }
 
 // accountOtherPartitions looks for the USNs still unexplained in the naming
 // contexts the inventory does not read (configuration, schema, DNS zones):

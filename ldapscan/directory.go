@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -35,6 +36,8 @@ type directoryBuilder struct {
 	spnMappings  []string
 	dsHeuristics string
 	dnsNames     map[string]struct{}
+	// aesThresholds: whenCreated of each domain's RID-521 group (aes_threshold.go)
+	aesThresholds map[string]time.Time
 }
 
 func newDirectoryBuilder() *directoryBuilder {
@@ -52,6 +55,7 @@ func (b *directoryBuilder) add(r *record) bool {
 	case isDirectoryService(r.dn):
 		b.spnMappings = r.strings("sPNMappings")
 		b.dsHeuristics = r.first("dSHeuristics")
+	case b.addAESThreshold(r):
 	default:
 		return false
 	}
@@ -147,6 +151,7 @@ func (b *directoryBuilder) directory() inventory.Directory {
 	}
 	slices.Sort(d.Domains)
 	d.DNSNames = b.sortedDNSNames()
+	d.AESThresholds = b.aesThresholds
 	return d
 }
 

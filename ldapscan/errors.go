@@ -16,6 +16,10 @@ const (
 	StageConfig  Stage = "config"  // partitions, directory service settings, DNS zones
 	StageSearch  Stage = "search"  // the SPN inventory or change searches
 	StageRange   Stage = "range"   // AD range retrieval of a multi-valued attribute
+	// StageReferral: the server answered a search of a naming context in
+	// scope with a referral (it does not hold that naming context); the scan
+	// would miss its objects, so it fails instead.
+	StageReferral Stage = "referral"
 )
 
 // Error is a failed scan: where it failed, against which server, and why.

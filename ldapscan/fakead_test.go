@@ -41,6 +41,13 @@ type fakeAD struct {
 	// hideTombstones denies the bind account the Deleted Objects
 	// container, as AD and Samba do by default.
 	hideTombstones bool
+	// emptyListing answers the GUID listing of polls (only objectGUID
+	// asked for) with no entries, as a server does for an account that lost
+	// its read right or an empty replica.
+	emptyListing bool
+	// listingSkips leaves the first entries out of that listing, as a
+	// server does when the account lost the right to read part of the tree.
+	listingSkips int
 
 	pagesServed atomic.Int64 // search requests that carried a paging control
 	searches    atomic.Int64
@@ -53,7 +60,20 @@ type fakeEntry struct {
 	deleted bool
 }
 
-const fakeDomainNC = "DC=corp,DC=example,DC=test"
+const (
+	fakeDomainNC       = "DC=corp,DC=example,DC=test"
+	fakeDomainSID      = "S-1-5-21-1004336348-1177238915-682003330"
+	fakeDomainAdmins   = "CN=Domain Admins,CN=Users," + fakeDomainNC
+	fakeAdministrators = "CN=Administrators,CN=Builtin," + fakeDomainNC
+)
+
+func mustSID(sid string) []byte {
+	raw, err := encodeSID(sid)
+	if err != nil {
+		panic(err)
+	}
+	return raw
+}
 
 // newFakeAD returns a directory for corp.example.test with its
 // configuration, a crossRef, the directory service settings and a DNS zone.
@@ -81,6 +101,13 @@ func newFakeAD() *fakeAD {
 		fa.mu.Unlock()
 	}
 	fa.remove(fa.account("old", "user", "HTTP/old")) // an earlier deletion
+	// The domain's SID and its protected groups (read for privilege through
+	// group membership): Domain Admins in BUILTIN\Administrators.
+	fa.modify(fa.domainNC, func(attrs map[string][]string) { attrs["objectSid"] = []string{string(mustSID(fakeDomainSID))} })
+	fa.put("CN=Builtin,"+fa.domainNC, map[string][]string{"objectClass": {"top", "builtinDomain"}})
+	fa.put(fakeDomainAdmins, map[string][]string{"objectClass": {"top", "group"}, "objectSid": {string(mustSID(fakeDomainSID + "-512"))}})
+	fa.put(fakeAdministrators, map[string][]string{"objectClass": {"top", "group"},
+		"objectSid": {string(mustSID("S-1-5-32-544"))}, "member": {fakeDomainAdmins}})
 	fa.put(fa.dsService, map[string][]string{"objectClass": {"nTDSDSA"}, "invocationId": {string(fa.invocation)}})
 	fa.addDomain("corp.example.test", "CORP", fa.domainNC)
 	fa.put("CN=Enterprise Configuration,CN=Partitions,"+fa.configNC, map[string][]string{
@@ -294,7 +321,10 @@ func (fa *fakeAD) handleSearch(w *gldap.ResponseWriter, r *gldap.Request) {
 		_ = w.Write(done)
 		return
 	}
-	if urls, ok := fa.referrals[strings.ToLower(m.BaseDN)]; ok {
+	fa.mu.Lock()
+	urls, ok := fa.referrals[strings.ToLower(m.BaseDN)]
+	fa.mu.Unlock()
+	if ok {
 		ref := r.NewSearchDoneResponse(gldap.WithResponseCode(gldap.ResultReferral))
 		ref.SetDiagnosticMessage("referral:" + strings.Join(urls, " "))
 		_ = w.Write(ref)
@@ -360,13 +390,46 @@ func (fa *fakeAD) find(m *gldap.SearchMessage) ([]string, int) {
 	for key, e := range fa.entries {
 		// Like AD, a subtree search stays in the base's naming context.
 		if e.deleted && (!showDeleted || fa.hideTombstones) || !inScope(key, base, m.Scope) ||
-			!strings.EqualFold(fa.partitionOf(e.dn), partition) || !matchFilter(filter, e.values) {
+			!strings.EqualFold(fa.partitionOf(e.dn), partition) || !matchFilter(filter, fa.valuesOf(e)) {
 			continue
 		}
 		out = append(out, key)
 	}
+	listing := len(m.Attributes) == 1 && strings.EqualFold(m.Attributes[0], "objectGUID")
+	if fa.emptyListing && listing {
+		return nil, gldap.ResultSuccess
+	}
 	slices.Sort(out)
+	if listing && fa.listingSkips > 0 {
+		out = out[min(fa.listingSkips, len(out)):]
+	}
 	return out, gldap.ResultSuccess
+}
+
+// valuesOf returns an entry's attribute values for matchFilter, with the
+// groups it is a member of at any depth (computed from member values).
+func (fa *fakeAD) valuesOf(e *fakeEntry) func(string) []string {
+	return func(name string) []string {
+		if name != inChainMemberOf {
+			return e.values(name)
+		}
+		var out []string
+		seen := map[string]bool{}
+		queue := []string{e.dn}
+		for len(queue) > 0 {
+			dn := queue[0]
+			queue = queue[1:]
+			for _, g := range fa.entries {
+				if !g.deleted && !seen[strings.ToLower(g.dn)] &&
+					slices.ContainsFunc(attrValues(g.attrs, "member"), func(m string) bool { return strings.EqualFold(m, dn) }) {
+					seen[strings.ToLower(g.dn)] = true
+					out = append(out, g.dn)
+					queue = append(queue, g.dn)
+				}
+			}
+		}
+		return out
+	}
 }
 
 // render returns the requested attributes of the entries, as they are now.

@@ -36,13 +36,33 @@ func matchFilter(f *ber.Packet, values func(name string) []string) bool {
 		return !matchFilter(f.Children[0], values)
 	case ldap.FilterPresent:
 		return len(values(f.Data.String())) > 0
+	case ldap.FilterExtensibleMatch:
+		// Only memberOf:LDAP_MATCHING_RULE_IN_CHAIN:=<dn>, which the fake
+		// answers through the computed attribute inChainMemberOf.
+		var rule, name, want string
+		for _, c := range f.Children {
+			switch c.Tag {
+			case ldap.MatchingRuleAssertionMatchingRule:
+				rule = c.Data.String()
+			case ldap.MatchingRuleAssertionType:
+				name = c.Data.String()
+			case ldap.MatchingRuleAssertionMatchValue:
+				want = c.Data.String()
+			}
+		}
+		if rule != matchingRuleInChain || !strings.EqualFold(name, "memberOf") {
+			panic(fmt.Sprintf("fake AD: unsupported extensible match %s:%s", name, rule))
+		}
+		return slices.ContainsFunc(values(inChainMemberOf), func(v string) bool { return strings.EqualFold(v, want) })
 	case ldap.FilterEqualityMatch, ldap.FilterGreaterOrEqual, ldap.FilterLessOrEqual:
 		name, want := f.Children[0].Value.(string), f.Children[1].Value.(string)
 		return slices.ContainsFunc(values(name), func(v string) bool {
-			switch f.Tag {
-			case ldap.FilterEqualityMatch:
+			switch {
+			case f.Tag == ldap.FilterEqualityMatch && strings.EqualFold(name, "objectSid"):
+				return v == want // binary: compare bytes, not case-folded runes
+			case f.Tag == ldap.FilterEqualityMatch:
 				return strings.EqualFold(v, want)
-			case ldap.FilterGreaterOrEqual:
+			case f.Tag == ldap.FilterGreaterOrEqual:
 				return compareValues(v, want) >= 0
 			default:
 				return compareValues(v, want) <= 0
@@ -51,6 +71,10 @@ func matchFilter(f *ber.Packet, values func(name string) []string) bool {
 	}
 	panic(fmt.Sprintf("fake AD: unsupported filter tag %d", f.Tag))
 }
+
+// inChainMemberOf names, for matchFilter, the groups an entry is a member
+// of at any depth.
+const inChainMemberOf = "memberOf;in-chain"
 
 func compareValues(a, b string) int {
 	x, errA := strconv.ParseInt(a, 10, 64)

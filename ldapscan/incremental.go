@@ -23,6 +23,11 @@ import (
 func (sc *Scanner) Poll(ctx context.Context, prev *Result) (*Result, error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	sc.servers = nil
+	return sc.servers.attach(sc.pollOrScan(ctx, prev))
+}
+
+func (sc *Scanner) pollOrScan(ctx context.Context, prev *Result) (*Result, error) {
 	if prev == nil || prev.Snapshot == nil || prev.Watermark.USN == 0 {
 		return sc.fullScan(ctx, "no previous scan with a USN watermark")
 	}
@@ -62,6 +67,8 @@ func (sc *Scanner) poll(ctx context.Context, prev *Result, started time.Time) (*
 	}
 	dir := b.directory()
 	dir.DNSNames = prev.Snapshot.Directory.DNSNames
+	// A group's whenCreated never changes, and the naming contexts are the same.
+	dir.AESThresholds = prev.Snapshot.Directory.AESThresholds
 	changed, err := dc.dnsChangedSince(ctx, dse, prev.Watermark.USN, &st.refs)
 	if err != nil {
 		return nil, "", stageError(StageConfig, dc.ep.url, err)
@@ -88,19 +95,31 @@ func (sc *Scanner) poll(ctx context.Context, prev *Result, started time.Time) (*
 		}
 	}
 	if !prev.Watermark.TombstonesReadable {
-		if err := sc.findDeletions(ctx, dse, targets, prev.Snapshot.Objects, cover, delta, st); err != nil {
-			return nil, "", err
+		reason, err := sc.findDeletions(ctx, dse, targets, prev.Snapshot.Objects, cover, delta, st)
+		if err != nil || reason != "" {
+			return nil, reason, err
 		}
 	}
+	if err := sc.resolvePrincipals(ctx, targets, delta.updated, prev.Snapshot.Objects, st); err != nil {
+		return nil, "", err
+	}
 	objects, removed := delta.apply(prev.Snapshot.Objects)
+	// Membership changes do not move the members' uSNChanged: the groups
+	// are read again and every object's privilege recomputed.
+	membership, err := sc.readMembership(ctx, targets, st)
+	if err != nil {
+		return nil, "", err
+	}
+	objects = inventory.ApplyPrivileges(objects, membership)
 	st.stats.Removed = removed
 	st.stats.NamingContexts = len(targets)
 	snap := &inventory.Snapshot{
-		Directory: dir,
-		Objects:   objects,
-		Server:    dc.ep.url,
-		Started:   started,
-		Duration:  time.Since(started),
+		Directory:      dir,
+		Objects:        objects,
+		Server:         dc.ep.url,
+		Started:        started,
+		Duration:       time.Since(started),
+		NamingContexts: namingContexts(targets),
 	}
 	sc.log.Debug("ldap incremental poll done", "server", dc.ep.url, "fetched", st.stats.Entries,
 		"removed", removed, "objects", len(objects), "duration", snap.Duration)
@@ -111,17 +130,18 @@ func (sc *Scanner) poll(ctx context.Context, prev *Result, started time.Time) (*
 
 // findDeletions finds the objects deleted since the watermark without
 // reading tombstones: it lists the objects' GUIDs unless every USN used
-// since the watermark is accounted for.
-func (sc *Scanner) findDeletions(ctx context.Context, dse rootDSE, targets []target, prev []inventory.Object, cover *usnCoverage, delta *changeSet, st *scanState) error {
+// since the watermark is accounted for. It returns a reason for a full scan
+// when the listing cannot be trusted.
+func (sc *Scanner) findDeletions(ctx context.Context, dse rootDSE, targets []target, prev []inventory.Object, cover *usnCoverage, delta *changeSet, st *scanState) (string, error) {
 	if !cover.complete() {
 		if err := sc.accountOtherPartitions(ctx, dse, targets, cover, st); err != nil {
-			return err
+			return "", err
 		}
 	}
 	if cover.complete() {
-		return nil
+		return "", nil
 	}
-	return sc.markVanished(ctx, targets, prev, delta, st)
+	return sc.markVanished(ctx, targets, prev, cover, delta, st)
 }
 
 // identifyReusing reads the DC's identity on the connection kept from the
@@ -130,7 +150,9 @@ func (sc *Scanner) findDeletions(ctx context.Context, dse rootDSE, targets []tar
 // server may have closed it while idle.
 func (sc *Scanner) identifyReusing(ctx context.Context, st *scanState) (rootDSE, string, error) {
 	reused := sc.dc.alive()
-	if !reused {
+	if reused {
+		sc.servers.note(sc.dc.ep.url, false, true)
+	} else {
 		sc.dropSessions()
 		dc, err := sc.connectAny(ctx)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/spnaudit/spnaudit/inventory"
@@ -211,6 +212,82 @@ func TestPollFallsBackToFullScan(t *testing.T) {
 			}
 			if len(res.Snapshot.Objects) != 1 {
 				t.Fatalf("objects = %d, want 1", len(res.Snapshot.Objects))
+			}
+		})
+	}
+}
+
+// TestEmptyListingNeverDeletes: a poll that must list the objects' GUIDs to
+// find deletions (tombstones not readable, a USN unexplained) and gets an
+// empty listing where the last scan held objects does not mark them
+// deleted: it runs a full scan, which reads the objects themselves.
+func TestEmptyListingNeverDeletes(t *testing.T) {
+	fa := newFakeAD()
+	fa.hideTombstones = true
+	for i := range 5 {
+		fa.account(fmt.Sprintf("svc%d", i), "user", fmt.Sprintf("HTTP/app%d", i))
+	}
+	gone := fa.account("gone", "user", "HTTP/gone")
+	sc := newTestScanner(t, []string{"ldap://" + fa.serve(t, nil, false)}, nil)
+	prev := scanOK(t, sc)
+	if prev.Watermark.TombstonesReadable || len(prev.Snapshot.Objects) != 6 {
+		t.Fatalf("setup: tombstones readable %v, objects %d", prev.Watermark.TombstonesReadable, len(prev.Snapshot.Objects))
+	}
+	fa.remove(gone) // an unexplained USN: the poll must list GUIDs
+	fa.mu.Lock()
+	fa.emptyListing = true
+	fa.mu.Unlock()
+
+	res := pollOK(t, sc, prev)
+	if res.Stats.Mode != ModeFull || !strings.Contains(res.Stats.FullReason, "returned none") {
+		t.Fatalf("mode %s reason %q, want a full scan because the listing was empty", res.Stats.Mode, res.Stats.FullReason)
+	}
+	if len(res.Snapshot.Objects) != 5 {
+		t.Fatalf("objects after the poll = %d, want 5 (one deleted, none lost to the empty listing)", len(res.Snapshot.Objects))
+	}
+}
+
+// TestShortListingNeverDeletes: a GUID listing that lacks more objects than
+// the poll has unexplained USNs (each deletion uses one) lost objects that
+// still exist; the poll runs a full scan instead of deleting them. A
+// listing short of exactly the deleted objects is trusted.
+func TestShortListingNeverDeletes(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		deleted     int
+		skips       int // objects the listing leaves out besides the deleted ones
+		wantFull    bool
+		wantObjects int
+		wantRemoved int
+	}{
+		{"exact listing", 2, 0, false, 8, 2},
+		{"listing short of 3 live objects", 2, 3, true, 8, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fa := newFakeAD()
+			fa.hideTombstones = true
+			var dns []string
+			for i := range 10 {
+				dns = append(dns, fa.account(fmt.Sprintf("svc%d", i), "user", fmt.Sprintf("HTTP/app%d", i)))
+			}
+			sc := newTestScanner(t, []string{"ldap://" + fa.serve(t, nil, false)}, nil)
+			prev := scanOK(t, sc)
+			for _, dn := range dns[len(dns)-tc.deleted:] {
+				fa.remove(dn)
+			}
+			fa.mu.Lock()
+			fa.listingSkips = tc.skips
+			fa.mu.Unlock()
+
+			res := pollOK(t, sc, prev)
+			if full := res.Stats.Mode == ModeFull; full != tc.wantFull {
+				t.Fatalf("mode %s (%s), want a full scan: %v", res.Stats.Mode, res.Stats.FullReason, tc.wantFull)
+			}
+			if tc.wantFull && !strings.Contains(res.Stats.FullReason, "GUID listing lacks 5 objects of the last scan but only 2 changes") {
+				t.Errorf("reason %q", res.Stats.FullReason)
+			}
+			if len(res.Snapshot.Objects) != tc.wantObjects || res.Stats.Removed != tc.wantRemoved {
+				t.Fatalf("objects %d removed %d, want %d and %d", len(res.Snapshot.Objects), res.Stats.Removed, tc.wantObjects, tc.wantRemoved)
 			}
 		})
 	}

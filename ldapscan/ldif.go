@@ -24,6 +24,15 @@ type LDIFResult struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// MoreWarnings counts warnings beyond the first maxLDIFWarnings.
 	MoreWarnings int `json:"more_warnings,omitempty"`
+	// PrivilegeUnknown counts the objects whose privilege through group
+	// membership the export cannot tell (it lacks their domain's protected
+	// groups); PrivilegeNote says so and how to export them.
+	PrivilegeUnknown int    `json:"privilege_unknown,omitempty"`
+	PrivilegeNote    string `json:"privilege_note,omitempty"`
+	// AESThresholdUnknown lists the domains of the SPN accounts whose
+	// Read-only Domain Controllers group (RID 521) the export lacks: which of
+	// their accounts lack AES keys cannot be told (see AESThresholdHint).
+	AESThresholdUnknown []string `json:"aes_threshold_unknown,omitempty"`
 }
 
 const (
@@ -36,14 +45,17 @@ const (
 // values, a version line, and values split by AD range retrieval
 // ("servicePrincipalName;range=0-1499:") which are merged. Objects with SPNs
 // become the inventory; crossRef, sPNMappings/dSHeuristics and dnsNode
-// entries, when present, the directory settings. Values given by URL
+// entries, when present, the directory settings, and each domain's
+// Read-only Domain Controllers group (RID 521) its AES threshold (a warning
+// says when the export lacks it). Values given by URL
 // (":<") are never fetched. source names the export in the snapshot.
 func ReadLDIF(r io.Reader, source string) (*LDIFResult, error) {
-	lr := &ldifReader{b: newDirectoryBuilder(), res: &LDIFResult{}, domains: map[string]struct{}{}}
+	lr := &ldifReader{b: newDirectoryBuilder(), res: &LDIFResult{}, domains: map[string]struct{}{}, groups: newMembershipBuilder()}
 	if err := lr.read(r); err != nil {
 		return nil, err
 	}
 	sortObjects(lr.objects)
+	lr.objects = lr.applyPrivileges(lr.objects)
 	dir := lr.b.directory()
 	if dir.ForestDNS == "" && len(lr.domains) == 1 {
 		for d := range lr.domains {
@@ -56,6 +68,7 @@ func ReadLDIF(r io.Reader, source string) (*LDIFResult, error) {
 		}
 		slices.Sort(dir.Domains)
 	}
+	lr.res.AESThresholdUnknown = lr.unknownAESThresholds(dir)
 	lr.res.Snapshot = &inventory.Snapshot{Directory: dir, Objects: lr.objects, Server: source}
 	return lr.res, nil
 }
@@ -65,6 +78,7 @@ type ldifReader struct {
 	res     *LDIFResult
 	objects []inventory.Object
 	domains map[string]struct{} // domains of the objects, when no crossRef says
+	groups  *membershipBuilder  // group entries and memberOf values, for privilege
 	first   bool                // the next record is the first of the file
 
 	// current record
@@ -73,6 +87,10 @@ type ldifReader struct {
 	lineNo    int
 	logical   []byte
 	logicalAt int
+	// spacesAt is the number of the last line made only of spaces in the
+	// current record: LDIF reads it as a continuation, not as the blank line
+	// that ends a record.
+	spacesAt int
 }
 
 type ldifLine struct {
@@ -101,6 +119,9 @@ func (lr *ldifReader) read(r io.Reader) error {
 				return fmt.Errorf("ldif line %d: continuation line without a line to continue", lr.lineNo)
 			}
 			lr.logical = append(lr.logical, line[1:]...)
+			if len(bytes.TrimLeft(line, " ")) == 0 {
+				lr.spacesAt = lr.lineNo
+			}
 		case len(line) == 0:
 			if err := lr.endLogical(); err != nil {
 				return err
@@ -138,14 +159,38 @@ func (lr *ldifReader) endLogical() error {
 	}
 	if len(lr.lines) == 0 {
 		lr.recordAt = lr.logicalAt
+	} else if hasKey(text, "dn") && !lr.versionOnly() {
+		return lr.dnInsideRecord()
 	}
 	lr.lines = append(lr.lines, ldifLine{text: text, no: lr.logicalAt})
 	return nil
 }
 
+// versionOnly reports whether the current record holds only the version
+// line of the file, which the first record may follow on the next line
+// (RFC 2849: version-spec 1*(1*SEP ldif-attrval-record)).
+func (lr *ldifReader) versionOnly() bool {
+	return lr.first && len(lr.lines) == 1 && hasKey(lr.lines[0].text, "version")
+}
+
+// dnInsideRecord refuses a "dn:" line that is not the first line of its
+// record. RFC 2849 separates records by a blank line; reading on would give
+// the attributes of the next entry (its SPNs among them) to the entry
+// before it.
+func (lr *ldifReader) dnInsideRecord() error {
+	err := fmt.Errorf("ldif line %d: dn: inside the record that starts at line %d; records must be separated by an empty line",
+		lr.logicalAt, lr.recordAt)
+	if lr.spacesAt > lr.recordAt {
+		err = fmt.Errorf("%w (line %d holds only spaces, which LDIF reads as the continuation of the line before it: make it empty)",
+			err, lr.spacesAt)
+	}
+	return err
+}
+
 func (lr *ldifReader) endRecord() error {
 	lines := lr.lines
 	lr.lines = lr.lines[:0]
+	lr.spacesAt = 0
 	if len(lines) == 0 {
 		return nil
 	}
@@ -160,7 +205,10 @@ func (lr *ldifReader) endRecord() error {
 	if !hasKey(lines[0].text, "dn") {
 		// ldapsearch prints "search: 2 / result: 0 Success" and "ref:" records.
 		if !hasKey(lines[0].text, "search") && !hasKey(lines[0].text, "result") && !hasKey(lines[0].text, "ref") {
-			lr.warn("ldif line %d: record without dn skipped", lines[0].no)
+			// Most likely the rest of an entry that an empty line cut in two:
+			// skipping it would drop that entry's attributes, SPNs included.
+			return fmt.Errorf("ldif line %d: record without dn: (an empty line inside an entry splits it in two; RFC 2849 starts every record with dn:)",
+				lines[0].no)
 		}
 		return nil
 	}
@@ -173,10 +221,12 @@ func (lr *ldifReader) endRecord() error {
 
 func (lr *ldifReader) addEntry(dn string, lines []ldifLine) error {
 	rec := newRecord(dn)
+	var byURL []ldifLine // attributes whose value was given by URL, not read
 	for _, l := range lines {
 		desc, value, err := parseLDIFLine(l)
 		if errors.Is(err, errURLValue) {
 			lr.warn("ldif line %d: %s: value given by URL not read", l.no, desc)
+			byURL = append(byURL, ldifLine{text: desc, no: l.no})
 			continue
 		}
 		if err != nil {
@@ -202,11 +252,17 @@ func (lr *ldifReader) addEntry(dn string, lines []ldifLine) error {
 		lr.warn("ldif line %d: %s: %s holds only the values up to range %d: the export did not retrieve the remaining ones",
 			lr.recordAt, dn, rs.desc, rs.current.high)
 	}
+	if err := lr.groups.add(rec); err != nil {
+		return fmt.Errorf("ldif line %d: %w", lr.recordAt, err)
+	}
 	if lr.b.add(rec) {
 		return nil
 	}
 	if len(rec.values("servicePrincipalName")) == 0 {
 		return nil
+	}
+	if err := lr.incompleteObject(rec, byURL); err != nil {
+		return err
 	}
 	o, err := objectFromRecord(rec)
 	if err != nil {
@@ -216,6 +272,29 @@ func (lr *ldifReader) addEntry(dn string, lines []ldifLine) error {
 		lr.domains[o.Domain] = struct{}{}
 	}
 	lr.objects = append(lr.objects, o)
+	return nil
+}
+
+// incompleteObject refuses an object with SPNs whose export left out values
+// the inventory reads: the audit of a partial object would be a partial
+// audit (a duplicate among the missing SPNs never found).
+func (lr *ldifReader) incompleteObject(rec *record, byURL []ldifLine) error {
+	read := func(name string) bool {
+		name, _, _ = strings.Cut(name, ";")
+		return slices.ContainsFunc(objectAttributes, func(a string) bool { return strings.EqualFold(a, name) })
+	}
+	for _, key := range rec.incomplete() {
+		if rs := rec.ranges[key]; read(key) {
+			return fmt.Errorf("ldif line %d: %s: %s holds only the values up to range %d: the export did not retrieve the remaining ones (%s;range=%d-*), so the audit would be partial; export them too, or scan the directory",
+				lr.recordAt, rec.dn, rs.desc, rs.current.high, rs.desc, rs.next())
+		}
+	}
+	for _, l := range byURL {
+		if read(l.text) {
+			return fmt.Errorf("ldif line %d: %s: %s given by URL, which is never read, so the audit would be partial; export the value itself",
+				l.no, rec.dn, l.text)
+		}
+	}
 	return nil
 }
 

@@ -107,7 +107,7 @@ func TestReadLDIFSemantics(t *testing.T) {
 			!slices.Equal(zoe.SPNs, []string{"HTTP/intra\u200bnet.corp.example.test", " HTTP/leading-space"}) {
 			t.Errorf("base64 values: %+v", zoe)
 		}
-		if len(res.Warnings) != 2 || !strings.Contains(res.Warnings[0], "svc_truncated") || !strings.Contains(res.Warnings[1], "URL") {
+		if len(res.Warnings) != 2 || !strings.Contains(res.Warnings[0], "grp_truncated") || !strings.Contains(res.Warnings[1], "URL") {
 			t.Errorf("warnings = %q", res.Warnings)
 		}
 		if snap.Directory.ForestDNS != "corp.example.test" || len(snap.Directory.SPNMappings) != 0 {
@@ -129,6 +129,29 @@ func TestReadLDIFErrors(t *testing.T) {
 		{"bad range", "dn: CN=a,DC=x\nmember;range=9-1: a\n", "bad high bound"},
 		{"bad integer", "dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\nuserAccountControl: lots\n", "userAccountControl"},
 		{"bad GUID", "dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\nobjectGUID:: AAEC\n", "objectGUID"},
+		// RFC 2849: records are separated by an empty line. Without one, the
+		// next record's SPNs would be attributed to the account before it.
+		{"no blank line between records", "dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\ndn: CN=b,DC=x\nservicePrincipalName: HTTP/b\n",
+			"ldif line 3: dn: inside the record that starts at line 1; records must be separated by an empty line"},
+		{"a line of spaces between records", "dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n   \ndn: CN=b,DC=x\nservicePrincipalName: HTTP/b\n",
+			"ldif line 4: dn: inside the record that starts at line 1; records must be separated by an empty line (line 3 holds only spaces"},
+		{"a single space between records", "dn: CN=a,DC=x\r\nservicePrincipalName: HTTP/a\r\n \r\ndn: CN=b,DC=x\r\nservicePrincipalName: HTTP/b\r\n",
+			"ldif line 4: dn: inside the record that starts at line 1; records must be separated by an empty line (line 3 holds only spaces"},
+		{"base64 dn inside a record", "dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\ndn:: Q049YixEQz14\nservicePrincipalName: HTTP/b\n", "ldif line 3: dn: inside"},
+		{"upper-case DN inside a record", "dn: CN=a,DC=x\nDN: CN=b,DC=x\n", "ldif line 2: dn: inside"},
+		{"dn inside a later record", "version: 1\ndn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nservicePrincipalName: HTTP/b\n# comment\ndn: CN=c,DC=x\n",
+			"ldif line 8: dn: inside the record that starts at line 5"},
+		// The mirror image of a merge: an empty line inside an entry cuts it,
+		// and the SPNs after it would be lost.
+		{"record without dn", "dn: CN=a,DC=x\nsAMAccountName: a\n\nservicePrincipalName: HTTP/a\n",
+			"ldif line 4: record without dn: (an empty line inside an entry splits it in two"},
+		{"SPNs cut by range retrieval", "dn: CN=a,DC=x\nservicePrincipalName;range=0-1: HTTP/a0\nservicePrincipalName;range=0-1: HTTP/a1\n",
+			"ldif line 1: CN=a,DC=x: servicePrincipalName holds only the values up to range 1: the export did not retrieve the remaining ones (servicePrincipalName;range=2-*)"},
+		{"delegation targets cut by range retrieval", "dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\nmsDS-AllowedToDelegateTo;range=0-0: cifs/b\n",
+			"msDS-AllowedToDelegateTo holds only the values up to range 0"},
+		{"SPN given by URL", "dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\nservicePrincipalName:< file:///etc/spns\n",
+			"ldif line 3: CN=a,DC=x: servicePrincipalName given by URL, which is never read"},
+		{"version, entry and dn without separators", "version: 1\ndn: CN=a,DC=x\nservicePrincipalName: HTTP/a\ndn: CN=b,DC=x\n", "ldif line 4: dn: inside"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,8 +173,13 @@ func TestReadLDIFSkips(t *testing.T) {
 		{"only comments", "# nothing\n#\n", 0, 0},
 		{"version only", "version: 1\n", 0, 0},
 		{"version then entry", "version: 1\ndn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n", 1, 0},
+		{"values cut on an object without SPNs", "dn: CN=g,DC=x\nmember;range=0-1: CN=a\nmember;range=0-1: CN=b\n", 0, 1},
+		{"a value by URL the inventory does not read", "dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\ndescription:< file:///etc/passwd\n", 1, 1},
+		{"version then entries", "version: 1\ndn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nservicePrincipalName: HTTP/b\n", 2, 0},
+		// A value folded at a run of spaces: a continuation line of spaces
+		// inside a record is still a continuation.
+		{"continuation of spaces inside a record", "dn: CN=a,DC=x\ndescription: a\n   \nservicePrincipalName: HTTP/a\n", 1, 0},
 		{"modify record", "dn: CN=a,DC=x\nchangetype: modify\nadd: servicePrincipalName\nservicePrincipalName: HTTP/a\n-\n", 0, 1},
-		{"record without dn", "cn: stray\n", 0, 1},
 		{"no trailing newline", "dn: CN=a,DC=x\nservicePrincipalName: HTTP/a", 1, 0},
 		{"many blank lines", "\n\n\ndn: CN=a,DC=x\r\nservicePrincipalName: HTTP/a\r\n\r\n\r\n", 1, 0},
 	}
@@ -163,6 +191,43 @@ func TestReadLDIFSkips(t *testing.T) {
 			}
 			if len(res.Snapshot.Objects) != tc.objects || len(res.Warnings) != tc.wantWarnings {
 				t.Fatalf("objects %d warnings %q; want %d objects, %d warnings", len(res.Snapshot.Objects), res.Warnings, tc.objects, tc.wantWarnings)
+			}
+		})
+	}
+}
+
+// TestLDIFNeverMergesRecords: whatever separates two records (an empty
+// line, several, one with CR, a line of spaces, nothing), the reader either
+// refuses the export naming the line or gives each account exactly its own
+// SPNs: never one account's SPN to another.
+func TestLDIFNeverMergesRecords(t *testing.T) {
+	for _, sep := range []struct {
+		text  string
+		valid bool // RFC 2849 separates records with it
+	}{
+		{"\n", true}, {"\n\n", true}, {"\r\n", true}, {"", false}, {" \n", false}, {"    \n", false},
+		{"# comment\n", false}, {"\n# comment\n", true}, {" \n\n", true},
+	} {
+		t.Run(strconv.Quote(sep.text), func(t *testing.T) {
+			ldif := "dn: CN=a,DC=x\nsAMAccountName: a\nservicePrincipalName: HTTP/a\n" + sep.text +
+				"dn: CN=b,DC=x\nsAMAccountName: b\nservicePrincipalName: HTTP/b\n"
+			res, err := ReadLDIF(strings.NewReader(ldif), "test")
+			if !sep.valid {
+				if err == nil || !strings.Contains(err.Error(), "ldif line ") {
+					t.Fatalf("records without a separator: error %v, want one naming the line", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][]string{}
+			for _, o := range res.Snapshot.Objects {
+				got[o.SAMAccountName] = o.SPNs
+			}
+			want := map[string][]string{"a": {"HTTP/a"}, "b": {"HTTP/b"}}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("SPNs by account = %q, want %q", got, want)
 			}
 		})
 	}
@@ -217,7 +282,7 @@ func exportLDIF(fa *fakeAD) string {
 					desc = fmt.Sprintf("%s;range=%d-%s", name, low, last)
 				}
 				for _, v := range values[low:high] {
-					if name == "objectGUID" || name == "invocationId" {
+					if name == "objectGUID" || name == "invocationId" || name == "objectSid" {
 						fmt.Fprintf(&b, "%s:: %s\r\n", desc, base64.StdEncoding.EncodeToString([]byte(v)))
 					} else {
 						fmt.Fprintf(&b, "%s: %s\r\n", desc, v)

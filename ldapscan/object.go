@@ -17,6 +17,10 @@ var objectAttributes = []string{
 	"objectGUID", "sAMAccountName", "objectClass", "userAccountControl",
 	"dNSHostName", "msDS-SupportedEncryptionTypes", "pwdLastSet", "adminCount",
 	"msDS-AllowedToDelegateTo", "uSNChanged", "servicePrincipalName",
+	// privilege through a primary group, which no member value shows
+	"primaryGroupID",
+	"objectSid", attrAllowedToAct, // delegation.go
+	"msDS-AdditionalDnsHostName", "msDS-AdditionalSamAccountName",
 }
 
 // objectFromRecord converts a directory entry into an inventory object. It is
@@ -30,6 +34,10 @@ func objectFromRecord(r *record) (inventory.Object, error) {
 		DNSHostName:         r.first("dNSHostName"),
 		AllowedToDelegateTo: r.strings("msDS-AllowedToDelegateTo"),
 		SPNs:                r.strings("servicePrincipalName"),
+	}
+	// A computer's other names count as its HOST names (host-alias-conflict).
+	if dns, sam := r.strings("msDS-AdditionalDnsHostName"), r.strings("msDS-AdditionalSamAccountName"); dns != nil || sam != nil {
+		o.Additional = &inventory.AdditionalNames{DNSHostNames: dns, SAMAccountNames: sam}
 	}
 	if g := r.values("objectGUID"); len(g) > 0 {
 		guid, err := formatGUID(g[0])
@@ -58,6 +66,14 @@ func objectFromRecord(r *record) (inventory.Object, error) {
 	}
 	o.AdminCount = int(admin)
 	if o.USNChanged, err = intAttr(r, "uSNChanged"); err != nil {
+		return o, err
+	}
+	primary, err := intAttr(r, "primaryGroupID")
+	if err != nil {
+		return o, err
+	}
+	o.PrimaryGroupID = int(primary)
+	if err := readDelegation(r, &o); err != nil {
 		return o, err
 	}
 	return o, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -77,35 +78,114 @@ func TestPollFailsCleanlyWhenServerGone(t *testing.T) {
 	}
 }
 
-func TestReferralsReportedNotFollowed(t *testing.T) {
+// TestContinuationReferencesReportedNotFollowed: a continuation reference
+// inside the domain (as AD returns for the DomainDnsZones partition, read on
+// its own) is reported and not followed; the scan is complete without it.
+func TestContinuationReferencesReportedNotFollowed(t *testing.T) {
 	fa := newFakeAD()
 	fa.account("svc", "user", "HTTP/web01")
-	// A continuation reference inside the domain (as AD returns for the
-	// DomainDnsZones partition), and a whole naming context answered by a
-	// referral (the child domain, reached through the Global Catalog here).
-	fa.put("ref:ldap://child.corp.example.test/DC=child,DC=corp,DC=example,DC=test ,CN=Users,"+fakeDomainNC,
+	fa.put("ref:ldap://corp.example.test/DC=DomainDnsZones,DC=corp,DC=example,DC=test ,CN=Users,"+fakeDomainNC,
 		map[string][]string{"servicePrincipalName": {"x"}})
-	fa.addDomain("child.corp.example.test", "CHILD", "DC=child,"+fakeDomainNC)
-	gc := newFakeAD()
-	gc.referrals[strings.ToLower("DC=child,"+fakeDomainNC)] = []string{"ldap://dc9.child.corp.example.test/DC=child,DC=corp,DC=example,DC=test"}
-	gcProxy := newProxy(t, gc.serve(t, nil, false))
 	p := newProxy(t, fa.serve(t, nil, false))
 	sc := newTestScanner(t, []string{"ldap://" + p.addr}, nil)
-	sc.globalCatalog = func(endpoint) endpoint { ep, _ := parseEndpoint("ldap://" + gcProxy.addr); return ep }
 
 	res := scanOK(t, sc)
 	if len(res.Snapshot.Objects) != 1 {
 		t.Fatalf("objects = %d, want 1", len(res.Snapshot.Objects))
 	}
-	want := []string{
-		"ldap://child.corp.example.test/DC=child,DC=corp,DC=example,DC=test",
-		"ldap://dc9.child.corp.example.test/DC=child,DC=corp,DC=example,DC=test",
+	want := []string{"ldap://corp.example.test/DC=DomainDnsZones,DC=corp,DC=example,DC=test"}
+	if res.Stats.Referrals != 1 || !slices.Equal(res.Stats.ReferralURLs, want) {
+		t.Fatalf("referrals %d %q, want 1 %q", res.Stats.Referrals, res.Stats.ReferralURLs, want)
 	}
-	if res.Stats.Referrals != 2 || !slices.Equal(res.Stats.ReferralURLs, want) {
-		t.Fatalf("referrals %d %q, want 2 %q", res.Stats.Referrals, res.Stats.ReferralURLs, want)
+}
+
+// TestReferralForNamingContextFailsScan: a naming context in scope answered
+// by a referral (the Global Catalog, or the DC for ldap.base_dn, does not
+// hold it) is a failed scan at stage referral, never a success without that
+// naming context's objects. Referrals are not followed.
+//
+// A Windows DC answers a search whose base lies in a naming context it does
+// not hold with a referral to the dnsRoot of the crossRef whose nCName is
+// the longest prefix of the base (MS-ADTS 3.1.1.3.1.4 and 3.1.1.4.6). Samba
+// answers noSuchObject instead (checked against the lab DC on 389 and 3268
+// for DC=child,DC=corp,DC=example,DC=test), which fails the scan already;
+// hence the in-process server here.
+func TestReferralForNamingContextFailsScan(t *testing.T) {
+	const childNC = "DC=child," + fakeDomainNC
+	const childURL = "ldap://dc9.child.corp.example.test/DC=child,DC=corp,DC=example,DC=test"
+	for _, tc := range []struct {
+		name string
+		// setup returns the scanner and the server expected in the error.
+		setup func(t *testing.T) (*Scanner, string)
+	}{
+		{"other domain through the Global Catalog", func(t *testing.T) (*Scanner, string) {
+			fa := newFakeAD()
+			fa.account("svc", "user", "HTTP/web01")
+			fa.addDomain("child.corp.example.test", "CHILD", childNC)
+			gc := newFakeAD()
+			gc.referrals[strings.ToLower(childNC)] = []string{childURL}
+			// The proxies give referral results their referral field.
+			gcAddr := newProxy(t, gc.serve(t, nil, false)).addr
+			sc := newTestScanner(t, []string{"ldap://" + fa.serve(t, nil, false)}, nil)
+			sc.globalCatalog = func(endpoint) endpoint { ep, _ := parseEndpoint("ldap://" + gcAddr); return ep }
+			return sc, "ldap://" + gcAddr
+		}},
+		{"configured base DN", func(t *testing.T) (*Scanner, string) {
+			fa := newFakeAD()
+			fa.account("svc", "user", "HTTP/web01")
+			fa.referrals[strings.ToLower(childNC)] = []string{childURL}
+			addr := newProxy(t, fa.serve(t, nil, false)).addr
+			return newTestScanner(t, []string{"ldap://" + addr}, func(c *Config) { c.BaseDN = childNC }), "ldap://" + addr
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc, server := tc.setup(t)
+			res, err := sc.Scan(context.Background())
+			if res != nil || StageOf(err) != StageReferral {
+				t.Fatalf("scan: result %v, error %v (stage %q); want no result, stage referral", res != nil, err, StageOf(err))
+			}
+			var se *Error
+			if !errors.As(err, &se) || se.Server != server {
+				t.Fatalf("error does not name the server %s: %v", server, err)
+			}
+			for _, want := range []string{childNC, childURL} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not name %s", err, want)
+				}
+			}
+		})
 	}
-	if gc.searches.Load() == 0 || gcProxy.accepted.Load() != 1 {
-		t.Fatal("the Global Catalog was not asked")
+}
+
+// TestReferralFailsPoll: an incremental poll that meets a referral for a
+// naming context it reads fails too; the previous result is untouched.
+func TestReferralFailsPoll(t *testing.T) {
+	const childNC = "DC=child," + fakeDomainNC
+	fa := newFakeAD()
+	fa.account("rootsvc", "user", "HTTP/root")
+	fa.addDomain("child.corp.example.test", "CHILD", childNC)
+	gc := newFakeAD()
+	gc.put(childNC, map[string][]string{"objectClass": {"domain"}})
+	gc.put("CN=Users,"+childNC, map[string][]string{"objectClass": {"container"}})
+	gc.domainNC = childNC
+	gc.account("childsvc", "user", "HTTP/child")
+	gcAddr := gc.serve(t, nil, false)
+	sc := newTestScanner(t, []string{"ldap://" + fa.serve(t, nil, false)}, nil)
+	sc.globalCatalog = func(endpoint) endpoint { ep, _ := parseEndpoint("ldap://" + gcAddr); return ep }
+	prev := scanOK(t, sc)
+	if len(prev.Snapshot.Objects) != 2 {
+		t.Fatalf("objects = %d, want 2", len(prev.Snapshot.Objects))
+	}
+	gc.mu.Lock()
+	gc.referrals[strings.ToLower(childNC)] = []string{"ldap://dc9.child.corp.example.test/" + childNC}
+	gc.mu.Unlock()
+	fa.account("late", "user", "HTTP/late")
+	res, err := sc.Poll(context.Background(), prev)
+	if res != nil || StageOf(err) != StageReferral {
+		t.Fatalf("poll: result %v, error %v (stage %q); want no result, stage referral", res != nil, err, StageOf(err))
+	}
+	if len(prev.Snapshot.Objects) != 2 {
+		t.Fatal("the previous snapshot changed")
 	}
 }
 
@@ -138,6 +218,12 @@ func TestGlobalCatalogForOtherDomains(t *testing.T) {
 	if want := []string{fakeDomainNC, "gc:" + childNC}; !slices.Equal(res.Watermark.NamingContexts, want) {
 		t.Fatalf("naming contexts %q, want %q", res.Watermark.NamingContexts, want)
 	}
+	if want := []string{fakeDomainNC, childNC}; !slices.Equal(res.Snapshot.NamingContexts, want) {
+		t.Fatalf("snapshot naming contexts %q, want %q", res.Snapshot.NamingContexts, want)
+	}
+	if got, want := res.Snapshot.ObjectsByNamingContext(), map[string]int{fakeDomainNC: 1, childNC: 1}; !maps.Equal(got, want) {
+		t.Fatalf("objects by naming context %v, want %v", got, want)
+	}
 	d := res.Snapshot.Directory
 	if !slices.Equal(d.Domains, []string{"child.corp.example.test", "corp.example.test"}) || d.NetBIOSDomains["child.corp.example.test"] != "CHILD" {
 		t.Fatalf("domains %q netbios %v", d.Domains, d.NetBIOSDomains)
@@ -148,6 +234,9 @@ func TestGlobalCatalogForOtherDomains(t *testing.T) {
 	res = pollOK(t, sc, res)
 	if res.Stats.Mode != ModeIncremental || len(res.Snapshot.Objects) != 3 {
 		t.Fatalf("poll: mode %s (%s), objects %d", res.Stats.Mode, res.Stats.FullReason, len(res.Snapshot.Objects))
+	}
+	if got, want := res.Snapshot.ObjectsByNamingContext(), map[string]int{fakeDomainNC: 1, childNC: 2}; !maps.Equal(got, want) {
+		t.Fatalf("objects by naming context after the poll %v, want %v", got, want)
 	}
 }
 

@@ -68,12 +68,19 @@ type Stats struct {
 	// OtherEntries counts the changes a poll read in the other naming
 	// contexts to account for every USN, and Listed the GUIDs it listed to
 	// find deleted objects when some USN remained unexplained.
-	OtherEntries  int
-	Listed        int
+	OtherEntries int
+	Listed       int
+	// Servers are the servers this scan or poll connected to or reused, in
+	// order, each once (the last outcome wins); failed scans carry theirs
+	// too (ServersOf).
+	Servers       []ServerStatus
 	RangeRequests int // follow-up requests of AD range retrieval
 	Referrals     int
 	ReferralURLs  []string
 	DNSReread     bool // the DNS names were read (always on full scans)
+	// Groups counts the protected and nested groups read for privilege
+	// through group membership (every scan and poll reads them).
+	Groups int
 }
 
 // Scanner reads inventories from the configured directory. Its methods are
@@ -88,9 +95,11 @@ type Scanner struct {
 	// the well-known ports.
 	globalCatalog func(endpoint) endpoint
 
-	mu sync.Mutex // serialises scans; guards dc and gc
+	mu sync.Mutex // serialises scans; guards dc, gc and servers
 	dc *session
 	gc *session
+	// servers collects the current scan's connection outcomes.
+	servers serverLog
 }
 
 // New validates cfg and returns a Scanner that authenticates with auth.
@@ -129,7 +138,9 @@ func (sc *Scanner) dropSessions() {
 func (sc *Scanner) Scan(ctx context.Context) (*Result, error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	return sc.fullScan(ctx, "")
+	sc.servers = nil
+	res, err := sc.fullScan(ctx, "")
+	return sc.servers.attach(res, err)
 }
 
 // scanState accumulates one scan's statistics.
@@ -205,6 +216,17 @@ func (sc *Scanner) readAll(ctx context.Context, started time.Time, reason string
 		}
 	}
 	sortObjects(objects)
+	membership, err := sc.readMembership(ctx, targets, st)
+	if err != nil {
+		return nil, err
+	}
+	objects = inventory.ApplyPrivileges(objects, membership)
+	if err := sc.resolvePrincipals(ctx, targets, objects, nil, st); err != nil {
+		return nil, err
+	}
+	if err := sc.readAESThresholds(ctx, targets, b); err != nil {
+		return nil, err
+	}
 	readable, err := sc.tombstonesReadable(ctx, targets, st)
 	if err != nil {
 		return nil, err
@@ -215,17 +237,27 @@ func (sc *Scanner) readAll(ctx context.Context, started time.Time, reason string
 	}
 	st.stats.NamingContexts = len(targets)
 	snap := &inventory.Snapshot{
-		Directory: b.directory(),
-		Objects:   objects,
-		Server:    dc.ep.url,
-		Started:   started,
-		Duration:  time.Since(started),
+		Directory:      b.directory(),
+		Objects:        objects,
+		Server:         dc.ep.url,
+		Started:        started,
+		Duration:       time.Since(started),
+		NamingContexts: namingContexts(targets),
 	}
 	sc.log.Info("ldap full scan done", "server", dc.ep.url, "dc", dse.dnsHostName, "objects", len(objects), "spns", snap.SPNCount(),
 		"naming_contexts", len(targets), "referrals", st.refs.count, "duration", snap.Duration)
 	w := newWatermark(dc, dse, invocationID, targets)
 	w.TombstonesReadable = readable
 	return &Result{Snapshot: snap, Watermark: w, Stats: st.finish()}, nil
+}
+
+// namingContexts are the DNs of the targets, for the snapshot.
+func namingContexts(targets []target) []string {
+	out := make([]string, len(targets))
+	for i, t := range targets {
+		out[i] = t.nc
+	}
+	return out
 }
 
 func newWatermark(dc *session, dse rootDSE, invocationID string, targets []target) Watermark {
@@ -280,6 +312,7 @@ func (sc *Scanner) sessionFor(ctx context.Context, t target) (*session, error) {
 		return sc.dc, nil
 	}
 	if sc.gc.alive() {
+		sc.servers.note(sc.gc.ep.url, true, true)
 		return sc.gc, nil
 	}
 	gc, err := sc.connect(ctx, sc.globalCatalog(sc.dc.ep), true)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
@@ -47,6 +48,7 @@ func (sc *Scanner) connect(ctx context.Context, ep endpoint, gc bool) (*session,
 		}
 		return lc, nil
 	})
+	sc.servers.note(ep.url, gc, err == nil)
 	if err != nil {
 		return nil, err
 	}
@@ -115,8 +117,12 @@ func (r *referrals) add(log *slog.Logger, base string, urls ...string) {
 }
 
 // stream runs one search request and hands every entry to onEntry as it
-// arrives; it returns the controls of the final result. A referral result
-// is recorded, not followed, and ends the search without error.
+// arrives; it returns the controls of the final result. Continuation
+// references (searchResRef: other naming contexts below the base, each read
+// on its own or out of scope) are recorded, not followed. A referral result
+// means the server does not hold the base asked for: every search reads a
+// naming context in scope, so it fails at stage referral rather than
+// returning a scan without that naming context.
 func (s *session) stream(ctx context.Context, req *ldap.SearchRequest, refs *referrals, onEntry func(*ldap.Entry) error) ([]ldap.Control, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
@@ -136,9 +142,10 @@ func (s *session) stream(ctx context.Context, req *ldap.SearchRequest, refs *ref
 	}
 	if err := res.Err(); err != nil {
 		if urls, ok := referralURLs(err); ok {
-			s.log.Warn("ldap search answered with a referral, not followed", "server", s.ep.url, "base", req.BaseDN, "urls", urls)
 			refs.add(s.log, req.BaseDN, urls...)
-			return nil, nil
+			return nil, &Error{Stage: StageReferral, Server: s.ep.url,
+				Err: fmt.Errorf("search %q answered with a referral to %s (not followed): this server does not hold that naming context: %w",
+					req.BaseDN, referralTargets(urls), err)}
 		}
 		return nil, fmt.Errorf("search %q: %w", req.BaseDN, err)
 	}
@@ -147,6 +154,14 @@ func (s *session) stream(ctx context.Context, req *ldap.SearchRequest, refs *ref
 		return nil, fmt.Errorf("search %q: %w", req.BaseDN, err)
 	}
 	return controls, nil
+}
+
+// referralTargets names the URLs of a referral for a message.
+func referralTargets(urls []string) string {
+	if len(urls) == 0 {
+		return "no URL"
+	}
+	return strings.Join(urls, ", ")
 }
 
 // referralURLs reports whether err is a referral result and returns the

@@ -20,6 +20,11 @@ type collector struct {
 	spns, objects, suppressed                         *prometheus.Desc
 	scanSuccess, lastSuccess, scanDuration            *prometheus.Desc
 	scans, scanFailures, ldapUp, tgtExpiry, buildInfo *prometheus.Desc
+	suppressionsExpired                               *prometheus.Desc
+
+	// snapshotObjects counts objects per naming context read, so that a
+	// naming context that comes back short or empty is visible.
+	snapshotObjects *prometheus.Desc
 }
 
 func newCollector(store *Store) *collector {
@@ -29,7 +34,7 @@ func newCollector(store *Store) *collector {
 	return &collector{
 		store:                  store,
 		findings:               desc("findings", "Findings in the current snapshot, by audit rule and severity.", "rule", "severity"),
-		findingInfo:            desc("finding_info", "One series per finding and account in the current snapshot (value 1), most severe first, capped by metrics.max_finding_series.", "rule", "severity", "spn", "account"),
+		findingInfo:            desc("finding_info", "One series per finding and account in the current snapshot (value 1), capped by metrics.max_finding_series; duplicate SPNs and alias conflicts are kept first.", "rule", "severity", "spn", "account"),
 		findingSeriesTruncated: desc("finding_series_truncated", "1 when spnaudit_finding_info was capped by metrics.max_finding_series, else 0."),
 		spns:                   desc("spns", "servicePrincipalName values in the current snapshot."),
 		objects:                desc("objects", "Directory objects holding at least one SPN in the current snapshot, by kind.", "kind"),
@@ -42,6 +47,9 @@ func newCollector(store *Store) *collector {
 		ldapUp:                 desc("ldap_up", "1 when the domain controller answered the last connection attempt, else 0.", "server"),
 		tgtExpiry:              desc("kerberos_tgt_expiry_timestamp_seconds", "Unix time at which the current Kerberos TGT expires."),
 		buildInfo:              desc("build_info", "Build of the running spnaudit (value 1).", "version", "revision", "goversion"),
+		suppressionsExpired:    desc("suppressions_expired", "audit.ignore entries whose until date has passed at the current snapshot; they suppress nothing."),
+
+		snapshotObjects: desc("snapshot_objects", "Directory objects holding at least one SPN in the current snapshot, by naming context read (0 for one that holds none).", "naming_context"),
 	}
 }
 
@@ -50,6 +58,8 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.findings, c.findingInfo, c.findingSeriesTruncated, c.spns, c.objects, c.suppressed,
 		c.scanSuccess, c.lastSuccess, c.scanDuration, c.scans, c.scanFailures, c.ldapUp,
 		c.tgtExpiry, c.buildInfo,
+		c.suppressionsExpired,
+		c.snapshotObjects,
 	} {
 		ch <- d
 	}
@@ -94,8 +104,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.lastSuccess, unixSeconds(v.succeeded))
 	gauge(c.spns, float64(v.spns))
 	gauge(c.suppressed, float64(v.document.Suppressed))
+	gauge(c.suppressionsExpired, float64(v.expiredSuppressions))
 	for _, kind := range withExtraKeys(inventory.Kinds, v.objectsByKind) {
 		gauge(c.objects, float64(v.objectsByKind[kind]), string(kind))
+	}
+	for nc, n := range v.objectsByNC {
+		gauge(c.snapshotObjects, float64(n), labelValue(nc))
 	}
 	counted := map[ruleSeverity]bool{}
 	for _, rule := range opts.Rules {

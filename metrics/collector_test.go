@@ -185,13 +185,16 @@ func TestFindingSeriesCap(t *testing.T) {
 		name      string
 		max       int
 		want      []string // kept series, most severe first
+		oneOf     []string // and exactly one of these
 		truncated float64
 	}{
-		{"under the cap", 10, all, 0},
-		{"exactly the cap", len(all), all, 0},
-		{"capped keeps the most severe", 3, all[:3], 1},
-		{"cap of one", 1, all[:1], 1},
-		{"zero exports none", 0, nil, 1},
+		{"under the cap", 10, all, nil, 0},
+		{"exactly the cap", len(all), all, nil, 0},
+		{"capped keeps the most severe", 3, all[:3], nil, 1},
+		// Which of the duplicate's two series is kept depends on the
+		// per-process hash (seriesOrder), not on the account's name.
+		{"cap of one", 1, nil, all[:2], 1},
+		{"zero exports none", 0, nil, nil, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -207,12 +210,20 @@ func TestFindingSeriesCap(t *testing.T) {
 					n++
 				}
 			}
-			if n != len(tt.want) {
-				t.Errorf("%d finding_info series, want %d", n, len(tt.want))
+			if want := len(tt.want) + min(len(tt.oneOf), 1); n != want {
+				t.Errorf("%d finding_info series, want %d", n, want)
 			}
 			for _, k := range tt.want {
 				if got[k] != 1 {
 					t.Errorf("missing %s", k)
+				}
+			}
+			if kept := 0.0; tt.oneOf != nil {
+				for _, k := range tt.oneOf {
+					kept += got[k]
+				}
+				if kept != 1 {
+					t.Errorf("kept %v of %v, want exactly one", kept, tt.oneOf)
 				}
 			}
 			if v := got["spnaudit_finding_series_truncated{}"]; v != tt.truncated {
@@ -380,5 +391,87 @@ func TestNoFindingsIsNeverTruncated(t *testing.T) {
 	s.ScanSucceeded(res)
 	if v, ok := gather(t, s)["spnaudit_finding_series_truncated{}"]; !ok || v != 0 {
 		t.Errorf("truncated = %v (present %v), want 0", v, ok)
+	}
+}
+
+// TestFindingSeriesCapResistsFloods: whoever may write SPNs can flood the
+// directory with findings. The series the paging alerts (DuplicateSPN,
+// SPNHostAliasConflict) read must survive metrics.max_finding_series, and
+// neither the text of the flood's SPNs nor its accounts' names may decide
+// which findings are kept.
+func TestFindingSeriesCapResistsFloods(t *testing.T) {
+	const (
+		dnAttacker  = "CN=aaa-attacker,OU=Users,DC=corp,DC=example,DC=test"
+		dnAttacker2 = "CN=aaa-attacker2,OU=Users,DC=corp,DC=example,DC=test"
+	)
+	flood := func(n int, f func(i int) audit.Finding) []audit.Finding {
+		out := make([]audit.Finding, n)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	realDuplicate := audit.Finding{Rule: "duplicate-spn", Severity: audit.SeverityHigh, SPN: "HTTP/web.corp.example.test", Accounts: []string{dnPool, dnLegacy}}
+	realConflict := audit.Finding{Rule: "host-alias-conflict", Severity: audit.SeverityMedium, SPN: "HTTP/svexpgg311", Accounts: []string{dnPool, dnNode11}}
+	tests := []struct {
+		name     string
+		max      int
+		findings []audit.Finding
+		want     []audit.Finding // every series of these is kept
+	}{
+		{
+			// Ghost SPNs on an account trusted for delegation are high: today's
+			// order (severity, then rule id) put them all before the medium
+			// host-alias conflict, which the cap then dropped.
+			name: "5000 high ghost SPNs", max: 1000,
+			findings: append(flood(5000, func(i int) audit.Finding {
+				return audit.Finding{Rule: "ghost-spn", Severity: audit.SeverityHigh, SPN: fmt.Sprintf("HTTP/gone%04d", i), Accounts: []string{dnAttacker}}
+			}), realDuplicate, realConflict),
+			want: []audit.Finding{realDuplicate, realConflict},
+		},
+		{
+			// Duplicates between two accounts of the attacker, named to sort
+			// before any real SPN: an order by SPN kept only these.
+			name: "2000 duplicates that sort first", max: 100,
+			findings: append(flood(2000, func(i int) audit.Finding {
+				return audit.Finding{Rule: "duplicate-spn", Severity: audit.SeverityHigh, SPN: fmt.Sprintf("AAAA/%04d", i), Accounts: []string{dnAttacker, dnAttacker2}}
+			}), realDuplicate),
+			want: []audit.Finding{realDuplicate},
+		},
+		{
+			name: "2000 critical kerberoastable accounts", max: 10,
+			findings: append(flood(2000, func(i int) audit.Finding {
+				return audit.Finding{Rule: "kerberoastable-account", Severity: audit.SeverityCritical, Accounts: []string{fmt.Sprintf("CN=aaa%04d,DC=corp,DC=example,DC=test", i)}}
+			}), realConflict),
+			want: []audit.Finding{realConflict},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClock()
+			s := newTestStore(c, tt.max)
+			res := farmResult(ModeFull, c.Now())
+			res.Findings = tt.findings
+			s.ScanSucceeded(res)
+			got := gather(t, s)
+			n := 0
+			for k := range got {
+				if strings.HasPrefix(k, "spnaudit_finding_info{") {
+					n++
+				}
+			}
+			if n != tt.max || got["spnaudit_finding_series_truncated{}"] != 1 {
+				t.Errorf("%d finding_info series, truncated %v; want %d, 1", n, got["spnaudit_finding_series_truncated{}"], tt.max)
+			}
+			names := s.load().snapshot.accountNames
+			for _, f := range tt.want {
+				for _, dn := range f.Accounts {
+					k := fmt.Sprintf("spnaudit_finding_info{account=%q,rule=%q,severity=%q,spn=%q}", names[dn], f.Rule, f.Severity, f.SPN)
+					if got[k] != 1 {
+						t.Errorf("the cap dropped %s", k)
+					}
+				}
+			}
+		})
 	}
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // testStages are the daemon's: ldapscan's stages plus kerberos and audit.
-var testStages = []string{"kerberos", "connect", "bind", "rootdse", "config", "search", "range", "audit"}
+var testStages = []string{"kerberos", "connect", "bind", "rootdse", "config", "search", "range", "referral", "audit"}
 
 // clock is a settable test clock.
 type clock struct {
@@ -82,6 +82,9 @@ func farmSnapshot(started time.Time) *inventory.Snapshot {
 		Server:   "dc1.corp.example.test",
 		Started:  started,
 		Duration: 1500 * time.Millisecond,
+		// The farm's domain, and a child domain read through the Global
+		// Catalog that holds no SPN.
+		NamingContexts: []string{"DC=corp,DC=example,DC=test", "DC=lab,DC=corp,DC=example,DC=test"},
 	}
 }
 
@@ -110,7 +113,7 @@ func farmFindings() []audit.Finding {
 
 // farmResult is a successful scan of the farm that started at started.
 func farmResult(mode ScanMode, started time.Time) ScanResult {
-	return ScanResult{Mode: mode, Snapshot: farmSnapshot(started), Findings: farmFindings(), Suppressed: 2}
+	return ScanResult{Mode: mode, Snapshot: farmSnapshot(started), Findings: farmFindings(), Suppressed: 2, ExpiredSuppressions: 1}
 }
 
 var errSearch = errors.New("ldap search: connection reset by peer")

@@ -54,6 +54,9 @@ func writeText(w http.ResponseWriter, status int, body string) {
 func serveFindings(w http.ResponseWriter, store *Store, logger *slog.Logger) {
 	st := store.load()
 	w.Header().Set("Content-Type", "application/json")
+	// The document holds directory text anyone who may write an SPN chose:
+	// a browser must never sniff it into HTML.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if st.snapshot == nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_ = json.NewEncoder(w).Encode(map[string]string{"error": "no successful scan yet"})

@@ -72,6 +72,9 @@ type ScanResult struct {
 	Findings []audit.Finding
 	// Suppressed counts findings silenced by audit.ignore entries.
 	Suppressed int
+	// ExpiredSuppressions counts audit.ignore entries past their until date
+	// (audit.Result.ExpiredSuppressions), which suppress nothing.
+	ExpiredSuppressions int
 }
 
 // Store holds the latest scan outcome. The daemon calls its methods (they may
@@ -79,6 +82,7 @@ type ScanResult struct {
 type Store struct {
 	opts   Options
 	stages []string // opts.Stages plus StageOther, deduplicated
+	order  seriesOrder
 
 	writeMu sync.Mutex // serialises copy-on-write updates
 	current atomic.Pointer[state]
@@ -127,7 +131,7 @@ func NewStore(opts Options) *Store {
 	if !slices.Contains(stages, StageOther) {
 		stages = append(stages, StageOther)
 	}
-	s := &Store{opts: opts, stages: stages}
+	s := &Store{opts: opts, stages: stages, order: newSeriesOrder()}
 	s.current.Store(&state{
 		scans:        map[ScanMode]uint64{},
 		failures:     map[failureKey]uint64{},
@@ -154,7 +158,7 @@ func (s *Store) load() *state { return s.current.Load() }
 // Collect only reads.
 func (s *Store) ScanSucceeded(res ScanResult) {
 	now := s.opts.Now()
-	view := newSnapshotView(res, now, s.opts.MaxFindingSeries)
+	view := newSnapshotView(res, now, s.opts.MaxFindingSeries, s.order)
 	s.update(func(next *state) {
 		next.snapshot = view
 		next.lastScan = scanOutcome{attempted: true, ok: true, mode: res.Mode, at: now}
@@ -186,12 +190,44 @@ func (s *Store) ScanFailed(mode ScanMode, stage string, err error) {
 	})
 }
 
+// CountFailure counts a failure at stage that did not stop the scan from
+// publishing (DNS could not answer for some host names): the failure counter
+// moves, the last scan stays successful.
+func (s *Store) CountFailure(mode ScanMode, stage string) {
+	if !slices.Contains(s.stages, stage) {
+		stage = StageOther
+	}
+	s.update(func(next *state) {
+		next.failures = maps.Clone(next.failures)
+		next.failures[failureKey{mode, stage}]++
+	})
+}
+
 // SetLDAPUp records whether a domain controller (a configured ldap.urls
 // entry, so the label stays bounded) answered its last connection attempt.
 func (s *Store) SetLDAPUp(server string, up bool) {
 	s.update(func(next *state) {
 		next.ldapUp = maps.Clone(next.ldapUp)
 		next.ldapUp[server] = up
+	})
+}
+
+// SetLDAPServers records which servers one scan reached (server URL:
+// answered). A full scan connects afresh through ldap.urls in order, so
+// with full its servers replace the recorded ones: a server it did not try
+// (an ldap.urls entry after the one that answered, the Global Catalog of a
+// DC no longer used) loses its series rather than keeping a value nobody
+// re-checks, and a server down once is never reported down for ever. An
+// incremental poll reuses its connections, so its servers update the
+// recorded ones and the others keep theirs until the next full scan.
+func (s *Store) SetLDAPServers(up map[string]bool, full bool) {
+	s.update(func(next *state) {
+		if full {
+			next.ldapUp = map[string]bool{}
+		} else {
+			next.ldapUp = maps.Clone(next.ldapUp)
+		}
+		maps.Copy(next.ldapUp, up)
 	})
 }
 

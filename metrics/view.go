@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"cmp"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"time"
@@ -17,10 +18,15 @@ type snapshotView struct {
 	document  *report.Document // without snapshot age, which depends on "now"
 	succeeded time.Time
 	spns      int
+	// expiredSuppressions counts audit.ignore entries past their until date.
+	expiredSuppressions int
 
 	objectsByKind map[inventory.Kind]int
+	// objectsByNC counts objects per naming context read (bounded by the
+	// forest's domains).
+	objectsByNC   map[string]int
 	findingCounts map[ruleSeverity]int
-	// info is deduplicated, ordered most severe first and capped.
+	// info is deduplicated, ordered by seriesOrder and capped.
 	info      []infoSeries
 	truncated bool
 	// accountNames maps the DNs named by findings to NETBIOS\sAMAccountName.
@@ -37,15 +43,17 @@ type infoSeries struct {
 	rule, severity, spn, account string
 }
 
-func newSnapshotView(res ScanResult, succeeded time.Time, maxInfo int) *snapshotView {
+func newSnapshotView(res ScanResult, succeeded time.Time, maxInfo int, order seriesOrder) *snapshotView {
 	doc := report.NewDocument(res.Snapshot, res.Findings, res.Suppressed)
 	v := &snapshotView{
-		document:      doc,
-		succeeded:     succeeded,
-		spns:          doc.Scan.SPNs,
-		objectsByKind: map[inventory.Kind]int{},
-		findingCounts: map[ruleSeverity]int{},
-		accountNames:  accountNames(res.Snapshot, doc.Findings),
+		document:            doc,
+		succeeded:           succeeded,
+		spns:                doc.Scan.SPNs,
+		expiredSuppressions: res.ExpiredSuppressions,
+		objectsByKind:       map[inventory.Kind]int{},
+		findingCounts:       map[ruleSeverity]int{},
+		accountNames:        accountNames(res.Snapshot, doc.Findings),
+		objectsByNC:         res.Snapshot.ObjectsByNamingContext(),
 	}
 	for i := range res.Snapshot.Objects {
 		v.objectsByKind[res.Snapshot.Objects[i].Kind]++
@@ -53,13 +61,14 @@ func newSnapshotView(res ScanResult, succeeded time.Time, maxInfo int) *snapshot
 	for _, f := range doc.Findings {
 		v.findingCounts[ruleSeverity{f.Rule, f.Severity}]++
 	}
-	v.info, v.truncated = capSeries(infoSeriesOf(doc.Findings, v.accountNames), maxInfo)
+	v.info, v.truncated = order.capSeries(infoSeriesOf(doc.Findings, v.accountNames), maxInfo)
 	return v
 }
 
 // accountNames maps each DN that a finding names to the name an admin types
-// (and recognises in an alert): NETBIOS\sAMAccountName, as setspn -L takes
-// it. A DN whose object or NetBIOS domain name is unknown maps to itself.
+// (and recognises in an alert): inventory.Directory.AccountName,
+// NETBIOS\sAMAccountName as setspn -L takes it. A DN whose object is not in
+// the snapshot maps to itself.
 func accountNames(snap *inventory.Snapshot, findings []audit.Finding) map[string]string {
 	names := map[string]string{}
 	for _, f := range findings {
@@ -69,11 +78,8 @@ func accountNames(snap *inventory.Snapshot, findings []audit.Finding) map[string
 	}
 	for i := range snap.Objects {
 		o := &snap.Objects[i]
-		if _, wanted := names[o.DN]; !wanted || o.SAMAccountName == "" {
-			continue
-		}
-		if netbios := snap.Directory.NetBIOSDomains[o.Domain]; netbios != "" {
-			names[o.DN] = netbios + `\` + o.SAMAccountName
+		if _, wanted := names[o.DN]; wanted {
+			names[o.DN] = snap.Directory.AccountName(o)
 		}
 	}
 	return names
@@ -109,21 +115,84 @@ func infoSeriesOf(findings []audit.Finding, names map[string]string) []infoSerie
 	return out
 }
 
-// capSeries orders the series most severe first (then by rule, SPN and
-// account, so the choice is deterministic) and keeps at most max of them.
-func capSeries(series []infoSeries, max int) ([]infoSeries, bool) {
-	slices.SortFunc(series, func(a, b infoSeries) int {
-		return cmp.Or(
-			cmp.Compare(audit.Severity(b.severity).Rank(), audit.Severity(a.severity).Rank()),
-			strings.Compare(a.rule, b.rule),
-			strings.Compare(a.spn, b.spn),
-			strings.Compare(a.account, b.account),
-		)
-	})
-	if len(series) <= max {
-		return series, false
+// pagingRules are the rules whose spnaudit_finding_info series page someone
+// (deploy/prometheus/alerts.yml: DuplicateSPN, SPNHostAliasConflict). Their
+// series are kept first, so no flood of other findings (5,000 ghost SPNs,
+// say) can push them out of a capped spnaudit_finding_info.
+var pagingRules = []string{audit.RuleDuplicateSPN, audit.RuleHostAliasConflict}
+
+// pagingRank is 1 for a paging rule, 0 otherwise.
+func pagingRank(rule string) int {
+	if slices.Contains(pagingRules, rule) {
+		return 1
 	}
-	return series[:max:max], true
+	return 0
+}
+
+// seriesOrder decides which series survive the cap. Nothing in it is text an
+// attacker can choose: anyone allowed to write an SPN picks its text (and,
+// creating an account, its name), so an order by SPN or account would let
+// "AAAA/..." SPNs crowd out a real duplicate. The order is:
+//
+//  1. paging rules first (pagingRules);
+//  2. most severe first;
+//  3. rule id (fixed by us);
+//  4. fair share between accounts: an account's n-th series of that rule and
+//     severity comes after every account's (n-1)-th, so one account flooding
+//     SPNs occupies one slot per round;
+//  5. a keyed hash of the labels, with a random key per process: stable from
+//     scrape to scrape (no flapping alerts) but unpredictable to an attacker.
+type seriesOrder struct {
+	seed maphash.Seed
+}
+
+func newSeriesOrder() seriesOrder { return seriesOrder{seed: maphash.MakeSeed()} }
+
+// rankedSeries is a series with the sort keys it is ordered by.
+type rankedSeries struct {
+	infoSeries
+	paging, sevRank, round int
+	hash                   uint64
+}
+
+// capSeries orders series by o (see seriesOrder) and keeps at most max.
+func (o seriesOrder) capSeries(series []infoSeries, max int) ([]infoSeries, bool) {
+	ranked := make([]rankedSeries, len(series))
+	for i, s := range series {
+		ranked[i] = rankedSeries{
+			infoSeries: s,
+			paging:     pagingRank(s.rule),
+			sevRank:    audit.Severity(s.severity).Rank(),
+			hash:       maphash.String(o.seed, s.rule+"\x00"+s.severity+"\x00"+s.spn+"\x00"+s.account),
+		}
+	}
+	group := func(a, b rankedSeries) int {
+		return cmp.Or(cmp.Compare(b.paging, a.paging), cmp.Compare(b.sevRank, a.sevRank), strings.Compare(a.rule, b.rule))
+	}
+	// Rounds are counted in hash order within each account, so which of an
+	// account's series comes first is not the account's choice either.
+	slices.SortFunc(ranked, func(a, b rankedSeries) int { return cmp.Or(group(a, b), cmp.Compare(a.hash, b.hash)) })
+	type accountGroup struct{ rule, severity, account string }
+	rounds := map[accountGroup]int{}
+	for i := range ranked {
+		key := accountGroup{ranked[i].rule, ranked[i].infoSeries.severity, ranked[i].account}
+		ranked[i].round = rounds[key]
+		rounds[key]++
+	}
+	slices.SortFunc(ranked, func(a, b rankedSeries) int {
+		return cmp.Or(group(a, b), cmp.Compare(a.round, b.round), cmp.Compare(a.hash, b.hash),
+			// Only a hash collision gets here; keep the order total.
+			strings.Compare(a.spn, b.spn), strings.Compare(a.account, b.account))
+	})
+	truncated := len(ranked) > max
+	if truncated {
+		ranked = ranked[:max]
+	}
+	out := make([]infoSeries, len(ranked))
+	for i, r := range ranked {
+		out[i] = r.infoSeries
+	}
+	return out, truncated
 }
 
 // labelValue makes s a valid label value: SPNs are stored as written and may

@@ -67,7 +67,7 @@ func writeInventoryTable(w io.Writer, snap *inventory.Snapshot, color bool) erro
 	bw := bufio.NewWriter(w)
 	p := painter(color)
 	for _, o := range sortedObjects(snap) {
-		name := sanitize(accountName(o, snap.Directory.NetBIOSDomains))
+		name := Sanitize(snap.Directory.AccountName(o))
 		kind := string(o.Kind)
 		switch {
 		case o.IsDC():
@@ -76,13 +76,13 @@ func writeInventoryTable(w io.Writer, snap *inventory.Snapshot, color bool) erro
 			kind += ", disabled"
 		}
 		head := fmt.Sprintf("%s  %s  ", name, kind)
-		dn := wrap(sanitize(o.DN), max(width-len([]rune(head)), 40), true)
+		dn := wrap(Sanitize(o.DN), max(width-len([]rune(head)), 40), true)
 		fmt.Fprintf(bw, "%s  %s  %s\n", p.paint(styleBold, name), p.paint(styleDim, kind), dn[0])
 		for _, l := range dn[1:] {
 			fmt.Fprintf(bw, "%s%s\n", strings.Repeat(" ", len([]rune(head))), l)
 		}
 		for _, spn := range o.SPNs {
-			for i, l := range wrap(sanitize(spn), width-4, false) {
+			for i, l := range wrap(Sanitize(spn), width-4, false) {
 				if i == 0 {
 					fmt.Fprintf(bw, "  %s\n", l)
 				} else {
@@ -93,13 +93,4 @@ func writeInventoryTable(w io.Writer, snap *inventory.Snapshot, color bool) erro
 	}
 	fmt.Fprintf(bw, "%s, %s, %s\n", count(len(snap.Objects), "object"), count(snap.SPNCount(), "SPN"), count(len(snap.Directory.Domains), "domain"))
 	return bw.Flush()
-}
-
-// accountName is DOMAIN\sAMAccountName when the domain's NetBIOS name is
-// known (the form setspn takes), else the sAMAccountName.
-func accountName(o *inventory.Object, netbios map[string]string) string {
-	if nb := netbios[o.Domain]; nb != "" {
-		return nb + `\` + o.SAMAccountName
-	}
-	return o.SAMAccountName
 }

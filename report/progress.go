@@ -61,7 +61,7 @@ func (l *ProgressLine) Update(p Progress) {
 	}
 	tail := fmt.Sprintf(": %s, %s · total %s at %s/s · %s",
 		thousands(p.Objects)+" objects", count(p.Pages, "page"), thousands(total), thousands(rate), seconds(elapsed))
-	nc := []rune(sanitize(p.NamingContext))
+	nc := []rune(Sanitize(p.NamingContext))
 	if room := progressWidth - len([]rune(tail)); len(nc) > room {
 		// Keep the start: it tells DC=child,DC=example,DC=test from
 		// DC=example,DC=test and CN=Configuration,... apart.

@@ -74,7 +74,7 @@ func TestTablesFitAndAreClean(t *testing.T) {
 			// Commands and the summary line are deliberately left whole.
 			for _, f := range scenarioFindings() {
 				for _, cmd := range f.Remediation {
-					if strings.HasSuffix(line, sanitize(cmd)) {
+					if strings.HasSuffix(line, Sanitize(cmd)) {
 						continue next
 					}
 				}
@@ -303,8 +303,8 @@ func TestSanitize(t *testing.T) {
 		"replacement\uFFFD!": "replacement\uFFFD!",
 		"tag\U000E0041":      `tag\U000e0041`,
 	} {
-		if got := sanitize(in); got != want {
-			t.Errorf("sanitize(%q) = %q; want %q", in, got, want)
+		if got := Sanitize(in); got != want {
+			t.Errorf("Sanitize(%q) = %q; want %q", in, got, want)
 		}
 	}
 }

@@ -98,10 +98,10 @@ func groupIndexesByRule(findings []audit.Finding) [][]int {
 func writeFinding(w *bufio.Writer, f *audit.Finding, p painter) {
 	sev := strings.ToUpper(string(f.Severity))
 	label := p.paint(severityStyle[f.Severity], sev) + strings.Repeat(" ", max(1, labelWidth-len(sev)))
-	message := wrap(sanitize(f.Message), valueWidth, false)
+	message := wrap(Sanitize(f.Message), valueWidth, false)
 	first := message
 	if f.SPN != "" {
-		first = wrap(sanitize(f.SPN), valueWidth-2, false)
+		first = wrap(Sanitize(f.SPN), valueWidth-2, false)
 		for i := range first[1:] {
 			first[i+1] = "  " + first[i+1]
 		}
@@ -110,7 +110,7 @@ func writeFinding(w *bufio.Writer, f *audit.Finding, p painter) {
 	writeLines(w, label, first)
 	var accounts, fixes []string
 	for _, dn := range f.Accounts {
-		wrapped := wrap(sanitize(dn), valueWidth-2, true)
+		wrapped := wrap(Sanitize(dn), valueWidth-2, true)
 		accounts = append(accounts, wrapped[0])
 		for _, l := range wrapped[1:] {
 			accounts = append(accounts, "  "+l) // continuation: the next DN starts further left
@@ -119,7 +119,7 @@ func writeFinding(w *bufio.Writer, f *audit.Finding, p painter) {
 	// Commands are never wrapped: a line break pasted into a shell runs
 	// half a command. The terminal folds them, and copying keeps one line.
 	for _, cmd := range f.Remediation {
-		fixes = append(fixes, sanitize(cmd))
+		fixes = append(fixes, Sanitize(cmd))
 	}
 	writeLines(w, "accounts  ", accounts)
 	writeLines(w, "fix       ", fixes)

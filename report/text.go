@@ -14,11 +14,13 @@ import (
 // width is the terminal width tables are laid out for.
 const width = 100
 
-// sanitize makes directory data safe and visible on a terminal: control,
+// Sanitize makes directory data safe and visible on a terminal: control,
 // format (zero-width, bidi) and non-ASCII space characters, and invalid
 // UTF-8, are shown as Go escapes. Such characters in an SPN are exactly what
 // malformed-spn reports, and they must neither hide nor drive the terminal.
-func sanitize(s string) string {
+// Table cells, the progress line, and the CLI's warnings and one-line errors
+// (which can quote a DN) all go through it.
+func Sanitize(s string) string {
 	clean := true
 	for _, r := range s {
 		if r == utf8.RuneError || hidden(r) {

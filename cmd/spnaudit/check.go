@@ -22,10 +22,12 @@ func newCheckCmd(a *app) *cobra.Command {
 		Use:   "check SPN --account NAME",
 		Short: "Tell whether adding an SPN to an account would break Kerberos",
 		Long: `Answers, before you run setspn -S, whether adding SPN to the account would be malformed,
-duplicate an SPN another object holds, or take over a service class from a computer's
-HOST/ SPN (the HOST alias trap that setspn -S does not see: HTTP/web01 on a service
-account breaks WinRM to web01). The account is a sAMAccountName, DOMAIN\name or DN;
-one not in the directory is checked as a new account.
+duplicate an SPN another object holds, or collide with an alias of it that another
+object holds (AD's alias uniqueness, either side: HTTP/web01 while a computer or
+account holds HOST/web01 — the HOST alias trap that setspn -S does not see, which
+breaks WinRM to web01 — or HOST/web01 while another account holds HTTP/web01, which
+the DC refuses). The account is a sAMAccountName, DOMAIN\name or DN; one not in the
+directory is checked as a new account.
 
 Prints the findings the audit would report once the SPN is added, with their fixes,
 and exits with status 1; prints OK and exits 0 when adding it is safe; exits 2 when
@@ -54,7 +56,11 @@ the check could not run.`,
 			}
 			defer done()
 			spn := args[0]
-			findings := audit.CheckSPN(run.snap, run.auditConfig(), spn, account)
+			ac, err := a.auditConfig(run)
+			if err != nil {
+				return err
+			}
+			findings := audit.CheckSPN(run.snap, ac, spn, account)
 			switch {
 			case f == report.FormatJSON:
 				doc := report.NewDocument(run.snap, findings, 0)

@@ -106,6 +106,10 @@ func diagnose(err error, cfg *config.Config) (cause, fix string) {
 			"check that the DC is reachable from this host (routing, firewalls), or raise ldap.timeout"
 	case errors.As(err, &opErr):
 		return opErr.Err.Error(), "check that the DC is reachable from this host (ldap.urls, routing, firewalls)"
+	case errors.As(err, &ldapErr) && ldapErr.ResultCode == ldap.LDAPResultReferral:
+		// ldapscan's message names the naming context and where it was referred.
+		return oneLine(err.Error()),
+			"point ldap.urls at a domain controller of that domain, or correct ldap.base_dn; referrals are not followed"
 	case errors.As(err, &ldapErr):
 		return ldapResult(ldapErr)
 	}

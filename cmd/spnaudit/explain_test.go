@@ -94,6 +94,15 @@ func TestExplain(t *testing.T) {
 			`ldap search ldap://dc1: LDAP Result Code 32 "No Such Object": 0000208D: no such object; check ldap.base_dn, or leave it empty to read the whole forest`,
 		},
 		{
+			"a naming context answered by a referral",
+			context.Background(),
+			stage(ldapscan.StageReferral, "ldap://dc1:3268", fmt.Errorf(`search "DC=child,DC=corp" answered with a referral to ldap://dc9/DC=child,DC=corp (not followed): %w`,
+				ldap.NewError(ldap.LDAPResultReferral, errors.New("0000202B: RefErr")))),
+			`ldap referral ldap://dc1:3268: search "DC=child,DC=corp" answered with a referral to ldap://dc9/DC=child,DC=corp (not followed): ` +
+				`LDAP Result Code 10 "Referral": 0000202B: RefErr; ` +
+				"point ldap.urls at a domain controller of that domain, or correct ldap.base_dn; referrals are not followed",
+		},
+		{
 			"a request timeout",
 			context.Background(),
 			stage(ldapscan.StageSearch, "ldap://dc1", fmt.Errorf("search: %w", context.DeadlineExceeded)),

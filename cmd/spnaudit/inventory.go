@@ -139,8 +139,25 @@ func (a *app) readInventory(c *cobra.Command, src *source, vet func(*config.Conf
 	return &inventoryRun{ctx: ctx, cfg: cfg, snap: snap}, cancel, nil
 }
 
-// auditConfig is the audit's configuration for the run's inventory.
-func (r *inventoryRun) auditConfig() audit.Config { return auditConfig(r.ctx, r.cfg, r.snap) }
+// auditConfig is the audit's configuration for the run's inventory. With
+// audit.resolve_dns it resolves the would-be ghost hosts first: a deadline
+// that passes meanwhile is an error (no partial answer), and names DNS could
+// not answer for are left out of ghost-spn with a warning.
+func (a *app) auditConfig(r *inventoryRun) (audit.Config, error) {
+	resolver, err := newHostResolver(r.cfg)
+	if err != nil || resolver == nil {
+		return auditConfig(r.cfg, nil), err
+	}
+	answers, failed, err := resolver.ResolveHosts(r.ctx, r.snap)
+	if err != nil {
+		return audit.Config{}, fmt.Errorf("audit.resolve_dns: %w; raise scan.timeout or check audit.dns_servers", err)
+	}
+	if len(failed) > 0 && !a.quiet {
+		fmt.Fprintf(a.stderr, "spnaudit: warning: DNS could not answer for %d host names (first: %s); their ghost-spn findings are left out\n",
+			len(failed), failed[0]) // well-formed host names: letters, digits, dots, hyphens
+	}
+	return auditConfig(r.cfg, answers), nil
+}
 
 // readSnapshot reads the inventory from the source.
 func (a *app) readSnapshot(ctx context.Context, c *cobra.Command, cfg *config.Config, src *source) (*inventory.Snapshot, error) {
@@ -212,10 +229,16 @@ func (a *app) readLDIFFile(path string) (*inventory.Snapshot, error) {
 	}
 	if !a.quiet {
 		for _, w := range res.Warnings {
-			fmt.Fprintf(a.stderr, "spnaudit: warning: %s: %s\n", path, w)
+			fmt.Fprintf(a.stderr, "spnaudit: warning: %s: %s\n", path, report.Sanitize(w))
 		}
 		if res.MoreWarnings > 0 {
 			fmt.Fprintf(a.stderr, "spnaudit: warning: %s: %d more warnings\n", path, res.MoreWarnings)
+		}
+		if res.PrivilegeNote != "" {
+			fmt.Fprintf(a.stderr, "spnaudit: note: %s: %s\n", path, res.PrivilegeNote)
+		}
+		for _, d := range res.AESThresholdUnknown {
+			fmt.Fprintf(a.stderr, "spnaudit: warning: %s: %s: %s\n", path, d, ldapscan.AESThresholdHint)
 		}
 	}
 	res.Snapshot.Started = started

@@ -64,18 +64,39 @@ func TestInventoryLDIF(t *testing.T) {
 }
 
 // TestLDIFWarnings: what an export cannot provide is said on stderr, not
-// silently dropped, and --quiet silences it.
+// silently dropped, and --quiet silences it. What the inventory needs
+// (every SPN of an object) is not a warning: a partial export is refused
+// with exit status 2, never audited as if it were whole.
 func TestLDIFWarnings(t *testing.T) {
 	clearEnv(t)
-	const truncated = "dn: CN=svc_many,CN=Users,DC=corp,DC=example,DC=test\n" +
+	// The RID-521 group: without it the export would also warn that
+	// missing-aes-keys cannot judge the domain.
+	const truncatedMembers = "dn: CN=Read-only Domain Controllers,CN=Users,DC=corp,DC=example,DC=test\n" +
+		"objectSid:: AQUAAAAAAAUVAAAA7yYoGB+mmP1iP/zGCQIAAA==\nwhenCreated: 20261122023311.0Z\n\n" +
+		"dn: CN=svc_many,CN=Users,DC=corp,DC=example,DC=test\n" +
+		"objectClass: user\nsAMAccountName: svc_many\nservicePrincipalName: HTTP/a\n\n" +
+		"dn: CN=grp,CN=Users,DC=corp,DC=example,DC=test\n" +
+		"objectClass: group\nmember;range=0-1: CN=a\nmember;range=0-1: CN=b\n"
+	r := spnauditStdin(t, truncatedMembers, "inventory", "--ldif", "-", "--format", "json")
+	if r.status != 0 || len(parseInventory(t, r.stdout)) != 1 ||
+		!strings.HasPrefix(r.stderr, "spnaudit: warning: -: ") || strings.Count(r.stderr, "\n") != 2 ||
+		// The export holds no group: privilege is unknown, and said so.
+		!strings.Contains(r.stderr, "\nspnaudit: note: -: privilege through group membership is unknown for 1 of 1 accounts") {
+		t.Errorf("status %d, stderr %q; want 0, one warning line and the privilege note", r.status, r.stderr)
+	}
+	if r = spnauditStdin(t, truncatedMembers, "inventory", "--ldif", "-", "-q"); r.stderr != "" {
+		t.Errorf("--quiet: stderr %q", r.stderr)
+	}
+
+	const truncatedSPNs = "dn: CN=svc_many,CN=Users,DC=corp,DC=example,DC=test\n" +
 		"objectClass: user\nsAMAccountName: svc_many\n" +
 		"servicePrincipalName;range=0-1: HTTP/a0\nservicePrincipalName;range=0-1: HTTP/a1\n"
-	r := spnauditStdin(t, truncated, "inventory", "--ldif", "-", "--format", "json")
-	if r.status != 0 || len(parseInventory(t, r.stdout)) != 1 ||
-		!strings.HasPrefix(r.stderr, "spnaudit: warning: -: ") || strings.Count(r.stderr, "\n") != 1 {
-		t.Errorf("status %d, stderr %q; want 0 and one warning line", r.status, r.stderr)
-	}
-	if r = spnauditStdin(t, truncated, "inventory", "--ldif", "-", "-q"); r.stderr != "" {
-		t.Errorf("--quiet: stderr %q", r.stderr)
+	for _, cmd := range []string{"inventory", "scan"} {
+		r := spnauditStdin(t, truncatedSPNs, cmd, "--ldif", "-", "-q")
+		want := "spnaudit: --ldif -: ldif line 1: CN=svc_many,CN=Users,DC=corp,DC=example,DC=test: servicePrincipalName holds only the values up to range 1"
+		if r.status != 2 || r.stdout != "" || !strings.HasPrefix(r.stderr, want) || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("%s with SPNs cut by range retrieval: status %d, stdout %q, stderr %q; want 2, nothing, one line starting %q",
+				cmd, r.status, r.stdout, r.stderr, want)
+		}
 	}
 }

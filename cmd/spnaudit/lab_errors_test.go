@@ -42,8 +42,15 @@ func TestLabBadInput(t *testing.T) {
 			"; check the path",
 		},
 		{
-			"unknown realm",
+			// The keytab tells which realm was meant before any KDC is asked.
+			"realm the keytab is not for",
 			map[string]any{"kerberos.principal": lab.AuditUser + "@NOSUCH.TEST"},
+			"holds the keys of " + lab.AuditUser + "@" + lab.Realm + ", not of realm NOSUCH.TEST",
+			"fix: set kerberos.realm to " + lab.Realm + " (the AD DNS domain in upper case)",
+		},
+		{
+			"unknown realm",
+			map[string]any{"kerberos.keytab": nil, "kerberos.password_file": l.PasswordFile(), "kerberos.principal": lab.AuditUser + "@NOSUCH.TEST"},
 			"no KDC is known for the realm",
 			"fix: set kerberos.realm to the AD DNS domain in upper case",
 		},

@@ -54,7 +54,9 @@ func TestLabScanFarm(t *testing.T) {
 		"high farm-drift HTTP/svexpgg311.corp.example.test",
 		"high kerberoastable-account svc_backup", // adminCount=1
 		"high unconstrained-delegation APP01",
-		"high weak-encryption svc_iispool", // no msDS-SupportedEncryptionTypes: RC4
+		// No weak-encryption on svc_iispool: its msDS-SupportedEncryptionTypes
+		// is unset, which gets AES tickets since the 2026 updates, and its
+		// password (set after the domain's RID-521 group) has AES keys.
 		// Samba stored the nodes' SPNs as "host/...": the alias still counts.
 		"medium host-alias-conflict HTTP/svexpgg310",
 		"medium host-alias-conflict HTTP/svexpgg310.corp.example.test",

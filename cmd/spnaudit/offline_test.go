@@ -56,3 +56,19 @@ func TestLDIFWithConfigWithoutConnection(t *testing.T) {
 		}
 	}
 }
+
+// TestLDIFPartialReadExitsTwo: an export whose records are not separated
+// (so one account's SPNs would land on another) is refused with the line
+// and exit status 2 by every command that reads it, never audited.
+func TestLDIFPartialReadExitsTwo(t *testing.T) {
+	clearEnv(t)
+	merged := "dn: CN=a,DC=corp,DC=example,DC=test\nsAMAccountName: a\nservicePrincipalName: HTTP/a\n   \n" +
+		"dn: CN=b,DC=corp,DC=example,DC=test\nsAMAccountName: b\nservicePrincipalName: HTTP/b\n"
+	for _, cmd := range []string{"scan", "inventory"} {
+		r := spnauditStdin(t, merged, cmd, "--ldif", "-")
+		want := "spnaudit: --ldif -: ldif line 5: dn: inside the record that starts at line 1"
+		if r.status != 2 || r.stdout != "" || !strings.HasPrefix(r.stderr, want) || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("%s: status %d, stdout %q, stderr %q; want 2, nothing, one line starting %q", cmd, r.status, r.stdout, r.stderr, want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spnaudit/spnaudit/config"
+	"github.com/spnaudit/spnaudit/report"
 )
 
 // commands builds the subcommands of spnaudit; a new command is one file
@@ -59,7 +60,9 @@ func (a *app) run(args []string) int {
 	case errors.As(err, &status):
 		return int(status)
 	}
-	fmt.Fprintf(a.stderr, "spnaudit: %s\n", strings.Join(strings.Fields(err.Error()), " "))
+	// The cause may quote directory data (a DN): an ESC in it must not reach
+	// the terminal.
+	fmt.Fprintf(a.stderr, "spnaudit: %s\n", report.Sanitize(strings.Join(strings.Fields(err.Error()), " ")))
 	return exitError
 }
 

@@ -60,7 +60,12 @@ settings matter.`,
 				return err
 			}
 			defer done()
-			res := audit.Run(run.snap, run.auditConfig())
+			ac, err := a.auditConfig(run)
+			if err != nil {
+				return err
+			}
+			res := audit.Run(run.snap, ac)
+			a.warnExpiredSuppressions(res.ExpiredSuppressions)
 			doc := report.NewDocument(run.snap, res.Findings, res.SuppressedCount())
 			if err := report.WriteFindings(a.stdout, doc, f, report.Options{Color: a.color(a.stdout), ToolVersion: version.Version, All: all}); err != nil {
 				return err

@@ -62,10 +62,12 @@ requests finish.`,
 	return c
 }
 
-// serve connects to the directory, then runs the scan schedule and the web
-// server until ctx ends.
+// serve runs the scan schedule and the web server until ctx ends. Only the
+// configuration can stop it at start: an unreachable KDC or DC is a failed
+// scan with its stage, served on /metrics and retried with back-off, so a
+// service manager never sees a crash loop during an outage.
 func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
-	dir, err := openDirectory(ctx, cfg, nil, logger)
+	dir, err := newDirectory(cfg, nil, logger)
 	if err != nil {
 		return err
 	}
@@ -77,17 +79,22 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 // nil when ctx ends, after both have stopped, or the web server's error (the
 // daemon is then stopped too).
 func runServer(ctx context.Context, cfg *config.Config, scanner daemon.Scanner, kerberos daemon.Kerberos, logger *slog.Logger) error {
+	metrics.WarnIfExposed(logger, metrics.ServerConfig{ListenAddresses: []string{cfg.Web.ListenAddress}, ConfigFile: cfg.Web.ConfigFile})
 	store := metrics.NewStore(metrics.Options{
 		Rules:            audit.RuleIDs,
 		Stages:           daemon.Stages,
 		MaxFindingSeries: cfg.Metrics.MaxFindingSeries,
 		Build:            metrics.BuildInfo{Version: version.Version, Revision: version.GetRevision()},
 	})
-	d, err := daemon.New(daemon.Config{
+	resolver, err := newHostResolver(cfg)
+	if err != nil {
+		return err
+	}
+	dc := daemon.Config{
 		Scanner:  scanner,
 		Kerberos: kerberos,
-		Audit: func(ctx context.Context, snap *inventory.Snapshot) audit.Result {
-			return audit.Run(snap, auditConfig(ctx, cfg, snap))
+		Audit: func(snap *inventory.Snapshot, resolved map[string]bool) audit.Result {
+			return audit.Run(snap, auditConfig(cfg, resolved))
 		},
 		Sink:         store,
 		Servers:      cfg.LDAP.URLs,
@@ -95,7 +102,11 @@ func runServer(ctx context.Context, cfg *config.Config, scanner daemon.Scanner, 
 		PollInterval: cfg.Scan.PollInterval,
 		Timeout:      cfg.Scan.Timeout,
 		Logger:       logger,
-	})
+	}
+	if resolver != nil { // a nil *hostResolver in the interface would not be nil
+		dc.Resolver = resolver
+	}
+	d, err := daemon.New(dc)
 	if err != nil {
 		return err
 	}

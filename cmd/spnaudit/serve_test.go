@@ -6,10 +6,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
+	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/prometheus/common/version"
 
 	"github.com/spnaudit/spnaudit/config"
@@ -190,5 +194,58 @@ func TestServeFailsFast(t *testing.T) {
 	r = spnaudit(t, false, "serve", "extra")
 	if want := "spnaudit: unknown command \"extra\" for \"spnaudit serve\"; see 'spnaudit serve --help'\n"; r.status != 2 || r.stderr != want {
 		t.Errorf("serve extra: %d %q; want 2 %q", r.status, r.stderr, want)
+	}
+}
+
+// TestServeSurvivesOutage: with the KDC unreachable at start, serve does not
+// exit: it listens, answers /-/healthy and /metrics with the failed scan and
+// its stage, and keeps retrying until it is stopped.
+func TestServeSurvivesOutage(t *testing.T) {
+	dir := t.TempDir()
+	kt := keytab.New()
+	if err := kt.AddEntry("svc-spnaudit", "EXAMPLE.TEST", "not-a-real-password", time.Now(), 1, etypeID.AES256_CTS_HMAC_SHA1_96); err != nil {
+		t.Fatal(err)
+	}
+	ktPath := filepath.Join(dir, "spnaudit.keytab")
+	raw, err := kt.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ktPath, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddress(t)
+	cfg := serveTestConfig(addr)
+	cfg.Kerberos.Realm, cfg.Kerberos.Principal, cfg.Kerberos.Keytab = "EXAMPLE.TEST", "svc-spnaudit", ktPath
+	cfg.Kerberos.KDCs = []string{"127.0.0.1:1"} // nothing listens there
+	cfg.Scan.PollInterval, cfg.Scan.Timeout = 100*time.Millisecond, 2*time.Second
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, slog.New(slog.DiscardHandler)) }()
+	base := "http://" + addr
+	eventually(t, "the server to listen", func() bool { status, _ := httpGet(t, base+"/-/healthy"); return status == 200 })
+	eventually(t, "two failed scans at stage kerberos", func() bool {
+		_, body := httpGet(t, base+"/metrics")
+		return strings.Contains(body, `spnaudit_scan_failures_total{mode="full",stage="kerberos"} 2`+"\n") &&
+			strings.Contains(body, "spnaudit_scan_success 0\n")
+	})
+	if status, _ := httpGet(t, base+"/-/ready"); status != http.StatusServiceUnavailable {
+		t.Errorf("/-/ready with no successful scan: %d, want 503", status)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("serve returned during the outage: %v", err)
+	default:
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve after cancel: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not return after cancel")
 	}
 }

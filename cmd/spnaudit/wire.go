@@ -3,12 +3,11 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net"
-	"sync"
 	"time"
 
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/config"
+	"github.com/spnaudit/spnaudit/hostdns"
 	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/krb"
 	"github.com/spnaudit/spnaudit/ldapscan"
@@ -24,6 +23,22 @@ type directory struct {
 // openDirectory builds the Kerberos client and the scanner from cfg and logs
 // in, so that bad credentials fail here with krb's one-line error.
 func openDirectory(ctx context.Context, cfg *config.Config, progress func(ldapscan.Progress), logger *slog.Logger) (*directory, error) {
+	dir, err := newDirectory(cfg, progress, logger)
+	if err != nil {
+		return nil, err
+	}
+	loginCtx, cancel := context.WithTimeout(ctx, cfg.LDAP.Timeout)
+	defer cancel()
+	if err := dir.kerberos.Login(loginCtx); err != nil {
+		return nil, err
+	}
+	return dir, nil
+}
+
+// newDirectory builds the Kerberos client and the scanner from cfg without
+// touching the network: what fails here is the configuration (an unreadable
+// keytab, a bad URL or CA file), never an outage.
+func newDirectory(cfg *config.Config, progress func(ldapscan.Progress), logger *slog.Logger) (*directory, error) {
 	kc, err := krb.New(krb.Config{
 		Realm:        cfg.Kerberos.Realm,
 		Principal:    cfg.Kerberos.Principal,
@@ -34,11 +49,6 @@ func openDirectory(ctx context.Context, cfg *config.Config, progress func(ldapsc
 		KDCs:         cfg.Kerberos.KDCs,
 	}, logger)
 	if err != nil {
-		return nil, err
-	}
-	loginCtx, cancel := context.WithTimeout(ctx, cfg.LDAP.Timeout)
-	defer cancel()
-	if err := kc.Login(loginCtx); err != nil {
 		return nil, err
 	}
 	sc, err := ldapscan.New(ldapscan.Config{
@@ -64,43 +74,44 @@ func openDirectory(ctx context.Context, cfg *config.Config, progress func(ldapsc
 
 func (d *directory) Close() error { return d.scanner.Close() }
 
-// auditConfig is the audit's view of cfg for a snapshot; with
-// audit.resolve_dns on, it resolves the would-be ghost hosts first (the audit
-// itself does no I/O).
-func auditConfig(ctx context.Context, cfg *config.Config, snap *inventory.Snapshot) audit.Config {
-	ac := audit.Config{
-		MaxPasswordAge: cfg.Audit.MaxPasswordAge,
-		Farms:          cfg.Farms,
-		Ignore:         cfg.Audit.Ignore,
+// auditConfig is the audit's view of cfg; resolved are the DNS answers for
+// the snapshot's unvouched host names (nil without audit.resolve_dns).
+func auditConfig(cfg *config.Config, resolved map[string]bool) audit.Config {
+	return audit.Config{
+		MaxPasswordAge:     cfg.Audit.MaxPasswordAge,
+		Farms:              cfg.Farms,
+		Ignore:             cfg.Audit.Ignore,
+		KDCDefaultEncTypes: cfg.Audit.KDCDefaultEncTypes,
+		ResolvedHosts:      resolved,
 	}
-	if cfg.Audit.ResolveDNS {
-		ac.ResolvedHosts = resolveHosts(ctx, audit.GhostCandidates(snap, ac), cfg.LDAP.Timeout)
-	}
-	return ac
 }
 
-// resolveHosts looks the names up concurrently (at most 16 at once), each
-// with its own timeout; a name that fails to resolve in time counts as not
-// resolving.
-func resolveHosts(ctx context.Context, hosts []string, timeout time.Duration) map[string]bool {
-	resolved := make(map[string]bool, len(hosts))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for _, h := range hosts {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			lctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			addrs, err := net.DefaultResolver.LookupHost(lctx, h)
-			mu.Lock()
-			resolved[h] = err == nil && len(addrs) > 0
-			mu.Unlock()
-		}()
+// hostResolver resolves, for audit.resolve_dns, the host names the audit
+// would report as ghosts (and only those), qualifying NetBIOS names with the
+// forest's domains. It implements daemon.HostResolver.
+type hostResolver struct {
+	cfg *config.Config
+	dns *hostdns.Resolver
+}
+
+// newHostResolver returns nil when audit.resolve_dns is off.
+func newHostResolver(cfg *config.Config) (*hostResolver, error) {
+	if !cfg.Audit.ResolveDNS {
+		return nil, nil
 	}
-	wg.Wait()
-	return resolved
+	r, err := hostdns.New(hostdns.Config{Servers: cfg.Audit.DNSServers, Timeout: min(cfg.LDAP.Timeout, 5*time.Second)})
+	if err != nil {
+		return nil, err
+	}
+	return &hostResolver{cfg: cfg, dns: r}, nil
+}
+
+func (h *hostResolver) ResolveHosts(ctx context.Context, snap *inventory.Snapshot) (map[string]bool, []string, error) {
+	hosts := audit.GhostCandidates(snap, auditConfig(h.cfg, nil))
+	search := append([]string{snap.Directory.ForestDNS}, snap.Directory.Domains...)
+	answers, err := h.dns.Resolve(ctx, hosts, search)
+	if err != nil {
+		return nil, nil, err
+	}
+	return answers.Resolves, answers.Failed, nil
 }

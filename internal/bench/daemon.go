@@ -96,7 +96,7 @@ func daemonChild(args []string) int {
 	store := metrics.NewStore(metrics.Options{Rules: audit.RuleIDs, Stages: daemon.Stages, MaxFindingSeries: 1000})
 	d, err := daemon.New(daemon.Config{
 		Scanner:      sc,
-		Audit:        func(_ context.Context, snap *inventory.Snapshot) audit.Result { return audit.Run(snap, audit.Config{}) },
+		Audit:        func(snap *inventory.Snapshot, _ map[string]bool) audit.Result { return audit.Run(snap, audit.Config{}) },
 		Sink:         &timedSink{Store: store, rec: rec},
 		FullInterval: time.Hour,
 		PollInterval: time.Millisecond,
