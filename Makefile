@@ -32,8 +32,13 @@ lab-up:
 lab-down:
 	./lab/down
 
-bench:
+# Issue 9's figures: spnaudit against grep | sort | uniq and ldapsearch on the
+# same data in the same run, medians of 3, each ratio with its goal.
+# SPNBENCH_SCALE=0.01 for a quick run; SPNBENCH_ONLY=realistic,flood,linear,
+# live,daemon picks scenarios (internal/bench). The Go benchmarks follow.
+bench: build
 	bash lab/install.sh
+	$(GO) run ./internal/bench -bin bin/spnaudit
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 demo: build

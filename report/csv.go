@@ -10,14 +10,20 @@ import (
 // newlines inside their cell, which spreadsheets show as lines.
 func writeFindingsCSV(w io.Writer, doc *Document) error {
 	cw := csv.NewWriter(w)
-	rows := [][]string{{"rule", "severity", "spn", "accounts", "message", "remediation", "references"}}
+	// Row by row: a million findings are never held as rows (issue 9).
+	if err := cw.Write([]string{"rule", "severity", "spn", "accounts", "message", "remediation", "references"}); err != nil {
+		return err
+	}
 	for _, f := range doc.Findings {
-		rows = append(rows, []string{
+		if err := cw.Write([]string{
 			f.Rule, string(f.Severity), cell(f.SPN), cell(strings.Join(f.Accounts, "\n")),
 			cell(f.Message), cell(strings.Join(f.Remediation, "\n")), cell(strings.Join(f.References, "\n")),
-		})
+		}); err != nil {
+			return err
+		}
 	}
-	return cw.WriteAll(rows)
+	cw.Flush()
+	return cw.Error()
 }
 
 // cell defuses values a spreadsheet would run as a formula (CSV injection):

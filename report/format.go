@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/inventory"
 )
 
@@ -47,15 +48,18 @@ type Options struct {
 	Color bool
 	// ToolVersion is spnaudit's version, recorded in SARIF.
 	ToolVersion string
+	// All makes the findings table show every finding; by default it shows
+	// the first TablePage of each rule and counts the rest.
+	All bool
 }
 
 // WriteFindings writes doc in format f.
 func WriteFindings(w io.Writer, doc *Document, f Format, o Options) error {
 	switch f {
 	case FormatTable:
-		return writeFindingsTable(w, doc, o.Color)
+		return writeFindingsTable(w, doc, o.Color, o.All)
 	case FormatJSON:
-		return writeJSON(w, doc)
+		return writeFindingsJSON(w, doc)
 	case FormatCSV:
 		return writeFindingsCSV(w, doc)
 	case FormatSARIF:
@@ -74,6 +78,14 @@ func WriteInventory(w io.Writer, snap *inventory.Snapshot, f Format, o Options) 
 		return writeInventoryJSON(w, snap)
 	}
 	return fmt.Errorf("an inventory cannot be written as %q", f)
+}
+
+// writeFindingsJSON writes the document as writeJSON would, one finding at
+// a time.
+func writeFindingsJSON(w io.Writer, doc *Document) error {
+	head := *doc
+	head.Findings = []audit.Finding{}
+	return writeJSONStreaming(w, &head, "findings", 1, len(doc.Findings), func(i int) any { return &doc.Findings[i] })
 }
 
 func writeJSON(w io.Writer, v any) error {

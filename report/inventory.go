@@ -34,18 +34,21 @@ func sortedObjects(snap *inventory.Snapshot) []*inventory.Object {
 func writeInventoryJSON(w io.Writer, snap *inventory.Snapshot) error {
 	bw := bufio.NewWriter(w)
 	bw.WriteString("[")
+	var indented []byte
 	for i, o := range sortedObjects(snap) {
 		if i > 0 {
 			bw.WriteString(",")
 		}
 		obj := *o
 		obj.SPNs = nonNil(obj.SPNs)
-		b, err := json.MarshalIndent(obj, "  ", "  ")
+		// json.MarshalIndent's output, indented in one pass (appendIndent).
+		b, err := json.Marshal(obj)
 		if err != nil {
 			return err
 		}
+		indented = appendIndent(indented[:0], b, "  ", "  ")
 		bw.WriteString("\n  ")
-		bw.Write(b)
+		bw.Write(indented)
 	}
 	if len(snap.Objects) > 0 {
 		bw.WriteString("\n")

@@ -130,9 +130,8 @@ func writeSARIF(w io.Writer, doc *Document, version string) error {
 	ruleIndex := map[string]int{}
 	worst := map[string]audit.Severity{}
 	for _, f := range doc.Findings {
-		i, ok := ruleIndex[f.Rule]
-		if !ok {
-			i = len(run.Tool.Driver.Rules)
+		if _, ok := ruleIndex[f.Rule]; !ok {
+			i := len(run.Tool.Driver.Rules)
 			ruleIndex[f.Rule] = i
 			rule := sarifRule{ID: f.Rule}
 			if len(f.References) > 0 {
@@ -143,14 +142,6 @@ func writeSARIF(w io.Writer, doc *Document, version string) error {
 		if w, ok := worst[f.Rule]; !ok || f.Severity.Rank() > w.Rank() {
 			worst[f.Rule] = f.Severity
 		}
-		run.Results = append(run.Results, sarifResult{
-			RuleID:     f.Rule,
-			RuleIndex:  i,
-			Level:      sarifLevel(f.Severity),
-			Message:    sarifMessage{Text: f.Message},
-			Locations:  sarifLocations(f),
-			Properties: sarifResultProps{Severity: f.Severity, Remediation: nonNil(f.Remediation), References: nonNil(f.References)},
-		})
 	}
 	for i := range run.Tool.Driver.Rules {
 		r := &run.Tool.Driver.Rules[i]
@@ -159,7 +150,19 @@ func writeSARIF(w io.Writer, doc *Document, version string) error {
 			r.Properties = map[string]string{"security-severity": score}
 		}
 	}
-	return writeJSON(w, sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: []sarifRun{run}})
+	// The results, one per finding, are written as they are made (issue 9).
+	return writeJSONStreaming(w, sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: []sarifRun{run}}, "results", 3,
+		len(doc.Findings), func(i int) any {
+			f := doc.Findings[i]
+			return sarifResult{
+				RuleID:     f.Rule,
+				RuleIndex:  ruleIndex[f.Rule],
+				Level:      sarifLevel(f.Severity),
+				Message:    sarifMessage{Text: f.Message},
+				Locations:  sarifLocations(f),
+				Properties: sarifResultProps{Severity: f.Severity, Remediation: nonNil(f.Remediation), References: nonNil(f.References)},
+			}
+		})
 }
 
 // sarifLocations puts the SPN and the accounts' DNs in one location: they

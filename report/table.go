@@ -26,19 +26,32 @@ const (
 	valueWidth  = width - len(labelIndent) - labelWidth
 )
 
-func writeFindingsTable(w io.Writer, doc *Document, color bool) error {
+// TablePage is how many findings of one rule the table shows without
+// Options.All: past it a flood of one rule (a million ghost SPNs) would bury
+// every other rule's findings, and a person reads no further (issue 9).
+const TablePage = 50
+
+func writeFindingsTable(w io.Writer, doc *Document, color, all bool) error {
 	bw := bufio.NewWriter(w)
 	p := painter(color)
-	for i, group := range GroupByRule(doc.Findings) {
+	for i, group := range groupIndexesByRule(doc.Findings) {
 		if i > 0 {
 			bw.WriteString("\n")
 		}
-		fmt.Fprintf(bw, "%s: %s\n", p.paint(styleBold, group[0].Rule), count(len(group), "finding"))
-		for j := range group {
+		rule := doc.Findings[group[0]].Rule
+		fmt.Fprintf(bw, "%s: %s\n", p.paint(styleBold, rule), count(len(group), "finding"))
+		shown := len(group)
+		if !all {
+			shown = min(shown, TablePage)
+		}
+		for j := range shown {
 			if j > 0 {
 				bw.WriteString("\n")
 			}
-			writeFinding(bw, &group[j], p)
+			writeFinding(bw, &doc.Findings[group[j]], p)
+		}
+		if hidden := len(group) - shown; hidden > 0 {
+			fmt.Fprintf(bw, "\n%s... and %s (--all shows every one)\n", labelIndent, count(hidden, "more "+rule+" finding"))
 		}
 	}
 	if len(doc.Findings) > 0 {
@@ -61,6 +74,23 @@ func GroupByRule(findings []audit.Finding) [][]audit.Finding {
 			groups = append(groups, nil)
 		}
 		groups[i] = append(groups[i], f)
+	}
+	return groups
+}
+
+// groupIndexesByRule is GroupByRule by index: the table of a million
+// findings does not copy them.
+func groupIndexesByRule(findings []audit.Finding) [][]int {
+	var groups [][]int
+	index := map[string]int{}
+	for j := range findings {
+		i, ok := index[findings[j].Rule]
+		if !ok {
+			i = len(groups)
+			index[findings[j].Rule] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], j)
 	}
 	return groups
 }

@@ -21,6 +21,7 @@ const failOnNone = "none"
 func newScanCmd(a *app) *cobra.Command {
 	var src source
 	var format, failOn string
+	var all bool
 	c := &cobra.Command{
 		Use:   "scan",
 		Short: "Audit every SPN once and print the findings with their fixes",
@@ -66,7 +67,7 @@ settings matter.`,
 			res := audit.Run(run.snap, ac)
 			a.warnExpiredSuppressions(res.ExpiredSuppressions)
 			doc := report.NewDocument(run.snap, res.Findings, res.SuppressedCount())
-			if err := report.WriteFindings(a.stdout, doc, f, report.Options{Color: a.color(a.stdout), ToolVersion: version.Version}); err != nil {
+			if err := report.WriteFindings(a.stdout, doc, f, report.Options{Color: a.color(a.stdout), ToolVersion: version.Version, All: all}); err != nil {
 				return err
 			}
 			if slices.ContainsFunc(res.Findings, func(f audit.Finding) bool { return f.Severity.Rank() >= threshold }) {
@@ -77,6 +78,8 @@ settings matter.`,
 	}
 	src.addFlags(c)
 	addFormatFlag(c, &format, report.FindingsFormats)
+	c.Flags().BoolVar(&all, "all", false,
+		fmt.Sprintf("table: show every finding (by default the first %d of each rule, with the count of the others)", report.TablePage))
 	levels := failOnLevels()
 	c.Flags().StringVar(&failOn, "fail-on", string(audit.SeverityHigh),
 		"exit with status 1 when a finding has this `severity` or a higher one: "+joinOr(levels))

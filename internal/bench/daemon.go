@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/daemon"
+	"github.com/spnaudit/spnaudit/internal/gen"
+	"github.com/spnaudit/spnaudit/inventory"
+	"github.com/spnaudit/spnaudit/ldapscan"
+	"github.com/spnaudit/spnaudit/metrics"
+)
+
+const daemonChildArg = "daemon-child"
+
+func numCPU() int { return runtime.NumCPU() }
+
+// daemonFigures is what the daemon child reports.
+type daemonFigures struct {
+	Objects, SPNs int
+	Full          time.Duration // the first full scan: read, audit, publish
+	Poll          time.Duration // median of the polls that changed nothing
+	PollPublish   time.Duration // median time the store took to publish them
+	SteadyRSS     int64         // after the polls and a scrape
+	PeakRSS       int64         // VmHWM
+	HeapInuse     uint64
+	LiveHeap      uint64 // after a forced collection: what the daemon holds
+	// Before the /metrics scrape, and how long it took.
+	RSSBeforeScrape  int64
+	HeapBeforeScrape uint64
+	Scrape           time.Duration
+}
+
+// daemon measures the daemon over the generated directory, in a child
+// process of its own so that its RSS is the daemon's alone: once as
+// shipped, with the GOMEMLIMIT the systemd example sets, and with the
+// goal's 150 MiB as the limit.
+func (cfg config) daemon(w io.Writer) error {
+	objects := scaled(gen.DirectoryObjects, cfg.scale)
+	path, st, err := cfg.export("directory.ldif", func(f io.Writer) (gen.Stats, error) { return gen.WriteDirectory(f, objects) })
+	if err != nil {
+		return err
+	}
+	defer os.Remove(path)
+	fmt.Fprintf(w, "\n== Daemon: %s; a full scan then polls that changed nothing, then a /metrics scrape\n", describe(st))
+	fmt.Fprintln(w, "  (the scanner is in-process: it decodes the LDIF as the LDAP scan decodes entries; no network, no sealing)")
+	// Unset; the deployment examples' value (deploy/systemd); the goal.
+	for _, limit := range []string{"", "460MiB", "150MiB"} {
+		cmd := exec.Command(cfg.self, daemonChildArg, "-ldif", path, "-polls", "5")
+		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+limit)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return fmt.Errorf("daemon child: %w", err)
+		}
+		var f daemonFigures
+		if err := json.Unmarshal(out, &f); err != nil {
+			return fmt.Errorf("daemon child: %w: %s", err, out)
+		}
+		name := "GOMEMLIMIT unset"
+		if limit != "" {
+			name = "GOMEMLIMIT=" + limit
+		}
+		fmt.Fprintf(w, "  %-18s full scan %s, no-change poll %v (%s of the full scan); steady RSS %s, peak RSS %s, heap in use %s, live heap %s\n",
+			name, secs(f.Full), f.Poll.Round(time.Microsecond), ratio(float64(f.Poll), float64(f.Full)), mib(f.SteadyRSS), mib(f.PeakRSS),
+			mib(int64(f.HeapInuse)), mib(int64(f.LiveHeap)))
+		fmt.Fprintf(w, "  %-18s publishing a no-change poll to the metrics store: %v\n", "", f.PollPublish.Round(time.Millisecond))
+		fmt.Fprintf(w, "  %-18s before the first /metrics scrape: RSS %s, heap in use %s; the scrape took %s\n", "",
+			mib(f.RSSBeforeScrape), mib(int64(f.HeapBeforeScrape)), secs(f.Scrape))
+		memGoal(w, "daemon steady RSS ("+name+")", f.SteadyRSS, 150<<20)
+	}
+	return nil
+}
+
+// daemonChild runs the daemon over an LDIF directory and prints
+// daemonFigures as JSON.
+func daemonChild(args []string) int {
+	fs := flag.NewFlagSet(daemonChildArg, flag.ExitOnError)
+	path := fs.String("ldif", "", "directory export")
+	polls := fs.Int("polls", 5, "polls that change nothing")
+	_ = fs.Parse(args)
+	sc := &ldifScanner{path: *path}
+	rec := &scanRecorder{done: make(chan struct{}), want: 1 + *polls}
+	store := metrics.NewStore(metrics.Options{Rules: audit.RuleIDs, Stages: daemon.Stages, MaxFindingSeries: 1000})
+	d, err := daemon.New(daemon.Config{
+		Scanner:      sc,
+		Audit:        func(snap *inventory.Snapshot, _ map[string]bool) audit.Result { return audit.Run(snap, audit.Config{}) },
+		Sink:         &timedSink{Store: store, rec: rec},
+		FullInterval: time.Hour,
+		PollInterval: time.Millisecond,
+		Timeout:      10 * time.Minute,
+		Logger:       slog.New(rec),
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); d.Run(ctx) }()
+	<-rec.done
+	cancel()
+	<-stopped
+	time.Sleep(time.Second)
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	rssBefore := statusField(fmt.Sprintf("/proc/%d/status", os.Getpid()), "VmRSS:")
+	// One scrape, as Prometheus would.
+	scrapeStart := time.Now()
+	h := metrics.NewHandler(store, metrics.NewRegistry(store), slog.New(slog.DiscardHandler))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/metrics", nil))
+	scrape := time.Since(scrapeStart)
+	// Steady state: what the process holds a while after the scans, as
+	// between two polls of a real daemon (the scavenger returns freed
+	// pages to the OS in the background).
+	time.Sleep(2 * time.Second)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	self := fmt.Sprintf("/proc/%d/status", os.Getpid())
+	sc.mu.Lock()
+	snap := sc.last
+	sc.mu.Unlock()
+	f := daemonFigures{
+		Objects: len(snap.Objects), SPNs: snap.SPNCount(),
+		Full: rec.durations[0], Poll: median(rec.durations[1:]), PollPublish: median(rec.publish[1:]),
+		SteadyRSS: statusField(self, "VmRSS:"), PeakRSS: statusField(self, "VmHWM:"), HeapInuse: ms.HeapInuse,
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	f.LiveHeap = ms.HeapAlloc
+	// SPNBENCH_DAEMON_HEAP=file writes the live heap's profile (go tool
+	// pprof -sample_index=inuse_space).
+	writeHeap(os.Getenv("SPNBENCH_DAEMON_HEAP"))
+	f.RSSBeforeScrape, f.HeapBeforeScrape, f.Scrape = rssBefore, before.HeapInuse, scrape
+	_ = json.NewEncoder(os.Stdout).Encode(f)
+	runtime.KeepAlive(store)
+	runtime.KeepAlive(d)
+	return 0
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// ldifScanner reads the directory from an LDIF export: a full scan decodes
+// it all; a poll finds nothing changed.
+type ldifScanner struct {
+	path string
+	mu   sync.Mutex
+	last *inventory.Snapshot
+}
+
+func (s *ldifScanner) Scan(context.Context) (*ldapscan.Result, error) {
+	f, err := os.Open(s.path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	res, err := ldapscan.ReadLDIF(f, "fake")
+	if err != nil {
+		return nil, err
+	}
+	res.Snapshot.Started = time.Now()
+	s.mu.Lock()
+	s.last = res.Snapshot
+	s.mu.Unlock()
+	return &ldapscan.Result{Snapshot: res.Snapshot, Watermark: ldapscan.Watermark{Server: "fake", USN: 1},
+		Stats: ldapscan.Stats{Mode: ldapscan.ModeFull, Server: "fake", Entries: res.Entries}}, nil
+}
+
+// Poll returns a new snapshot of the same objects, as ldapscan's poll
+// does when nothing changed.
+func (s *ldifScanner) Poll(_ context.Context, prev *ldapscan.Result) (*ldapscan.Result, error) {
+	snap := *prev.Snapshot
+	snap.Started = time.Now()
+	return &ldapscan.Result{Snapshot: &snap, Watermark: prev.Watermark,
+		Stats: ldapscan.Stats{Mode: ldapscan.ModeIncremental, Server: "fake"}}, nil
+}
+
+// scanRecorder is a slog handler that records the duration of each scan
+// the daemon reports done, and closes done after want of them.
+type scanRecorder struct {
+	mu        sync.Mutex
+	durations []time.Duration
+	publish   []time.Duration // of each scan to the store
+	want      int
+	done      chan struct{}
+}
+
+func (r *scanRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *scanRecorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *scanRecorder) WithGroup(string) slog.Handler            { return r }
+func (r *scanRecorder) Handle(_ context.Context, rec slog.Record) error {
+	if rec.Level >= slog.LevelError {
+		fmt.Fprintln(os.Stderr, "daemon:", rec.Message)
+	}
+	if rec.Message != "scan done" {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rec.Attrs(func(a slog.Attr) bool {
+		if a.Key == "duration" {
+			r.durations = append(r.durations, a.Value.Duration())
+		}
+		return true
+	})
+	if len(r.durations) == r.want {
+		close(r.done)
+	}
+	return nil
+}
+
+// timedSink records how long publishing each scan to the store takes: the
+// store builds the scrape's view of the whole snapshot on every scan.
+type timedSink struct {
+	*metrics.Store
+	rec *scanRecorder
+}
+
+func (t *timedSink) ScanSucceeded(res metrics.ScanResult) {
+	start := time.Now()
+	t.Store.ScanSucceeded(res)
+	t.rec.mu.Lock()
+	t.rec.publish = append(t.rec.publish, time.Since(start))
+	t.rec.mu.Unlock()
+}

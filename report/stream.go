@@ -1,0 +1,59 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// writeJSONStreaming writes what writeJSON(w, head) would write had the
+// empty array under key (at nesting depth: the top-level object's keys are
+// at depth 1)
+// held the n elements elem returns, but encodes one element at a time: a
+// document of a million findings is never held in memory as JSON, twice
+// (json.Encoder marshals the whole value, then indents it into a second
+// buffer), before the first byte is written (issue 9).
+func writeJSONStreaming(w io.Writer, head any, key string, depth, n int, elem func(i int) any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(head); err != nil {
+		return err
+	}
+	indent := strings.Repeat("  ", depth)
+	marker := "\n" + indent + `"` + key + `": []`
+	before, after, ok := bytes.Cut(buf.Bytes(), []byte(marker))
+	if !ok {
+		return fmt.Errorf("report: no empty %q array at depth %d to stream into", key, depth)
+	}
+	if n == 0 {
+		_, err := w.Write(buf.Bytes())
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(before)
+	bw.WriteString(marker[:len(marker)-1]) // up to "[": the elements follow
+	var eb bytes.Buffer
+	ee := json.NewEncoder(&eb)
+	ee.SetEscapeHTML(false)
+	var indented []byte
+	for i := range n {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n" + indent + "  ")
+		eb.Reset()
+		if err := ee.Encode(elem(i)); err != nil {
+			return err
+		}
+		indented = appendIndent(indented[:0], eb.Bytes(), indent+"  ", "  ")
+		bw.Write(indented)
+	}
+	bw.WriteString("\n" + indent + "]")
+	bw.Write(after)
+	return bw.Flush()
+}
