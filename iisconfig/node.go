@@ -66,9 +66,9 @@ func (n *node) read(file string, root *element) error {
 // knownGroups are the section groups on the way to the sections spnaudit
 // reads; any other element is a section spnaudit does not need.
 var knownGroups = map[string]bool{
-	"system.applicationHost":                  true,
-	"system.webServer":                        true,
-	"system.webServer/security":               true,
+	"system.applicationHost":                   true,
+	"system.webServer":                         true,
+	"system.webServer/security":                true,
 	"system.webServer/security/authentication": true,
 }
 
