@@ -33,6 +33,9 @@ type Config struct {
 	// (its lookup failed) is not reported: only a definite "no such host"
 	// makes a ghost. Nil means no resolution was done.
 	ResolvedHosts map[string]bool
+	// IIS holds the sites read from IIS configuration files (package
+	// iisconfig); the IIS rules emit nothing without it.
+	IIS []inventory.IISSite
 }
 
 // Validate reports the first problem in the farms and suppressions, naming
@@ -107,6 +110,16 @@ const (
 	RuleResourceBasedDelegate = "resource-based-delegation"
 )
 
+// IIS rule ids (iis.go): they judge Config.IIS against the directory.
+const (
+	RuleIISPoolIdentity          = "iis-pool-identity-mismatch"
+	RuleIISAppPoolCredentials    = "iis-app-pool-credentials"
+	RuleIISExtendedProtectionSPN = "iis-extended-protection-spn"
+	RuleIISExtendedProtection    = "iis-extended-protection-config"
+	RuleIISHostHeaderSPN         = "iis-host-header-spn"
+	RuleIISWinRM                 = "iis-winrm-extension"
+)
+
 // rule is one check over the shared index.
 type rule interface {
 	ID() string
@@ -130,6 +143,13 @@ var rules = []rule{
 	constrainedDelegation{},
 	delegationTarget{},
 	resourceBasedDelegation{},
+	// IIS rules (iis.go)
+	iisPoolIdentity{},
+	iisAppPoolCredentials{},
+	iisExtendedProtectionSPN{},
+	iisExtendedProtection{},
+	iisHostHeaderSPN{},
+	iisWinRM{},
 }
 
 // RuleIDs lists every rule id, in a stable order, for pre-initialised metrics.

@@ -15,6 +15,8 @@ func TestRuleIDsAreTheContract(t *testing.T) {
 		"uniqueness-check-disabled", "kerberoastable-account", "weak-encryption",
 		"unconstrained-delegation", "disabled-account-spn", "farm-drift",
 		"constrained-delegation", "delegation-target", "resource-based-delegation",
+		"iis-pool-identity-mismatch", "iis-app-pool-credentials", "iis-extended-protection-spn",
+		"iis-extended-protection-config", "iis-host-header-spn", "iis-winrm-extension",
 	}
 	if !slices.Equal(RuleIDs, want) {
 		t.Errorf("RuleIDs = %q, want %q", RuleIDs, want)

@@ -55,6 +55,9 @@ type index struct {
 	farmAccounts   [][]int32        // resolved Farm.Account per farm; built on first use
 	byDN           map[string]int32 // folded DN -> object; built on first use
 	bySID          map[string]int32 // objectSid -> object; built on first use (delegation.go)
+
+	// iis is Config.IIS (iis.go).
+	iis []inventory.IISSite
 }
 
 func newIndex(snap *inventory.Snapshot, cfg Config) *index {
@@ -64,6 +67,7 @@ func newIndex(snap *inventory.Snapshot, cfg Config) *index {
 		now:       cfg.Now,
 		maxPwdAge: cfg.MaxPasswordAge,
 		farms:     cfg.Farms,
+		iis:       cfg.IIS,
 	}
 	if ix.now.IsZero() {
 		ix.now = snap.Started
