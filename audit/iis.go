@@ -190,13 +190,12 @@ func iisFarms(sites []inventory.IISSite) []iisSiteFarm {
 		}
 		out[j].sites = append(out[j].sites, s)
 	}
-	return slices.DeleteFunc(out, func(f iisSiteFarm) bool {
-		if len(f.sites) < 2 {
-			return true
+	for i := range out {
+		if len(out[i].sites) >= 2 {
+			out[i].vip = sharedHost(out[i].sites)
 		}
-		f.vip = sharedHost(f.sites)
-		return f.vip == ""
-	})
+	}
+	return slices.DeleteFunc(out, func(f iisSiteFarm) bool { return f.vip == "" })
 }
 
 // sharedHost returns the host header all sites answer, the DNS form when
