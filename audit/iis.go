@@ -96,7 +96,7 @@ func (ix *index) placeSPN(spn string, id iisIdentity) spnPlace {
 		if parsed, problems := ParseSPN(spn); problems == nil {
 			if target, ok := ix.hostAliasTarget(parsed.Class); ok {
 				for _, m := range id.objs {
-					if coversByAlias(&ix.objs[m], target, parsed) {
+					if namesComputer(&ix.objs[m], parsed.Host) && coversByAlias(&ix.objs[m], target, parsed) {
 						p.onIdentity = true
 					}
 				}

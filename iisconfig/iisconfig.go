@@ -23,7 +23,9 @@
 package iisconfig
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -141,8 +143,17 @@ func absPath(p string) string {
 
 func readFile(path string) (*element, error) {
 	f, err := os.Open(path)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("IIS configuration %s does not exist; check the path (NODE=FILE names a node)", path)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, fmt.Errorf("IIS configuration %s is not readable by this user; give it read access", path)
+	case err != nil:
 		return nil, fmt.Errorf("IIS configuration: %w", err)
+	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("IIS configuration %s is a directory; give applicationHost.config or web.config files", path)
 	}
 	defer f.Close()
 	return parseXML(path, f)
