@@ -61,11 +61,22 @@ func (iisWinRM) Check(ix *index) []Finding {
 				where(site, app, app.WinRMSource), id.name, strings.Join(missing, " and ")),
 			Remediation: append(append([]string{"# The IIS-hosted endpoint decrypts with " + id.name + "'s key; register the node's names on it:"}, lines...),
 				"# The WinRM service (5985/5986, as the machine) then needs a port-qualified SPN on the computer, and clients -IncludePortInSPN:",
-				"setspn -S "+psArg("HTTP/"+fqdn+":5985")+" "+psArg(strings.ToUpper(netbios)+"$")),
+				"setspn -S "+psArg("HTTP/"+fqdn+":5985")+" "+psArg(ix.machineName(site.Node))),
 			References: []string{refWinRMIIS, refIISWindowsAuth, refPSSessionOption},
 		})
 	})
 	return out
+}
+
+// machineName is the account name of the node's computer, or NODE$ when
+// the inventory has none.
+func (ix *index) machineName(node string) string {
+	var buf [4]int32
+	if m := ix.machines(node, buf[:0]); len(m) == 1 {
+		return ix.accountName(&ix.objs[m[0]])
+	}
+	label, _, _ := strings.Cut(node, ".")
+	return strings.ToUpper(label) + "$"
 }
 
 // iisWinRMNote completes host-alias-conflict's message when the explicit

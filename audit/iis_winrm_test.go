@@ -22,6 +22,16 @@ func TestIISWinRM(t *testing.T) {
 			cfg: iisCfg(iisSite("svexpgg312", poolAs(inventory.IISIdentityAppPool, ""), winrmApp()))},
 		{name: "no WinRM extension: nothing", snap: dir, cfg: iisCfg(iisSite("svexpgg312"))},
 	})
+	fs := checkRule(iisWinRM{}, dir, iisCfg(iisSite("svexpgg312", winrmApp())))
+	fix := strings.Join(fs[0].Remediation, "\n")
+	for _, want := range []string{`setspn -S HTTP/svexpgg312 CORP\svc_iispool`, `setspn -S HTTP/svexpgg312.corp.example.test:5985 CORP\SVEXPGG312$`} {
+		if !strings.Contains(fix, want) {
+			t.Errorf("remediation lacks %q:\n%s", want, fix)
+		}
+	}
+	if !strings.Contains(fs[0].Message, "site intranet/wsman on svexpgg312 (svexpgg312/wsman/web.config:20)") {
+		t.Errorf("message: %s", fs[0].Message)
+	}
 }
 
 // TestHostAliasConflictNamesTheWinRMEndpoint: with the WinRM IIS extension
