@@ -24,6 +24,11 @@ Files: NODE=FILE names the node of an applicationHost.config or appcmd output (d
 the name of the file's directory); a web.config is NODE/SITE[/APP]=FILE, or is placed by
 its directory name when exactly one application's physicalPath ends with it. An app
 pool's password attribute is never read.`,
+		Example: `  # The farms: block the nodes' IIS configuration describes
+  spnaudit iis import svexpgg310=ah310.config svexpgg311=ah311.config svexpgg312=ah312.config
+
+  # The IIS rules, with the directory
+  spnaudit scan --config spnaudit.yaml --iis svexpgg310=ah310.config,svexpgg311=ah311.config`,
 		Args: cobra.ArbitraryArgs,
 		RunE: groupRun,
 	}
