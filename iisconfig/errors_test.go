@@ -103,6 +103,23 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// TestNodeFromDirectory: a file named by its directory takes that name,
+// unless the directory is IIS's own config directory.
+func TestNodeFromDirectory(t *testing.T) {
+	for dir, want := range map[string]string{"svexpgg330": "", "config": `its directory "config" does not name a node; name it: NODE=`} {
+		path := filepath.Join(t.TempDir(), dir, "applicationHost.config")
+		os.MkdirAll(filepath.Dir(path), 0o700)
+		os.WriteFile(path, []byte(strings.Replace(appHost, "%s", "", 1)), 0o600)
+		sites, err := Load([]Input{{Path: path}})
+		switch {
+		case want == "" && (err != nil || sites[0].Node != dir):
+			t.Errorf("%s: sites %+v, error %v", dir, sites, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: error %v, want %q", dir, err, want)
+		}
+	}
+}
+
 func TestParseArg(t *testing.T) {
 	dir := t.TempDir()
 	odd := filepath.Join(dir, "a=b.config")

@@ -94,6 +94,11 @@ func Load(inputs []Input) ([]inventory.IISSite, error) {
 		name := in.Label
 		if name == "" {
 			name = filepath.Base(filepath.Dir(absPath(in.Path)))
+			// IIS keeps the file in %windir%\system32\inetsrv\config: a copy
+			// left in such a directory says nothing about its node.
+			if strings.EqualFold(name, "config") || strings.EqualFold(name, "inetsrv") {
+				return nil, fmt.Errorf("%s: its directory %q does not name a node; name it: NODE=%s", in.Path, name, in.Path)
+			}
 		}
 		if strings.ContainsAny(name, `/\ :`) || name == "" || name == "." {
 			return nil, fmt.Errorf("%s: %q is not a node name; name the node: NODE=%s", in.Path, name, in.Path)
