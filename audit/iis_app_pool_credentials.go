@@ -70,7 +70,7 @@ func (iisAppPoolCredentials) Check(ix *index) []Finding {
 					"http.sys decrypts tickets with the computer account's key, so every Kerberos ticket for the site fails to decrypt.",
 					where(site, app, w.Source), strings.Join(onPool, ", "), isAre(len(onPool)), id.name),
 				Remediation: []string{
-					iisNodeComment(site.Node, "decrypt tickets with the pool identity's key, as on every node of the farm:"),
+					iisNodeComment(site.Node, "decrypt tickets with the pool identity's key (the same on every node of a farm):"),
 					appcmdWindowsAuth(site, app, "/useKernelMode:true /useAppPoolCredentials:true"),
 				},
 				References: []string{refIISWindowsAuth, refIISKernelMode},
