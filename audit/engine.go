@@ -36,6 +36,9 @@ type Config struct {
 	// KDCDefaultEncTypes is what the domain controllers issue to accounts
 	// without msDS-SupportedEncryptionTypes; empty means KDCDefaultAES.
 	KDCDefaultEncTypes KDCDefaultEncTypes
+	// IIS holds the sites read from IIS configuration files (package
+	// iisconfig); the IIS rules emit nothing without it.
+	IIS []inventory.IISSite
 }
 
 // Validate reports the first problem in the farms and suppressions, naming
@@ -114,6 +117,16 @@ const (
 	RuleMissingAESKeys        = "missing-aes-keys"
 )
 
+// IIS rule ids (iis.go): they judge Config.IIS against the directory.
+const (
+	RuleIISPoolIdentity          = "iis-pool-identity-mismatch"
+	RuleIISAppPoolCredentials    = "iis-app-pool-credentials"
+	RuleIISExtendedProtectionSPN = "iis-extended-protection-spn"
+	RuleIISExtendedProtection    = "iis-extended-protection-config"
+	RuleIISHostHeaderSPN         = "iis-host-header-spn"
+	RuleIISWinRM                 = "iis-winrm-extension"
+)
+
 // rule is one check over the shared index.
 type rule interface {
 	ID() string
@@ -138,6 +151,13 @@ var rules = []rule{
 	delegationTarget{},
 	resourceBasedDelegation{},
 	missingAESKeys{},
+	// IIS rules (iis.go)
+	iisPoolIdentity{},
+	iisAppPoolCredentials{},
+	iisExtendedProtectionSPN{},
+	iisExtendedProtection{},
+	iisHostHeaderSPN{},
+	iisWinRM{},
 }
 
 // RuleIDs lists every rule id, in a stable order, for pre-initialised metrics.

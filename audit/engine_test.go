@@ -16,6 +16,8 @@ func TestRuleIDsAreTheContract(t *testing.T) {
 		"unconstrained-delegation", "disabled-account-spn", "farm-drift",
 		"constrained-delegation", "delegation-target", "resource-based-delegation",
 		"missing-aes-keys",
+		"iis-pool-identity-mismatch", "iis-app-pool-credentials", "iis-extended-protection-spn",
+		"iis-extended-protection-config", "iis-host-header-spn", "iis-winrm-extension",
 	}
 	if !slices.Equal(RuleIDs, want) {
 		t.Errorf("RuleIDs = %q, want %q", RuleIDs, want)

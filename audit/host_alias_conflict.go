@@ -172,7 +172,7 @@ func aliasConflictFinding(ix *index, holder, machine *inventory.Object, raw stri
 		Message: fmt.Sprintf("%s on %s overrides the %s alias of computer %s: the explicit SPN wins, "+
 			"so the KDC encrypts %s tickets for %s with %s's key and Kerberos to %s running as the machine fails.",
 			raw, ix.accountName(holder), targetClass, ix.accountName(machine),
-			spn.Class, spn.Host, holder.SAMAccountName, aliasVictims(spn.Class)),
+			spn.Class, spn.Host, holder.SAMAccountName, aliasVictims(spn.Class)) + ix.iisWinRMNote(holder, machine, spn),
 		Remediation: aliasConflictRemediation(ix, holder, machine, raw, spn, hostSPN),
 		References:  []string{refSPNMappings, refKB5008382, refSetspn, refPSSessionOption},
 		partner:     covering,

@@ -56,6 +56,9 @@ type index struct {
 	byDN           map[string]int32 // folded DN -> object; built on first use
 	bySID          map[string]int32 // objectSid -> object; built on first use (delegation.go)
 	kdcDefault     KDCDefaultEncTypes
+
+	// iis is Config.IIS (iis.go).
+	iis []inventory.IISSite
 }
 
 func newIndex(snap *inventory.Snapshot, cfg Config) *index {
@@ -65,6 +68,7 @@ func newIndex(snap *inventory.Snapshot, cfg Config) *index {
 		now:       cfg.Now,
 		maxPwdAge: cfg.MaxPasswordAge,
 		farms:     cfg.Farms,
+		iis:       cfg.IIS,
 	}
 	ix.kdcDefault = cfg.KDCDefaultEncTypes
 	if ix.now.IsZero() {

@@ -23,6 +23,7 @@ type Config struct {
 	Scan     Scan         `mapstructure:"scan"`
 	Audit    Audit        `mapstructure:"audit"`
 	Farms    []audit.Farm `mapstructure:"farms"`
+	IIS      IIS          `mapstructure:"iis"`
 	Metrics  Metrics      `mapstructure:"metrics"`
 	Web      Web          `mapstructure:"web"`
 	Log      Log          `mapstructure:"log"`
@@ -108,6 +109,14 @@ type Audit struct {
 	KDCDefaultEncTypes audit.KDCDefaultEncTypes `mapstructure:"kdc_default_enctypes"`
 	// Ignore entries are validated by audit.Suppression.Validate.
 	Ignore []audit.Suppression `mapstructure:"ignore"`
+}
+
+// IIS names the IIS configuration files the IIS rules read (package
+// iisconfig): applicationHost.config per node as NODE=FILE (or FILE, named by
+// its directory), web.config as NODE/SITE[/APP]=FILE, appcmd list config
+// /xml output.
+type IIS struct {
+	ConfigFiles []string `mapstructure:"config_files"`
 }
 
 // Metrics tunes the Prometheus exposition.

@@ -276,6 +276,13 @@ farms:
     vip: "http://svnlb302"
   - {}
 `},
+	{name: "bad iis config_files", yaml: validBase + `
+iis:
+  config_files:
+    - svexpgg310=testdata/files/missing-applicationHost.config
+    - testdata/files
+    - "svexpgg311="
+`},
 	{name: "bad web, metrics and log settings", yaml: validBase + `
 metrics:
   max_finding_series: -1

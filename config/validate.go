@@ -33,6 +33,7 @@ func validate(c *Config, offline bool, ps *problems) {
 	validateScan(c, ps)
 	validateAudit(&c.Audit, ps)
 	validateFarms(c.Farms, ps)
+	validateIIS(&c.IIS, ps)
 	if c.Metrics.MaxFindingSeries < 0 {
 		ps.add("metrics.max_finding_series", "%d is negative; write 0 to export no per-finding series, or a limit such as 1000", c.Metrics.MaxFindingSeries)
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/config"
+	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/report"
 )
 
@@ -22,6 +24,8 @@ func newScanCmd(a *app) *cobra.Command {
 	var src source
 	var format, failOn string
 	var all bool
+	var iisFiles []string
+	var iisSites []inventory.IISSite
 	c := &cobra.Command{
 		Use:   "scan",
 		Short: "Audit every SPN once and print the findings with their fixes",
@@ -55,7 +59,12 @@ settings matter.`,
 			if err != nil {
 				return err
 			}
-			run, done, err := a.readInventory(c, &src, nil)
+			// The IIS files are read before the directory: their errors
+			// cost no scan.
+			run, done, err := a.readInventory(c, &src, func(cfg *config.Config) (err error) {
+				iisSites, err = loadIIS(iisFiles, cfg)
+				return err
+			})
 			if err != nil {
 				return err
 			}
@@ -64,6 +73,7 @@ settings matter.`,
 			if err != nil {
 				return err
 			}
+			ac.IIS = iisSites
 			res := audit.Run(run.snap, ac)
 			a.warnExpiredSuppressions(res.ExpiredSuppressions)
 			doc := report.NewDocument(run.snap, res.Findings, res.SuppressedCount())
@@ -83,6 +93,8 @@ settings matter.`,
 	levels := failOnLevels()
 	c.Flags().StringVar(&failOn, "fail-on", string(audit.SeverityHigh),
 		"exit with status 1 when a finding has this `severity` or a higher one: "+joinOr(levels))
+	c.Flags().StringSliceVar(&iisFiles, "iis", nil,
+		"run the IIS rules on these IIS configuration `files` (NODE=FILE, NODE/SITE=web.config; comma-separated or repeated; default iis.config_files)")
 	_ = c.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions(levels, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -90,11 +91,17 @@ func runServer(ctx context.Context, cfg *config.Config, scanner daemon.Scanner, 
 	if err != nil {
 		return err
 	}
+	iisSites, err := loadIIS(nil, cfg) // read once: a later broken edit cannot replace them
+	if err != nil {
+		return fmt.Errorf("iis.config_files: %w", err)
+	}
 	dc := daemon.Config{
 		Scanner:  scanner,
 		Kerberos: kerberos,
 		Audit: func(snap *inventory.Snapshot, resolved map[string]bool) audit.Result {
-			return audit.Run(snap, auditConfig(cfg, resolved))
+			ac := auditConfig(cfg, resolved)
+			ac.IIS = iisSites
+			return audit.Run(snap, ac)
 		},
 		Sink:         store,
 		Servers:      cfg.LDAP.URLs,
