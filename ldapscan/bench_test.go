@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/spnaudit/spnaudit/internal/labtest"
 	"github.com/spnaudit/spnaudit/lab"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
 // benchScans measures a full scan and incremental polls after 0 and 10

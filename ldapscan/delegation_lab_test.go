@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/internal/labtest"
 	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/krb"
 	"github.com/spnaudit/spnaudit/lab"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
 // delegationScenario: a service account with constrained delegation and

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spnaudit/spnaudit/internal/labtest"
 	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/krb"
 	"github.com/spnaudit/spnaudit/lab"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
 // labScanner returns a Scanner bound to the lab DC with Kerberos from the

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spnaudit/spnaudit/internal/labtest"
 	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/lab"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
 // PrivilegeScenario holds accounts with SPNs that are privileged only

@@ -16,8 +16,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/spnaudit/spnaudit/audit"
-	"github.com/spnaudit/spnaudit/deploy/promtooltest"
 	"github.com/spnaudit/spnaudit/internal/golden"
+	"github.com/spnaudit/spnaudit/internal/promtooltest"
 )
 
 // scenarios are Store histories whose exposition is pinned in testdata/.
