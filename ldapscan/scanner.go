@@ -420,27 +420,8 @@ func sortObjects(objects []inventory.Object) {
 }
 
 func compareObjects(a, b inventory.Object) int {
-	if c := compareFold(a.DN, b.DN); c != 0 {
+	if c := inventory.CompareFold(a.DN, b.DN); c != 0 {
 		return c
 	}
 	return strings.Compare(a.GUID, b.GUID)
-}
-
-// compareFold compares ASCII case-insensitively without allocating; DNs
-// differ in case only in their ASCII attribute types and values in practice.
-func compareFold(a, b string) int {
-	for i := 0; i < len(a) && i < len(b); i++ {
-		ca, cb := lowerASCII(a[i]), lowerASCII(b[i])
-		if ca != cb {
-			return cmp.Compare(ca, cb)
-		}
-	}
-	return cmp.Compare(len(a), len(b))
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }
