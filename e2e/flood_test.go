@@ -79,7 +79,7 @@ func TestAlertsSurviveFindingFlood(t *testing.T) {
 	}
 
 	store := metrics.NewStore(metrics.Options{Rules: audit.RuleIDs, Stages: []string{"search"}, MaxFindingSeries: floodMaxSeries})
-	store.ScanSucceeded(metrics.ScanResult{Mode: metrics.ModeFull, Snapshot: snap, Findings: res.Findings})
+	store.ScanSucceeded(inventory.FullScan, snap, res)
 	srv := httptest.NewServer(metrics.NewHandler(store, metrics.NewRegistry(store), slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
 	stack := startAlertStack(t, strings.TrimPrefix(srv.URL, "http://"))

@@ -112,7 +112,7 @@ func TestLabDelegation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if polled.Stats.Mode != ModeIncremental || polled.Stats.Entries == 0 {
+	if polled.Stats.Mode != inventory.IncrementalScan || polled.Stats.Entries == 0 {
 		t.Fatalf("poll: %+v, want an incremental poll that read DLGFILE$", polled.Stats)
 	}
 	for _, o := range polled.Snapshot.Objects {

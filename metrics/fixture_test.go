@@ -111,9 +111,29 @@ func farmFindings() []audit.Finding {
 	}
 }
 
-// farmResult is a successful scan of the farm that started at started.
-func farmResult(mode ScanMode, started time.Time) ScanResult {
-	return ScanResult{Mode: mode, Snapshot: farmSnapshot(started), Findings: farmFindings(), Suppressed: 2, ExpiredSuppressions: 1}
+// scanResult is one successful scan as the daemon hands it to
+// Store.ScanSucceeded.
+type scanResult struct {
+	audit.Result
+	mode     inventory.ScanMode
+	snapshot *inventory.Snapshot
+}
+
+// succeed publishes res to s.
+func succeed(s *Store, res scanResult) { s.ScanSucceeded(res.mode, res.snapshot, res.Result) }
+
+// farmResult is a successful scan of the farm that started at started, with
+// two suppressed findings and one expired suppression.
+func farmResult(mode inventory.ScanMode, started time.Time) scanResult {
+	return scanResult{
+		mode:     mode,
+		snapshot: farmSnapshot(started),
+		Result: audit.Result{
+			Findings:            farmFindings(),
+			Suppressed:          make([]audit.SuppressedFinding, 2),
+			ExpiredSuppressions: make([]audit.Suppression, 1),
+		},
+	}
 }
 
 var errSearch = errors.New("ldap search: connection reset by peer")

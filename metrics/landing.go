@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/report"
 )
 
@@ -47,7 +48,7 @@ type healthView struct {
 	// Last scan, successful or not.
 	Attempted bool
 	OK        bool
-	Mode      ScanMode
+	Mode      inventory.ScanMode
 	At, Ago   string
 	Stage     string
 	Err       string
