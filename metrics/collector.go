@@ -76,7 +76,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	gauge(c.buildInfo, 1, labelValue(opts.Build.Version), labelValue(opts.Build.Revision), labelValue(opts.Build.GoVersion))
-	gauge(c.scanSuccess, boolValue(st.lastScan.ok))
+	gauge(c.scanSuccess, boolValue(st.lastScan.OK))
 	for _, mode := range withExtraKeys(inventory.ScanModes, st.scans) {
 		counter(c.scans, st.scans[mode], string(mode))
 	}

@@ -1,17 +1,18 @@
 package metrics
 
 import (
-	"time"
-
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/internal/farmtest"
-	"github.com/spnaudit/spnaudit/inventory"
 )
 
 // The farm fixture (internal/farmtest), shared with the web package's tests.
-type clock = farmtest.Clock
+type (
+	clock      = farmtest.Clock
+	scanResult = farmtest.Scan
+)
 
 var (
+	farmResult   = farmtest.Result
 	newClock     = farmtest.NewClock
 	farmSnapshot = farmtest.Snapshot
 	farmFindings = farmtest.Findings
@@ -35,27 +36,5 @@ func newTestStore(c *clock, maxSeries int) *Store {
 	})
 }
 
-// scanResult is one successful scan as the daemon hands it to
-// Store.ScanSucceeded.
-type scanResult struct {
-	audit.Result
-	mode     inventory.ScanMode
-	snapshot *inventory.Snapshot
-}
-
 // succeed publishes res to s.
-func succeed(s *Store, res scanResult) { s.ScanSucceeded(res.mode, res.snapshot, res.Result) }
-
-// farmResult is a successful scan of the farm that started at started, with
-// two suppressed findings and one expired suppression.
-func farmResult(mode inventory.ScanMode, started time.Time) scanResult {
-	return scanResult{
-		mode:     mode,
-		snapshot: farmSnapshot(started),
-		Result: audit.Result{
-			Findings:            farmFindings(),
-			Suppressed:          make([]audit.SuppressedFinding, 2),
-			ExpiredSuppressions: make([]audit.Suppression, 1),
-		},
-	}
-}
+func succeed(s *Store, res scanResult) { res.PublishTo(s) }

@@ -39,14 +39,14 @@ func TestSnapshotObjectsPerNamingContext(t *testing.T) {
 	if got := series(s); got != "" {
 		t.Fatalf("before any scan: %s, want no series", got)
 	}
-	succeed(s, scanResult{mode: inventory.FullScan, snapshot: snapshot(3, 2)})
+	succeed(s, scanResult{Mode: inventory.FullScan, Snapshot: snapshot(3, 2)})
 	want := `spnaudit_snapshot_objects{naming_context="` + child + `"} 2` + "\n" +
 		`spnaudit_snapshot_objects{naming_context="` + root + `"} 3`
 	if got := series(s); got != want {
 		t.Fatalf("after a full scan:\n%s\nwant\n%s", got, want)
 	}
 	// The child domain comes back empty: its series says 0.
-	succeed(s, scanResult{mode: inventory.IncrementalScan, snapshot: snapshot(3, 0)})
+	succeed(s, scanResult{Mode: inventory.IncrementalScan, Snapshot: snapshot(3, 0)})
 	want = `spnaudit_snapshot_objects{naming_context="` + child + `"} 0` + "\n" +
 		`spnaudit_snapshot_objects{naming_context="` + root + `"} 3`
 	if got := series(s); got != want {

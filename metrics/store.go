@@ -1,8 +1,11 @@
-// Package metrics publishes the daemon's latest scan to Prometheus, to a JSON
-// API and to an HTML page. The daemon reports scans to a Store; every scrape
-// or page view reads the Store's current immutable state through one atomic
-// pointer, so serving never waits for, nor triggers, directory I/O. The
-// package knows nothing of LDAP or Kerberos: it is handed results.
+// Package metrics collects the daemon's scan outcomes in a Store and exports
+// them to Prometheus: it is the collector and the store, nothing else. The
+// Store implements daemon.Sink without importing the daemon (the Sink is
+// stated in inventory and audit types, which both import); cmd wires the
+// two. Every scrape, and every page or API request of the web package
+// (through Status), reads the Store's current immutable state through one
+// atomic pointer, so serving never waits for, nor triggers, directory I/O.
+// The package knows nothing of LDAP, Kerberos or HTTP: it is handed results.
 package metrics
 
 import (
@@ -63,7 +66,7 @@ type Store struct {
 // next, because each state is derived from the previous one under writeMu.
 type state struct {
 	snapshot *snapshotView // nil until the first successful scan
-	lastScan scanOutcome
+	lastScan ScanOutcome
 
 	scans        map[inventory.ScanMode]uint64
 	failures     map[failureKey]uint64
@@ -77,14 +80,14 @@ type failureKey struct {
 	stage string
 }
 
-// scanOutcome describes the most recent scan, successful or not.
-type scanOutcome struct {
-	attempted bool
-	ok        bool
-	mode      inventory.ScanMode
-	at        time.Time
-	stage     string // failures only
-	err       string // failures only
+// ScanOutcome describes the most recent scan, successful or not.
+type ScanOutcome struct {
+	Attempted bool // false until the first scan ends
+	OK        bool
+	Mode      inventory.ScanMode
+	At        time.Time
+	Stage     string // failures only
+	Err       string // failures only; shown on the landing page, never a label
 }
 
 // NewStore returns a Store with no scan yet.
@@ -135,7 +138,7 @@ func (s *Store) ScanSucceeded(mode inventory.ScanMode, snap *inventory.Snapshot,
 	view := newSnapshotView(snap, findings, now, s.opts.MaxFindingSeries, s.order)
 	s.update(func(next *state) {
 		next.snapshot = view
-		next.lastScan = scanOutcome{attempted: true, ok: true, mode: mode, at: now}
+		next.lastScan = ScanOutcome{Attempted: true, OK: true, Mode: mode, At: now}
 		next.scans = maps.Clone(next.scans)
 		next.scans[mode]++
 		next.lastDuration = maps.Clone(next.lastDuration)
@@ -156,7 +159,7 @@ func (s *Store) ScanFailed(mode inventory.ScanMode, stage string, err error) {
 	}
 	now := s.opts.Now()
 	s.update(func(next *state) {
-		next.lastScan = scanOutcome{attempted: true, mode: mode, at: now, stage: stage, err: msg}
+		next.lastScan = ScanOutcome{Attempted: true, Mode: mode, At: now, Stage: stage, Err: msg}
 		next.scans = maps.Clone(next.scans)
 		next.scans[mode]++
 		next.failures = maps.Clone(next.failures)

@@ -110,3 +110,33 @@ func Findings() []audit.Finding {
 			Message: "svc-legacy is a user account with SPNs: its tickets can be requested and cracked offline."},
 	}
 }
+
+// Scan is one successful scan as the daemon hands it to a Sink
+// (metrics.Store.ScanSucceeded).
+type Scan struct {
+	audit.Result
+	Mode     inventory.ScanMode
+	Snapshot *inventory.Snapshot
+}
+
+// Sink is the part of daemon.Sink that publishes a scan.
+type Sink interface {
+	ScanSucceeded(mode inventory.ScanMode, snap *inventory.Snapshot, findings audit.Result)
+}
+
+// PublishTo publishes the scan to s.
+func (sc Scan) PublishTo(s Sink) { s.ScanSucceeded(sc.Mode, sc.Snapshot, sc.Result) }
+
+// Result is a successful scan of the farm that started at started, with its
+// findings, two suppressed findings and one expired suppression.
+func Result(mode inventory.ScanMode, started time.Time) Scan {
+	return Scan{
+		Mode:     mode,
+		Snapshot: Snapshot(started),
+		Result: audit.Result{
+			Findings:            Findings(),
+			Suppressed:          make([]audit.SuppressedFinding, 2),
+			ExpiredSuppressions: make([]audit.Suppression, 1),
+		},
+	}
+}

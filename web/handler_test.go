@@ -1,4 +1,4 @@
-package metrics
+package web
 
 import (
 	"encoding/json"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/inventory"
+	"github.com/spnaudit/spnaudit/metrics"
 )
 
 func serve(t testing.TB, h http.Handler, method, path string) (*http.Response, string) {
@@ -26,20 +27,20 @@ func serve(t testing.TB, h http.Handler, method, path string) (*http.Response, s
 	return res, string(body)
 }
 
-func newTestHandler(s *Store) http.Handler {
-	return NewHandler(s, NewRegistry(s), slog.New(slog.DiscardHandler))
+func newTestHandler(s *metrics.Store) http.Handler {
+	return NewHandler(s, metrics.NewRegistry(s), slog.New(slog.DiscardHandler))
 }
 
 func TestRoutes(t *testing.T) {
-	noScan := func(s *Store, c *clock) {}
-	failedFirst := func(s *Store, c *clock) { s.ScanFailed(inventory.FullScan, "bind", errSearch) }
-	scanned := func(s *Store, c *clock) {
+	noScan := func(s *metrics.Store, c *clock) {}
+	failedFirst := func(s *metrics.Store, c *clock) { s.ScanFailed(inventory.FullScan, "bind", errSearch) }
+	scanned := func(s *metrics.Store, c *clock) {
 		succeed(s, farmResult(inventory.FullScan, c.Now()))
 		c.Advance(42 * time.Second)
 	}
 	tests := []struct {
 		name        string
-		setup       func(*Store, *clock)
+		setup       func(*metrics.Store, *clock)
 		method      string
 		path        string
 		status      int
@@ -51,7 +52,7 @@ func TestRoutes(t *testing.T) {
 		{"not ready before any scan", noScan, "GET", "/-/ready", 503, "text/plain", []string{"Not ready"}, nil},
 		{"not ready after a failed first scan", failedFirst, "GET", "/-/ready", 503, "text/plain", nil, nil},
 		{"ready after a successful scan", scanned, "GET", "/-/ready", 200, "text/plain", []string{"Ready."}, nil},
-		{"ready stays after a later failure", func(s *Store, c *clock) {
+		{"ready stays after a later failure", func(s *metrics.Store, c *clock) {
 			scanned(s, c)
 			s.ScanFailed(inventory.IncrementalScan, "search", errSearch)
 		}, "GET", "/-/ready", 200, "text/plain", nil, nil},
