@@ -36,6 +36,19 @@ bench:
 	bash lab/install.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# Every fuzz target (func Fuzz* in a _test.go file, found by name, so a new
+# one joins) for FUZZTIME each, one at a time: go test -fuzz takes one package
+# and one target per run. The first crash stops the run; go test saves its
+# input under the package's testdata/fuzz, which then replays in every test.
+FUZZTIME ?= 20s
+fuzz:
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go); do \
+			echo "fuzz: $$dir $$target for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$dir; \
+		done; \
+	done
+
 demo: build
 	bash lab/install.sh
 	bash deploy/demo/demo.sh up
