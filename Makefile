@@ -21,7 +21,9 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 25m ./...
 
-# Unit tests only (no root, no Samba): integration tests skip.
+# Unit tests only: -short skips every integration test (labtest.SkipShort:
+# the lab DC, end-to-end runs, the demo), even as root with Samba installed.
+# Static checkers found on the PATH (promtool, systemd-analyze) still run.
 test-unit:
 	$(GO) test -race -count=1 -short ./...
 
@@ -40,6 +42,19 @@ bench: build
 	bash lab/install.sh
 	$(GO) run ./internal/bench -bin bin/spnaudit
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Every fuzz target (func Fuzz* in a _test.go file, found by name, so a new
+# one joins) for FUZZTIME each, one at a time: go test -fuzz takes one package
+# and one target per run. The first crash stops the run; go test saves its
+# input under the package's testdata/fuzz, which then replays in every test.
+FUZZTIME ?= 20s
+fuzz:
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go); do \
+			echo "fuzz: $$dir $$target for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$dir; \
+		done; \
+	done
 
 demo: build
 	bash lab/install.sh

@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 // Active Directory compares servicePrincipalName values case-insensitively as
@@ -13,23 +15,6 @@ import (
 // "MSSQLSvc/db" and "MSSQLSvc/db:1433" are not. These helpers fold a value to
 // a canonical form that agrees exactly with strings.EqualFold: two values are
 // EqualFold if and only if their folded forms are equal.
-
-// foldRune maps r to the smallest rune of its case-folding orbit (for ASCII
-// letters, the upper-case letter). Invalid bytes decode to utf8.RuneError, as
-// they do in strings.EqualFold.
-func foldRune(r rune) rune {
-	if r < utf8.RuneSelf {
-		if 'a' <= r && r <= 'z' {
-			return r - ('a' - 'A')
-		}
-		return r
-	}
-	smallest := r
-	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-		smallest = min(smallest, f)
-	}
-	return smallest
-}
 
 // appendFold appends the folded form of s to dst.
 func appendFold(dst []byte, s string) []byte {
@@ -43,7 +28,7 @@ func appendFold(dst []byte, s string) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		dst = utf8.AppendRune(dst, foldRune(r))
+		dst = utf8.AppendRune(dst, inventory.FoldRune(r))
 		i += size
 	}
 	return dst
@@ -83,7 +68,7 @@ func foldHashMore(h uint64, s string) uint64 {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		n := utf8.EncodeRune(buf[:], foldRune(r))
+		n := utf8.EncodeRune(buf[:], inventory.FoldRune(r))
 		for _, c := range buf[:n] {
 			h = (h ^ uint64(c)) * fnvPrime64
 		}
@@ -117,37 +102,6 @@ func appendLower(dst []byte, s string) []byte {
 	return dst
 }
 
-// compareFold orders strings by their folded forms, so it agrees with
-// strings.EqualFold on equality.
-func compareFold(a, b string) int {
-	for a != "" && b != "" {
-		ra, na := nextFolded(a)
-		rb, nb := nextFolded(b)
-		if ra != rb {
-			if ra < rb {
-				return -1
-			}
-			return 1
-		}
-		a, b = a[na:], b[nb:]
-	}
-	switch {
-	case a == "" && b == "":
-		return 0
-	case a == "":
-		return -1
-	}
-	return 1
-}
-
-func nextFolded(s string) (rune, int) {
-	if c := s[0]; c < utf8.RuneSelf {
-		return foldRune(rune(c)), 1
-	}
-	r, size := utf8.DecodeRuneInString(s)
-	return foldRune(r), size
-}
-
 // Windows compares servicePrincipalName values more loosely than by case: the
 // directory's string comparison (CompareString with
 // DS_DEFAULT_LOCALE_COMPARE_FLAGS = NORM_IGNORECASE | NORM_IGNOREKANATYPE |
@@ -158,7 +112,7 @@ func nextFolded(s string) (rune, int) {
 // fast path that neither allocates nor calls into x/text.
 
 // looseKey returns the form under which Windows' comparison finds two SPNs
-// equal: case folded (foldRune), then decomposed to compatibility form
+// equal: case folded (inventory.FoldRune), then decomposed to compatibility form
 // (NFKD: width variants, ligatures, circled and other compatibility
 // characters become their base characters), non-spacing marks (Mn: accents,
 // dakuten) dropped, katakana mapped to hiragana, and case folded again.
@@ -176,7 +130,7 @@ func looseKey(s string) string {
 		if unicode.Is(unicode.Mn, r) {
 			continue
 		}
-		out = utf8.AppendRune(out, foldRune(hiragana(r)))
+		out = utf8.AppendRune(out, inventory.FoldRune(hiragana(r)))
 	}
 	return string(out)
 }

@@ -3,6 +3,8 @@ package audit
 import (
 	"strings"
 	"testing"
+
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 func TestFoldAgreesWithEqualFold(t *testing.T) {
@@ -34,7 +36,7 @@ func TestFoldAgreesWithEqualFold(t *testing.T) {
 			if got := foldHash(tt.a) == foldHash(tt.b); got != tt.same {
 				t.Errorf("foldHash equal = %v, want %v", got, tt.same)
 			}
-			if got := compareFold(tt.a, tt.b) == 0; got != tt.same {
+			if got := inventory.CompareFold(tt.a, tt.b) == 0; got != tt.same {
 				t.Errorf("compareFold == 0 is %v, want %v", got, tt.same)
 			}
 		})
@@ -49,7 +51,7 @@ func TestFoldKeyDoesNotAllocateWhenFolded(t *testing.T) {
 }
 
 func TestCompareFoldOrders(t *testing.T) {
-	if compareFold("abc", "ABD") >= 0 || compareFold("ABD", "abc") <= 0 || compareFold("ab", "ABC") >= 0 {
+	if inventory.CompareFold("abc", "ABD") >= 0 || inventory.CompareFold("ABD", "abc") <= 0 || inventory.CompareFold("ab", "ABC") >= 0 {
 		t.Error("compareFold does not order case-insensitively")
 	}
 }

@@ -37,10 +37,10 @@ type pairEntry struct {
 
 func comparePairEntries(a, b pairEntry) int {
 	for _, c := range [...]int{
-		compareFold(a.spn.Class, b.spn.Class),
-		compareFold(a.stem, b.stem),
-		compareFold(a.spn.Port, b.spn.Port),
-		compareFold(a.spn.ServiceName, b.spn.ServiceName),
+		inventory.CompareFold(a.spn.Class, b.spn.Class),
+		inventory.CompareFold(a.stem, b.stem),
+		inventory.CompareFold(a.spn.Port, b.spn.Port),
+		inventory.CompareFold(a.spn.ServiceName, b.spn.ServiceName),
 	} {
 		if c != 0 {
 			return c

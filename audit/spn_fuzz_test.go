@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 // FuzzParseSPN checks the parser's invariants on arbitrary values; the seed
@@ -56,7 +58,7 @@ func FuzzParseSPN(f *testing.F) {
 			if strings.EqualFold(raw, other) && foldHash(other) != foldHash(raw) {
 				t.Fatalf("EqualFold(%q, %q) but hashes differ", raw, other)
 			}
-			if strings.EqualFold(raw, other) != (compareFold(raw, other) == 0) {
+			if strings.EqualFold(raw, other) != (inventory.CompareFold(raw, other) == 0) {
 				t.Fatalf("EqualFold(%q, %q) disagrees with compareFold", raw, other)
 			}
 		}

@@ -19,7 +19,6 @@ import (
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/ldapscan"
-	"github.com/spnaudit/spnaudit/metrics"
 )
 
 // Scanner reads the directory; *ldapscan.Scanner implements it. Poll falls
@@ -36,13 +35,23 @@ type Kerberos interface {
 	TGTExpiry() time.Time
 }
 
-// Sink receives every scan outcome; *metrics.Store implements it.
+// Sink receives every scan outcome, stated in the daemon's terms: the mode it
+// scheduled (inventory.ScanMode, the one mode type, shared with ldapscan),
+// the snapshot the scanner produced, the audit of it, and one of Stages.
+// *metrics.Store implements it without importing this package, and cmd wires
+// the two: the daemon schedules and never depends on how results are shown.
 type Sink interface {
-	ScanSucceeded(metrics.ScanResult)
-	ScanFailed(mode metrics.ScanMode, stage string, err error)
+	// ScanSucceeded publishes snap, the complete inventory after the scan
+	// (for a poll: the merged inventory; its Started and Duration describe
+	// this scan), and its audit (findings after suppressions, most severe
+	// first; the suppressed ones; the expired suppressions).
+	ScanSucceeded(mode inventory.ScanMode, snap *inventory.Snapshot, findings audit.Result)
+	// ScanFailed reports a failed scan and the stage (one of Stages) that
+	// failed; the last good snapshot stays published.
+	ScanFailed(mode inventory.ScanMode, stage string, err error)
 	// CountFailure counts a failure that did not stop the scan from
 	// publishing (DNS could not answer for some names).
-	CountFailure(mode metrics.ScanMode, stage string)
+	CountFailure(mode inventory.ScanMode, stage string)
 	// SetLDAPServers records the servers one scan reached (true) or failed
 	// to reach (false); after a full scan they replace the recorded ones.
 	SetLDAPServers(up map[string]bool, full bool)
@@ -69,17 +78,19 @@ const (
 	StageKerberos = "kerberos" // getting or renewing the TGT
 	StageDNS      = "dns"      // resolving host names (audit.resolve_dns)
 	StageAudit    = "audit"    // building findings (a bug: the audit cannot fail)
+	// StageOther is a scanner failure that names no stage (such as a
+	// deadline that passed between requests).
+	StageOther = "other"
 )
 
 // Stages lists every stage a failure can be reported with, for the sink's
-// pre-initialised series; a failure with no known stage is reported as
-// metrics.StageOther.
+// pre-initialised series.
 var Stages = []string{
 	StageKerberos,
 	string(ldapscan.StageConnect), string(ldapscan.StageBind), string(ldapscan.StageRootDSE),
 	string(ldapscan.StageConfig), string(ldapscan.StageSearch), string(ldapscan.StageRange),
 	StageDNS, string(ldapscan.StageReferral),
-	StageAudit,
+	StageAudit, StageOther,
 }
 
 // Config is what a Daemon needs.
@@ -181,11 +192,11 @@ func (d *Daemon) interval() time.Duration {
 }
 
 // nextMode is the mode of the scan that starts now.
-func (d *Daemon) nextMode(now time.Time) metrics.ScanMode {
+func (d *Daemon) nextMode(now time.Time) inventory.ScanMode {
 	if d.last == nil || now.Sub(d.lastFull) >= d.cfg.FullInterval {
-		return metrics.ModeFull
+		return inventory.FullScan
 	}
-	return metrics.ModeIncremental
+	return inventory.IncrementalScan
 }
 
 // scan runs one scan under the scan deadline and reports its outcome.
@@ -214,8 +225,8 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 	d.failures = 0
 
 	// A poll that had to fall back to a full scan is a full scan.
-	if res.Stats.Mode == ldapscan.ModeFull {
-		mode = metrics.ModeFull
+	if res.Stats.Mode == inventory.FullScan {
+		mode = inventory.FullScan
 		d.lastFull = started
 	}
 	d.last = res
@@ -223,13 +234,7 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 		d.lastAudit, d.lastAuditAt = &findings, started
 	}
 	d.reportServers(mode, res, nil)
-	d.cfg.Sink.ScanSucceeded(metrics.ScanResult{
-		Mode:                mode,
-		Snapshot:            res.Snapshot,
-		Findings:            findings.Findings,
-		Suppressed:          findings.SuppressedCount(),
-		ExpiredSuppressions: len(findings.ExpiredSuppressions),
-	})
+	d.cfg.Sink.ScanSucceeded(mode, res.Snapshot, findings)
 	if len(dnsFailed) > 0 {
 		d.cfg.Sink.CountFailure(mode, StageDNS)
 		d.cfg.Logger.Warn("DNS could not answer for some host names; their ghost-spn findings are left out until it does",
@@ -239,7 +244,7 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 	attrs := []any{"mode", mode, "duration", elapsed, "server", res.Stats.Server,
 		"objects", len(res.Snapshot.Objects), "spns", res.Snapshot.SPNCount(),
 		"findings", len(findings.Findings), "suppressed", findings.SuppressedCount()}
-	if mode == metrics.ModeIncremental {
+	if mode == inventory.IncrementalScan {
 		attrs = append(attrs, "changed", res.Stats.Entries, "removed", res.Stats.Removed)
 	}
 	if res.Stats.FullReason != "" {
@@ -258,14 +263,14 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 // attempt logs in, reads the directory, resolves host names and audits the
 // result; it also returns the names DNS could not answer for. On failure it
 // returns the stage that failed.
-func (d *Daemon) attempt(ctx context.Context, mode metrics.ScanMode) (
+func (d *Daemon) attempt(ctx context.Context, mode inventory.ScanMode) (
 	res *ldapscan.Result, findings audit.Result, dnsFailed []string, stage string, err error) {
 	if d.cfg.Kerberos != nil {
 		if err := d.cfg.Kerberos.Login(ctx); err != nil {
 			return nil, audit.Result{}, nil, StageKerberos, err
 		}
 	}
-	if mode == metrics.ModeFull {
+	if mode == inventory.FullScan {
 		res, err = d.cfg.Scanner.Scan(ctx)
 	} else {
 		res, err = d.cfg.Scanner.Poll(ctx, d.last)
@@ -304,7 +309,7 @@ const auditReuseLimit = time.Hour
 // less than auditReuseLimit ago: that audit still holds, so the audit, whose
 // cost grows with the domain, is not run again (issue 9).
 func (d *Daemon) unchanged(res *ldapscan.Result, resolved map[string]bool) bool {
-	return d.lastAudit != nil && d.last != nil && res.Stats.Mode == ldapscan.ModeIncremental &&
+	return d.lastAudit != nil && d.last != nil && res.Stats.Mode == inventory.IncrementalScan &&
 		res.Stats.Entries == 0 && res.Stats.Removed == 0 &&
 		len(res.Snapshot.Objects) == len(d.last.Snapshot.Objects) &&
 		reflect.DeepEqual(res.Snapshot.Directory, d.last.Snapshot.Directory) &&
@@ -326,12 +331,12 @@ func (d *Daemon) audit(snap *inventory.Snapshot, resolved map[string]bool) (res 
 }
 
 // scanStage is the stage of a scanner error; an error without one (such as
-// a deadline that passed between requests) is metrics.StageOther.
+// a deadline that passed between requests) is StageOther.
 func scanStage(err error) string {
 	if s := ldapscan.StageOf(err); s != "" {
 		return string(s)
 	}
-	return metrics.StageOther
+	return StageOther
 }
 
 // reportServers publishes, after every scan that reached the directory,
@@ -340,7 +345,7 @@ func scanStage(err error) string {
 // recorded ones, so a server it did not try loses its series and none stays
 // down after it recovers; a poll's update them. A failure before any server
 // was tried (Kerberos) changes nothing.
-func (d *Daemon) reportServers(mode metrics.ScanMode, res *ldapscan.Result, err error) {
+func (d *Daemon) reportServers(mode inventory.ScanMode, res *ldapscan.Result, err error) {
 	up := map[string]bool{}
 	if err != nil {
 		// Failures at connect or bind are servers down; later ones answered.
@@ -353,7 +358,7 @@ func (d *Daemon) reportServers(mode metrics.ScanMode, res *ldapscan.Result, err 
 			up[s.Server] = s.Up
 		}
 	} else {
-		if res.Stats.Mode == ldapscan.ModeFull {
+		if res.Stats.Mode == inventory.FullScan {
 			// A full scan tries ldap.urls in order: those before the one
 			// that answered are down.
 			for _, s := range d.cfg.Servers {
@@ -369,7 +374,7 @@ func (d *Daemon) reportServers(mode metrics.ScanMode, res *ldapscan.Result, err 
 		up[res.Stats.Server] = true
 	}
 	if len(up) > 0 {
-		d.cfg.Sink.SetLDAPServers(up, mode == metrics.ModeFull)
+		d.cfg.Sink.SetLDAPServers(up, mode == inventory.FullScan)
 	}
 }
 

@@ -89,7 +89,7 @@ func TestSchedule(t *testing.T) {
 			name: "a poll that fell back to a full scan counts as full and restarts the full interval",
 			steps: []step{
 				{call: "scan", result: "r1"},
-				{call: "poll", result: "r2", mode: ldapscan.ModeFull},
+				{call: "poll", result: "r2", mode: inventory.FullScan},
 				{call: "poll", result: "r3"}, {call: "poll", result: "r4"},
 				{call: "scan", result: "r5"},
 			},

@@ -14,7 +14,6 @@ import (
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/ldapscan"
-	"github.com/spnaudit/spnaudit/metrics"
 )
 
 var epoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -97,7 +96,7 @@ func (c *fakeClock) since() time.Duration { return c.Now().Sub(epoch) }
 type step struct {
 	call    string // "scan" or "poll"
 	result  string // name of the result; empty when the call fails
-	mode    ldapscan.Mode
+	mode    inventory.ScanMode
 	server  string // the DC that answered; default dc1
 	objects int
 	err     error
@@ -169,7 +168,7 @@ func (s *fakeScanner) play(ctx context.Context, call string, prev *ldapscan.Resu
 	}
 	mode := st.mode
 	if mode == "" {
-		mode = map[string]ldapscan.Mode{"scan": ldapscan.ModeFull, "poll": ldapscan.ModeIncremental}[call]
+		mode = map[string]inventory.ScanMode{"scan": inventory.FullScan, "poll": inventory.IncrementalScan}[call]
 	}
 	server := st.server
 	if server == "" {
@@ -220,7 +219,7 @@ type recordingSink struct {
 	events     []string
 	tgt        time.Time
 	tgtUpdates int
-	published  []metrics.ScanResult
+	published  []publishedScan
 	servers    map[string]bool
 }
 
@@ -230,14 +229,21 @@ func (r *recordingSink) add(format string, args ...any) {
 	r.events = append(r.events, fmt.Sprintf(format, args...))
 }
 
-func (r *recordingSink) ScanSucceeded(res metrics.ScanResult) {
-	r.add("success %s %s findings=%d", res.Mode, res.Snapshot.Server, len(res.Findings))
+// publishedScan is one ScanSucceeded call.
+type publishedScan struct {
+	audit.Result
+	Mode     inventory.ScanMode
+	Snapshot *inventory.Snapshot
+}
+
+func (r *recordingSink) ScanSucceeded(mode inventory.ScanMode, snap *inventory.Snapshot, findings audit.Result) {
+	r.add("success %s %s findings=%d", mode, snap.Server, len(findings.Findings))
 	r.mu.Lock()
-	r.published = append(r.published, res)
+	r.published = append(r.published, publishedScan{Result: findings, Mode: mode, Snapshot: snap})
 	r.mu.Unlock()
 }
 
-func (r *recordingSink) ScanFailed(mode metrics.ScanMode, stage string, err error) {
+func (r *recordingSink) ScanFailed(mode inventory.ScanMode, stage string, err error) {
 	if err == nil {
 		r.add("failed %s %s without an error", mode, stage)
 		return
@@ -245,7 +251,7 @@ func (r *recordingSink) ScanFailed(mode metrics.ScanMode, stage string, err erro
 	r.add("failed %s %s", mode, stage)
 }
 
-func (r *recordingSink) CountFailure(mode metrics.ScanMode, stage string) {
+func (r *recordingSink) CountFailure(mode inventory.ScanMode, stage string) {
 	r.add("counted failure %s %s", mode, stage)
 }
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/inventory"
-	"github.com/spnaudit/spnaudit/metrics"
 )
 
 // TestExpiredSuppressionsLoggedOnce: an expired audit.ignore entry is logged
@@ -73,9 +72,9 @@ func TestDaemonPublishesExpiredSuppressions(t *testing.T) {
 	go d.Run(ctx)
 	clock.awaitWaiter(t)
 	sink.mu.Lock()
-	published := append([]metrics.ScanResult(nil), sink.published...)
+	published := append([]publishedScan(nil), sink.published...)
 	sink.mu.Unlock()
-	if len(published) != 1 || published[0].ExpiredSuppressions != 1 {
+	if len(published) != 1 || len(published[0].ExpiredSuppressions) != 1 {
 		t.Fatalf("published %+v, want one scan with ExpiredSuppressions 1", published)
 	}
 	mu.Lock()

@@ -9,7 +9,6 @@ import (
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/ldapscan"
-	"github.com/spnaudit/spnaudit/metrics"
 )
 
 // scriptedResults returns a full scan, then the poll result it was given.
@@ -25,13 +24,13 @@ func (s *scriptedResults) Poll(context.Context, *ldapscan.Result) (*ldapscan.Res
 // findingsSink keeps the findings of every successful scan.
 type findingsSink struct{ published [][]audit.Finding }
 
-func (f *findingsSink) ScanSucceeded(r metrics.ScanResult) {
+func (f *findingsSink) ScanSucceeded(_ inventory.ScanMode, _ *inventory.Snapshot, r audit.Result) {
 	f.published = append(f.published, r.Findings)
 }
-func (f *findingsSink) ScanFailed(metrics.ScanMode, string, error) {}
-func (f *findingsSink) CountFailure(metrics.ScanMode, string)      {}
-func (f *findingsSink) SetLDAPServers(map[string]bool, bool)       {}
-func (f *findingsSink) SetTGTExpiry(time.Time)                     {}
+func (f *findingsSink) ScanFailed(inventory.ScanMode, string, error) {}
+func (f *findingsSink) CountFailure(inventory.ScanMode, string)      {}
+func (f *findingsSink) SetLDAPServers(map[string]bool, bool)         {}
+func (f *findingsSink) SetTGTExpiry(time.Time)                       {}
 
 // answersInTurn answers each ResolveHosts call with the next answers.
 type answersInTurn struct{ answers []map[string]bool }
@@ -56,7 +55,7 @@ func TestPollThatChangedNothingSkipsAudit(t *testing.T) {
 	}
 	poll := func(s *inventory.Snapshot, st ldapscan.Stats) *ldapscan.Result {
 		if st.Mode == "" {
-			st.Mode = ldapscan.ModeIncremental
+			st.Mode = inventory.IncrementalScan
 		}
 		st.Server = dc1
 		return &ldapscan.Result{Snapshot: s, Stats: st}
@@ -82,7 +81,7 @@ func TestPollThatChangedNothingSkipsAudit(t *testing.T) {
 		{"removed without an entry", poll(snap(dir, nil), ldapscan.Stats{}), nil, 0, true},
 		{"dSHeuristics changed", poll(snap(disabled, objects), ldapscan.Stats{}), nil, 0, true},
 		{"DNS names changed", poll(snap(moreDNS, objects), ldapscan.Stats{DNSReread: true}), nil, 0, true},
-		{"fell back to a full scan", poll(snap(dir, objects), ldapscan.Stats{Mode: ldapscan.ModeFull}), nil, 0, true},
+		{"fell back to a full scan", poll(snap(dir, objects), ldapscan.Stats{Mode: inventory.FullScan}), nil, 0, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -90,7 +89,7 @@ func TestPollThatChangedNothingSkipsAudit(t *testing.T) {
 			sink := &findingsSink{}
 			clock := newFakeClock()
 			d, err := New(Config{
-				Scanner: &scriptedResults{full: poll(snap(dir, objects), ldapscan.Stats{Mode: ldapscan.ModeFull, Entries: 1}), poll: c.poll},
+				Scanner: &scriptedResults{full: poll(snap(dir, objects), ldapscan.Stats{Mode: inventory.FullScan, Entries: 1}), poll: c.poll},
 				Audit: func(s *inventory.Snapshot, resolved map[string]bool) audit.Result {
 					audits++
 					return fakeAudit(s, resolved)

@@ -11,7 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/spnaudit/spnaudit/deploy/promtooltest"
+	"github.com/spnaudit/spnaudit/internal/promtooltest"
 )
 
 const dashboardFile = "grafana/spnaudit.json"

@@ -17,7 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/spnaudit/spnaudit/config"
-	"github.com/spnaudit/spnaudit/lab/labtest"
+	"github.com/spnaudit/spnaudit/internal/labtest"
 )
 
 const prometheusRuleFile = "kubernetes/prometheusrule.yaml"

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spnaudit/spnaudit/lab/labtest"
+	"github.com/spnaudit/spnaudit/internal/labtest"
 )
 
 const unitFile = "systemd/spnaudit.service"

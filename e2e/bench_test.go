@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spnaudit/spnaudit/internal/labtest"
+	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/krb"
 	"github.com/spnaudit/spnaudit/lab"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 	"github.com/spnaudit/spnaudit/ldapscan"
 )
 
@@ -135,7 +136,7 @@ func mustScan(b *testing.B, scan func() (*ldapscan.Result, error)) *ldapscan.Res
 func mustPoll(b *testing.B, sc *ldapscan.Scanner, prev *ldapscan.Result, changed int) *ldapscan.Result {
 	b.Helper()
 	res := mustScan(b, func() (*ldapscan.Result, error) { return sc.Poll(context.Background(), prev) })
-	if res.Stats.Mode != ldapscan.ModeIncremental {
+	if res.Stats.Mode != inventory.IncrementalScan {
 		b.Fatalf("the poll ran as a full scan: %s", res.Stats.FullReason)
 	}
 	if res.Stats.Entries != changed {

@@ -12,6 +12,7 @@ import (
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/metrics"
+	"github.com/spnaudit/spnaudit/web"
 )
 
 // floodGhosts is how many ghost SPNs the flood writes: five times the default
@@ -79,8 +80,8 @@ func TestAlertsSurviveFindingFlood(t *testing.T) {
 	}
 
 	store := metrics.NewStore(metrics.Options{Rules: audit.RuleIDs, Stages: []string{"search"}, MaxFindingSeries: floodMaxSeries})
-	store.ScanSucceeded(metrics.ScanResult{Mode: metrics.ModeFull, Snapshot: snap, Findings: res.Findings})
-	srv := httptest.NewServer(metrics.NewHandler(store, metrics.NewRegistry(store), slog.New(slog.NewTextHandler(io.Discard, nil))))
+	store.ScanSucceeded(inventory.FullScan, snap, res)
+	srv := httptest.NewServer(web.NewHandler(store, metrics.NewRegistry(store), slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
 	stack := startAlertStack(t, strings.TrimPrefix(srv.URL, "http://"))
 

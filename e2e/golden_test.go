@@ -10,9 +10,9 @@ import (
 
 	"github.com/prometheus/common/version"
 
-	"github.com/spnaudit/spnaudit/deploy/promtooltest"
+	"github.com/spnaudit/spnaudit/internal/labtest"
+	"github.com/spnaudit/spnaudit/internal/promtooltest"
 	"github.com/spnaudit/spnaudit/lab"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
 // volatileSeries are the spnaudit series whose values change from run to run.

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spnaudit/spnaudit/internal/labtest"
 	"github.com/spnaudit/spnaudit/lab"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")

@@ -30,16 +30,10 @@ func (d *Directory) NetBIOSDomain(dnsDomain string) string {
 }
 
 // DomainName returns the DNS name of the object's domain: its Domain field,
-// or else the DC= components of its DN, lower case.
+// or else DomainFromDN of its DN.
 func (o *Object) DomainName() string {
 	if o.Domain != "" {
 		return o.Domain
 	}
-	var labels []string
-	for rdn := range strings.SplitSeq(o.DN, ",") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(rdn), "="); ok && strings.EqualFold(k, "DC") {
-			labels = append(labels, v)
-		}
-	}
-	return strings.ToLower(strings.Join(labels, "."))
+	return DomainFromDN(o.DN)
 }

@@ -27,3 +27,22 @@ func TestAccountName(t *testing.T) {
 		})
 	}
 }
+
+// TestDomainFromDN: the trailing DC= components only; an escaped comma is
+// part of a value, not a component.
+func TestDomainFromDN(t *testing.T) {
+	tests := map[string]string{
+		"CN=a,OU=b,DC=Corp,DC=Example,DC=Test": "corp.example.test",
+		"DC=corp,DC=test":                      "corp.test",
+		"CN=a,DC=x,OU=y,DC=corp,DC=test":       "corp.test",
+		`CN=a\,DC=evil,DC=corp,DC=test`:        "corp.test",
+		"CN=a,OU=b":                            "",
+		"not a dn":                             "",
+		"":                                     "",
+	}
+	for dn, want := range tests {
+		if got := DomainFromDN(dn); got != want {
+			t.Errorf("DomainFromDN(%q) = %q, want %q", dn, got, want)
+		}
+	}
+}

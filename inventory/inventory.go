@@ -1,6 +1,7 @@
 // Package inventory holds the directory data model that ldapscan produces and
-// audit consumes. It has no I/O and no dependency on LDAP or Prometheus, so the
-// audit rules can be tested (and an LDIF dump analysed) without a directory.
+// audit consumes. It has no I/O and no dependency on an LDAP connection or
+// Prometheus (go-ldap only parses DNs), so the audit rules can be tested (and
+// an LDIF dump analysed) without a directory.
 package inventory
 
 import "time"

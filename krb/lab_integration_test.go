@@ -13,11 +13,11 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/spnaudit/spnaudit/internal/labtest"
 	"github.com/spnaudit/spnaudit/lab"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
-// labEnv describes the lab DC (lab/labtest) as these tests use it.
+// labEnv describes the lab DC (internal/labtest) as these tests use it.
 type labEnv struct {
 	realm, kdc, principal, keytab, passwordFile, addr, spn, canary string
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spnaudit/spnaudit/lab/labtest"
+	"github.com/spnaudit/spnaudit/internal/labtest"
 )
 
 // TestLabRenewal keeps binding and searching for more than three ticket

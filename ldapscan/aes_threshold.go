@@ -43,7 +43,7 @@ func (b *directoryBuilder) addAESThreshold(r *record) bool {
 	if len(sid) == 0 || !isRODCGroupSID(sid[0]) {
 		return false
 	}
-	domain := domainFromDN(r.dn)
+	domain := inventory.DomainFromDN(r.dn)
 	created, err := ber.ParseGeneralizedTime([]byte(r.first("whenCreated")))
 	if domain == "" || err != nil {
 		return false
@@ -98,7 +98,7 @@ func (sc *Scanner) readAESThresholds(ctx context.Context, targets []target, b *d
 		}
 		if !found {
 			sc.log.Warn("cannot tell which accounts lack AES keys: the domain's Read-only Domain Controllers group (RID 521) "+
-				"was not readable, so missing-aes-keys skips the domain", "domain", domainFromDN(nc),
+				"was not readable, so missing-aes-keys skips the domain", "domain", inventory.DomainFromDN(nc),
 				"fix", "let the scan account read objectSid and whenCreated of the domain head and of CN=Read-only Domain Controllers")
 		}
 	}

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/spnaudit/spnaudit/internal/labtest"
+	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/lab"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
 // benchScans measures a full scan and incremental polls after 0 and 10
@@ -41,7 +42,7 @@ func benchScans(b *testing.B, sc *Scanner, change func(n int)) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if res.Stats.Mode != ModeIncremental {
+				if res.Stats.Mode != inventory.IncrementalScan {
 					b.Fatalf("poll ran %s: %s", res.Stats.Mode, res.Stats.FullReason)
 				}
 				fetched, listed = res.Stats.Entries, res.Stats.Listed

@@ -176,7 +176,7 @@ func principalOf(o *inventory.Object) inventory.Principal {
 }
 
 func principalFromRecord(r *record) (inventory.Principal, error) {
-	p := inventory.Principal{DN: r.dn, Domain: domainFromDN(r.dn), SAMAccountName: r.first("sAMAccountName"),
+	p := inventory.Principal{DN: r.dn, Domain: inventory.DomainFromDN(r.dn), SAMAccountName: r.first("sAMAccountName"),
 		Kind: kindOf(r), Group: r.has("objectClass", "group")}
 	if v := r.values("objectSid"); len(v) > 0 {
 		sid, _, err := secdesc.ParseSID(v[0])

@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/internal/labtest"
 	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/krb"
 	"github.com/spnaudit/spnaudit/lab"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
 // delegationScenario: a service account with constrained delegation and
@@ -112,7 +112,7 @@ func TestLabDelegation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if polled.Stats.Mode != ModeIncremental || polled.Stats.Entries == 0 {
+	if polled.Stats.Mode != inventory.IncrementalScan || polled.Stats.Entries == 0 {
 		t.Fatalf("poll: %+v, want an incremental poll that read DLGFILE$", polled.Stats)
 	}
 	for _, o := range polled.Snapshot.Objects {

@@ -72,7 +72,7 @@ func forestFromConfigDN(dn string) string {
 	if i < 0 {
 		return ""
 	}
-	return domainFromDN(dn[i:])
+	return inventory.DomainFromDN(dn[i:])
 }
 
 func isDirectoryService(dn string) bool {

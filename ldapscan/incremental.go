@@ -47,7 +47,7 @@ func (sc *Scanner) pollOrScan(ctx context.Context, prev *Result) (*Result, error
 // poll runs the incremental read. It returns a reason instead of a result
 // when the watermark cannot be used.
 func (sc *Scanner) poll(ctx context.Context, prev *Result, started time.Time) (*Result, string, error) {
-	st := &scanState{stats: Stats{Mode: ModeIncremental}}
+	st := &scanState{stats: Stats{Mode: inventory.IncrementalScan}}
 	dse, invocationID, err := sc.identifyReusing(ctx, st)
 	if err != nil {
 		return nil, "", err

@@ -125,7 +125,7 @@ func pollAppliesChange(t *testing.T, hideTombstones bool, change func(pollSetup)
 	change(s)
 	res := pollOK(t, sc, full)
 
-	if res.Stats.Mode != ModeIncremental {
+	if res.Stats.Mode != inventory.IncrementalScan {
 		t.Fatalf("mode = %s (%s), want incremental", res.Stats.Mode, res.Stats.FullReason)
 	}
 	if full.Watermark.TombstonesReadable == hideTombstones {
@@ -207,7 +207,7 @@ func TestPollFallsBackToFullScan(t *testing.T) {
 			sc.globalCatalog = func(endpoint) endpoint { ep, _ := parseEndpoint("ldap://" + gcAddr); return ep }
 			prev := tc.break_(fa, scanOK(t, sc))
 			res := pollOK(t, sc, prev)
-			if res.Stats.Mode != ModeFull || res.Stats.FullReason == "" {
+			if res.Stats.Mode != inventory.FullScan || res.Stats.FullReason == "" {
 				t.Fatalf("mode %s reason %q, want a full scan with a reason", res.Stats.Mode, res.Stats.FullReason)
 			}
 			if len(res.Snapshot.Objects) != 1 {
@@ -239,7 +239,7 @@ func TestEmptyListingNeverDeletes(t *testing.T) {
 	fa.mu.Unlock()
 
 	res := pollOK(t, sc, prev)
-	if res.Stats.Mode != ModeFull || !strings.Contains(res.Stats.FullReason, "returned none") {
+	if res.Stats.Mode != inventory.FullScan || !strings.Contains(res.Stats.FullReason, "returned none") {
 		t.Fatalf("mode %s reason %q, want a full scan because the listing was empty", res.Stats.Mode, res.Stats.FullReason)
 	}
 	if len(res.Snapshot.Objects) != 5 {
@@ -280,7 +280,7 @@ func TestShortListingNeverDeletes(t *testing.T) {
 			fa.mu.Unlock()
 
 			res := pollOK(t, sc, prev)
-			if full := res.Stats.Mode == ModeFull; full != tc.wantFull {
+			if full := res.Stats.Mode == inventory.FullScan; full != tc.wantFull {
 				t.Fatalf("mode %s (%s), want a full scan: %v", res.Stats.Mode, res.Stats.FullReason, tc.wantFull)
 			}
 			if tc.wantFull && !strings.Contains(res.Stats.FullReason, "GUID listing lacks 5 objects of the last scan but only 2 changes") {
@@ -308,10 +308,10 @@ func TestPollAfterFailover(t *testing.T) {
 	}
 	p.refuse()
 	res = pollOK(t, sc, res)
-	if res.Stats.Mode != ModeFull || res.Stats.Server != second {
+	if res.Stats.Mode != inventory.FullScan || res.Stats.Server != second {
 		t.Fatalf("after failover: mode %s server %s reason %q", res.Stats.Mode, res.Stats.Server, res.Stats.FullReason)
 	}
-	if res = pollOK(t, sc, res); res.Stats.Mode != ModeIncremental || res.Stats.Server != second {
+	if res = pollOK(t, sc, res); res.Stats.Mode != inventory.IncrementalScan || res.Stats.Server != second {
 		t.Fatalf("next poll: mode %s server %s", res.Stats.Mode, res.Stats.Server)
 	}
 }

@@ -10,8 +10,8 @@ import (
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 
+	"github.com/spnaudit/spnaudit/internal/labtest"
 	"github.com/spnaudit/spnaudit/lab"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
 // aesScenario holds, in its own OU, an account whose password was set years

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spnaudit/spnaudit/internal/labtest"
 	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/krb"
 	"github.com/spnaudit/spnaudit/lab"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
 // labScanner returns a Scanner bound to the lab DC with Kerberos from the
@@ -150,7 +150,7 @@ func TestLabIncrementalPoll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Stats.Mode != ModeIncremental {
+	if res.Stats.Mode != inventory.IncrementalScan {
 		t.Fatalf("poll ran %s: %s", res.Stats.Mode, res.Stats.FullReason)
 	}
 	t.Logf("full scan %v (%d objects); poll %v fetched %d", full.Snapshot.Duration, len(full.Snapshot.Objects), res.Snapshot.Duration, res.Stats.Entries)
@@ -203,7 +203,7 @@ func TestLabPollSeesChanges(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: poll: %v", step.name, err)
 		}
-		if res.Stats.Mode != ModeIncremental {
+		if res.Stats.Mode != inventory.IncrementalScan {
 			t.Fatalf("%s: poll ran %s: %s", step.name, res.Stats.Mode, res.Stats.FullReason)
 		}
 		full, err := scanner.Scan(ctx)

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-ldap/ldap/v3"
-
 	"github.com/spnaudit/spnaudit/inventory"
 )
 
@@ -28,7 +26,7 @@ var objectAttributes = []string{
 func objectFromRecord(r *record) (inventory.Object, error) {
 	o := inventory.Object{
 		DN:                  r.dn,
-		Domain:              domainFromDN(r.dn),
+		Domain:              inventory.DomainFromDN(r.dn),
 		SAMAccountName:      r.first("sAMAccountName"),
 		Kind:                kindOf(r),
 		DNSHostName:         r.first("dNSHostName"),
@@ -150,25 +148,4 @@ func formatGUID(b []byte) (string, error) {
 	return fmt.Sprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
 		b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6],
 		b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]), nil
-}
-
-// domainFromDN returns the DNS name of the domain holding dn: its trailing
-// DC= components, lower case ("CN=x,DC=Corp,DC=Test" -> "corp.test").
-func domainFromDN(dn string) string {
-	parsed, err := ldap.ParseDN(dn)
-	if err != nil {
-		return ""
-	}
-	var labels []string
-	for i := len(parsed.RDNs) - 1; i >= 0; i-- {
-		rdn := parsed.RDNs[i]
-		if len(rdn.Attributes) != 1 || !strings.EqualFold(rdn.Attributes[0].Type, "DC") {
-			break
-		}
-		labels = append(labels, strings.ToLower(rdn.Attributes[0].Value))
-	}
-	for i, j := 0, len(labels)-1; i < j; i, j = i+1, j-1 {
-		labels[i], labels[j] = labels[j], labels[i]
-	}
-	return strings.Join(labels, ".")
 }

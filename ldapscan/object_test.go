@@ -184,22 +184,6 @@ func pwdIs(want time.Time) func(*testing.T, inventory.Object) {
 	}
 }
 
-func TestDomainFromDN(t *testing.T) {
-	tests := map[string]string{
-		"CN=a,OU=b,DC=Corp,DC=Example,DC=Test": "corp.example.test",
-		"DC=corp,DC=test":                      "corp.test",
-		"CN=a,DC=x,OU=y,DC=corp,DC=test":       "corp.test",
-		"CN=a,OU=b":                            "",
-		"not a dn":                             "",
-		"":                                     "",
-	}
-	for dn, want := range tests {
-		if got := domainFromDN(dn); got != want {
-			t.Errorf("domainFromDN(%q) = %q, want %q", dn, got, want)
-		}
-	}
-}
-
 func TestDNSOwnerName(t *testing.T) {
 	const zoneDN = ",DC=corp.example.test,CN=MicrosoftDNS,DC=DomainDnsZones,DC=corp,DC=example,DC=test"
 	tests := []struct {

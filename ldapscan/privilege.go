@@ -43,7 +43,7 @@ func (sc *Scanner) readMembership(ctx context.Context, targets []target, st *sca
 			continue
 		}
 		done[strings.ToLower(nc)] = true
-		domain := domainFromDN(nc)
+		domain := inventory.DomainFromDN(nc)
 		if t.gc {
 			// The Global Catalog does not publish member of global and
 			// domain-local groups (only of universal ones).
@@ -188,7 +188,7 @@ func (b *membershipBuilder) group(dn string) *inventory.Group {
 	key := strings.ToLower(dn)
 	g, ok := b.groups[key]
 	if !ok {
-		g = &inventory.Group{DN: dn, Domain: domainFromDN(dn)}
+		g = &inventory.Group{DN: dn, Domain: inventory.DomainFromDN(dn)}
 		b.groups[key] = g
 		b.order = append(b.order, key)
 	}
@@ -204,7 +204,7 @@ func (b *membershipBuilder) add(rec *record) error {
 			if err != nil {
 				return fmt.Errorf("%s: objectSid: %w", rec.dn, err)
 			}
-			b.domainSIDs[domainFromDN(rec.dn)] = sid
+			b.domainSIDs[inventory.DomainFromDN(rec.dn)] = sid
 		}
 		return nil
 	}

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spnaudit/spnaudit/internal/labtest"
 	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/lab"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
 // PrivilegeScenario holds accounts with SPNs that are privileged only
@@ -91,7 +91,7 @@ func TestLabPrivilegeFromGroups(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: poll: %v", step.name, err)
 		}
-		if res.Stats.Mode != ModeIncremental {
+		if res.Stats.Mode != inventory.IncrementalScan {
 			t.Fatalf("%s: poll ran %s: %s", step.name, res.Stats.Mode, res.Stats.FullReason)
 		}
 		check(step.name, res.Snapshot, step.want)

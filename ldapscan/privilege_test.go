@@ -174,7 +174,7 @@ func TestPollSeesMembershipChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Stats.Mode != ModeIncremental {
+		if res.Stats.Mode != inventory.IncrementalScan {
 			t.Fatalf("%s: poll ran %s: %s", step.name, res.Stats.Mode, res.Stats.FullReason)
 		}
 		if got := describePrivilege(res.Snapshot.Objects[0]); got != step.want {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 func bulkDirectory(n int) *fakeAD {
@@ -58,7 +60,7 @@ func TestPollReconnectsDroppedConnection(t *testing.T) {
 	p.cut()
 	fa.account("late", "user", "HTTP/late")
 	res = pollOK(t, sc, res)
-	if res.Stats.Mode != ModeIncremental || res.Stats.Entries != 1 || len(res.Snapshot.Objects) != 11 {
+	if res.Stats.Mode != inventory.IncrementalScan || res.Stats.Entries != 1 || len(res.Snapshot.Objects) != 11 {
 		t.Fatalf("poll after cut: mode %s fetched %d objects %d", res.Stats.Mode, res.Stats.Entries, len(res.Snapshot.Objects))
 	}
 }
@@ -232,7 +234,7 @@ func TestGlobalCatalogForOtherDomains(t *testing.T) {
 	gc.domainNC = childNC
 	gc.account("childnew", "user", "HTTP/childnew")
 	res = pollOK(t, sc, res)
-	if res.Stats.Mode != ModeIncremental || len(res.Snapshot.Objects) != 3 {
+	if res.Stats.Mode != inventory.IncrementalScan || len(res.Snapshot.Objects) != 3 {
 		t.Fatalf("poll: mode %s (%s), objects %d", res.Stats.Mode, res.Stats.FullReason, len(res.Snapshot.Objects))
 	}
 	if got, want := res.Snapshot.ObjectsByNamingContext(), map[string]int{fakeDomainNC: 1, childNC: 2}; !maps.Equal(got, want) {

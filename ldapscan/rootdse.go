@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 // rootDSE holds what a scan needs from the server's rootDSE.
@@ -77,7 +79,7 @@ func (s *session) readInvocationID(ctx context.Context, dsServiceName string, re
 // directory service settings (sPNMappings, dSHeuristics) from the
 // configuration naming context.
 func (s *session) readForest(ctx context.Context, dse rootDSE, b *directoryBuilder, refs *referrals) error {
-	b.forestDNS = domainFromDN(dse.rootDomainNC)
+	b.forestDNS = inventory.DomainFromDN(dse.rootDomainNC)
 	if dse.configNC == "" {
 		return nil
 	}

@@ -20,14 +20,6 @@ import (
 	"github.com/spnaudit/spnaudit/inventory"
 )
 
-// Mode says how a result was produced.
-type Mode string
-
-const (
-	ModeFull        Mode = "full"
-	ModeIncremental Mode = "incremental"
-)
-
 // Result is what one successful scan or poll produced. It is never modified
 // after it is returned; a poll derives a new Result from it.
 type Result struct {
@@ -53,7 +45,7 @@ type Watermark struct {
 
 // Stats describes the work a scan or poll did.
 type Stats struct {
-	Mode Mode
+	Mode inventory.ScanMode
 	// FullReason says why a poll ran as a full scan; empty otherwise.
 	FullReason     string
 	Server         string
@@ -180,7 +172,7 @@ func (sc *Scanner) fullScan(ctx context.Context, reason string) (*Result, error)
 }
 
 func (sc *Scanner) readAll(ctx context.Context, started time.Time, reason string) (*Result, error) {
-	st := &scanState{stats: Stats{Mode: ModeFull, FullReason: reason, DNSReread: true}}
+	st := &scanState{stats: Stats{Mode: inventory.FullScan, FullReason: reason, DNSReread: true}}
 	dc, err := sc.connectAny(ctx)
 	if err != nil {
 		return nil, err
@@ -423,27 +415,8 @@ func sortObjects(objects []inventory.Object) {
 }
 
 func compareObjects(a, b inventory.Object) int {
-	if c := compareFold(a.DN, b.DN); c != 0 {
+	if c := inventory.CompareFold(a.DN, b.DN); c != 0 {
 		return c
 	}
 	return strings.Compare(a.GUID, b.GUID)
-}
-
-// compareFold compares ASCII case-insensitively without allocating; DNs
-// differ in case only in their ASCII attribute types and values in practice.
-func compareFold(a, b string) int {
-	for i := 0; i < len(a) && i < len(b); i++ {
-		ca, cb := lowerASCII(a[i]), lowerASCII(b[i])
-		if ca != cb {
-			return cmp.Compare(ca, cb)
-		}
-	}
-	return cmp.Compare(len(a), len(b))
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }

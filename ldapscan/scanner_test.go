@@ -118,7 +118,7 @@ func TestScanReadsInventoryAndDirectory(t *testing.T) {
 	if res.Watermark.USN == 0 || res.Watermark.InvocationID == "" || res.Watermark.DSServiceName != fa.dsService {
 		t.Errorf("watermark: %+v", res.Watermark)
 	}
-	if res.Stats.Mode != ModeFull || res.Stats.Entries != 3 {
+	if res.Stats.Mode != inventory.FullScan || res.Stats.Entries != 3 {
 		t.Errorf("stats: %+v", res.Stats)
 	}
 }

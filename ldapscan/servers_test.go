@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"testing"
+
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 // TestScanReportsEveryServer: every scan and poll says which servers it
@@ -44,7 +46,7 @@ func TestScanReportsEveryServer(t *testing.T) {
 	// A poll reuses both connections: both answered.
 	res = pollOK(t, sc, res)
 	want = []ServerStatus{{dc, false, true}, {gcURL, true, true}}
-	if res.Stats.Mode != ModeIncremental || !slices.Equal(res.Stats.Servers, want) {
+	if res.Stats.Mode != inventory.IncrementalScan || !slices.Equal(res.Stats.Servers, want) {
 		t.Fatalf("poll (%s): servers %+v, want %+v", res.Stats.Mode, res.Stats.Servers, want)
 	}
 

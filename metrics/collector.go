@@ -76,11 +76,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	gauge(c.buildInfo, 1, labelValue(opts.Build.Version), labelValue(opts.Build.Revision), labelValue(opts.Build.GoVersion))
-	gauge(c.scanSuccess, boolValue(st.lastScan.ok))
-	for _, mode := range withExtraKeys(ScanModes, st.scans) {
+	gauge(c.scanSuccess, boolValue(st.lastScan.OK))
+	for _, mode := range withExtraKeys(inventory.ScanModes, st.scans) {
 		counter(c.scans, st.scans[mode], string(mode))
 	}
-	for _, mode := range withExtraKeys(ScanModes, st.scans) {
+	for _, mode := range withExtraKeys(inventory.ScanModes, st.scans) {
 		for _, stage := range c.store.stages {
 			counter(c.scanFailures, st.failures[failureKey{mode, stage}], string(mode), stage)
 		}

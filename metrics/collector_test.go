@@ -16,8 +16,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/spnaudit/spnaudit/audit"
-	"github.com/spnaudit/spnaudit/deploy/promtooltest"
 	"github.com/spnaudit/spnaudit/internal/golden"
+	"github.com/spnaudit/spnaudit/internal/promtooltest"
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 // scenarios are Store histories whose exposition is pinned in testdata/.
@@ -30,18 +31,18 @@ var scenarios = []struct {
 		s.SetLDAPUp("ldap://dc1.corp.example.test", true)
 		s.SetLDAPUp("ldap://dc2.corp.example.test", false)
 		s.SetTGTExpiry(c.Now().Add(10 * time.Hour))
-		s.ScanSucceeded(farmResult(ModeFull, c.Now()))
+		succeed(s, farmResult(inventory.FullScan, c.Now()))
 		c.Advance(15 * time.Second)
-		s.ScanSucceeded(farmResult(ModeIncremental, c.Now()))
+		succeed(s, farmResult(inventory.IncrementalScan, c.Now()))
 	}},
 	// A failure after a success keeps the last good snapshot's series.
 	{"failed_after_success.prom", func(s *Store, c *clock) {
 		s.SetLDAPUp("ldap://dc1.corp.example.test", true)
-		s.ScanSucceeded(farmResult(ModeFull, c.Now()))
+		succeed(s, farmResult(inventory.FullScan, c.Now()))
 		c.Advance(15 * time.Second)
 		s.SetLDAPUp("ldap://dc1.corp.example.test", false)
-		s.ScanFailed(ModeIncremental, "search", errSearch)
-		s.ScanFailed(ModeIncremental, "no-such-stage", errSearch)
+		s.ScanFailed(inventory.IncrementalScan, "search", errSearch)
+		s.ScanFailed(inventory.IncrementalScan, "no-such-stage", errSearch)
 	}},
 }
 
@@ -106,7 +107,7 @@ func TestPromtoolCheckMetricsRejectsBadExposition(t *testing.T) {
 func TestRegistryGathersWithRuntimeCollectors(t *testing.T) {
 	c := newClock()
 	s := newTestStore(c, 1000)
-	s.ScanSucceeded(farmResult(ModeFull, c.Now()))
+	succeed(s, farmResult(inventory.FullScan, c.Now()))
 	families, err := NewRegistry(s).Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -200,9 +201,9 @@ func TestFindingSeriesCap(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClock()
 			s := newTestStore(c, tt.max)
-			res := farmResult(ModeFull, c.Now())
+			res := farmResult(inventory.FullScan, c.Now())
 			res.Findings = findings
-			s.ScanSucceeded(res)
+			succeed(s, res)
 			got := gather(t, s)
 			n := 0
 			for k := range got {
@@ -246,9 +247,9 @@ func TestFindingSeriesCap(t *testing.T) {
 func TestFindingsCountsUnknownRule(t *testing.T) {
 	c := newClock()
 	s := newTestStore(c, 1000)
-	res := farmResult(ModeFull, c.Now())
+	res := farmResult(inventory.FullScan, c.Now())
 	res.Findings = []audit.Finding{{Rule: "rule-from-the-future", Severity: audit.SeverityLow}}
-	s.ScanSucceeded(res)
+	succeed(s, res)
 	got := gather(t, s)
 	if v := got[`spnaudit_findings{rule="rule-from-the-future",severity="low"}`]; v != 1 {
 		t.Errorf("unknown rule counted %v, want 1", v)
@@ -277,13 +278,13 @@ func TestCountersMonotonicAcrossSwaps(t *testing.T) {
 	c := newClock()
 	s := newTestStore(c, 1000)
 	steps := []func(){
-		func() { s.ScanSucceeded(farmResult(ModeFull, c.Now())) },
-		func() { s.ScanFailed(ModeIncremental, "search", errSearch) },
+		func() { succeed(s, farmResult(inventory.FullScan, c.Now())) },
+		func() { s.ScanFailed(inventory.IncrementalScan, "search", errSearch) },
 		func() { s.SetLDAPUp("ldap://dc1.corp.example.test", false) },
-		func() { s.ScanSucceeded(farmResult(ModeIncremental, c.Now())) },
+		func() { succeed(s, farmResult(inventory.IncrementalScan, c.Now())) },
 		func() { s.SetTGTExpiry(c.Now().Add(time.Hour)) },
-		func() { s.ScanFailed(ModeFull, "bind", errSearch) },
-		func() { s.ScanSucceeded(farmResult(ModeFull, c.Now())) },
+		func() { s.ScanFailed(inventory.FullScan, "bind", errSearch) },
+		func() { succeed(s, farmResult(inventory.FullScan, c.Now())) },
 	}
 	prev := counters(t, s)
 	for i, step := range steps {
@@ -323,9 +324,9 @@ func TestConcurrentScrapesAndSwaps(t *testing.T) {
 	wg.Go(func() {
 		for i := range swaps {
 			if i%3 == 0 {
-				s.ScanFailed(ModeIncremental, "search", errSearch)
+				s.ScanFailed(inventory.IncrementalScan, "search", errSearch)
 			} else {
-				s.ScanSucceeded(farmResult(ModeIncremental, c.Now()))
+				succeed(s, farmResult(inventory.IncrementalScan, c.Now()))
 			}
 			s.SetLDAPUp("ldap://dc1.corp.example.test", i%2 == 0)
 		}
@@ -364,7 +365,7 @@ func TestConcurrentScrapesAndSwaps(t *testing.T) {
 func BenchmarkCollectCappedFindings(b *testing.B) {
 	c := newClock()
 	s := newTestStore(c, 1000)
-	res := farmResult(ModeFull, c.Now())
+	res := farmResult(inventory.FullScan, c.Now())
 	res.Findings = nil
 	for i := range 5000 {
 		res.Findings = append(res.Findings, audit.Finding{
@@ -372,7 +373,7 @@ func BenchmarkCollectCappedFindings(b *testing.B) {
 			SPN: fmt.Sprintf("HTTP/web%d.corp.example.test", i), Accounts: []string{dnPool},
 		})
 	}
-	s.ScanSucceeded(res)
+	succeed(s, res)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newCollector(s))
 	b.ReportAllocs()
@@ -386,9 +387,9 @@ func BenchmarkCollectCappedFindings(b *testing.B) {
 func TestNoFindingsIsNeverTruncated(t *testing.T) {
 	c := newClock()
 	s := newTestStore(c, 0)
-	res := farmResult(ModeFull, c.Now())
+	res := farmResult(inventory.FullScan, c.Now())
 	res.Findings = nil
-	s.ScanSucceeded(res)
+	succeed(s, res)
 	if v, ok := gather(t, s)["spnaudit_finding_series_truncated{}"]; !ok || v != 0 {
 		t.Errorf("truncated = %v (present %v), want 0", v, ok)
 	}
@@ -450,9 +451,9 @@ func TestFindingSeriesCapResistsFloods(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClock()
 			s := newTestStore(c, tt.max)
-			res := farmResult(ModeFull, c.Now())
+			res := farmResult(inventory.FullScan, c.Now())
 			res.Findings = tt.findings
-			s.ScanSucceeded(res)
+			succeed(s, res)
 			got := gather(t, s)
 			n := 0
 			for k := range got {

@@ -39,21 +39,21 @@ func TestSnapshotObjectsPerNamingContext(t *testing.T) {
 	if got := series(s); got != "" {
 		t.Fatalf("before any scan: %s, want no series", got)
 	}
-	s.ScanSucceeded(ScanResult{Mode: ModeFull, Snapshot: snapshot(3, 2)})
+	succeed(s, scanResult{Mode: inventory.FullScan, Snapshot: snapshot(3, 2)})
 	want := `spnaudit_snapshot_objects{naming_context="` + child + `"} 2` + "\n" +
 		`spnaudit_snapshot_objects{naming_context="` + root + `"} 3`
 	if got := series(s); got != want {
 		t.Fatalf("after a full scan:\n%s\nwant\n%s", got, want)
 	}
 	// The child domain comes back empty: its series says 0.
-	s.ScanSucceeded(ScanResult{Mode: ModeIncremental, Snapshot: snapshot(3, 0)})
+	succeed(s, scanResult{Mode: inventory.IncrementalScan, Snapshot: snapshot(3, 0)})
 	want = `spnaudit_snapshot_objects{naming_context="` + child + `"} 0` + "\n" +
 		`spnaudit_snapshot_objects{naming_context="` + root + `"} 3`
 	if got := series(s); got != want {
 		t.Fatalf("after the child domain emptied:\n%s\nwant\n%s", got, want)
 	}
 	// A failed scan keeps the last good snapshot's counts.
-	s.ScanFailed(ModeIncremental, "referral", errSearch)
+	s.ScanFailed(inventory.IncrementalScan, "referral", errSearch)
 	if got := series(s); got != want {
 		t.Fatalf("after a failed scan:\n%s\nwant\n%s", got, want)
 	}

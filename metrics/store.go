@@ -1,8 +1,11 @@
-// Package metrics publishes the daemon's latest scan to Prometheus, to a JSON
-// API and to an HTML page. The daemon reports scans to a Store; every scrape
-// or page view reads the Store's current immutable state through one atomic
-// pointer, so serving never waits for, nor triggers, directory I/O. The
-// package knows nothing of LDAP or Kerberos: it is handed results.
+// Package metrics collects the daemon's scan outcomes in a Store and exports
+// them to Prometheus: it is the collector and the store, nothing else. The
+// Store implements daemon.Sink without importing the daemon (the Sink is
+// stated in inventory and audit types, which both import); cmd wires the
+// two. Every scrape, and every page or API request of the web package
+// (through Status), reads the Store's current immutable state through one
+// atomic pointer, so serving never waits for, nor triggers, directory I/O.
+// The package knows nothing of LDAP, Kerberos or HTTP: it is handed results.
 package metrics
 
 import (
@@ -16,18 +19,6 @@ import (
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/inventory"
 )
-
-// ScanMode is the kind of scan: a full read of the directory or an
-// incremental, change-driven poll.
-type ScanMode string
-
-const (
-	ModeFull        ScanMode = "full"
-	ModeIncremental ScanMode = "incremental"
-)
-
-// ScanModes lists every mode, for pre-initialised series.
-var ScanModes = []ScanMode{ModeFull, ModeIncremental}
 
 // StageOther is the failure stage recorded for a stage the Store was not told
 // about, so a caller's typo cannot create unbounded label values.
@@ -59,24 +50,6 @@ type Options struct {
 	Now func() time.Time
 }
 
-// ScanResult is what a successful scan hands the Store.
-type ScanResult struct {
-	Mode ScanMode
-	// Snapshot is the complete inventory after this scan (for an incremental
-	// poll: the merged inventory). Its Started and Duration must describe
-	// this scan; spnaudit_scan_duration_seconds reports Duration.
-	Snapshot *inventory.Snapshot
-	// Findings are the audit's findings after suppressions, in the audit's
-	// order (audit.Result.Findings: most severe first), which the landing
-	// page and /api/v1/findings keep.
-	Findings []audit.Finding
-	// Suppressed counts findings silenced by audit.ignore entries.
-	Suppressed int
-	// ExpiredSuppressions counts audit.ignore entries past their until date
-	// (audit.Result.ExpiredSuppressions), which suppress nothing.
-	ExpiredSuppressions int
-}
-
 // Store holds the latest scan outcome. The daemon calls its methods (they may
 // be called from any goroutine); readers get an immutable state.
 type Store struct {
@@ -93,28 +66,28 @@ type Store struct {
 // next, because each state is derived from the previous one under writeMu.
 type state struct {
 	snapshot *snapshotView // nil until the first successful scan
-	lastScan scanOutcome
+	lastScan ScanOutcome
 
-	scans        map[ScanMode]uint64
+	scans        map[inventory.ScanMode]uint64
 	failures     map[failureKey]uint64
-	lastDuration map[ScanMode]time.Duration
+	lastDuration map[inventory.ScanMode]time.Duration
 	ldapUp       map[string]bool
 	tgtExpiry    time.Time // zero when unknown
 }
 
 type failureKey struct {
-	mode  ScanMode
+	mode  inventory.ScanMode
 	stage string
 }
 
-// scanOutcome describes the most recent scan, successful or not.
-type scanOutcome struct {
-	attempted bool
-	ok        bool
-	mode      ScanMode
-	at        time.Time
-	stage     string // failures only
-	err       string // failures only
+// ScanOutcome describes the most recent scan, successful or not.
+type ScanOutcome struct {
+	Attempted bool // false until the first scan ends
+	OK        bool
+	Mode      inventory.ScanMode
+	At        time.Time
+	Stage     string // failures only
+	Err       string // failures only; shown on the landing page, never a label
 }
 
 // NewStore returns a Store with no scan yet.
@@ -133,9 +106,9 @@ func NewStore(opts Options) *Store {
 	}
 	s := &Store{opts: opts, stages: stages, order: newSeriesOrder()}
 	s.current.Store(&state{
-		scans:        map[ScanMode]uint64{},
+		scans:        map[inventory.ScanMode]uint64{},
 		failures:     map[failureKey]uint64{},
-		lastDuration: map[ScanMode]time.Duration{},
+		lastDuration: map[inventory.ScanMode]time.Duration{},
 		ldapUp:       map[string]bool{},
 	})
 	return s
@@ -153,26 +126,30 @@ func (s *Store) update(change func(next *state)) {
 
 func (s *Store) load() *state { return s.current.Load() }
 
-// ScanSucceeded publishes a new snapshot and its findings. The view for
-// scrapes (counts, capped info series, account names) is built here, once, so
-// Collect only reads.
-func (s *Store) ScanSucceeded(res ScanResult) {
+// ScanSucceeded publishes a new snapshot and its audit. snap is the complete
+// inventory after this scan (for an incremental poll: the merged inventory);
+// its Started and Duration describe this scan, and
+// spnaudit_scan_duration_seconds reports Duration. The landing page and
+// /api/v1/findings keep the audit's order of findings (most severe first).
+// The view for scrapes (counts, capped info series, account names) is built
+// here, once, so Collect only reads.
+func (s *Store) ScanSucceeded(mode inventory.ScanMode, snap *inventory.Snapshot, findings audit.Result) {
 	now := s.opts.Now()
-	view := newSnapshotView(res, now, s.opts.MaxFindingSeries, s.order)
+	view := newSnapshotView(snap, findings, now, s.opts.MaxFindingSeries, s.order)
 	s.update(func(next *state) {
 		next.snapshot = view
-		next.lastScan = scanOutcome{attempted: true, ok: true, mode: res.Mode, at: now}
+		next.lastScan = ScanOutcome{Attempted: true, OK: true, Mode: mode, At: now}
 		next.scans = maps.Clone(next.scans)
-		next.scans[res.Mode]++
+		next.scans[mode]++
 		next.lastDuration = maps.Clone(next.lastDuration)
-		next.lastDuration[res.Mode] = res.Snapshot.Duration
+		next.lastDuration[mode] = snap.Duration
 	})
 }
 
 // ScanFailed records a failed or partial scan. The previous snapshot stays
 // published: a failed scan never replaces the last good one. err is shown on
 // the landing page, so it must not carry secrets (it never goes in a label).
-func (s *Store) ScanFailed(mode ScanMode, stage string, err error) {
+func (s *Store) ScanFailed(mode inventory.ScanMode, stage string, err error) {
 	if !slices.Contains(s.stages, stage) {
 		stage = StageOther
 	}
@@ -182,7 +159,7 @@ func (s *Store) ScanFailed(mode ScanMode, stage string, err error) {
 	}
 	now := s.opts.Now()
 	s.update(func(next *state) {
-		next.lastScan = scanOutcome{attempted: true, mode: mode, at: now, stage: stage, err: msg}
+		next.lastScan = ScanOutcome{Attempted: true, Mode: mode, At: now, Stage: stage, Err: msg}
 		next.scans = maps.Clone(next.scans)
 		next.scans[mode]++
 		next.failures = maps.Clone(next.failures)
@@ -193,7 +170,7 @@ func (s *Store) ScanFailed(mode ScanMode, stage string, err error) {
 // CountFailure counts a failure at stage that did not stop the scan from
 // publishing (DNS could not answer for some host names): the failure counter
 // moves, the last scan stays successful.
-func (s *Store) CountFailure(mode ScanMode, stage string) {
+func (s *Store) CountFailure(mode inventory.ScanMode, stage string) {
 	if !slices.Contains(s.stages, stage) {
 		stage = StageOther
 	}

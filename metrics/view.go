@@ -43,20 +43,20 @@ type infoSeries struct {
 	rule, severity, spn, account string
 }
 
-func newSnapshotView(res ScanResult, succeeded time.Time, maxInfo int, order seriesOrder) *snapshotView {
-	doc := report.NewDocument(res.Snapshot, res.Findings, res.Suppressed)
+func newSnapshotView(snap *inventory.Snapshot, findings audit.Result, succeeded time.Time, maxInfo int, order seriesOrder) *snapshotView {
+	doc := report.NewDocument(snap, findings.Findings, findings.SuppressedCount())
 	v := &snapshotView{
 		document:            doc,
 		succeeded:           succeeded,
 		spns:                doc.Scan.SPNs,
-		expiredSuppressions: res.ExpiredSuppressions,
+		expiredSuppressions: len(findings.ExpiredSuppressions),
 		objectsByKind:       map[inventory.Kind]int{},
 		findingCounts:       map[ruleSeverity]int{},
-		accountNames:        accountNames(res.Snapshot, doc.Findings),
-		objectsByNC:         res.Snapshot.ObjectsByNamingContext(),
+		accountNames:        accountNames(snap, doc.Findings),
+		objectsByNC:         snap.ObjectsByNamingContext(),
 	}
-	for i := range res.Snapshot.Objects {
-		v.objectsByKind[res.Snapshot.Objects[i].Kind]++
+	for i := range snap.Objects {
+		v.objectsByKind[snap.Objects[i].Kind]++
 	}
 	for _, f := range doc.Findings {
 		v.findingCounts[ruleSeverity{f.Rule, f.Severity}]++

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spnaudit/spnaudit/internal/labtest"
 	"github.com/spnaudit/spnaudit/lab"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
 // TestLabBadInput: each mistake an administrator makes gives exit status 2

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spnaudit/spnaudit/internal/labtest"
 	"github.com/spnaudit/spnaudit/lab"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
 // TestLabIIS runs the IIS rules against the lab DC's farm (OU=Farm, read

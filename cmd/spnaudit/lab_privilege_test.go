@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spnaudit/spnaudit/internal/labtest"
 	"github.com/spnaudit/spnaudit/lab"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
 // TestLabScanPrivilegedByGroups is the end-to-end check of privilege from

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spnaudit/spnaudit/lab/labtest"
+	"github.com/spnaudit/spnaudit/internal/labtest"
 )
 
 // TestLabProgress runs the binary in a tmux pane, where stderr is a

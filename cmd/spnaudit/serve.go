@@ -16,6 +16,7 @@ import (
 	"github.com/spnaudit/spnaudit/daemon"
 	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/metrics"
+	"github.com/spnaudit/spnaudit/web"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -80,7 +81,7 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 // nil when ctx ends, after both have stopped, or the web server's error (the
 // daemon is then stopped too).
 func runServer(ctx context.Context, cfg *config.Config, scanner daemon.Scanner, kerberos daemon.Kerberos, logger *slog.Logger) error {
-	metrics.WarnIfExposed(logger, metrics.ServerConfig{ListenAddresses: []string{cfg.Web.ListenAddress}, ConfigFile: cfg.Web.ConfigFile})
+	web.WarnIfExposed(logger, web.ServerConfig{ListenAddresses: []string{cfg.Web.ListenAddress}, ConfigFile: cfg.Web.ConfigFile})
 	store := metrics.NewStore(metrics.Options{
 		Rules:            audit.RuleIDs,
 		Stages:           daemon.Stages,
@@ -124,8 +125,8 @@ func runServer(ctx context.Context, cfg *config.Config, scanner daemon.Scanner, 
 		defer close(scans)
 		d.Run(ctx)
 	}()
-	handler := metrics.NewHandler(store, metrics.NewRegistry(store), logger)
-	err = metrics.Serve(ctx, handler, metrics.ServerConfig{
+	handler := web.NewHandler(store, metrics.NewRegistry(store), logger)
+	err = web.Serve(ctx, handler, web.ServerConfig{
 		ListenAddresses: []string{cfg.Web.ListenAddress},
 		ConfigFile:      cfg.Web.ConfigFile,
 	}, logger)

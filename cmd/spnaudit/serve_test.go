@@ -43,7 +43,7 @@ func (s *gatedScanner) Scan(ctx context.Context) (*ldapscan.Result, error) {
 		{DN: "CN=svc_a,DC=example,DC=test", SAMAccountName: "svc_a", Kind: inventory.KindUser, SPNs: []string{"HTTP/web.example.test"}},
 		{DN: "CN=svc_b,DC=example,DC=test", SAMAccountName: "svc_b", Kind: inventory.KindUser, SPNs: []string{"HTTP/web.example.test"}},
 	}}
-	return &ldapscan.Result{Snapshot: snap, Stats: ldapscan.Stats{Mode: ldapscan.ModeFull, Server: "ldap://dc1.example.test"}}, nil
+	return &ldapscan.Result{Snapshot: snap, Stats: ldapscan.Stats{Mode: inventory.FullScan, Server: "ldap://dc1.example.test"}}, nil
 }
 
 func (s *gatedScanner) Poll(ctx context.Context, _ *ldapscan.Result) (*ldapscan.Result, error) {

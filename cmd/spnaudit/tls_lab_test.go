@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spnaudit/spnaudit/internal/labtest"
 	"github.com/spnaudit/spnaudit/lab"
-	"github.com/spnaudit/spnaudit/lab/labtest"
 )
 
 // TestInventoryOverTLS reads the inventory over ldaps:// and StartTLS from a

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spnaudit/spnaudit/lab/labtest"
+	"github.com/spnaudit/spnaudit/internal/labtest"
 )
 
 const (

@@ -21,6 +21,7 @@ import (
 	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/ldapscan"
 	"github.com/spnaudit/spnaudit/metrics"
+	"github.com/spnaudit/spnaudit/web"
 )
 
 const daemonChildArg = "daemon-child"
@@ -119,7 +120,7 @@ func daemonChild(args []string) int {
 	rssBefore := statusField(fmt.Sprintf("/proc/%d/status", os.Getpid()), "VmRSS:")
 	// One scrape, as Prometheus would.
 	scrapeStart := time.Now()
-	h := metrics.NewHandler(store, metrics.NewRegistry(store), slog.New(slog.DiscardHandler))
+	h := web.NewHandler(store, metrics.NewRegistry(store), slog.New(slog.DiscardHandler))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/metrics", nil))
 	scrape := time.Since(scrapeStart)
 	// Steady state: what the process holds a while after the scans, as
@@ -182,7 +183,7 @@ func (s *ldifScanner) Scan(context.Context) (*ldapscan.Result, error) {
 	s.last = res.Snapshot
 	s.mu.Unlock()
 	return &ldapscan.Result{Snapshot: res.Snapshot, Watermark: ldapscan.Watermark{Server: "fake", USN: 1},
-		Stats: ldapscan.Stats{Mode: ldapscan.ModeFull, Server: "fake", Entries: res.Entries}}, nil
+		Stats: ldapscan.Stats{Mode: inventory.FullScan, Server: "fake", Entries: res.Entries}}, nil
 }
 
 // Poll returns a new snapshot of the same objects, as ldapscan's poll
@@ -191,7 +192,7 @@ func (s *ldifScanner) Poll(_ context.Context, prev *ldapscan.Result) (*ldapscan.
 	snap := *prev.Snapshot
 	snap.Started = time.Now()
 	return &ldapscan.Result{Snapshot: &snap, Watermark: prev.Watermark,
-		Stats: ldapscan.Stats{Mode: ldapscan.ModeIncremental, Server: "fake"}}, nil
+		Stats: ldapscan.Stats{Mode: inventory.IncrementalScan, Server: "fake"}}, nil
 }
 
 // scanRecorder is a slog handler that records the duration of each scan
@@ -235,9 +236,9 @@ type timedSink struct {
 	rec *scanRecorder
 }
 
-func (t *timedSink) ScanSucceeded(res metrics.ScanResult) {
+func (t *timedSink) ScanSucceeded(mode inventory.ScanMode, snap *inventory.Snapshot, res audit.Result) {
 	start := time.Now()
-	t.Store.ScanSucceeded(res)
+	t.Store.ScanSucceeded(mode, snap, res)
 	t.rec.mu.Lock()
 	t.rec.publish = append(t.rec.publish, time.Since(start))
 	t.rec.mu.Unlock()

@@ -1,4 +1,4 @@
-package metrics
+package web
 
 import (
 	"fmt"
@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 // largeResult is a scan with many findings, in the audit's order (most
 // severe first, then by rule): highs of duplicate-spn and host-alias-conflict,
 // then mediums of host-alias-conflict and kerberoastable-account.
-func largeResult(c *clock, highs, hostAliasMediums, kerberoastable int) ScanResult {
-	res := farmResult(ModeFull, c.Now())
+func largeResult(c *clock, highs, hostAliasMediums, kerberoastable int) scanResult {
+	res := farmResult(inventory.FullScan, c.Now())
 	res.Findings = nil
 	add := func(rule string, sev audit.Severity, n int) {
 		for i := range n {
@@ -37,7 +38,7 @@ func largeResult(c *clock, highs, hostAliasMediums, kerberoastable int) ScanResu
 func TestLandingCapsRowsPerRule(t *testing.T) {
 	c := newClock()
 	s := newTestStore(c, 1000)
-	s.ScanSucceeded(largeResult(c, 20, 4980, maxRowsPerRule))
+	succeed(s, largeResult(c, 20, 4980, maxRowsPerRule))
 	_, body := serve(t, newTestHandler(s), "GET", "/")
 
 	if !strings.Contains(body, "<h2>Findings (5053, 2 suppressed") {
@@ -98,7 +99,7 @@ func TestLandingCapsRowsPerRule(t *testing.T) {
 func BenchmarkLandingPage(b *testing.B) {
 	c := newClock()
 	s := newTestStore(c, 1000)
-	s.ScanSucceeded(largeResult(c, 2000, 20000, 23000))
+	succeed(s, largeResult(c, 2000, 20000, 23000))
 	h := newTestHandler(s)
 	var size int
 	for b.Loop() {

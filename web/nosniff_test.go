@@ -1,8 +1,10 @@
-package metrics
+package web
 
 import (
 	"net/http"
 	"testing"
+
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 // TestFindingsAPINoSniff: /api/v1/findings carries directory text (SPNs,
@@ -14,7 +16,7 @@ func TestFindingsAPINoSniff(t *testing.T) {
 	h := newTestHandler(s)
 	for _, scanned := range []bool{false, true} {
 		if scanned {
-			s.ScanSucceeded(farmResult(ModeFull, c.Now()))
+			succeed(s, farmResult(inventory.FullScan, c.Now()))
 		}
 		res, _ := serve(t, h, http.MethodGet, "/api/v1/findings")
 		if got := res.Header.Get("X-Content-Type-Options"); got != "nosniff" {

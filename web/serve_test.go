@@ -1,4 +1,4 @@
-package metrics
+package web
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 // freeAddress returns a loopback address nobody listens on right now.
@@ -71,7 +73,7 @@ func TestServeWithBasicAuthAndShutdown(t *testing.T) {
 	}
 	c := newClock()
 	s := newTestStore(c, 1000)
-	s.ScanSucceeded(farmResult(ModeFull, c.Now()))
+	succeed(s, farmResult(inventory.FullScan, c.Now()))
 	addr := freeAddress(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)

@@ -1,4 +1,4 @@
-package metrics
+package web
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/inventory"
+	"github.com/spnaudit/spnaudit/metrics"
 	"github.com/spnaudit/spnaudit/report"
 )
 
@@ -31,7 +33,7 @@ const maxRowsPerRule = 50
 const landingCSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 type landingPage struct {
-	Build       BuildInfo
+	Build       metrics.BuildInfo
 	Now         string
 	Health      healthView
 	Scan        *report.Scan // nil before the first successful scan
@@ -47,7 +49,7 @@ type healthView struct {
 	// Last scan, successful or not.
 	Attempted bool
 	OK        bool
-	Mode      ScanMode
+	Mode      inventory.ScanMode
 	At, Ago   string
 	Stage     string
 	Err       string
@@ -84,8 +86,8 @@ type accountView struct {
 	DN   string
 }
 
-func serveLanding(w http.ResponseWriter, store *Store, logger *slog.Logger) {
-	page := newLandingPage(store.load(), store.opts)
+func serveLanding(w http.ResponseWriter, st metrics.Status, logger *slog.Logger) {
+	page := newLandingPage(st)
 	var buf bytes.Buffer
 	if err := landingTemplate.Execute(&buf, page); err != nil {
 		logger.Error("rendering landing page", "err", err)
@@ -98,42 +100,42 @@ func serveLanding(w http.ResponseWriter, store *Store, logger *slog.Logger) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-func newLandingPage(st *state, opts Options) landingPage {
-	now := opts.Now()
+func newLandingPage(st metrics.Status) landingPage {
+	now := st.Now
 	page := landingPage{
-		Build:     opts.Build,
+		Build:     st.Build,
 		Now:       formatTime(now),
-		MaxSeries: opts.MaxFindingSeries,
+		MaxSeries: st.MaxFindingSeries,
 		Health: healthView{
-			Ready:     st.snapshot != nil,
-			Attempted: st.lastScan.attempted,
-			OK:        st.lastScan.ok,
-			Mode:      st.lastScan.mode,
-			At:        formatTime(st.lastScan.at),
-			Ago:       formatAge(now.Sub(st.lastScan.at)),
-			Stage:     st.lastScan.stage,
-			Err:       st.lastScan.err,
+			Ready:     st.Published != nil,
+			Attempted: st.LastScan.Attempted,
+			OK:        st.LastScan.OK,
+			Mode:      st.LastScan.Mode,
+			At:        formatTime(st.LastScan.At),
+			Ago:       formatAge(now.Sub(st.LastScan.At)),
+			Stage:     st.LastScan.Stage,
+			Err:       st.LastScan.Err,
 		},
 	}
-	for name, up := range st.ldapUp {
+	for name, up := range st.LDAPUp {
 		page.Health.Servers = append(page.Health.Servers, serverView{name, up})
 	}
 	slices.SortFunc(page.Health.Servers, func(a, b serverView) int { return strings.Compare(a.Name, b.Name) })
-	if !st.tgtExpiry.IsZero() {
-		page.Health.TGTExpiry = formatTime(st.tgtExpiry)
-		page.Health.TGTIn = formatAge(st.tgtExpiry.Sub(now))
+	if !st.TGTExpiry.IsZero() {
+		page.Health.TGTExpiry = formatTime(st.TGTExpiry)
+		page.Health.TGTIn = formatAge(st.TGTExpiry.Sub(now))
 	}
-	v := st.snapshot
+	v := st.Published
 	if v == nil {
 		return page
 	}
-	page.Health.SuccessAt = formatTime(v.succeeded)
-	page.Health.SuccessAgo = formatAge(now.Sub(v.succeeded))
-	page.Scan = &v.document.Scan
-	page.Suppressed = v.document.Suppressed
-	page.Truncated = v.truncated
-	page.NumFindings = len(v.document.Findings)
-	page.Groups = groupByRule(v.document.Findings, v.accountNames)
+	page.Health.SuccessAt = formatTime(v.Succeeded)
+	page.Health.SuccessAgo = formatAge(now.Sub(v.Succeeded))
+	page.Scan = &v.Document.Scan
+	page.Suppressed = v.Document.Suppressed
+	page.Truncated = v.Truncated
+	page.NumFindings = len(v.Document.Findings)
+	page.Groups = groupByRule(v.Document.Findings, v.AccountNames)
 	return page
 }
 

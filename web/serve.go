@@ -1,4 +1,4 @@
-package metrics
+package web
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/prometheus/exporter-toolkit/web"
+	toolkit "github.com/prometheus/exporter-toolkit/web"
 )
 
 // ServerConfig is the web.* configuration.
@@ -16,7 +16,7 @@ type ServerConfig struct {
 	// ListenAddresses are web.listen_address values, e.g. ":9688".
 	ListenAddresses []string
 	// ConfigFile is web.config_file: the exporter-toolkit web configuration
-	// (TLS, basic auth), "" for plain HTTP. Check it with web.Validate.
+	// (TLS, basic auth), "" for plain HTTP. Check it with toolkit.Validate.
 	ConfigFile string
 }
 
@@ -35,13 +35,13 @@ func Serve(ctx context.Context, handler http.Handler, cfg ServerConfig, logger *
 	}
 	addresses := slices.Clone(cfg.ListenAddresses)
 	systemdSocket := false
-	flags := &web.FlagConfig{
+	flags := &toolkit.FlagConfig{
 		WebListenAddresses: &addresses,
 		WebSystemdSocket:   &systemdSocket,
 		WebConfigFile:      &cfg.ConfigFile,
 	}
 	served := make(chan error, 1)
-	go func() { served <- web.ListenAndServe(server, flags, logger) }()
+	go func() { served <- toolkit.ListenAndServe(server, flags, logger) }()
 
 	select {
 	case err := <-served:

@@ -1,4 +1,4 @@
-package metrics
+package web
 
 import (
 	"encoding/json"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/inventory"
+	"github.com/spnaudit/spnaudit/metrics"
 )
 
 func serve(t testing.TB, h http.Handler, method, path string) (*http.Response, string) {
@@ -25,20 +27,20 @@ func serve(t testing.TB, h http.Handler, method, path string) (*http.Response, s
 	return res, string(body)
 }
 
-func newTestHandler(s *Store) http.Handler {
-	return NewHandler(s, NewRegistry(s), slog.New(slog.DiscardHandler))
+func newTestHandler(s *metrics.Store) http.Handler {
+	return NewHandler(s, metrics.NewRegistry(s), slog.New(slog.DiscardHandler))
 }
 
 func TestRoutes(t *testing.T) {
-	noScan := func(s *Store, c *clock) {}
-	failedFirst := func(s *Store, c *clock) { s.ScanFailed(ModeFull, "bind", errSearch) }
-	scanned := func(s *Store, c *clock) {
-		s.ScanSucceeded(farmResult(ModeFull, c.Now()))
+	noScan := func(s *metrics.Store, c *clock) {}
+	failedFirst := func(s *metrics.Store, c *clock) { s.ScanFailed(inventory.FullScan, "bind", errSearch) }
+	scanned := func(s *metrics.Store, c *clock) {
+		succeed(s, farmResult(inventory.FullScan, c.Now()))
 		c.Advance(42 * time.Second)
 	}
 	tests := []struct {
 		name        string
-		setup       func(*Store, *clock)
+		setup       func(*metrics.Store, *clock)
 		method      string
 		path        string
 		status      int
@@ -50,9 +52,9 @@ func TestRoutes(t *testing.T) {
 		{"not ready before any scan", noScan, "GET", "/-/ready", 503, "text/plain", []string{"Not ready"}, nil},
 		{"not ready after a failed first scan", failedFirst, "GET", "/-/ready", 503, "text/plain", nil, nil},
 		{"ready after a successful scan", scanned, "GET", "/-/ready", 200, "text/plain", []string{"Ready."}, nil},
-		{"ready stays after a later failure", func(s *Store, c *clock) {
+		{"ready stays after a later failure", func(s *metrics.Store, c *clock) {
 			scanned(s, c)
-			s.ScanFailed(ModeIncremental, "search", errSearch)
+			s.ScanFailed(inventory.IncrementalScan, "search", errSearch)
 		}, "GET", "/-/ready", 200, "text/plain", nil, nil},
 		{"metrics before any scan", noScan, "GET", "/metrics", 200, "text/plain",
 			[]string{"spnaudit_scan_success 0", "spnaudit_build_info{", "go_goroutines"},
@@ -107,7 +109,7 @@ func TestRoutes(t *testing.T) {
 func TestLandingGroupsOrderedBySeverity(t *testing.T) {
 	c := newClock()
 	s := newTestStore(c, 1000)
-	s.ScanSucceeded(farmResult(ModeFull, c.Now()))
+	succeed(s, farmResult(inventory.FullScan, c.Now()))
 	_, body := serve(t, newTestHandler(s), "GET", "/")
 	order := []string{`id="rule-duplicate-spn"`, `id="rule-ghost-spn"`, `id="rule-host-alias-conflict"`, `id="rule-kerberoastable-account"`}
 	last := -1
@@ -129,7 +131,7 @@ func TestLandingEscapesHostileStrings(t *testing.T) {
 	}
 	c := newClock()
 	s := newTestStore(c, 1000)
-	res := farmResult(ModeFull, c.Now())
+	res := farmResult(inventory.FullScan, c.Now())
 	res.Findings = nil
 	for _, spn := range hostile {
 		res.Findings = append(res.Findings, audit.Finding{
@@ -140,8 +142,8 @@ func TestLandingEscapesHostileStrings(t *testing.T) {
 			References:  []string{"javascript:alert(4)"},
 		})
 	}
-	s.ScanSucceeded(res)
-	s.ScanFailed(ModeIncremental, "search", errorString(`<script>alert(5)</script>`))
+	succeed(s, res)
+	s.ScanFailed(inventory.IncrementalScan, "search", errorString(`<script>alert(5)</script>`))
 	resp, body := serve(t, newTestHandler(s), "GET", "/")
 	for _, bad := range []string{"<script", "<img", "<b>evil", "onmouseover='", `href="javascript:`} {
 		if strings.Contains(body, bad) {
@@ -166,7 +168,7 @@ func TestFindingsAPIDocument(t *testing.T) {
 	c := newClock()
 	s := newTestStore(c, 1000)
 	started := c.Now()
-	s.ScanSucceeded(farmResult(ModeFull, started))
+	succeed(s, farmResult(inventory.FullScan, started))
 	c.Advance(90 * time.Second)
 	_, body := serve(t, newTestHandler(s), "GET", "/api/v1/findings")
 	var doc struct {

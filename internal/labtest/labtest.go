@@ -20,13 +20,27 @@ import (
 
 // Unavailable stops the test when the lab cannot run here: it skips on a
 // developer machine without Samba or root, and fails under CI=true, where
-// every integration test must run.
+// every integration test must run. Under go test -short it skips: a unit
+// run asked for no integration test.
 func Unavailable(t testing.TB, why string) {
 	t.Helper()
+	SkipShort(t)
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("integration test cannot run under CI=true: %s", why)
 	}
 	t.Skipf("skipping integration test: %s (run lab/install.sh as root)", why)
+}
+
+// SkipShort skips an integration test under go test -short (make test-unit),
+// even as root with Samba installed, and under CI=true too: -short is an
+// explicit request for unit tests only. Every Require* and Scenario calls it
+// first; a test that needs the lab or a service but does other work before
+// asking for them calls it itself.
+func SkipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: skipped under go test -short (make test-unit)")
+	}
 }
 
 // Require returns the running lab with the IIS farm scenario in OU=Farm.
@@ -146,6 +160,7 @@ func RequireKillable(t testing.TB) *lab.Lab {
 // test when the lab cannot run here.
 func (in *instance) up(t testing.TB) *lab.Lab {
 	t.Helper()
+	SkipShort(t)
 	if os.Geteuid() != 0 {
 		Unavailable(t, "the lab needs root")
 	}

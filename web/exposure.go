@@ -1,4 +1,4 @@
-package metrics
+package web
 
 import (
 	"log/slog"
@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/prometheus/exporter-toolkit/web"
+	toolkit "github.com/prometheus/exporter-toolkit/web"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -17,7 +17,7 @@ import (
 // cfg.ConfigFile, the exporter-toolkit web configuration; a file it cannot
 // read or parse is left to Serve, which refuses it.
 func WarnIfExposed(logger *slog.Logger, cfg ServerConfig) {
-	var wc web.Config
+	var wc toolkit.Config
 	if cfg.ConfigFile != "" {
 		data, err := os.ReadFile(cfg.ConfigFile)
 		if err != nil || yaml.Unmarshal(data, &wc) != nil {
@@ -55,7 +55,7 @@ func loopbackOnly(addr string) bool {
 // missingProtection names what the web configuration lacks: TLS, and
 // authentication (basic auth users, or client certificates that are
 // required and verified).
-func missingProtection(wc *web.Config) []string {
+func missingProtection(wc *toolkit.Config) []string {
 	var missing []string
 	if !wc.TLSConfig.IsEnabled() {
 		missing = append(missing, "TLS")
