@@ -35,6 +35,7 @@ type directoryBuilder struct {
 	spnMappings  []string
 	dsHeuristics string
 	dnsNames     map[string]struct{}
+	dcs          dcSet // replmeta.go
 }
 
 func newDirectoryBuilder() *directoryBuilder {
@@ -49,6 +50,8 @@ func (b *directoryBuilder) add(r *record) bool {
 		b.addCrossRef(r)
 	case r.has("objectClass", "dnsNode"):
 		b.addDNSNode(r)
+	case r.has("objectClass", "nTDSDSA"), r.has("objectClass", "server"):
+		b.dcs.add(r)
 	case isDirectoryService(r.dn):
 		b.spnMappings = r.strings("sPNMappings")
 		b.dsHeuristics = r.first("dSHeuristics")
@@ -147,6 +150,7 @@ func (b *directoryBuilder) directory() inventory.Directory {
 	}
 	slices.Sort(d.Domains)
 	d.DNSNames = b.sortedDNSNames()
+	d.DCs = b.dcs.names()
 	return d
 }
 

@@ -20,6 +20,8 @@ var objectAttributes = []string{
 	// privilege through a primary group, which no member value shows
 	"primaryGroupID",
 	"objectSid", attrAllowedToAct, // delegation.go
+	// when and where servicePrincipalName last changed (replmeta.go)
+	attrReplMetaXML, attrReplMetaBinary,
 }
 
 // objectFromRecord converts a directory entry into an inventory object. It is
@@ -69,6 +71,9 @@ func objectFromRecord(r *record) (inventory.Object, error) {
 	}
 	o.PrimaryGroupID = int(primary)
 	if err := readDelegation(r, &o); err != nil {
+		return o, err
+	}
+	if err := readSPNChange(r, &o); err != nil {
 		return o, err
 	}
 	return o, nil
