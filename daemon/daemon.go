@@ -65,6 +65,7 @@ const (
 	StageKerberos = "kerberos" // getting or renewing the TGT
 	StageDNS      = "dns"      // resolving host names (audit.resolve_dns)
 	StageAudit    = "audit"    // building findings (a bug: the audit cannot fail)
+	StageState    = "state"    // recording history in state.dir (history.go)
 )
 
 // Stages lists every stage a failure can be reported with, for the sink's
@@ -75,6 +76,7 @@ var Stages = []string{
 	string(ldapscan.StageConnect), string(ldapscan.StageBind), string(ldapscan.StageRootDSE),
 	string(ldapscan.StageConfig), string(ldapscan.StageSearch), string(ldapscan.StageRange),
 	StageDNS, StageAudit,
+	StageState,
 }
 
 // Config is what a Daemon needs.
@@ -86,6 +88,8 @@ type Config struct {
 	// Resolver may be nil: no DNS resolution (audit.resolve_dns off).
 	Resolver HostResolver
 	Sink     Sink
+	// History may be nil: no state store (history.go).
+	History History
 	// Servers are the configured ldap.urls, in failover order: after a full
 	// scan, which connects afresh trying them in order, the servers before
 	// the one that answered are reported down.
@@ -207,6 +211,7 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 		d.lastFull = started
 		d.reportFailover(res.Stats.Server)
 	}
+	findings.Findings = d.record(res.Snapshot, findings.Findings, mode) // history.go
 	d.last = res
 	d.cfg.Sink.SetLDAPUp(res.Stats.Server, true)
 	d.cfg.Sink.ScanSucceeded(metrics.ScanResult{
