@@ -77,6 +77,9 @@ type findingRow struct {
 	Message     string
 	Remediation string
 	References  []string
+	// Dates says since when the finding exists and when its SPNs last
+	// changed (dates.go); "" when neither is known.
+	Dates string
 }
 
 type accountView struct {
@@ -133,13 +136,13 @@ func newLandingPage(st *state, opts Options) landingPage {
 	page.Suppressed = v.document.Suppressed
 	page.Truncated = v.truncated
 	page.NumFindings = len(v.document.Findings)
-	page.Groups = groupByRule(v.document.Findings, v.accountNames)
+	page.Groups = groupByRule(v.document.Findings, v.accountNames, now)
 	return page
 }
 
 // groupByRule shows each rule's most severe findings, at most
 // maxRowsPerRule, with the exact total.
-func groupByRule(findings []audit.Finding, names map[string]string) []ruleGroup {
+func groupByRule(findings []audit.Finding, names map[string]string, now time.Time) []ruleGroup {
 	var groups []ruleGroup
 	for _, fs := range report.GroupByRule(findings) {
 		g := ruleGroup{Rule: fs[0].Rule, Severity: fs[0].Severity, Total: len(fs), More: max(0, len(fs)-maxRowsPerRule)}
@@ -150,6 +153,7 @@ func groupByRule(findings []audit.Finding, names map[string]string) []ruleGroup 
 				Message:     f.Message,
 				Remediation: strings.Join(f.Remediation, "\n"),
 				References:  f.References,
+				Dates:       findingDates(f, now),
 			}
 			for _, dn := range f.Accounts {
 				row.Accounts = append(row.Accounts, accountView{Name: names[dn], DN: dn})

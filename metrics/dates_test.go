@@ -1,0 +1,33 @@
+package metrics
+
+import (
+	"testing"
+	"time"
+
+	"github.com/spnaudit/spnaudit/audit"
+)
+
+func TestFindingDates(t *testing.T) {
+	now := time.Date(2026, 11, 27, 14, 0, 0, 0, time.UTC)
+	first := now.Add(-3*24*time.Hour - time.Hour)
+	changed := first.Add(-3 * time.Second)
+	recent := now.Add(-30 * time.Second)
+	tests := []struct {
+		name string
+		f    audit.Finding
+		want string
+	}{
+		{"both", audit.Finding{FirstSeen: &first, ChangedAt: &changed, ChangedOn: "dc2.corp.example.test"},
+			"since 3 days (2026-11-24T13:00:00Z), last SPN change on dc2.corp.example.test at 2026-11-24T12:59:57Z"},
+		{"no DC name", audit.Finding{ChangedAt: &changed}, "last SPN change at 2026-11-24T12:59:57Z"},
+		{"just seen", audit.Finding{FirstSeen: &recent}, "since a minute (2026-11-27T13:59:30Z)"},
+		{"nothing known", audit.Finding{}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := findingDates(tt.f, now); got != tt.want {
+				t.Errorf("got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
