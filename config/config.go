@@ -156,9 +156,11 @@ func Default() Config {
 		// 9688 is not a verified free slot of the Prometheus default port
 		// allocations; override with web.listen_address if it collides.
 		Web: Web{ListenAddress: ":9688"},
-		// The systemd unit and the Kubernetes example set /var/lib/spnaudit.
-		State: State{Dir: "state", Retention: 400 * 24 * time.Hour, MaxChanges: 1_000_000},
 		Log: Log{Level: "info", Format: "logfmt"},
+
+		// Beside the working directory; the systemd unit and the
+		// Kubernetes example set /var/lib/spnaudit.
+		State: State{Dir: "state", Retention: 400 * 24 * time.Hour, MaxChanges: 1_000_000},
 	}
 }
 

@@ -26,6 +26,7 @@ var commands = []func(*app) *cobra.Command{
 	newCheckCmd,
 	newPlanCmd,
 	newServeCmd,
+	newHistoryCmd,
 }
 
 // app holds what every command shares: output streams and global flags.

@@ -31,8 +31,12 @@ exporter-toolkit web configuration):
   /                 the findings grouped by rule, with their fixes
   /metrics          Prometheus metrics (scrapes never touch the directory)
   /api/v1/findings  the findings as 'spnaudit scan --format json', plus the snapshot age
+  /api/v1/changes   the change journal of state.dir, newest first (see 'spnaudit history')
   /-/healthy        200 while the process runs
   /-/ready          200 once a scan has succeeded
+
+Keeps its history in state.dir (first_seen of each finding, a journal of every SPN
+added or removed and every finding that appeared or resolved); one serve per directory.
 
 Stops cleanly on SIGTERM or SIGINT: the scan in progress is cancelled and in-flight
 requests finish.`,
@@ -90,6 +94,11 @@ func runServer(ctx context.Context, cfg *config.Config, scanner daemon.Scanner, 
 	if err != nil {
 		return err
 	}
+	changes := metrics.NewSPNChanges()
+	history, err := openJournal(cfg, logger, changes) // history.go
+	if err != nil {
+		return err
+	}
 	dc := daemon.Config{
 		Scanner:  scanner,
 		Kerberos: kerberos,
@@ -106,6 +115,10 @@ func runServer(ctx context.Context, cfg *config.Config, scanner daemon.Scanner, 
 	if resolver != nil { // a nil *hostResolver in the interface would not be nil
 		dc.Resolver = resolver
 	}
+	if history != nil {
+		defer history.Close()
+		dc.History = journal{history}
+	}
 	d, err := daemon.New(dc)
 	if err != nil {
 		return err
@@ -117,7 +130,12 @@ func runServer(ctx context.Context, cfg *config.Config, scanner daemon.Scanner, 
 		defer close(scans)
 		d.Run(ctx)
 	}()
-	handler := metrics.NewHandler(store, metrics.NewRegistry(store), logger)
+	registry := metrics.NewRegistry(store)
+	registry.MustRegister(changes)
+	handler := metrics.NewHandler(store, registry, logger)
+	if history != nil {
+		handler = metrics.WithChanges(handler, history, logger)
+	}
 	err = metrics.Serve(ctx, handler, metrics.ServerConfig{
 		ListenAddresses: []string{cfg.Web.ListenAddress},
 		ConfigFile:      cfg.Web.ConfigFile,
