@@ -148,4 +148,3 @@ func TestHistoryCommand(t *testing.T) {
 		}
 	}
 }
-
