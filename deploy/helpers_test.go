@@ -38,7 +38,7 @@ func exportedMetrics(t *testing.T) map[string]bool {
 		Findings: []audit.Finding{{Rule: "duplicate-spn", Severity: audit.SeverityHigh, SPN: "HTTP/a", Accounts: []string{"CN=a"}}},
 	})
 	store.ScanFailed(metrics.ModeIncremental, "search", nil)
-	families, err := metrics.NewRegistry(store).Gather()
+	families, err := metrics.NewRegistry(store, metrics.NewSPNChanges()).Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

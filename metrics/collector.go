@@ -153,13 +153,14 @@ func withExtraKeys[K comparable, V any](known []K, m map[K]V) []K {
 }
 
 // NewRegistry returns a registry with the spnaudit collector and the standard
-// Go runtime and process collectors.
-func NewRegistry(store *Store) *prometheus.Registry {
+// Go runtime and process collectors, and the extra collectors given.
+func NewRegistry(store *Store, extra ...prometheus.Collector) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		newCollector(store),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	reg.MustRegister(extra...) // NewSPNChanges (changes.go)
 	return reg
 }

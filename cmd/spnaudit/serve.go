@@ -130,9 +130,7 @@ func runServer(ctx context.Context, cfg *config.Config, scanner daemon.Scanner, 
 		defer close(scans)
 		d.Run(ctx)
 	}()
-	registry := metrics.NewRegistry(store)
-	registry.MustRegister(changes)
-	handler := metrics.NewHandler(store, registry, logger)
+	handler := metrics.NewHandler(store, metrics.NewRegistry(store, changes), logger)
 	if history != nil {
 		handler = metrics.WithChanges(handler, history, logger)
 	}
