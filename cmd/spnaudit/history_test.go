@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"log/slog"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/metrics"
+	"github.com/spnaudit/spnaudit/report"
 	"github.com/spnaudit/spnaudit/state"
 )
 
@@ -145,6 +147,64 @@ func TestHistoryCommand(t *testing.T) {
 		r := spnaudit(t, false, args...)
 		if r.status != 2 || !strings.HasPrefix(r.stderr, tc.want) || strings.Count(r.stderr, "\n") != 1 {
 			t.Errorf("%v: %d %q, want 2 and %q", tc.args, r.status, r.stderr, tc.want)
+		}
+	}
+}
+
+// TestScanLDIFDates: scan --ldif dates findings from the replication
+// metadata an export carries: Windows' msDS-ReplAttributeMetaData names the
+// DC by its NTDS Settings DN; the binary replPropertyMetaData (Samba) by its
+// invocation ID, which the export's server and nTDSDSA objects resolve.
+func TestScanLDIFDates(t *testing.T) {
+	clearEnv(t)
+	xml := "<DS_REPL_ATTR_META_DATA>\n\t<pszAttributeName>servicePrincipalName</pszAttributeName>\n" +
+		"\t<ftimeLastOriginatingChange>2026-11-27T06:10:00Z</ftimeLastOriginatingChange>\n" +
+		"\t<pszLastOriginatingDsaDN>CN=NTDS Settings,CN=DC2,CN=Servers,CN=Branch,CN=Sites,CN=Configuration,DC=corp,DC=example,DC=test</pszLastOriginatingDsaDN>\n" +
+		"</DS_REPL_ATTR_META_DATA>\n\x00"
+	ldif := `dn: CN=DC1,CN=Servers,CN=Default-First-Site-Name,CN=Sites,CN=Configuration,DC=corp,DC=example,DC=test
+objectClass: server
+dNSHostName: dc1.corp.example.test
+
+dn: CN=NTDS Settings,CN=DC1,CN=Servers,CN=Default-First-Site-Name,CN=Sites,CN=Configuration,DC=corp,DC=example,DC=test
+objectClass: nTDSDSA
+invocationId:: cjv/+QZChkK6w+qHG0T1xg==
+
+dn: CN=svc_a,OU=Apps,DC=corp,DC=example,DC=test
+objectClass: user
+sAMAccountName: svc_a
+servicePrincipalName: HTTP/web.corp.example.test
+replPropertyMetaData:: AQAAAAAAAAAWAAAAAAAAAAAAAAABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAAAMAAAABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAAAEAAgABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAAAIAAgABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAABkBAgABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAAAEACQABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAAAgACQABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAABAACQABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAABkACQABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAADcACQABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAAEAACQABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAAFoACQABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAAF4ACQABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAAGAACQABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAAGIACQABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAAJIACQABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAAJ8ACQABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAAKAACQABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAAN0ACQABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAAC4BCQABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAAAMDCQABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAAA4DCQABAAAA0psZIQMAAAByO//5BkKGQrrD6ocbRPXGB2UAAAAAAAAHZQAAAAAAAA==
+
+dn: CN=svc_b,OU=Apps,DC=corp,DC=example,DC=test
+objectClass: user
+sAMAccountName: svc_b
+servicePrincipalName: HTTP/web.corp.example.test
+msDS-ReplAttributeMetaData:: ` + base64.StdEncoding.EncodeToString([]byte(xml)) + "\n"
+	path := filepath.Join(t.TempDir(), "dump.ldf")
+	if err := os.WriteFile(path, []byte(ldif), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := spnaudit(t, false, "scan", "--ldif", path, "--format", "json")
+	var doc report.Document
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("scan --ldif: %d %q %v", r.status, r.stderr, err)
+	}
+	got := map[string]string{}
+	for _, f := range doc.Findings {
+		if f.FirstSeen != nil {
+			t.Errorf("scan set first_seen on %s: scan never opens the state directory", f.Rule)
+		}
+		key := f.Rule + " " + strings.Join(f.Accounts, "+")
+		if f.ChangedAt != nil {
+			got[key] = f.ChangedAt.UTC().Format(time.RFC3339) + " on " + f.ChangedOn
+		}
+	}
+	for key, want := range map[string]string{
+		"duplicate-spn CN=svc_a,OU=Apps,DC=corp,DC=example,DC=test+CN=svc_b,OU=Apps,DC=corp,DC=example,DC=test": "2026-11-27T06:10:00Z on dc2",
+		"kerberoastable-account CN=svc_a,OU=Apps,DC=corp,DC=example,DC=test":                                    "2026-11-27T04:45:06Z on dc1.corp.example.test",
+	} {
+		if got[key] != want {
+			t.Errorf("%s: changed %q, want %q (all: %v)", key, got[key], want, got)
 		}
 	}
 }
