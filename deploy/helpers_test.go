@@ -32,10 +32,12 @@ func exportedMetrics(t *testing.T) map[string]bool {
 	store := metrics.NewStore(metrics.Options{Rules: []string{"duplicate-spn"}, Stages: []string{"search"}, MaxFindingSeries: 10})
 	store.SetLDAPUp("ldap://dc1.example.test", true)
 	store.SetTGTExpiry(time.Now().Add(time.Hour))
+	seen := time.Now().Add(-time.Hour)
 	store.ScanSucceeded(metrics.ScanResult{
 		Mode:     metrics.ModeFull,
 		Snapshot: &inventory.Snapshot{},
-		Findings: []audit.Finding{{Rule: "duplicate-spn", Severity: audit.SeverityHigh, SPN: "HTTP/a", Accounts: []string{"CN=a"}}},
+		Findings: []audit.Finding{{Rule: "duplicate-spn", Severity: audit.SeverityHigh, SPN: "HTTP/a", Accounts: []string{"CN=a"},
+			FirstSeen: &seen, ChangedAt: &seen, ChangedOn: "dc1.example.test"}}, // the date series
 	})
 	store.ScanFailed(metrics.ModeIncremental, "search", nil)
 	families, err := metrics.NewRegistry(store, metrics.NewSPNChanges()).Gather()

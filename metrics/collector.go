@@ -21,6 +21,7 @@ type collector struct {
 	scanSuccess, lastSuccess, scanDuration            *prometheus.Desc
 	scans, scanFailures, ldapUp, tgtExpiry, buildInfo *prometheus.Desc
 	suppressionsExpired                               *prometheus.Desc
+	findingFirstSeen, findingChanged                  *prometheus.Desc // dates.go
 }
 
 func newCollector(store *Store) *collector {
@@ -44,6 +45,8 @@ func newCollector(store *Store) *collector {
 		tgtExpiry:              desc("kerberos_tgt_expiry_timestamp_seconds", "Unix time at which the current Kerberos TGT expires."),
 		buildInfo:              desc("build_info", "Build of the running spnaudit (value 1).", "version", "revision", "goversion"),
 		suppressionsExpired:    desc("suppressions_expired", "audit.ignore entries whose until date has passed at the current snapshot; they suppress nothing."),
+		findingFirstSeen:       desc("finding_first_seen_timestamp_seconds", "Unix time at which spnaudit first saw the finding (kept in state.dir), for the spnaudit_finding_info series that have one.", "rule", "severity", "spn", "account"),
+		findingChanged:         desc("finding_spn_changed_timestamp_seconds", "Unix time of the last servicePrincipalName change on the finding's accounts (AD replication metadata), with the DC that made it, for the spnaudit_finding_info series that have one.", "rule", "severity", "spn", "account", "changed_on"),
 	}
 }
 
@@ -53,6 +56,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.scanSuccess, c.lastSuccess, c.scanDuration, c.scans, c.scanFailures, c.ldapUp,
 		c.tgtExpiry, c.buildInfo,
 		c.suppressionsExpired,
+		c.findingFirstSeen, c.findingChanged,
 	} {
 		ch <- d
 	}
@@ -118,6 +122,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range v.info {
 		gauge(c.findingInfo, 1, s.rule, s.severity, s.spn, s.account)
 	}
+	c.collectDates(v, gauge) // dates.go
 	gauge(c.findingSeriesTruncated, boolValue(v.truncated))
 }
 

@@ -26,6 +26,8 @@ type snapshotView struct {
 	// info is deduplicated, ordered by seriesOrder and capped.
 	info      []infoSeries
 	truncated bool
+	// dates are the first_seen and last SPN change of info series (dates.go).
+	dates map[infoSeries]seriesDates
 	// accountNames maps the DNs named by findings to NETBIOS\sAMAccountName.
 	accountNames map[string]string
 }
@@ -58,6 +60,7 @@ func newSnapshotView(res ScanResult, succeeded time.Time, maxInfo int, order ser
 		v.findingCounts[ruleSeverity{f.Rule, f.Severity}]++
 	}
 	v.info, v.truncated = order.capSeries(infoSeriesOf(doc.Findings, v.accountNames), maxInfo)
+	v.dates = datesOf(doc.Findings, v.accountNames)
 	return v
 }
 
