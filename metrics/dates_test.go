@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -63,5 +65,22 @@ spnaudit_finding_spn_changed_timestamp_seconds{account="EXAMPLE\\svc_b",changed_
 	if err := testutil.GatherAndCompare(NewRegistry(store), strings.NewReader(want),
 		"spnaudit_finding_first_seen_timestamp_seconds", "spnaudit_finding_spn_changed_timestamp_seconds"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestLandingShowsDates: the landing page prints the dates line under a
+// dated finding.
+func TestLandingShowsDates(t *testing.T) {
+	now := time.Date(2026, 11, 27, 14, 0, 0, 0, time.UTC)
+	first := now.Add(-72 * time.Hour)
+	store := NewStore(Options{Rules: audit.RuleIDs, Now: func() time.Time { return now }})
+	store.ScanSucceeded(ScanResult{Mode: ModeFull, Snapshot: &inventory.Snapshot{}, Findings: []audit.Finding{
+		{Rule: "duplicate-spn", Severity: audit.SeverityHigh, SPN: "HTTP/web", Accounts: []string{"CN=a"}, FirstSeen: &first, ChangedAt: &first, ChangedOn: "dc2"},
+	}})
+	rec := httptest.NewRecorder()
+	serveLanding(rec, store, slog.New(slog.DiscardHandler))
+	want := `<div class="since">since 3 days (2026-11-24T14:00:00Z), last SPN change on dc2 at 2026-11-24T14:00:00Z</div>`
+	if !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("landing page lacks %s", want)
 	}
 }
