@@ -292,6 +292,9 @@ func migrate(tx *bolt.Tx) error {
 	if version > schemaVersion {
 		return &Error{Msg: fmt.Sprintf("%s has schema %d, newer than this spnaudit's (%d); run the newer spnaudit, or move the file aside", DBFile, version, schemaVersion)}
 	}
+	if version == schemaVersion {
+		return nil // nothing to write: a full disk must not stop a start
+	}
 	// Version 0 -> 1: the four buckets. Later versions add steps here.
 	for _, b := range [][]byte{bucketSPNs, bucketFindings, bucketChanges} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
