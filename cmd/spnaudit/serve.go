@@ -63,6 +63,8 @@ requests finish.`,
 	f.String("web.listen_address", defaults.Web.ListenAddress, "`address` to serve metrics and the status page on")
 	f.String("web.config_file", "", "exporter-toolkit web configuration `file` (TLS, basic auth)")
 	_ = c.MarkFlagFilename("web.config_file", "yaml", "yml")
+	f.String("state.dir", defaults.State.Dir, "state `directory` for the history (first_seen, the change journal); empty turns it off")
+	_ = c.MarkFlagDirname("state.dir")
 	return c
 }
 
