@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -60,10 +61,11 @@ type Poll struct {
 	Mode string // full, incremental
 }
 
-// holder is an account that held an SPN at the last recorded scan.
-type holder struct {
-	DN  string `json:"dn"`
-	SAM string `json:"sam,omitempty"`
+// account is an account's SPNs as the last recorded scan read them.
+type account struct {
+	DN   string   `json:"dn"`
+	SAM  string   `json:"sam,omitempty"`
+	SPNs []string `json:"spns"`
 }
 
 // findingRecord is a finding the last recorded scan showed.
@@ -103,6 +105,9 @@ func FindingKey(f *audit.Finding) string {
 // without a journal entry each. On error nothing of this scan is kept (the
 // next one journals its changes again) and the findings come back dated
 // from what was committed before, with now for the new ones.
+//
+// A poll costs one comparison of each account's SPN list with the
+// recorded one; only the accounts that changed are written.
 func (s *Store) Record(snap *inventory.Snapshot, findings []audit.Finding, poll Poll) ([]audit.Finding, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -110,54 +115,30 @@ func (s *Store) Record(snap *inventory.Snapshot, findings []audit.Finding, poll 
 	if observed.IsZero() {
 		observed = s.opts.Now().UTC()
 	}
-	sams := make(map[string]string, len(snap.Objects))
-	for i := range snap.Objects {
-		sams[strings.ToLower(snap.Objects[i].DN)] = snap.Objects[i].SAMAccountName
-	}
-	out := make([]audit.Finding, len(findings))
-	curFindings := make(map[string]findingRecord, len(findings))
-	for i, f := range findings {
-		key := FindingKey(&f)
-		rec, ok := s.findings[key]
-		if !ok {
-			rec = findingRecord{FirstSeen: observed, Rule: f.Rule, Severity: string(f.Severity), SPN: f.SPN, Accounts: f.Accounts}
-			for _, dn := range f.Accounts {
-				if sam := sams[strings.ToLower(dn)]; sam != "" {
-					rec.SAMs = append(rec.SAMs, sam)
-				}
-			}
-		}
-		curFindings[key] = rec
-		first := rec.FirstSeen
-		f.FirstSeen = &first
-		out[i] = f
-	}
-	curSPNs := make(map[string]holder, snap.SPNCount())
-	objects := make(map[string]*inventory.Object, len(snap.Objects))
-	for i := range snap.Objects {
-		o := &snap.Objects[i]
-		ok := objectKey(o)
-		objects[ok] = o
-		for _, spn := range o.SPNs {
-			curSPNs[ok+"\x00"+spn] = holder{DN: o.DN, SAM: o.SAMAccountName}
-		}
-	}
-
 	pollNo := s.polls + 1
-	var changes []Change
+	p := pass{snap: snap, observed: observed, poll: pollNo, mode: poll.Mode, journal: s.baselined}
+
+	out, curFindings := s.dateFindings(findings, snap, observed)
+	updates := s.diffAccounts(&p)
 	if s.baselined {
-		changes = s.diff(snap, objects, curSPNs, curFindings, observed, Poll{Mode: poll.Mode}, pollNo)
+		p.findingChanges(s.findings, curFindings)
 	}
-	err := s.commit(curSPNs, curFindings, changes, pollNo, observed)
-	if err != nil {
+	if err := s.commit(updates, curFindings, p.changes, pollNo, observed); err != nil {
 		return out, err
 	}
 	if !s.baselined {
 		s.opts.Logger.Info("state baseline recorded: later changes are journaled", "dir", s.opts.Dir,
-			"spns", len(curSPNs), "findings", len(curFindings))
+			"accounts", len(updates), "findings", len(curFindings))
 	}
-	s.spns, s.findings, s.polls, s.baselined = curSPNs, curFindings, pollNo, true
-	for _, c := range changes {
+	for key, a := range updates {
+		if a == nil {
+			delete(s.accounts, key)
+		} else {
+			s.accounts[key] = *a
+		}
+	}
+	s.findings, s.polls, s.baselined = curFindings, pollNo, true
+	for _, c := range p.changes {
 		logChange(s.opts.Logger, c)
 		if s.opts.OnChange != nil {
 			s.opts.OnChange(c)
@@ -166,54 +147,148 @@ func (s *Store) Record(snap *inventory.Snapshot, findings []audit.Finding, poll 
 	return out, nil
 }
 
-// diff lists the changes from the mirrors to the current scan, SPN changes
-// first, each group in a stable order.
-func (s *Store) diff(snap *inventory.Snapshot, objects map[string]*inventory.Object, curSPNs map[string]holder,
-	curFindings map[string]findingRecord, observed time.Time, poll Poll, pollNo uint64) []Change {
-	var changes []Change
-	spnChange := func(op, key string, h holder) Change {
-		objKey, spn, _ := strings.Cut(key, "\x00")
-		c := Change{Op: op, SPN: spn, Account: h.DN, SAMAccountName: h.SAM, Observed: observed, Poll: pollNo, PollMode: poll.Mode}
-		if o := objects[objKey]; o != nil && !o.SPNChanged.IsZero() {
-			at := o.SPNChanged
-			c.OriginatingTime = &at
-			c.OriginatingDC = snap.Directory.DCName(o.SPNChangedBy)
+// dateFindings sets FirstSeen on each finding from the recorded ones (now
+// for a new one) and returns them with the findings' records for this scan.
+func (s *Store) dateFindings(findings []audit.Finding, snap *inventory.Snapshot, observed time.Time) ([]audit.Finding, map[string]findingRecord) {
+	var sams map[string]string // built only when a finding is new
+	out := make([]audit.Finding, len(findings))
+	cur := make(map[string]findingRecord, len(findings))
+	for i, f := range findings {
+		key := FindingKey(&f)
+		rec, ok := s.findings[key]
+		if !ok {
+			if sams == nil {
+				sams = make(map[string]string, len(snap.Objects))
+				for i := range snap.Objects {
+					sams[strings.ToLower(snap.Objects[i].DN)] = snap.Objects[i].SAMAccountName
+				}
+			}
+			rec = findingRecord{FirstSeen: observed, Rule: f.Rule, Severity: string(f.Severity), SPN: f.SPN, Accounts: f.Accounts}
+			for _, dn := range f.Accounts {
+				if sam := sams[strings.ToLower(dn)]; sam != "" {
+					rec.SAMs = append(rec.SAMs, sam)
+				}
+			}
 		}
-		return c
+		cur[key] = rec
+		first := rec.FirstSeen
+		f.FirstSeen = &first
+		out[i] = f
 	}
-	for key, h := range curSPNs {
-		if _, ok := s.spns[key]; !ok {
-			changes = append(changes, spnChange(OpAdd, key, h))
+	return out, cur
+}
+
+// pass is one scan being recorded and the changes found in it.
+type pass struct {
+	snap     *inventory.Snapshot
+	observed time.Time
+	poll     uint64
+	mode     string
+	journal  bool // false for the baseline
+	changes  []Change
+}
+
+// diffAccounts compares the scan's accounts with the recorded ones and
+// returns the accounts to write (nil: delete), journaling their SPN
+// changes.
+func (s *Store) diffAccounts(p *pass) map[string]*account {
+	updates := map[string]*account{}
+	found := 0
+	for i := range p.snap.Objects {
+		o := &p.snap.Objects[i]
+		key := objectKey(o)
+		prev, ok := s.accounts[key]
+		if ok {
+			found++
+			if prev.DN == o.DN && prev.SAM == o.SAMAccountName && slices.Equal(prev.SPNs, o.SPNs) {
+				continue
+			}
+		}
+		updates[key] = &account{DN: o.DN, SAM: o.SAMAccountName, SPNs: o.SPNs}
+		p.spnChanges(prev.SPNs, o)
+	}
+	if found == len(s.accounts) {
+		return updates // every recorded account is still there
+	}
+	seen := make(map[string]struct{}, len(p.snap.Objects))
+	for i := range p.snap.Objects {
+		seen[objectKey(&p.snap.Objects[i])] = struct{}{}
+	}
+	for key, prev := range s.accounts {
+		if _, ok := seen[key]; !ok {
+			updates[key] = nil
+			// Deleted (or out of the scan's scope): no metadata to date it.
+			p.spnChanges(prev.SPNs, &inventory.Object{DN: prev.DN, SAMAccountName: prev.SAM})
 		}
 	}
-	for key, h := range s.spns {
-		if _, ok := curSPNs[key]; !ok {
-			changes = append(changes, spnChange(OpRemove, key, h))
+	return updates
+}
+
+// spnChanges journals the SPN values o gained and lost since before,
+// dated with o's replication metadata.
+func (p *pass) spnChanges(before []string, o *inventory.Object) {
+	if !p.journal {
+		return
+	}
+	had := make(map[string]bool, len(before))
+	for _, v := range before {
+		had[v] = true
+	}
+	has := make(map[string]bool, len(o.SPNs))
+	for _, v := range o.SPNs {
+		has[v] = true
+	}
+	start := len(p.changes)
+	for _, v := range o.SPNs {
+		if !had[v] {
+			p.changes = append(p.changes, p.spnChange(OpAdd, v, o))
 		}
 	}
-	findingChange := func(op string, r findingRecord) Change {
-		return Change{Op: op, Rule: r.Rule, Severity: r.Severity, SPN: r.SPN, Accounts: r.Accounts, SAMAccountNames: r.SAMs,
-			Observed: observed, Poll: pollNo, PollMode: poll.Mode}
-	}
-	for key, r := range curFindings {
-		if _, ok := s.findings[key]; !ok {
-			changes = append(changes, findingChange(OpAppeared, r))
+	for _, v := range before {
+		if !has[v] {
+			p.changes = append(p.changes, p.spnChange(OpRemove, v, o))
 		}
 	}
-	for key, r := range s.findings {
-		if _, ok := curFindings[key]; !ok {
-			changes = append(changes, findingChange(OpResolved, r))
+	slices.SortFunc(p.changes[start:], func(a, b Change) int { return strings.Compare(a.Op+"\x00"+a.SPN, b.Op+"\x00"+b.SPN) })
+}
+
+func (p *pass) spnChange(op, spn string, o *inventory.Object) Change {
+	c := Change{Op: op, SPN: spn, Account: o.DN, SAMAccountName: o.SAMAccountName, Observed: p.observed, Poll: p.poll, PollMode: p.mode}
+	if !o.SPNChanged.IsZero() {
+		at := o.SPNChanged
+		c.OriginatingTime = &at
+		c.OriginatingDC = p.snap.Directory.DCName(o.SPNChangedBy)
+	}
+	return c
+}
+
+// findingChanges journals the findings that appeared and resolved, in a
+// stable order.
+func (p *pass) findingChanges(before, cur map[string]findingRecord) {
+	start := len(p.changes)
+	add := func(op string, r findingRecord) {
+		p.changes = append(p.changes, Change{Op: op, Rule: r.Rule, Severity: r.Severity, SPN: r.SPN, Accounts: r.Accounts,
+			SAMAccountNames: r.SAMs, Observed: p.observed, Poll: p.poll, PollMode: p.mode})
+	}
+	for key, r := range cur {
+		if _, ok := before[key]; !ok {
+			add(OpAppeared, r)
 		}
 	}
-	slices.SortStableFunc(changes, func(a, b Change) int {
-		return strings.Compare(a.Op+"\x00"+a.SPN+"\x00"+a.Account+a.Rule, b.Op+"\x00"+b.SPN+"\x00"+b.Account+b.Rule)
+	for key, r := range before {
+		if _, ok := cur[key]; !ok {
+			add(OpResolved, r)
+		}
+	}
+	slices.SortFunc(p.changes[start:], func(a, b Change) int {
+		return strings.Compare(a.Op+"\x00"+a.Rule+"\x00"+a.SPN+"\x00"+strings.Join(a.Accounts, "\x00"),
+			b.Op+"\x00"+b.Rule+"\x00"+b.SPN+"\x00"+strings.Join(b.Accounts, "\x00"))
 	})
-	return changes
 }
 
 // commit writes the scan's state and its changes in one transaction; the
 // journal is then trimmed to the retention and the size bound.
-func (s *Store) commit(curSPNs map[string]holder, curFindings map[string]findingRecord, changes []Change, pollNo uint64, observed time.Time) (err error) {
+func (s *Store) commit(updates map[string]*account, curFindings map[string]findingRecord, changes []Change, pollNo uint64, observed time.Time) (err error) {
 	db, err := s.open(false)
 	if err != nil {
 		return err
@@ -224,9 +299,24 @@ func (s *Store) commit(curSPNs map[string]holder, curFindings map[string]finding
 		}
 	}()
 	err = db.Update(func(tx *bolt.Tx) error {
-		meta, spns, fb, cb := tx.Bucket(bucketMeta), tx.Bucket(bucketSPNs), tx.Bucket(bucketFindings), tx.Bucket(bucketChanges)
-		if err := syncBucket(spns, s.spns, curSPNs); err != nil {
-			return err
+		meta, accounts, fb, cb := tx.Bucket(bucketMeta), tx.Bucket(bucketAccounts), tx.Bucket(bucketFindings), tx.Bucket(bucketChanges)
+		// In key order: bbolt appends to a leaf cheaply, inserting at random
+		// places moves its contents (a baseline of 250,000 accounts).
+		for _, key := range slices.Sorted(maps.Keys(updates)) {
+			a := updates[key]
+			if a == nil {
+				if err := accounts.Delete([]byte(key)); err != nil {
+					return err
+				}
+				continue
+			}
+			v, err := json.Marshal(a)
+			if err != nil {
+				return err
+			}
+			if err := accounts.Put([]byte(key), v); err != nil {
+				return err
+			}
 		}
 		if err := syncBucket(fb, s.findings, curFindings); err != nil {
 			return err
@@ -258,7 +348,7 @@ func (s *Store) commit(curSPNs map[string]holder, curFindings map[string]finding
 		if err != nil {
 			return err
 		}
-		s.count = count - dropped // only read under s.mu; a failed commit recounts below
+		s.count = count - dropped // only read under s.mu; a failed commit recounts
 		if err := putUint(meta, keyCount, uint64(s.count)); err != nil {
 			return err
 		}
@@ -281,7 +371,8 @@ func syncBucket[V any](b *bolt.Bucket, old, cur map[string]V) error {
 			}
 		}
 	}
-	for k, v := range cur {
+	for _, k := range slices.Sorted(maps.Keys(cur)) { // in key order, as above
+		v := cur[k]
 		if _, ok := old[k]; ok {
 			continue
 		}

@@ -45,7 +45,7 @@ const schemaVersion = 1
 // Buckets.
 var (
 	bucketMeta     = []byte("meta")     // schema, baseline, polls, changes count
-	bucketSPNs     = []byte("spns")     // account key \x00 SPN -> holder JSON
+	bucketAccounts = []byte("accounts") // objectGUID (or lower-case DN) -> account JSON
 	bucketFindings = []byte("findings") // finding key -> record JSON
 	bucketChanges  = []byte("changes")  // 8-byte big-endian sequence -> Change JSON
 )
@@ -94,7 +94,7 @@ type Store struct {
 	mu sync.Mutex
 	// Mirrors of the committed buckets, loaded at Open and updated after
 	// each commit.
-	spns      map[string]holder
+	accounts  map[string]account
 	findings  map[string]findingRecord
 	polls     uint64
 	count     int
@@ -250,13 +250,13 @@ func (s *Store) load() (err error) {
 		s.baselined = meta.Get(keyBaseline) != nil
 		s.polls = getUint(meta, keyPolls)
 		s.count = int(getUint(meta, keyCount))
-		s.spns = map[string]holder{}
-		if err := tx.Bucket(bucketSPNs).ForEach(func(k, v []byte) error {
-			var h holder
-			if err := json.Unmarshal(v, &h); err != nil {
-				return fmt.Errorf("spns %q: %w", k, err)
+		s.accounts = map[string]account{}
+		if err := tx.Bucket(bucketAccounts).ForEach(func(k, v []byte) error {
+			var a account
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("accounts %q: %w", k, err)
 			}
-			s.spns[string(k)] = h
+			s.accounts[string(k)] = a
 			return nil
 		}); err != nil {
 			return corrupted(s.opts.Dir, s.path, err)
@@ -296,7 +296,7 @@ func migrate(tx *bolt.Tx) error {
 		return nil // nothing to write: a full disk must not stop a start
 	}
 	// Version 0 -> 1: the four buckets. Later versions add steps here.
-	for _, b := range [][]byte{bucketSPNs, bucketFindings, bucketChanges} {
+	for _, b := range [][]byte{bucketAccounts, bucketFindings, bucketChanges} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return err
 		}
