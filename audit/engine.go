@@ -187,6 +187,7 @@ func Run(snap *inventory.Snapshot, cfg Config) Result {
 		all = append(all, r.Check(ix)...)
 	}
 	normalize(all)
+	dateFindings(snap, all) // changed.go
 	sortFindings(all)
 	return applySuppressions(ix, all, compileSuppressions(cfg.Ignore))
 }

@@ -2,6 +2,8 @@
 // no I/O, no clock reads, no logging, so every rule is testable from tables.
 package audit
 
+import "time"
+
 // Severity of a finding, from most to least severe.
 type Severity string
 
@@ -43,4 +45,15 @@ type Finding struct {
 	// SPN the alias collides with), so that check can report the pair
 	// whichever side is being added. Not part of the JSON contract.
 	partner string
+
+	// FirstSeen is when spnaudit first saw this finding, kept across
+	// restarts by the state store; nil without one (scan, the audit alone).
+	FirstSeen *time.Time `json:"first_seen,omitempty"`
+	// ChangedAt is the last change of servicePrincipalName on the accounts
+	// involved, from AD's replication metadata: for a duplicate, the latest
+	// of the holders, which is when the second copy appeared if nothing
+	// changed since. nil when the metadata was not read.
+	ChangedAt *time.Time `json:"changed_at,omitempty"`
+	// ChangedOn names the DC where that change was made ("" when unknown).
+	ChangedOn string `json:"changed_on,omitempty"`
 }

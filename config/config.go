@@ -26,6 +26,7 @@ type Config struct {
 	IIS      IIS          `mapstructure:"iis"`
 	Metrics  Metrics      `mapstructure:"metrics"`
 	Web      Web          `mapstructure:"web"`
+	State    State        `mapstructure:"state"`
 	Log      Log          `mapstructure:"log"`
 }
 
@@ -131,6 +132,18 @@ type Web struct {
 	ConfigFile string `mapstructure:"config_file"`
 }
 
+// State is where serve keeps its history across restarts (the state
+// package): first_seen of findings and the journal of SPN changes.
+type State struct {
+	// Dir is the state directory, relative to the working directory when
+	// not absolute; "" turns the history off.
+	Dir string `mapstructure:"dir"`
+	// Retention drops journal entries older than this.
+	Retention time.Duration `mapstructure:"retention"`
+	// MaxChanges bounds the journal, oldest entries first.
+	MaxChanges int `mapstructure:"max_changes"`
+}
+
 // Log configures log/slog.
 type Log struct {
 	Level  string `mapstructure:"level"`  // debug, info, warn, error
@@ -157,6 +170,10 @@ func Default() Config {
 		// allocations; override with web.listen_address if it collides.
 		Web: Web{ListenAddress: ":9688"},
 		Log: Log{Level: "info", Format: "logfmt"},
+
+		// Beside the working directory; the systemd unit and the
+		// Kubernetes example set /var/lib/spnaudit.
+		State: State{Dir: "state", Retention: 400 * 24 * time.Hour, MaxChanges: 1_000_000},
 	}
 }
 

@@ -50,3 +50,7 @@ func formatDuration(d time.Duration) string {
 	}
 	return s
 }
+
+// ParseDuration parses a duration as the configuration does: Go's units
+// plus a days suffix ("7d", "1d12h").
+func ParseDuration(s string) (time.Duration, error) { return parseDuration(s) }

@@ -38,6 +38,7 @@ func validate(c *Config, offline bool, ps *problems) {
 		ps.add("metrics.max_finding_series", "%d is negative; write 0 to export no per-finding series, or a limit such as 1000", c.Metrics.MaxFindingSeries)
 	}
 	validateListen(c.Web.ListenAddress, ps)
+	validateState(&c.State, ps)
 	checkFile("web.config_file", c.Web.ConfigFile, ps)
 	oneOf("log.level", c.Log.Level, []string{"debug", "info", "warn", "error"}, ps)
 	oneOf("log.format", c.Log.Format, []string{"logfmt", "json"}, ps)
@@ -339,4 +340,16 @@ func isHostPort(s string) bool {
 	}
 	n, err := strconv.Atoi(port)
 	return err == nil && n >= 1 && n <= 65535 && (isHostName(host) || net.ParseIP(host) != nil)
+}
+
+func validateState(s *State, ps *problems) {
+	if s.Dir == "" {
+		return // history off
+	}
+	if s.Retention <= 0 {
+		ps.add("state.retention", "%s is not positive; keep the journal for a duration such as 400d", formatDuration(s.Retention))
+	}
+	if s.MaxChanges < 1 {
+		ps.add("state.max_changes", "%d is below 1; bound the journal with a number of entries such as 1000000", s.MaxChanges)
+	}
 }

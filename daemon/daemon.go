@@ -78,6 +78,7 @@ const (
 	StageKerberos = "kerberos" // getting or renewing the TGT
 	StageDNS      = "dns"      // resolving host names (audit.resolve_dns)
 	StageAudit    = "audit"    // building findings (a bug: the audit cannot fail)
+	StageState    = "state"    // recording history in state.dir (history.go)
 	// StageOther is a scanner failure that names no stage (such as a
 	// deadline that passed between requests).
 	StageOther = "other"
@@ -90,7 +91,7 @@ var Stages = []string{
 	string(ldapscan.StageConnect), string(ldapscan.StageBind), string(ldapscan.StageRootDSE),
 	string(ldapscan.StageConfig), string(ldapscan.StageSearch), string(ldapscan.StageRange),
 	StageDNS, string(ldapscan.StageReferral),
-	StageAudit, StageOther,
+	StageAudit, StageState, StageOther,
 }
 
 // Config is what a Daemon needs.
@@ -102,6 +103,8 @@ type Config struct {
 	// Resolver may be nil: no DNS resolution (audit.resolve_dns off).
 	Resolver HostResolver
 	Sink     Sink
+	// History may be nil: no state store (history.go).
+	History History
 	// Servers are the configured ldap.urls, in failover order: after a full
 	// scan, which connects afresh trying them in order, the servers before
 	// the one that answered are reported down.
@@ -229,6 +232,7 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 		mode = inventory.FullScan
 		d.lastFull = started
 	}
+	findings.Findings = d.record(res.Snapshot, findings.Findings, mode) // history.go
 	d.last = res
 	if !d.reused {
 		d.lastAudit, d.lastAuditAt = &findings, started

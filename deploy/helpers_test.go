@@ -32,12 +32,14 @@ func exportedMetrics(t *testing.T) map[string]bool {
 	store := metrics.NewStore(metrics.Options{Rules: []string{"duplicate-spn"}, Stages: []string{"search"}, MaxFindingSeries: 10})
 	store.SetLDAPUp("ldap://dc1.example.test", true)
 	store.SetTGTExpiry(time.Now().Add(time.Hour))
+	seen := time.Now().Add(-time.Hour)
 	store.ScanSucceeded(inventory.FullScan,
 		&inventory.Snapshot{NamingContexts: []string{"DC=example,DC=test"}},
-		audit.Result{Findings: []audit.Finding{{Rule: "duplicate-spn", Severity: audit.SeverityHigh, SPN: "HTTP/a", Accounts: []string{"CN=a"}}}},
+		audit.Result{Findings: []audit.Finding{{Rule: "duplicate-spn", Severity: audit.SeverityHigh, SPN: "HTTP/a", Accounts: []string{"CN=a"},
+			FirstSeen: &seen, ChangedAt: &seen, ChangedOn: "dc1.example.test"}}}, // the date series
 	)
 	store.ScanFailed(inventory.IncrementalScan, "search", nil)
-	families, err := metrics.NewRegistry(store).Gather()
+	families, err := metrics.NewRegistry(store, metrics.NewSPNChanges()).Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

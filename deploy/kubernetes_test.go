@@ -145,6 +145,9 @@ type podSpec struct {
 		Secret *struct {
 			SecretName string `yaml:"secretName"`
 		} `yaml:"secret"`
+		PersistentVolumeClaim *struct {
+			ClaimName string `yaml:"claimName"`
+		} `yaml:"persistentVolumeClaim"`
 	} `yaml:"volumes"`
 }
 
@@ -165,7 +168,7 @@ func loadManifests(t *testing.T) map[string]k8sObject {
 		}
 		objects[obj.Kind] = obj
 	}
-	for _, kind := range []string{"ConfigMap", "Deployment", "Service", "ServiceMonitor", "PrometheusRule"} {
+	for _, kind := range []string{"ConfigMap", "Deployment", "Service", "ServiceMonitor", "PrometheusRule", "PersistentVolumeClaim"} {
 		if _, ok := objects[kind]; !ok {
 			t.Fatalf("kustomization has no %s", kind)
 		}
@@ -194,6 +197,9 @@ func TestKubernetesManifestsFitTogether(t *testing.T) {
 		Web struct {
 			ListenAddress string `yaml:"listen_address"`
 		} `yaml:"web"`
+		State struct {
+			Dir string `yaml:"dir"`
+		} `yaml:"state"`
 	}
 	if err := yaml.Unmarshal([]byte(cm.Data["config.yml"]), &config); err != nil {
 		t.Fatalf("config.yml: %v", err)
@@ -206,10 +212,17 @@ func TestKubernetesManifestsFitTogether(t *testing.T) {
 			volumes[v.Name] = "secret/" + v.Secret.SecretName
 		case v.ConfigMap != nil:
 			volumes[v.Name] = "configmap/" + v.ConfigMap.Name
+		case v.PersistentVolumeClaim != nil:
+			volumes[v.Name] = "pvc/" + v.PersistentVolumeClaim.ClaimName
 		}
 	}
-	keytabMounted, configMounted := false, false
+	keytabMounted, configMounted, stateMounted := false, false, false
 	for _, m := range c.VolumeMounts {
+		if volumes[m.Name] == "pvc/"+objs["PersistentVolumeClaim"].Metadata.Name {
+			// state.dir: the one writable mount, on the claim that keeps it.
+			stateMounted = m.MountPath == config.State.Dir && !m.ReadOnly
+			continue
+		}
 		if !m.ReadOnly {
 			t.Errorf("volume mount %s is not read-only", m.MountPath)
 		}
@@ -227,6 +240,9 @@ func TestKubernetesManifestsFitTogether(t *testing.T) {
 	}
 	if !configMounted {
 		t.Errorf("args %q do not point at the mounted config.yml", c.Args)
+	}
+	if !stateMounted {
+		t.Errorf("state.dir %q is not a writable mount of the PersistentVolumeClaim", config.State.Dir)
 	}
 	if !pod.SecurityContext.RunAsNonRoot || pod.SecurityContext.RunAsUser == 0 {
 		t.Error("pod may run as root")

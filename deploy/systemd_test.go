@@ -49,6 +49,7 @@ func TestSystemdUnitIsHardened(t *testing.T) {
 	for _, directive := range []string{
 		"DynamicUser=yes", "NoNewPrivileges=yes", "ProtectSystem=strict", "CapabilityBoundingSet=\n",
 		"LoadCredential=spnaudit.keytab:", "Environment=SPNAUDIT_KERBEROS_KEYTAB=%d/spnaudit.keytab",
+		"StateDirectory=spnaudit\n", "Environment=SPNAUDIT_STATE_DIR=%S/spnaudit\n",
 	} {
 		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(directive)).MatchString(unit) {
 			t.Errorf("unit lacks %q", directive)

@@ -16,7 +16,10 @@ import (
 )
 
 // volatileSeries are the spnaudit series whose values change from run to run.
-var volatileSeries = regexp.MustCompile(`^(spnaudit_scan_last_success_timestamp_seconds|spnaudit_scan_duration_seconds|spnaudit_kerberos_tgt_expiry_timestamp_seconds)(\{[^}]*\})? .*$`)
+// The finding date series: when this run first saw a finding, when the lab
+// wrote the farm's SPNs.
+var volatileSeries = regexp.MustCompile(`^(spnaudit_scan_last_success_timestamp_seconds|spnaudit_scan_duration_seconds|spnaudit_kerberos_tgt_expiry_timestamp_seconds` +
+	`|spnaudit_finding_first_seen_timestamp_seconds|spnaudit_finding_spn_changed_timestamp_seconds)(\{[^}]*\})? .*$`)
 
 var buildInfoLabels = regexp.MustCompile(`^spnaudit_build_info\{[^}]*\}`)
 

@@ -252,6 +252,7 @@ func startDaemon(t testing.TB, l *lab.Lab, c daemonConfig) *serveProcess {
 		c.FullInterval = time.Hour
 	}
 	listen := freeAddress(t)
+	dir := t.TempDir() // the configuration and the state directory
 	config := fmt.Sprintf(`ldap:
   urls: [%q]
   service_principal: %q
@@ -268,9 +269,11 @@ scan:
   timeout: 20s
 web:
   listen_address: %s
+state:
+  dir: %s
 `, c.URL, c.ServicePrincipal, c.BaseDN, c.SASLSecurity, lab.AuditUser, lab.Realm, l.Keytab(), l.Krb5Conf(),
-		c.PollInterval, c.FullInterval, listen)
-	path := filepath.Join(t.TempDir(), "spnaudit.yaml")
+		c.PollInterval, c.FullInterval, listen, filepath.Join(dir, "state"))
+	path := filepath.Join(dir, "spnaudit.yaml")
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -90,6 +90,15 @@ type Object struct {
 	// constrained delegation to this account's services. A missing or NULL
 	// DACL allows everyone, recorded as Everyone (S-1-1-0).
 	AllowedToActOnBehalf []Principal `json:"allowed_to_act_on_behalf,omitempty"`
+
+	// SPNChanged is when servicePrincipalName last changed, on the DC where
+	// the change was made (AD's replication metadata of the attribute); the
+	// zero time when the metadata was not read.
+	SPNChanged time.Time `json:"spn_changed,omitzero"`
+	// SPNChangedBy names the DC that made that change as the metadata does:
+	// its invocation ID (replPropertyMetaData) or its NTDS Settings DN
+	// (msDS-ReplAttributeMetaData). Directory.DCName turns it into a name.
+	SPNChangedBy string `json:"spn_changed_by,omitempty"`
 }
 
 // Principal is a security principal named by a SID in a security descriptor,
@@ -170,6 +179,10 @@ type Directory struct {
 	// came: a password set before it has no AES keys. A domain is absent when
 	// the group could not be read (its threshold is unknown).
 	AESThresholds map[string]time.Time `json:"aes_thresholds,omitempty"`
+	// DCs maps a DC's invocation ID (lower case) and its NTDS Settings DN
+	// (lower case) to the DC's DNS host name, for naming the DC that made
+	// a change (Object.SPNChangedBy).
+	DCs map[string]string `json:"dcs,omitempty"`
 }
 
 // Snapshot is one complete, consistent inventory: what a successful scan read.

@@ -3,6 +3,7 @@ package lab
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -29,6 +30,11 @@ func (l *Lab) WriteConfig(path string, set map[string]any) error {
 			"keytab":    l.Keytab(),
 			"krb5_conf": l.Krb5Conf(),
 		},
+	}
+	// serve's history beside the configuration, not in the working
+	// directory of whoever runs it.
+	if abs, err := filepath.Abs(filepath.Join(filepath.Dir(path), "state")); err == nil {
+		cfg["state"] = map[string]any{"dir": abs}
 	}
 	for key, value := range set {
 		if err := setKey(cfg, key, value); err != nil {

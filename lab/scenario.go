@@ -311,6 +311,9 @@ func (l *Lab) InjectCollision(ctx context.Context, dn, spn string) error {
 	if err := l.ldbApply(ctx, "ldbmodify", "tdb://"+l.partitionLDB(), ldif); err != nil {
 		return fmt.Errorf("inject %s on %s: %w", spn, dn, err)
 	}
+	if err := l.stampSPNChange(ctx, dn); err != nil { // stamp.go
+		return err
+	}
 	return l.Touch(ctx, dn)
 }
 
@@ -322,6 +325,9 @@ func (l *Lab) RemoveCollision(ctx context.Context, dn, spn string) error {
 	ldif := fmt.Sprintf("dn: %s\nchangetype: modify\ndelete: servicePrincipalName\nservicePrincipalName: %s\n", dn, spn)
 	if err := l.ldbApply(ctx, "ldbmodify", "tdb://"+l.partitionLDB(), ldif); err != nil {
 		return fmt.Errorf("remove %s from %s: %w", spn, dn, err)
+	}
+	if err := l.stampSPNChange(ctx, dn); err != nil { // stamp.go
+		return err
 	}
 	return l.Touch(ctx, dn)
 }

@@ -38,6 +38,7 @@ type directoryBuilder struct {
 	dnsNames     map[string]struct{}
 	// aesThresholds: whenCreated of each domain's RID-521 group (aes_threshold.go)
 	aesThresholds map[string]time.Time
+	dcs           dcSet // replmeta.go
 }
 
 func newDirectoryBuilder() *directoryBuilder {
@@ -52,6 +53,8 @@ func (b *directoryBuilder) add(r *record) bool {
 		b.addCrossRef(r)
 	case r.has("objectClass", "dnsNode"):
 		b.addDNSNode(r)
+	case r.has("objectClass", "nTDSDSA"), r.has("objectClass", "server"):
+		b.dcs.add(r)
 	case isDirectoryService(r.dn):
 		b.spnMappings = r.strings("sPNMappings")
 		b.dsHeuristics = r.first("dSHeuristics")
@@ -152,6 +155,7 @@ func (b *directoryBuilder) directory() inventory.Directory {
 	slices.Sort(d.Domains)
 	d.DNSNames = b.sortedDNSNames()
 	d.AESThresholds = b.aesThresholds
+	d.DCs = b.dcs.names()
 	return d
 }
 

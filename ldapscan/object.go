@@ -19,6 +19,8 @@ var objectAttributes = []string{
 	"primaryGroupID",
 	"objectSid", attrAllowedToAct, // delegation.go
 	"msDS-AdditionalDnsHostName", "msDS-AdditionalSamAccountName",
+	// when and where servicePrincipalName last changed (replmeta.go)
+	attrReplMetaXML, attrReplMetaBinary,
 }
 
 // objectFromRecord converts a directory entry into an inventory object. It is
@@ -72,6 +74,9 @@ func objectFromRecord(r *record) (inventory.Object, error) {
 	}
 	o.PrimaryGroupID = int(primary)
 	if err := readDelegation(r, &o); err != nil {
+		return o, err
+	}
+	if err := readSPNChange(r, &o); err != nil {
 		return o, err
 	}
 	return o, nil

@@ -97,6 +97,9 @@ func (s *session) readForest(ctx context.Context, dse rootDSE, b *directoryBuild
 	if err != nil {
 		return err
 	}
+	if err := s.readDCs(ctx, dse, b, refs); err != nil { // replmeta.go
+		return err
+	}
 	e, err := s.readEntry(ctx, directoryServiceRDN+dse.configNC, []string{"sPNMappings", "dSHeuristics"}, refs)
 	if err != nil {
 		return err

@@ -24,7 +24,8 @@ type collector struct {
 
 	// snapshotObjects counts objects per naming context read, so that a
 	// naming context that comes back short or empty is visible.
-	snapshotObjects *prometheus.Desc
+	snapshotObjects                  *prometheus.Desc
+	findingFirstSeen, findingChanged *prometheus.Desc // dates.go
 }
 
 func newCollector(store *Store) *collector {
@@ -49,7 +50,9 @@ func newCollector(store *Store) *collector {
 		buildInfo:              desc("build_info", "Build of the running spnaudit (value 1).", "version", "revision", "goversion"),
 		suppressionsExpired:    desc("suppressions_expired", "audit.ignore entries whose until date has passed at the current snapshot; they suppress nothing."),
 
-		snapshotObjects: desc("snapshot_objects", "Directory objects holding at least one SPN in the current snapshot, by naming context read (0 for one that holds none).", "naming_context"),
+		snapshotObjects:  desc("snapshot_objects", "Directory objects holding at least one SPN in the current snapshot, by naming context read (0 for one that holds none).", "naming_context"),
+		findingFirstSeen: desc("finding_first_seen_timestamp_seconds", "Unix time at which spnaudit first saw the finding (kept in state.dir), for the spnaudit_finding_info series that have one.", "rule", "severity", "spn", "account"),
+		findingChanged:   desc("finding_spn_changed_timestamp_seconds", "Unix time of the last servicePrincipalName change on the finding's accounts (AD replication metadata), with the DC that made it, for the spnaudit_finding_info series that have one.", "rule", "severity", "spn", "account", "changed_on"),
 	}
 }
 
@@ -60,6 +63,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.tgtExpiry, c.buildInfo,
 		c.suppressionsExpired,
 		c.snapshotObjects,
+		c.findingFirstSeen, c.findingChanged,
 	} {
 		ch <- d
 	}
@@ -128,6 +132,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range v.info {
 		gauge(c.findingInfo, 1, s.rule, s.severity, s.spn, s.account)
 	}
+	c.collectDates(v, gauge) // dates.go
 	gauge(c.findingSeriesTruncated, boolValue(v.truncated))
 }
 
@@ -163,13 +168,14 @@ func withExtraKeys[K comparable, V any](known []K, m map[K]V) []K {
 }
 
 // NewRegistry returns a registry with the spnaudit collector and the standard
-// Go runtime and process collectors.
-func NewRegistry(store *Store) *prometheus.Registry {
+// Go runtime and process collectors, and the extra collectors given.
+func NewRegistry(store *Store, extra ...prometheus.Collector) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		newCollector(store),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	reg.MustRegister(extra...) // NewSPNChanges (changes.go)
 	return reg
 }

@@ -29,6 +29,8 @@ type snapshotView struct {
 	// info is deduplicated, ordered by seriesOrder and capped.
 	info      []infoSeries
 	truncated bool
+	// dates are the first_seen and last SPN change of info series (dates.go).
+	dates map[infoSeries]seriesDates
 	// accountNames maps the DNs named by findings to NETBIOS\sAMAccountName.
 	accountNames map[string]string
 }
@@ -62,6 +64,7 @@ func newSnapshotView(snap *inventory.Snapshot, findings audit.Result, succeeded 
 		v.findingCounts[ruleSeverity{f.Rule, f.Severity}]++
 	}
 	v.info, v.truncated = order.capSeries(infoSeriesOf(doc.Findings, v.accountNames), maxInfo)
+	v.dates = datesOf(doc.Findings, v.accountNames)
 	return v
 }
 

@@ -79,6 +79,9 @@ type findingRow struct {
 	Message     string
 	Remediation string
 	References  []string
+	// Dates says since when the finding exists and when its SPNs last
+	// changed (dates.go); "" when neither is known.
+	Dates string
 }
 
 type accountView struct {
@@ -135,13 +138,13 @@ func newLandingPage(st metrics.Status) landingPage {
 	page.Suppressed = v.Document.Suppressed
 	page.Truncated = v.Truncated
 	page.NumFindings = len(v.Document.Findings)
-	page.Groups = groupByRule(v.Document.Findings, v.AccountNames)
+	page.Groups = groupByRule(v.Document.Findings, v.AccountNames, now)
 	return page
 }
 
 // groupByRule shows each rule's most severe findings, at most
 // maxRowsPerRule, with the exact total.
-func groupByRule(findings []audit.Finding, names map[string]string) []ruleGroup {
+func groupByRule(findings []audit.Finding, names map[string]string, now time.Time) []ruleGroup {
 	var groups []ruleGroup
 	for _, fs := range report.GroupByRule(findings) {
 		g := ruleGroup{Rule: fs[0].Rule, Severity: fs[0].Severity, Total: len(fs), More: max(0, len(fs)-maxRowsPerRule)}
@@ -152,6 +155,7 @@ func groupByRule(findings []audit.Finding, names map[string]string) []ruleGroup 
 				Message:     f.Message,
 				Remediation: strings.Join(f.Remediation, "\n"),
 				References:  f.References,
+				Dates:       findingDates(f, now),
 			}
 			for _, dn := range f.Accounts {
 				row.Accounts = append(row.Accounts, accountView{Name: names[dn], DN: dn})

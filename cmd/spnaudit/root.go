@@ -27,6 +27,7 @@ var commands = []func(*app) *cobra.Command{
 	newPlanCmd,
 	newServeCmd,
 	newIISCmd,
+	newHistoryCmd,
 }
 
 // app holds what every command shares: output streams and global flags.

@@ -33,8 +33,12 @@ exporter-toolkit web configuration):
   /                 the findings grouped by rule, with their fixes
   /metrics          Prometheus metrics (scrapes never touch the directory)
   /api/v1/findings  the findings as 'spnaudit scan --format json', plus the snapshot age
+  /api/v1/changes   the change journal of state.dir, newest first (see 'spnaudit history')
   /-/healthy        200 while the process runs
   /-/ready          200 once a scan has succeeded
+
+Keeps its history in state.dir (first_seen of each finding, a journal of every SPN
+added or removed and every finding that appeared or resolved); one serve per directory.
 
 Stops cleanly on SIGTERM or SIGINT: the scan in progress is cancelled and in-flight
 requests finish.`,
@@ -61,6 +65,8 @@ requests finish.`,
 	f.String("web.listen_address", defaults.Web.ListenAddress, "`address` to serve metrics and the status page on")
 	f.String("web.config_file", "", "exporter-toolkit web configuration `file` (TLS, basic auth)")
 	_ = c.MarkFlagFilename("web.config_file", "yaml", "yml")
+	f.String("state.dir", defaults.State.Dir, "state `directory` for the history (first_seen, the change journal); empty turns it off")
+	_ = c.MarkFlagDirname("state.dir")
 	return c
 }
 
@@ -96,6 +102,11 @@ func runServer(ctx context.Context, cfg *config.Config, scanner daemon.Scanner, 
 	if err != nil {
 		return fmt.Errorf("iis.config_files: %w", err)
 	}
+	changes := metrics.NewSPNChanges()
+	history, err := openJournal(cfg, logger, changes) // history.go
+	if err != nil {
+		return err
+	}
 	dc := daemon.Config{
 		Scanner:  scanner,
 		Kerberos: kerberos,
@@ -114,6 +125,10 @@ func runServer(ctx context.Context, cfg *config.Config, scanner daemon.Scanner, 
 	if resolver != nil { // a nil *hostResolver in the interface would not be nil
 		dc.Resolver = resolver
 	}
+	if history != nil {
+		defer history.Close()
+		dc.History = journal{history}
+	}
 	d, err := daemon.New(dc)
 	if err != nil {
 		return err
@@ -125,7 +140,10 @@ func runServer(ctx context.Context, cfg *config.Config, scanner daemon.Scanner, 
 		defer close(scans)
 		d.Run(ctx)
 	}()
-	handler := web.NewHandler(store, metrics.NewRegistry(store), logger)
+	handler := web.NewHandler(store, metrics.NewRegistry(store, changes), logger)
+	if history != nil {
+		handler = web.WithChanges(handler, history, logger)
+	}
 	err = web.Serve(ctx, handler, web.ServerConfig{
 		ListenAddresses: []string{cfg.Web.ListenAddress},
 		ConfigFile:      cfg.Web.ConfigFile,

@@ -54,6 +54,7 @@ func serveTestConfig(listen string) *config.Config {
 	cfg := config.Default()
 	cfg.LDAP.URLs = []string{"ldap://dc1.example.test"}
 	cfg.Web.ListenAddress = listen
+	cfg.State.Dir = "" // no history: these tests drive a fake scanner
 	return &cfg
 }
 

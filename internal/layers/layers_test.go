@@ -27,7 +27,9 @@ var layer = map[string]int{
 	"ldapscan":     4,
 	"config":       4,
 	"report":       4,
-	"audit":        5,
+	// state keeps the history (first_seen, the change journal) in state.dir.
+	"state": 4,
+	"audit": 5,
 	// iisconfig reads IIS configuration files into the model; config checks
 	// iis.config_files with it.
 	"iisconfig": 5,

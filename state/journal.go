@@ -1,0 +1,521 @@
+package state
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/inventory"
+)
+
+// Change operations in the journal.
+const (
+	OpAdd      = "add"      // an SPN value appeared on an account
+	OpRemove   = "remove"   // an SPN value left an account (or the account was deleted)
+	OpAppeared = "appeared" // a finding appeared
+	OpResolved = "resolved" // a finding is gone
+)
+
+// SPNOps are the operations on SPNs, for pre-initialised metrics.
+var SPNOps = []string{OpAdd, OpRemove}
+
+// Change is one journal entry. The JSON names are a contract
+// (spnaudit history --format json, /api/v1/changes).
+type Change struct {
+	Seq uint64 `json:"seq"`
+	Op  string `json:"op"`
+	SPN string `json:"spn,omitempty"`
+	// Account is the DN of the account of an SPN change.
+	Account        string `json:"account,omitempty"`
+	SAMAccountName string `json:"sam_account_name,omitempty"`
+	// Rule, Severity and Accounts describe a finding that appeared or
+	// resolved.
+	Rule     string   `json:"rule,omitempty"`
+	Severity string   `json:"severity,omitempty"`
+	Accounts []string `json:"accounts,omitempty"`
+	// SAMAccountNames are the finding's accounts' sAMAccountNames, where
+	// the scan held them.
+	SAMAccountNames []string `json:"sam_account_names,omitempty"`
+	// Observed is when spnaudit saw the change: the start of the scan that
+	// read it.
+	Observed time.Time `json:"observed"`
+	// OriginatingTime and OriginatingDC are when and on which DC AD says
+	// servicePrincipalName last changed on the account, when readable (not
+	// for a deleted account).
+	OriginatingTime *time.Time `json:"originating_time,omitempty"`
+	OriginatingDC   string     `json:"originating_dc,omitempty"`
+	// Poll numbers the scans the store recorded; PollMode is full or
+	// incremental.
+	Poll     uint64 `json:"poll"`
+	PollMode string `json:"poll_mode"`
+}
+
+// Poll describes the scan being recorded.
+type Poll struct {
+	Mode string // full, incremental
+}
+
+// account is an account's SPNs as the last recorded scan read them.
+type account struct {
+	DN   string   `json:"dn"`
+	SAM  string   `json:"sam,omitempty"`
+	SPNs []string `json:"spns"`
+}
+
+// findingRecord is a finding the last recorded scan showed.
+type findingRecord struct {
+	FirstSeen time.Time `json:"first_seen"`
+	Rule      string    `json:"rule"`
+	Severity  string    `json:"severity"`
+	SPN       string    `json:"spn,omitempty"`
+	Accounts  []string  `json:"accounts"`
+	SAMs      []string  `json:"sams,omitempty"`
+}
+
+// objectKey identifies an account across renames: its objectGUID, or its
+// DN in lower case for a source without GUIDs.
+func objectKey(o *inventory.Object) string {
+	if o.GUID != "" {
+		return o.GUID
+	}
+	return strings.ToLower(o.DN)
+}
+
+// FindingKey identifies a finding across scans: rule, SPN and the accounts
+// involved, case-folded and sorted.
+func FindingKey(f *audit.Finding) string {
+	accounts := make([]string, len(f.Accounts))
+	for i, a := range f.Accounts {
+		accounts[i] = strings.ToLower(a)
+	}
+	slices.Sort(accounts)
+	return f.Rule + "\x00" + strings.ToLower(f.SPN) + "\x00" + strings.Join(accounts, "\x00")
+}
+
+// Record journals what snap shows against the last recorded scan (SPNs
+// added and removed, findings that appeared or resolved) in one
+// transaction, and returns findings with FirstSeen set. The first scan a
+// new store records is its baseline: its SPNs and findings are stored
+// without a journal entry each. On error nothing of this scan is kept (the
+// next one journals its changes again) and the findings come back dated
+// from what was committed before, with now for the new ones.
+//
+// A poll costs one comparison of each account's SPN list with the
+// recorded one; only the accounts that changed are written.
+func (s *Store) Record(snap *inventory.Snapshot, findings []audit.Finding, poll Poll) ([]audit.Finding, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	observed := snap.Started.UTC()
+	if observed.IsZero() {
+		observed = s.opts.Now().UTC()
+	}
+	pollNo := s.polls + 1
+	p := pass{snap: snap, observed: observed, poll: pollNo, mode: poll.Mode, journal: s.baselined}
+
+	out, curFindings := s.dateFindings(findings, snap, observed)
+	updates := s.diffAccounts(&p)
+	if s.baselined {
+		p.findingChanges(s.findings, curFindings)
+	}
+	if err := s.commit(updates, curFindings, p.changes, pollNo, observed); err != nil {
+		return out, err
+	}
+	if !s.baselined {
+		s.opts.Logger.Info("state baseline recorded: later changes are journaled", "dir", s.opts.Dir,
+			"accounts", len(updates), "findings", len(curFindings))
+	}
+	for key, a := range updates {
+		if a == nil {
+			delete(s.accounts, key)
+		} else {
+			s.accounts[key] = *a
+		}
+	}
+	s.findings, s.polls, s.baselined = curFindings, pollNo, true
+	for _, c := range p.changes {
+		logChange(s.opts.Logger, c)
+		if s.opts.OnChange != nil {
+			s.opts.OnChange(c)
+		}
+	}
+	return out, nil
+}
+
+// dateFindings sets FirstSeen on each finding from the recorded ones (now
+// for a new one) and returns them with the findings' records for this scan.
+func (s *Store) dateFindings(findings []audit.Finding, snap *inventory.Snapshot, observed time.Time) ([]audit.Finding, map[string]findingRecord) {
+	var sams map[string]string // built only when a finding is new
+	out := make([]audit.Finding, len(findings))
+	cur := make(map[string]findingRecord, len(findings))
+	for i, f := range findings {
+		key := FindingKey(&f)
+		rec, ok := s.findings[key]
+		if !ok {
+			if sams == nil {
+				sams = make(map[string]string, len(snap.Objects))
+				for i := range snap.Objects {
+					sams[strings.ToLower(snap.Objects[i].DN)] = snap.Objects[i].SAMAccountName
+				}
+			}
+			rec = findingRecord{FirstSeen: observed, Rule: f.Rule, Severity: string(f.Severity), SPN: f.SPN, Accounts: f.Accounts}
+			for _, dn := range f.Accounts {
+				if sam := sams[strings.ToLower(dn)]; sam != "" {
+					rec.SAMs = append(rec.SAMs, sam)
+				}
+			}
+		}
+		cur[key] = rec
+		first := rec.FirstSeen
+		f.FirstSeen = &first
+		out[i] = f
+	}
+	return out, cur
+}
+
+// pass is one scan being recorded and the changes found in it.
+type pass struct {
+	snap     *inventory.Snapshot
+	observed time.Time
+	poll     uint64
+	mode     string
+	journal  bool // false for the baseline
+	changes  []Change
+}
+
+// diffAccounts compares the scan's accounts with the recorded ones and
+// returns the accounts to write (nil: delete), journaling their SPN
+// changes.
+func (s *Store) diffAccounts(p *pass) map[string]*account {
+	updates := map[string]*account{}
+	found := 0
+	for i := range p.snap.Objects {
+		o := &p.snap.Objects[i]
+		key := objectKey(o)
+		prev, ok := s.accounts[key]
+		if ok {
+			found++
+			if prev.DN == o.DN && prev.SAM == o.SAMAccountName && slices.Equal(prev.SPNs, o.SPNs) {
+				continue
+			}
+		}
+		updates[key] = &account{DN: o.DN, SAM: o.SAMAccountName, SPNs: o.SPNs}
+		p.spnChanges(prev.SPNs, o)
+	}
+	if found == len(s.accounts) {
+		return updates // every recorded account is still there
+	}
+	seen := make(map[string]struct{}, len(p.snap.Objects))
+	for i := range p.snap.Objects {
+		seen[objectKey(&p.snap.Objects[i])] = struct{}{}
+	}
+	for key, prev := range s.accounts {
+		if _, ok := seen[key]; !ok {
+			updates[key] = nil
+			// Deleted (or out of the scan's scope): no metadata to date it.
+			p.spnChanges(prev.SPNs, &inventory.Object{DN: prev.DN, SAMAccountName: prev.SAM})
+		}
+	}
+	return updates
+}
+
+// spnChanges journals the SPN values o gained and lost since before,
+// dated with o's replication metadata.
+func (p *pass) spnChanges(before []string, o *inventory.Object) {
+	if !p.journal {
+		return
+	}
+	had := make(map[string]bool, len(before))
+	for _, v := range before {
+		had[v] = true
+	}
+	has := make(map[string]bool, len(o.SPNs))
+	for _, v := range o.SPNs {
+		has[v] = true
+	}
+	start := len(p.changes)
+	for _, v := range o.SPNs {
+		if !had[v] {
+			p.changes = append(p.changes, p.spnChange(OpAdd, v, o))
+		}
+	}
+	for _, v := range before {
+		if !has[v] {
+			p.changes = append(p.changes, p.spnChange(OpRemove, v, o))
+		}
+	}
+	slices.SortFunc(p.changes[start:], func(a, b Change) int { return strings.Compare(a.Op+"\x00"+a.SPN, b.Op+"\x00"+b.SPN) })
+}
+
+func (p *pass) spnChange(op, spn string, o *inventory.Object) Change {
+	c := Change{Op: op, SPN: spn, Account: o.DN, SAMAccountName: o.SAMAccountName, Observed: p.observed, Poll: p.poll, PollMode: p.mode}
+	if !o.SPNChanged.IsZero() {
+		at := o.SPNChanged
+		c.OriginatingTime = &at
+		c.OriginatingDC = p.snap.Directory.DCName(o.SPNChangedBy)
+	}
+	return c
+}
+
+// findingChanges journals the findings that appeared and resolved, in a
+// stable order.
+func (p *pass) findingChanges(before, cur map[string]findingRecord) {
+	start := len(p.changes)
+	add := func(op string, r findingRecord) {
+		p.changes = append(p.changes, Change{Op: op, Rule: r.Rule, Severity: r.Severity, SPN: r.SPN, Accounts: r.Accounts,
+			SAMAccountNames: r.SAMs, Observed: p.observed, Poll: p.poll, PollMode: p.mode})
+	}
+	for key, r := range cur {
+		if _, ok := before[key]; !ok {
+			add(OpAppeared, r)
+		}
+	}
+	for key, r := range before {
+		if _, ok := cur[key]; !ok {
+			add(OpResolved, r)
+		}
+	}
+	slices.SortFunc(p.changes[start:], func(a, b Change) int {
+		return strings.Compare(a.Op+"\x00"+a.Rule+"\x00"+a.SPN+"\x00"+strings.Join(a.Accounts, "\x00"),
+			b.Op+"\x00"+b.Rule+"\x00"+b.SPN+"\x00"+strings.Join(b.Accounts, "\x00"))
+	})
+}
+
+// commit writes the scan's state and its changes in one transaction; the
+// journal is then trimmed to the retention and the size bound.
+func (s *Store) commit(updates map[string]*account, curFindings map[string]findingRecord, changes []Change, pollNo uint64, observed time.Time) (err error) {
+	db, err := s.open(false)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); err == nil && cerr != nil {
+			err = s.writeError(cerr)
+		}
+	}()
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta, accounts, fb, cb := tx.Bucket(bucketMeta), tx.Bucket(bucketAccounts), tx.Bucket(bucketFindings), tx.Bucket(bucketChanges)
+		// In key order: bbolt appends to a leaf cheaply, inserting at random
+		// places moves its contents (a baseline of 250,000 accounts).
+		for _, key := range slices.Sorted(maps.Keys(updates)) {
+			a := updates[key]
+			if a == nil {
+				if err := accounts.Delete([]byte(key)); err != nil {
+					return err
+				}
+				continue
+			}
+			v, err := json.Marshal(a)
+			if err != nil {
+				return err
+			}
+			if err := accounts.Put([]byte(key), v); err != nil {
+				return err
+			}
+		}
+		if err := syncBucket(fb, s.findings, curFindings); err != nil {
+			return err
+		}
+		for i := range changes {
+			seq, err := cb.NextSequence()
+			if err != nil {
+				return err
+			}
+			changes[i].Seq = seq
+			v, err := json.Marshal(&changes[i])
+			if err != nil {
+				return err
+			}
+			if err := cb.Put(seqKey(seq), v); err != nil {
+				return err
+			}
+		}
+		if !s.baselined {
+			if err := meta.Put(keyBaseline, []byte(observed.Format(time.RFC3339))); err != nil {
+				return err
+			}
+		}
+		if s.count < 0 { // after a failed commit
+			s.count = cb.Stats().KeyN - len(changes)
+		}
+		count := s.count + len(changes)
+		dropped, err := prune(cb, observed.Add(-s.opts.Retention), count-s.opts.MaxChanges)
+		if err != nil {
+			return err
+		}
+		s.count = count - dropped // only read under s.mu; a failed commit recounts
+		if err := putUint(meta, keyCount, uint64(s.count)); err != nil {
+			return err
+		}
+		return putUint(meta, keyPolls, pollNo)
+	})
+	if err != nil {
+		s.count = -1 // unknown: recount on the next commit
+		return s.writeError(err)
+	}
+	return nil
+}
+
+// syncBucket makes b hold cur, writing only the keys that differ from old
+// (the committed mirror of b).
+func syncBucket[V any](b *bolt.Bucket, old, cur map[string]V) error {
+	for k := range old {
+		if _, ok := cur[k]; !ok {
+			if err := b.Delete([]byte(k)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(cur)) { // in key order, as above
+		v := cur[k]
+		if _, ok := old[k]; ok {
+			continue
+		}
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(k), raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prune deletes the oldest entries: those observed before cutoff and, to
+// keep the journal within its bound, excess more. It returns how many went.
+func prune(b *bolt.Bucket, cutoff time.Time, excess int) (int, error) {
+	var drop [][]byte
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(drop) >= excess {
+			var ch struct {
+				Observed time.Time `json:"observed"`
+			}
+			if json.Unmarshal(v, &ch) == nil && !ch.Observed.Before(cutoff) {
+				break
+			}
+		}
+		drop = append(drop, k)
+	}
+	for _, k := range drop {
+		if err := b.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(drop), nil
+}
+
+// Query selects journal entries. Zero fields select everything.
+type Query struct {
+	// SPN matches an SPN case-insensitively, as AD compares them.
+	SPN string
+	// Account matches an account's DN or sAMAccountName, case-insensitively.
+	Account string
+	// Since and Until bound Observed (Until exclusive).
+	Since, Until time.Time
+	// Before pages backwards: only entries with a smaller sequence number.
+	Before uint64
+	// Limit caps the entries returned (all when 0).
+	Limit int
+}
+
+func (q *Query) match(c *Change) bool {
+	if q.SPN != "" && !strings.EqualFold(c.SPN, q.SPN) {
+		return false
+	}
+	if q.Account != "" && !accountMatches(c, q.Account) {
+		return false
+	}
+	if !q.Since.IsZero() && c.Observed.Before(q.Since) {
+		return false
+	}
+	return q.Until.IsZero() || c.Observed.Before(q.Until)
+}
+
+func accountMatches(c *Change, want string) bool {
+	if strings.EqualFold(c.Account, want) || strings.EqualFold(c.SAMAccountName, want) {
+		return true
+	}
+	for _, a := range slices.Concat(c.Accounts, c.SAMAccountNames) {
+		if strings.EqualFold(a, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// Changes returns the entries q selects, newest first, and the Before of
+// the next page (0 when there is none).
+func (s *Store) Changes(q Query) ([]Change, uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	db, err := s.open(true)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer db.Close()
+	return queryDB(db, q)
+}
+
+// ReadChanges queries the journal of a state directory without taking it:
+// for `spnaudit history` beside a running serve.
+func ReadChanges(dir string, q Query) ([]Change, uint64, error) {
+	db, err := openDB(dir, dirPath(dir), true)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer db.Close()
+	return queryDB(db, q)
+}
+
+func dirPath(dir string) string { return strings.TrimSuffix(dir, "/") + "/" + DBFile }
+
+func queryDB(db *bolt.DB, q Query) (out []Change, next uint64, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("reading the journal: %v", p)
+		}
+	}()
+	err = db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketChanges)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		var k, v []byte
+		if q.Before > 0 {
+			if sk, _ := c.Seek(seqKey(q.Before)); sk == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+		} else {
+			k, v = c.Last()
+		}
+		for ; k != nil; k, v = c.Prev() {
+			var ch Change
+			if err := json.Unmarshal(v, &ch); err != nil {
+				return fmt.Errorf("journal entry %x: %w", k, err)
+			}
+			if !q.Since.IsZero() && ch.Observed.Before(q.Since) {
+				break // sequence order is observation order
+			}
+			if !q.match(&ch) {
+				continue
+			}
+			if q.Limit > 0 && len(out) == q.Limit {
+				next = out[len(out)-1].Seq
+				break
+			}
+			out = append(out, ch)
+		}
+		return nil
+	})
+	return out, next, err
+}
