@@ -215,7 +215,34 @@ func (l *Lab) writeKrb5Conf() error {
 	.%[2]s = %[1]s
 	%[2]s = %[1]s
 `, Realm, DNSDomain)
-	return os.WriteFile(l.Krb5Conf(), []byte(conf), 0o644)
+	return writeFileAtomic(l.Krb5Conf(), []byte(conf), 0o644)
+}
+
+// writeFileAtomic replaces path with data unless it holds data already.
+// Test binaries of other packages read the lab's files (krb5.conf) while
+// one of them brings the lab up: a file truncated in place would read as
+// empty ("no KDC is known for the realm"), a renamed one never does.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename, nothing is left to remove
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 func (l *Lab) start(ctx context.Context) error {
