@@ -377,16 +377,36 @@ func stat(path string) (fileStamp, error) {
 	return fileStamp{mod: fi.ModTime(), size: fi.Size()}, nil
 }
 
+// kdcAttempts bounds how often one exchange is tried when the KDC does not
+// answer: a KDC restarting or starved of CPU for a few seconds must not fail
+// a scan that has time left. AS and TGS requests are idempotent.
+const kdcAttempts = 3
+
+// kdcRetryPause is the wait between two attempts.
+var kdcRetryPause = time.Second
+
 // blocking runs a gokrb5 network exchange, which takes no context, so that
 // the caller returns when ctx ends. gokrb5 bounds each KDC attempt itself
-// (5-second dial and I/O deadlines), so an abandoned exchange ends soon.
+// (5-second dial and I/O deadlines), so an abandoned exchange ends soon. An
+// exchange that could not reach the KDC is tried again, up to kdcAttempts
+// times, while ctx lasts; any answer of the KDC, even an error, is final.
 func blocking(ctx context.Context, exchange func() error) error {
-	done := make(chan error, 1)
-	go func() { done <- exchange() }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
+	var err error
+	for attempt := 1; ; attempt++ {
+		done := make(chan error, 1)
+		go func() { done <- exchange() }()
+		select {
+		case err = <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err == nil || attempt == kdcAttempts || !IsKind(classify("", err), KindKDCUnreachable) {
+			return err
+		}
+		select {
+		case <-time.After(kdcRetryPause):
+		case <-ctx.Done():
+			return err
+		}
 	}
 }
