@@ -9,6 +9,7 @@ import (
 
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/inventory"
+	"github.com/spnaudit/spnaudit/report"
 )
 
 // TestRepublishedViewEqualsRebuilt checks that a scan whose objects,
@@ -76,6 +77,36 @@ func TestRepublishedViewEqualsRebuilt(t *testing.T) {
 			}
 			if n := s.load().scans[next.Mode]; n == 0 || (next.Mode == first.Mode && n != 2) {
 				t.Errorf("scans counted: %v", maps.Clone(s.load().scans))
+			}
+		})
+	}
+}
+
+// TestDocumentOfSharesNormalizedFindings checks that the published document
+// is report.NewDocument's, and that it shares the audit's findings only when
+// they need no nil list replaced (audit.Run's never do).
+func TestDocumentOfSharesNormalizedFindings(t *testing.T) {
+	snap := farmSnapshot(newClock().Now())
+	normalized := []audit.Finding{{Rule: "r", Accounts: []string{"a"}, Remediation: []string{}, References: []string{}}}
+	cases := []struct {
+		name     string
+		findings []audit.Finding
+		shared   bool
+	}{
+		{"none", nil, false},
+		{"normalized", normalized, true},
+		{"nil lists", farmFindings(), false},
+		{"one nil list", []audit.Finding{normalized[0], {Rule: "r", Accounts: []string{"b"}, References: []string{}}}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := audit.Result{Findings: c.findings, Suppressed: make([]audit.SuppressedFinding, 2)}
+			got := documentOf(snap, res)
+			if want := report.NewDocument(snap, c.findings, 2); !reflect.DeepEqual(got, want) {
+				t.Errorf("got %+v, want %+v", got, want)
+			}
+			if shared := len(c.findings) > 0 && &got.Findings[0] == &c.findings[0]; shared != c.shared {
+				t.Errorf("shared = %v, want %v", shared, c.shared)
 			}
 		})
 	}
