@@ -294,6 +294,7 @@ func (d *Daemon) attempt(ctx context.Context, mode inventory.ScanMode) (
 	if err != nil {
 		return nil, audit.Result{}, nil, StageAudit, err
 	}
+	findings = compacted(findings)
 	d.lastResolved = resolved
 	return res, findings, dnsFailed, "", nil
 }
