@@ -5,6 +5,8 @@ import (
 	"unsafe"
 
 	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/inventory"
+	"github.com/spnaudit/spnaudit/ldapscan"
 )
 
 // The daemon keeps the last audit until the next one replaces it: at
@@ -127,4 +129,70 @@ func compacted(res audit.Result) audit.Result {
 		p.pack(&res.Suppressed[i].Finding)
 	}
 	return res
+}
+
+// A full scan leaves the same pattern: the objects' strings are allocated
+// among the reader's garbage (every attribute value decoded, every record),
+// and are kept until the next full scan. They are packed the same way,
+// before the audit, whose findings name them (SPNs, DNs).
+
+// objectPacker packs the strings of a fresh snapshot's objects. The values
+// most objects share (their domain, their kind) are stored once.
+type objectPacker struct {
+	strs   stringArena
+	slices sliceArena
+	common map[string]string
+}
+
+func (p *objectPacker) shared(s string) string {
+	if v, ok := p.common[s]; ok {
+		return v
+	}
+	if p.common == nil {
+		p.common = map[string]string{}
+	}
+	v := p.strs.pack(s)
+	p.common[v] = v
+	return v
+}
+
+// packAll packs ss and each of its strings, into a new slice.
+func (p *objectPacker) packAll(ss []string) []string {
+	if len(ss) == 0 {
+		return ss
+	}
+	out := p.slices.pack(ss)
+	if &out[0] == &ss[0] {
+		out = append([]string(nil), ss...) // too long for the arena
+	}
+	for i, s := range out {
+		out[i] = p.strs.pack(s)
+	}
+	return out
+}
+
+func (p *objectPacker) pack(o *inventory.Object) {
+	o.GUID = p.strs.pack(o.GUID)
+	o.DN = p.strs.pack(o.DN)
+	o.Domain = p.shared(o.Domain)
+	o.SAMAccountName = p.strs.pack(o.SAMAccountName)
+	o.Kind = inventory.Kind(p.shared(string(o.Kind)))
+	o.DNSHostName = p.strs.pack(o.DNSHostName)
+	o.ObjectSID = p.strs.pack(o.ObjectSID)
+	o.SPNs = p.packAll(o.SPNs)
+	o.AllowedToDelegateTo = p.packAll(o.AllowedToDelegateTo)
+}
+
+// compactedScan returns res with a copy of its snapshot whose objects'
+// strings are packed: equal in every value, res itself unchanged.
+func compactedScan(res *ldapscan.Result) *ldapscan.Result {
+	snap := *res.Snapshot
+	snap.Objects = slices.Clone(snap.Objects)
+	var p objectPacker
+	for i := range snap.Objects {
+		p.pack(&snap.Objects[i])
+	}
+	out := *res
+	out.Snapshot = &snap
+	return &out
 }

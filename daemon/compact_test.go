@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"unsafe"
@@ -11,6 +12,7 @@ import (
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/internal/farmtest"
 	"github.com/spnaudit/spnaudit/internal/gen"
+	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/ldapscan"
 )
 
@@ -108,4 +110,38 @@ func deepCopy(res audit.Result) audit.Result {
 		out.Suppressed = append(out.Suppressed, s)
 	}
 	return out
+}
+
+// TestCompactedScanEqualsScan checks that packing a full scan's objects
+// changes no value and leaves the scanner's result untouched.
+func TestCompactedScanEqualsScan(t *testing.T) {
+	var ldif bytes.Buffer
+	if _, err := gen.WriteDirectory(&ldif, 2000); err != nil {
+		t.Fatal(err)
+	}
+	read, err := ldapscan.ReadLDIF(&ldif, "gen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	farm := farmtest.Snapshot(farmtest.NewClock().Now())
+	for name, snap := range map[string]*inventory.Snapshot{"generated directory": read.Snapshot, "farm": farm} {
+		t.Run(name, func(t *testing.T) {
+			res := &ldapscan.Result{Snapshot: snap, Stats: ldapscan.Stats{Mode: inventory.FullScan, Entries: 7}}
+			want, err := json.Marshal(snap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dn := unsafe.StringData(snap.Objects[0].DN)
+			got := compactedScan(res)
+			if !reflect.DeepEqual(got.Snapshot, snap) || !reflect.DeepEqual(got.Stats, res.Stats) {
+				t.Fatal("compacted scan differs from the scanner's")
+			}
+			if again, _ := json.Marshal(snap); !bytes.Equal(again, want) || unsafe.StringData(snap.Objects[0].DN) != dn {
+				t.Fatal("the scanner's snapshot was modified")
+			}
+			if unsafe.StringData(got.Snapshot.Objects[0].DN) == dn {
+				t.Error("the DN was not packed")
+			}
+		})
+	}
 }

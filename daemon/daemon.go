@@ -278,6 +278,9 @@ func (d *Daemon) attempt(ctx context.Context, mode inventory.ScanMode) (
 	if err != nil {
 		return nil, audit.Result{}, nil, scanStage(err), err
 	}
+	if res.Stats.Mode == inventory.FullScan && res.Snapshot != nil {
+		res = compactedScan(res)
+	}
 	var resolved map[string]bool
 	if d.cfg.Resolver != nil {
 		// A deadline that passes here fails the scan: publishing without the

@@ -18,8 +18,18 @@ type scriptedResults struct {
 }
 
 func (s *scriptedResults) Scan(context.Context) (*ldapscan.Result, error) { return s.full, nil }
-func (s *scriptedResults) Poll(context.Context, *ldapscan.Result) (*ldapscan.Result, error) {
-	return s.poll, nil
+// Poll returns the scripted poll. One that kept the full scan's objects
+// keeps those of prev, the scan the daemon kept (it packs a full scan's
+// strings into a copy), as ldapscan's poll hands back the slice it was
+// given when nothing changed.
+func (s *scriptedResults) Poll(_ context.Context, prev *ldapscan.Result) (*ldapscan.Result, error) {
+	if !sameObjects(s.poll.Snapshot.Objects, s.full.Snapshot.Objects) {
+		return s.poll, nil
+	}
+	res, snap := *s.poll, *s.poll.Snapshot
+	snap.Objects = prev.Snapshot.Objects
+	res.Snapshot = &snap
+	return &res, nil
 }
 
 // findingsSink keeps the findings of every successful scan.
