@@ -18,6 +18,7 @@ type scriptedResults struct {
 }
 
 func (s *scriptedResults) Scan(context.Context) (*ldapscan.Result, error) { return s.full, nil }
+
 // Poll returns the scripted poll. One that kept the full scan's objects
 // keeps those of prev, the scan the daemon kept (it packs a full scan's
 // strings into a copy), as ldapscan's poll hands back the slice it was
