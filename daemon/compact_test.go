@@ -145,3 +145,28 @@ func TestCompactedScanEqualsScan(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkCompact packs the bench's directory (internal/gen, 100,000
+// objects) and its audit, as the daemon does after a full scan.
+func BenchmarkCompact(b *testing.B) {
+	var ldif bytes.Buffer
+	if _, err := gen.WriteDirectory(&ldif, gen.DirectoryObjects); err != nil {
+		b.Fatal(err)
+	}
+	read, err := ldapscan.ReadLDIF(&ldif, "gen")
+	if err != nil {
+		b.Fatal(err)
+	}
+	res := &ldapscan.Result{Snapshot: read.Snapshot}
+	findings := audit.Run(read.Snapshot, audit.Config{})
+	b.Run("snapshot", func(b *testing.B) {
+		for b.Loop() {
+			compactedScan(res)
+		}
+	})
+	b.Run("audit", func(b *testing.B) {
+		for b.Loop() {
+			compacted(findings)
+		}
+	})
+}
