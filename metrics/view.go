@@ -92,7 +92,7 @@ func documentOf(snap *inventory.Snapshot, findings audit.Result) *report.Documen
 // NETBIOS\sAMAccountName as setspn -L takes it. A DN whose object is not in
 // the snapshot maps to itself.
 func accountNames(snap *inventory.Snapshot, findings []audit.Finding) map[string]string {
-	names := map[string]string{}
+	names := make(map[string]string, len(findings))
 	for _, f := range findings {
 		for _, dn := range f.Accounts {
 			names[dn] = dn
@@ -111,8 +111,8 @@ func accountNames(snap *inventory.Snapshot, findings []audit.Finding) map[string
 // no account, such as a directory setting, gets account=""), without
 // duplicates: a registry refuses a scrape with two identical series.
 func infoSeriesOf(findings []audit.Finding, names map[string]string) []infoSeries {
-	seen := map[infoSeries]bool{}
-	var out []infoSeries
+	seen := make(map[infoSeries]bool, len(findings))
+	out := make([]infoSeries, 0, len(findings))
 	add := func(s infoSeries) {
 		if !seen[s] {
 			seen[s] = true
@@ -180,26 +180,49 @@ type rankedSeries struct {
 // capSeries orders series by o (see seriesOrder) and keeps at most max.
 func (o seriesOrder) capSeries(series []infoSeries, max int) ([]infoSeries, bool) {
 	ranked := make([]rankedSeries, len(series))
+	var h maphash.Hash
+	h.SetSeed(o.seed)
+	type accountGroup struct{ rule, severity, account string }
+	// members lists, per account group with more than one series, their
+	// indices in ranked (most groups have one: no list is made).
+	first := make(map[accountGroup]int32, len(series))
+	members := map[accountGroup][]int32{}
 	for i, s := range series {
+		h.Reset()
+		h.WriteString(s.rule)
+		h.WriteByte(0)
+		h.WriteString(s.severity)
+		h.WriteByte(0)
+		h.WriteString(s.spn)
+		h.WriteByte(0)
+		h.WriteString(s.account)
 		ranked[i] = rankedSeries{
 			infoSeries: s,
 			paging:     pagingRank(s.rule),
 			sevRank:    audit.Severity(s.severity).Rank(),
-			hash:       maphash.String(o.seed, s.rule+"\x00"+s.severity+"\x00"+s.spn+"\x00"+s.account),
+			hash:       h.Sum64(),
+		}
+		key := accountGroup{s.rule, s.severity, s.account}
+		if j, ok := first[key]; !ok {
+			first[key] = int32(i)
+		} else if m := members[key]; m == nil {
+			members[key] = []int32{j, int32(i)}
+		} else {
+			members[key] = append(m, int32(i))
+		}
+	}
+	// Rounds are counted in hash order within each account, so which of an
+	// account's series comes first is not the account's choice either.
+	for _, m := range members {
+		slices.SortFunc(m, func(a, b int32) int {
+			return cmp.Or(cmp.Compare(ranked[a].hash, ranked[b].hash), strings.Compare(ranked[a].spn, ranked[b].spn))
+		})
+		for round, i := range m {
+			ranked[i].round = round
 		}
 	}
 	group := func(a, b rankedSeries) int {
 		return cmp.Or(cmp.Compare(b.paging, a.paging), cmp.Compare(b.sevRank, a.sevRank), strings.Compare(a.rule, b.rule))
-	}
-	// Rounds are counted in hash order within each account, so which of an
-	// account's series comes first is not the account's choice either.
-	slices.SortFunc(ranked, func(a, b rankedSeries) int { return cmp.Or(group(a, b), cmp.Compare(a.hash, b.hash)) })
-	type accountGroup struct{ rule, severity, account string }
-	rounds := map[accountGroup]int{}
-	for i := range ranked {
-		key := accountGroup{ranked[i].rule, ranked[i].infoSeries.severity, ranked[i].account}
-		ranked[i].round = rounds[key]
-		rounds[key]++
 	}
 	slices.SortFunc(ranked, func(a, b rankedSeries) int {
 		return cmp.Or(group(a, b), cmp.Compare(a.round, b.round), cmp.Compare(a.hash, b.hash),
