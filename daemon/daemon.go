@@ -282,6 +282,9 @@ func (d *Daemon) attempt(ctx context.Context, mode inventory.ScanMode) (
 	if err != nil {
 		return nil, audit.Result{}, nil, scanStage(err), err
 	}
+	if res.Stats.Mode == inventory.FullScan && res.Snapshot != nil {
+		res = compactedScan(res)
+	}
 	var resolved map[string]bool
 	if d.cfg.Resolver != nil {
 		// A deadline that passes here fails the scan: publishing without the
@@ -298,6 +301,7 @@ func (d *Daemon) attempt(ctx context.Context, mode inventory.ScanMode) (
 	if err != nil {
 		return nil, audit.Result{}, nil, StageAudit, err
 	}
+	findings = compacted(findings)
 	d.lastResolved = resolved
 	return res, findings, dnsFailed, "", nil
 }
@@ -315,10 +319,21 @@ const auditReuseLimit = time.Hour
 func (d *Daemon) unchanged(res *ldapscan.Result, resolved map[string]bool) bool {
 	return d.lastAudit != nil && d.last != nil && res.Stats.Mode == inventory.IncrementalScan &&
 		res.Stats.Entries == 0 && res.Stats.Removed == 0 &&
-		len(res.Snapshot.Objects) == len(d.last.Snapshot.Objects) &&
+		sameObjects(res.Snapshot.Objects, d.last.Snapshot.Objects) &&
 		reflect.DeepEqual(res.Snapshot.Directory, d.last.Snapshot.Directory) &&
 		maps.Equal(resolved, d.lastResolved) &&
 		d.cfg.Clock.Now().Sub(d.lastAuditAt) < auditReuseLimit
+}
+
+// sameObjects reports whether a and b are the same slice. A snapshot's
+// objects are immutable, and ldapscan's poll hands back the previous slice
+// itself when nothing in it changed; any change makes a new slice, including
+// one no changed entry shows: a group membership change moves no member's
+// uSNChanged, but inventory.ApplyPrivileges gives the member a new
+// Privilege in a copy (and the audit judges it: kerberoastable-account
+// becomes critical). Equal lengths alone would reuse the old audit.
+func sameObjects(a, b []inventory.Object) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // audit runs the auditor. The audit is pure code that cannot fail, so a

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,8 +18,19 @@ type scriptedResults struct {
 }
 
 func (s *scriptedResults) Scan(context.Context) (*ldapscan.Result, error) { return s.full, nil }
-func (s *scriptedResults) Poll(context.Context, *ldapscan.Result) (*ldapscan.Result, error) {
-	return s.poll, nil
+
+// Poll returns the scripted poll. One that kept the full scan's objects
+// keeps those of prev, the scan the daemon kept (it packs a full scan's
+// strings into a copy), as ldapscan's poll hands back the slice it was
+// given when nothing changed.
+func (s *scriptedResults) Poll(_ context.Context, prev *ldapscan.Result) (*ldapscan.Result, error) {
+	if !sameObjects(s.poll.Snapshot.Objects, s.full.Snapshot.Objects) {
+		return s.poll, nil
+	}
+	res, snap := *s.poll, *s.poll.Snapshot
+	snap.Objects = prev.Snapshot.Objects
+	res.Snapshot = &snap
+	return &res, nil
 }
 
 // findingsSink keeps the findings of every successful scan.
@@ -60,6 +72,8 @@ func TestPollThatChangedNothingSkipsAudit(t *testing.T) {
 		st.Server = dc1
 		return &ldapscan.Result{Snapshot: s, Stats: st}
 	}
+	privileged := slices.Clone(objects)
+	privileged[0].Privilege = &inventory.Privilege{Group: "Domain Admins"}
 	disabled := dir
 	disabled.DSHeuristics = "00000000010000000002000000011"
 	moreDNS := dir
@@ -78,6 +92,10 @@ func TestPollThatChangedNothingSkipsAudit(t *testing.T) {
 		{"nothing changed for an hour", poll(snap(dir, objects), ldapscan.Stats{}), nil, time.Hour - time.Minute, true},
 		{"an object changed", poll(snap(dir, objects), ldapscan.Stats{Entries: 1}), nil, 0, true},
 		{"an object removed", poll(snap(dir, nil), ldapscan.Stats{Entries: 1, Removed: 1}), nil, 0, true},
+		// A membership change moves no member's uSNChanged: the poll's
+		// objects are a copy with a new Privilege (ldapscan's
+		// inventory.ApplyPrivileges), and no entry was read.
+		{"privilege changed without an entry", poll(snap(dir, privileged), ldapscan.Stats{}), nil, 0, true},
 		{"removed without an entry", poll(snap(dir, nil), ldapscan.Stats{}), nil, 0, true},
 		{"dSHeuristics changed", poll(snap(disabled, objects), ldapscan.Stats{}), nil, 0, true},
 		{"DNS names changed", poll(snap(moreDNS, objects), ldapscan.Stats{DNSReread: true}), nil, 0, true},

@@ -135,7 +135,10 @@ func (s *Store) load() *state { return s.current.Load() }
 // here, once, so Collect only reads.
 func (s *Store) ScanSucceeded(mode inventory.ScanMode, snap *inventory.Snapshot, findings audit.Result) {
 	now := s.opts.Now()
-	view := newSnapshotView(snap, findings, now, s.opts.MaxFindingSeries, s.order)
+	view := s.load().snapshot.republished(snap, findings, now, s.opts.MaxFindingSeries)
+	if view == nil {
+		view = newSnapshotView(snap, findings, now, s.opts.MaxFindingSeries, s.order)
+	}
 	s.update(func(next *state) {
 		next.snapshot = view
 		next.lastScan = ScanOutcome{Attempted: true, OK: true, Mode: mode, At: now}

@@ -42,6 +42,12 @@ type daemonFigures struct {
 	RSSBeforeScrape  int64
 	HeapBeforeScrape uint64
 	Scrape           time.Duration
+	// Polls that changed Changed objects each (issue 9: a poll that
+	// changed k objects should cost in proportion to k): the medians of
+	// the whole poll, of its audit, of publishing it to the store and of
+	// the scanner's merge of the changed objects into the snapshot.
+	Changed                                                 int
+	ChangedPoll, ChangedAudit, ChangedPublish, ChangedMerge time.Duration
 }
 
 // daemon measures the daemon over the generated directory, in a child
@@ -55,11 +61,11 @@ func (cfg config) daemon(w io.Writer) error {
 		return err
 	}
 	defer os.Remove(path)
-	fmt.Fprintf(w, "\n== Daemon: %s; a full scan then polls that changed nothing, then a /metrics scrape\n", describe(st))
+	fmt.Fprintf(w, "\n== Daemon: %s; a full scan, polls that changed %d objects, polls that changed nothing, then a /metrics scrape\n", describe(st), changedPerPoll)
 	fmt.Fprintln(w, "  (the scanner is in-process: it decodes the LDIF as the LDAP scan decodes entries; no network, no sealing)")
 	// Unset; the deployment examples' value (deploy/systemd); the goal.
 	for _, limit := range []string{"", "460MiB", "150MiB"} {
-		cmd := exec.Command(cfg.self, daemonChildArg, "-ldif", path, "-polls", "5")
+		cmd := exec.Command(cfg.self, daemonChildArg, "-ldif", path, "-polls", "5", "-changed", fmt.Sprint(changedPerPoll), "-changed-polls", "5")
 		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+limit)
 		cmd.Stderr = os.Stderr
 		out, err := cmd.Output()
@@ -78,6 +84,8 @@ func (cfg config) daemon(w io.Writer) error {
 			name, secs(f.Full), f.Poll.Round(time.Microsecond), ratio(float64(f.Poll), float64(f.Full)), mib(f.SteadyRSS), mib(f.PeakRSS),
 			mib(int64(f.HeapInuse)), mib(int64(f.LiveHeap)))
 		fmt.Fprintf(w, "  %-18s publishing a no-change poll to the metrics store: %v\n", "", f.PollPublish.Round(time.Millisecond))
+		fmt.Fprintf(w, "  %-18s a poll that changed %d objects: %s (audit %s, publish %s, the scanner's merge %s)\n", "", f.Changed,
+			secs(f.ChangedPoll), secs(f.ChangedAudit), secs(f.ChangedPublish), secs(f.ChangedMerge))
 		fmt.Fprintf(w, "  %-18s before the first /metrics scrape: RSS %s, heap in use %s; the scrape took %s\n", "",
 			mib(f.RSSBeforeScrape), mib(int64(f.HeapBeforeScrape)), secs(f.Scrape))
 		memGoal(w, "daemon steady RSS ("+name+")", f.SteadyRSS, 150<<20)
@@ -91,13 +99,20 @@ func daemonChild(args []string) int {
 	fs := flag.NewFlagSet(daemonChildArg, flag.ExitOnError)
 	path := fs.String("ldif", "", "directory export")
 	polls := fs.Int("polls", 5, "polls that change nothing")
+	changed := fs.Int("changed", 0, "objects each changing poll changes")
+	changedPolls := fs.Int("changed-polls", 0, "polls that change objects, before those that change nothing")
 	_ = fs.Parse(args)
-	sc := &ldifScanner{path: *path}
-	rec := &scanRecorder{done: make(chan struct{}), want: 1 + *polls}
+	sc := &ldifScanner{path: *path, changed: *changed, changedPolls: *changedPolls}
+	rec := &scanRecorder{done: make(chan struct{}), want: 1 + *changedPolls + *polls}
+	var audits []time.Duration // of every audit run, the full scan's first
 	store := metrics.NewStore(metrics.Options{Rules: audit.RuleIDs, Stages: daemon.Stages, MaxFindingSeries: 1000})
 	d, err := daemon.New(daemon.Config{
-		Scanner:      sc,
-		Audit:        func(snap *inventory.Snapshot, _ map[string]bool) audit.Result { return audit.Run(snap, audit.Config{}) },
+		Scanner: sc,
+		Audit: func(snap *inventory.Snapshot, _ map[string]bool) audit.Result {
+			start := time.Now()
+			defer func() { audits = append(audits, time.Since(start)) }()
+			return audit.Run(snap, audit.Config{})
+		},
 		Sink:         &timedSink{Store: store, rec: rec},
 		FullInterval: time.Hour,
 		PollInterval: time.Millisecond,
@@ -135,7 +150,7 @@ func daemonChild(args []string) int {
 	sc.mu.Unlock()
 	f := daemonFigures{
 		Objects: len(snap.Objects), SPNs: snap.SPNCount(),
-		Full: rec.durations[0], Poll: median(rec.durations[1:]), PollPublish: median(rec.publish[1:]),
+		Full: rec.durations[0], Poll: median(rec.durations[1+*changedPolls:]), PollPublish: median(rec.publish[1+*changedPolls:]),
 		SteadyRSS: statusField(self, "VmRSS:"), PeakRSS: statusField(self, "VmHWM:"), HeapInuse: ms.HeapInuse,
 	}
 	runtime.GC()
@@ -145,6 +160,11 @@ func daemonChild(args []string) int {
 	// pprof -sample_index=inuse_space).
 	writeHeap(os.Getenv("SPNBENCH_DAEMON_HEAP"))
 	f.RSSBeforeScrape, f.HeapBeforeScrape, f.Scrape = rssBefore, before.HeapInuse, scrape
+	if *changedPolls > 0 {
+		n := 1 + *changedPolls
+		f.Changed, f.ChangedPoll, f.ChangedPublish = *changed, median(rec.durations[1:n]), median(rec.publish[1:n])
+		f.ChangedAudit, f.ChangedMerge = median(audits[1:min(n, len(audits))]), median(sc.merges)
+	}
 	_ = json.NewEncoder(os.Stdout).Encode(f)
 	runtime.KeepAlive(store)
 	runtime.KeepAlive(d)
@@ -160,12 +180,19 @@ func median(d []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
+// changedPerPoll is how many objects the bench's changing polls change.
+const changedPerPoll = 100
+
 // ldifScanner reads the directory from an LDIF export: a full scan decodes
-// it all; a poll finds nothing changed.
+// it all; the first changedPolls polls change changed objects each, the
+// others find nothing changed.
 type ldifScanner struct {
-	path string
-	mu   sync.Mutex
-	last *inventory.Snapshot
+	path                  string
+	changed, changedPolls int
+	polls                 int
+	merges                []time.Duration // of the changing polls
+	mu                    sync.Mutex
+	last                  *inventory.Snapshot
 }
 
 func (s *ldifScanner) Scan(context.Context) (*ldapscan.Result, error) {
@@ -187,12 +214,32 @@ func (s *ldifScanner) Scan(context.Context) (*ldapscan.Result, error) {
 }
 
 // Poll returns a new snapshot of the same objects, as ldapscan's poll
-// does when nothing changed.
+// does when nothing changed; or, for the first changedPolls polls, a copy
+// with changed objects each given one more SPN, spread over the directory
+// (as ldapscan's changeSet.apply merges the changed entries into a copy).
 func (s *ldifScanner) Poll(_ context.Context, prev *ldapscan.Result) (*ldapscan.Result, error) {
 	snap := *prev.Snapshot
 	snap.Started = time.Now()
+	entries := 0
+	if s.polls < s.changedPolls && len(snap.Objects) > 0 {
+		start := time.Now()
+		snap.Objects = slices.Clone(snap.Objects)
+		for i := range s.changed {
+			o := &snap.Objects[(i*len(snap.Objects)/s.changed+s.polls)%len(snap.Objects)]
+			o.SPNs = append(slices.Clone(o.SPNs), fmt.Sprintf("HTTP/changed-%d-%d.bench.test", s.polls, i))
+			o.USNChanged++
+		}
+		s.merges = append(s.merges, time.Since(start))
+		entries = s.changed
+	}
+	s.polls++
+	// The figures read the last snapshot; keeping the full scan's would
+	// hold its objects after a changing poll replaced them.
+	s.mu.Lock()
+	s.last = &snap
+	s.mu.Unlock()
 	return &ldapscan.Result{Snapshot: &snap, Watermark: prev.Watermark,
-		Stats: ldapscan.Stats{Mode: inventory.IncrementalScan, Server: "fake"}}, nil
+		Stats: ldapscan.Stats{Mode: inventory.IncrementalScan, Server: "fake", Entries: entries}}, nil
 }
 
 // scanRecorder is a slog handler that records the duration of each scan
