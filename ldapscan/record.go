@@ -133,7 +133,57 @@ func (r *record) incomplete() []string {
 }
 
 // values returns the values of attribute name (case-insensitive).
-func (r *record) values(name string) [][]byte { return r.attrs[strings.ToLower(name)] }
+func (r *record) values(name string) [][]byte { return r.attrs[lowerAttr(name)] }
+
+// lowerAttr is strings.ToLower(name) without an allocation for the names the
+// code asks for: they are folded once, into lowerAttrs.
+func lowerAttr(name string) string {
+	if l, ok := lowerAttrs[name]; ok {
+		return l
+	}
+	return strings.ToLower(name)
+}
+
+// lowerAttrs maps every attribute the LDIF reader keeps (ldifAttributes), as
+// spelt in the code and in lower case, to its lower-case key.
+var lowerAttrs = func() map[string]string {
+	m := map[string]string{}
+	for _, a := range ldifAttributes() {
+		l := strings.ToLower(a)
+		m[a], m[l] = l, l
+	}
+	return m
+}()
+
+// reset empties r for the next entry of dn, keeping its slices for reuse.
+func (r *record) reset(dn string) {
+	r.dn = dn
+	r.ranges = nil
+	if len(r.attrs) > 64 { // an entry of many odd attribute names: start afresh
+		r.attrs = make(map[string][][]byte)
+		return
+	}
+	for k, v := range r.attrs {
+		r.attrs[k] = v[:0]
+	}
+}
+
+// detach returns a copy of r that shares no memory with the buffers r's
+// values point into.
+func (r *record) detach() *record {
+	c := &record{dn: r.dn, attrs: make(map[string][][]byte, len(r.attrs)), ranges: r.ranges}
+	for k, vs := range r.attrs {
+		if len(vs) == 0 {
+			continue
+		}
+		cp := make([][]byte, len(vs))
+		for i, v := range vs {
+			cp[i] = slices.Clone(v)
+		}
+		c.attrs[k] = cp
+	}
+	return c
+}
 
 // strings returns the values of attribute name as strings.
 func (r *record) strings(name string) []string {
