@@ -299,4 +299,3 @@ func refParseLine(l refLine) (string, []byte, error) {
 	}
 	return desc, []byte(strings.TrimLeft(rest, " ")), nil
 }
-
