@@ -111,6 +111,9 @@ func (lr *ldifReader) read(r io.Reader) error {
 		}
 		<-done
 	}()
+	// Each chunk's objects are kept apart and copied once, into a slice of
+	// the exact size: appending them as they come would copy them again at
+	// every growth and hold up to three times their size (issue 9).
 	var parts [][]inventory.Object
 	total := 0
 	for fut := range futures {
@@ -125,8 +128,9 @@ func (lr *ldifReader) read(r io.Reader) error {
 		return nil // no objects: nil, as before
 	}
 	lr.objects = make([]inventory.Object, 0, total)
-	for _, p := range parts {
+	for i, p := range parts {
 		lr.objects = append(lr.objects, p...)
+		parts[i] = nil // the collector may take it back now
 	}
 	return nil
 }
@@ -245,24 +249,33 @@ func tooLong(c ldifChunk) ldifChunk {
 }
 
 // lastRecordEnd returns the offset just past the last empty line of b that
-// starts at or after from ("\n\n", or "\r" or "\r\r" between line ends: the
-// reader drops two CRs), or -1. With first, the empty line must follow a
-// line that starts a record (not a comment, continuation or empty line).
+// starts at or after from (the reader drops up to two CRs: "", "\r" and
+// "\r\r" are empty), or -1. It walks back line by line: an empty line is
+// never far from the end. With first, the empty line must follow a line
+// that starts a record (not a comment, continuation or empty line).
 func lastRecordEnd(b []byte, from int, first bool) int {
-	cut := -1
-	at := -1
-	for _, sep := range []string{"\n\n", "\n\r\n", "\n\r\r\n"} {
-		if i := bytes.LastIndex(b[from:], []byte(sep)); i >= 0 && from+i+len(sep) > cut {
-			cut, at = from+i+len(sep), from+i
+	end := len(b)
+	for {
+		j := bytes.LastIndexByte(b[from:end], '\n')
+		if j < 0 {
+			return -1
 		}
+		j += from
+		i := bytes.LastIndexByte(b[from:j], '\n')
+		if i < 0 {
+			return -1
+		}
+		i += from
+		if len(dropCR(dropCR(b[i+1:j]))) == 0 {
+			if first {
+				if s := firstRecordLine(b); s < 0 || s >= i {
+					return -1
+				}
+			}
+			return j + 1
+		}
+		end = j
 	}
-	if cut < 0 || !first {
-		return cut
-	}
-	if s := firstRecordLine(b); s < 0 || s >= at {
-		return -1
-	}
-	return cut
 }
 
 // firstRecordLine returns the offset of the first line of b that starts a

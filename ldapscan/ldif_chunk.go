@@ -50,6 +50,7 @@ type chunkParser struct {
 	arena []byte
 
 	rec    *record // reused for every entry
+	seen   []seenAttr
 	byURL  []urlValue
 	dirs   *directoryBuilder  // asked which entries describe the directory
 	groups *membershipBuilder // asked whether a membership entry is sound
@@ -229,7 +230,7 @@ func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 		return bytes.IndexByte(desc, ';') >= 0
 	})
 	p.byURL = p.byURL[:0]
-	for _, l := range lines {
+	for i, l := range lines {
 		desc, value, err := p.parseLine(l)
 		if errors.Is(err, errURLValue) {
 			p.warn("ldif line %d: %s: value given by URL not read", l.no, desc)
@@ -254,8 +255,8 @@ func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 			}
 			continue
 		}
-		if key, ok := ldifKey(desc); ok {
-			rec.attrs[key] = append(rec.attrs[key], value)
+		if id := p.attrID(i, desc); id >= 0 {
+			rec.known[id] = append(rec.known[id], value)
 		}
 	}
 	p.res.entries++
@@ -360,23 +361,51 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
-// ldifKey returns the record key (lower case) of attribute desc when some
-// reader of records asks for it (ldifAttributes).
-func ldifKey(desc []byte) (string, bool) {
-	if !isASCII(desc) {
-		key := strings.ToLower(string(desc))
-		_, ok := lowerAttrs[key]
-		return key, ok
+// attrID returns the index in knownAttrs of attribute desc, the i-th
+// attribute of its entry, or -1 when no reader of records asks for it. The
+// entries of an export list their attributes in the same order, so the
+// answer for the previous entry's i-th attribute is tried first.
+func (p *chunkParser) attrID(i int, desc []byte) int {
+	if i < len(p.seen) && bytes.Equal(p.seen[i].desc, desc) {
+		return p.seen[i].id
 	}
-	var buf [64]byte
-	if len(desc) > len(buf) {
-		return "", false
+	id := ldifAttrID(desc)
+	if i < 64 {
+		for len(p.seen) <= i {
+			p.seen = append(p.seen, seenAttr{})
+		}
+		p.seen[i] = seenAttr{desc: append(p.seen[i].desc[:0], desc...), id: id}
 	}
-	for i, c := range desc {
-		buf[i] = lowerASCII(c)
+	return id
+}
+
+type seenAttr struct {
+	desc []byte
+	id   int
+}
+
+// ldifAttrID returns the index in knownAttrs of attribute desc (any case),
+// or -1.
+func ldifAttrID(desc []byte) int {
+	var key string
+	if isASCII(desc) {
+		var buf [64]byte
+		if len(desc) > len(buf) {
+			return -1
+		}
+		for i, c := range desc {
+			buf[i] = lowerASCII(c)
+		}
+		if id, ok := knownAttrIDs[string(buf[:len(desc)])]; ok {
+			return id
+		}
+		return -1
 	}
-	key, ok := lowerAttrs[string(buf[:len(desc)])]
-	return key, ok
+	key = strings.ToLower(string(desc))
+	if id, ok := knownAttrIDs[key]; ok && knownAttrs[id] == key {
+		return id
+	}
+	return -1
 }
 
 // ldifAttributes are the attributes the LDIF reader keeps: those of the

@@ -11,7 +11,12 @@ import (
 // attribute names folded to lower case and stripped of options, values merged
 // across AD range retrieval (";range=0-1499", ";range=1500-*").
 type record struct {
-	dn    string
+	dn string
+	// known holds the values of the attributes the code reads
+	// (ldifAttributes), by their index in knownAttrs: one slice each, found
+	// without hashing on the LDIF path (issue 9); attrs the others, by
+	// lower-case name.
+	known [][][]byte
 	attrs map[string][][]byte
 	// ranges tracks attributes whose values arrive in ranges; an attribute
 	// stays here until its "-*" terminator has been merged.
@@ -33,7 +38,43 @@ type rangeState struct {
 func (s *rangeState) next() int { return s.current.high + 1 }
 
 func newRecord(dn string) *record {
-	return &record{dn: dn, attrs: make(map[string][][]byte)}
+	return &record{dn: dn, known: make([][][]byte, len(knownAttrs))}
+}
+
+// knownAttrs are ldifAttributes in lower case; knownAttrIDs maps each, in
+// lower case and as spelt in the code, to its index.
+var knownAttrs, knownAttrIDs = func() ([]string, map[string]int) {
+	var names []string
+	ids := map[string]int{}
+	for _, a := range ldifAttributes() {
+		l := strings.ToLower(a)
+		if _, dup := ids[l]; !dup {
+			ids[l] = len(names)
+			names = append(names, l)
+		}
+		ids[a] = ids[l]
+	}
+	return names, ids
+}()
+
+// get returns the values stored under key (a lower-case name).
+func (r *record) get(key string) [][]byte {
+	if id, ok := knownAttrIDs[key]; ok {
+		return r.known[id]
+	}
+	return r.attrs[key]
+}
+
+// put appends values under key (a lower-case name).
+func (r *record) put(key string, values [][]byte) {
+	if id, ok := knownAttrIDs[key]; ok {
+		r.known[id] = append(r.known[id], values...)
+		return
+	}
+	if r.attrs == nil {
+		r.attrs = make(map[string][][]byte)
+	}
+	r.attrs[key] = append(r.attrs[key], values...)
 }
 
 // parseAttrDesc splits an attribute description such as
@@ -92,7 +133,7 @@ func (r *record) add(desc string, values [][]byte) error {
 			return fmt.Errorf("%s: %w", r.dn, err)
 		}
 	}
-	r.attrs[key] = append(r.attrs[key], values...)
+	r.put(key, values)
 	return nil
 }
 
@@ -107,10 +148,10 @@ func (r *record) advanceRange(key, name string, rng valueRange) error {
 	case seen && st.current.last:
 		return fmt.Errorf("%s: range starting at %d after the last range", name, rng.low)
 	case seen && rng.low == st.next():
-	case !seen && rng.low == 0 && len(r.attrs[key]) == 0:
+	case !seen && rng.low == 0 && len(r.get(key)) == 0:
 		st = &rangeState{desc: name}
 		r.ranges[key] = st
-	case !seen && len(r.attrs[key]) > 0:
+	case !seen && len(r.get(key)) > 0:
 		return fmt.Errorf("%s: range=%d after its values were complete", name, rng.low)
 	default:
 		return fmt.Errorf("%s: range starting at %d does not follow the values read so far", name, rng.low)
@@ -133,34 +174,22 @@ func (r *record) incomplete() []string {
 }
 
 // values returns the values of attribute name (case-insensitive).
-func (r *record) values(name string) [][]byte { return r.attrs[lowerAttr(name)] }
-
-// lowerAttr is strings.ToLower(name) without an allocation for the names the
-// code asks for: they are folded once, into lowerAttrs.
-func lowerAttr(name string) string {
-	if l, ok := lowerAttrs[name]; ok {
-		return l
+func (r *record) values(name string) [][]byte {
+	if id, ok := knownAttrIDs[name]; ok {
+		return r.known[id]
 	}
-	return strings.ToLower(name)
+	return r.get(strings.ToLower(name))
 }
-
-// lowerAttrs maps every attribute the LDIF reader keeps (ldifAttributes), as
-// spelt in the code and in lower case, to its lower-case key.
-var lowerAttrs = func() map[string]string {
-	m := map[string]string{}
-	for _, a := range ldifAttributes() {
-		l := strings.ToLower(a)
-		m[a], m[l] = l, l
-	}
-	return m
-}()
 
 // reset empties r for the next entry of dn, keeping its slices for reuse.
 func (r *record) reset(dn string) {
 	r.dn = dn
 	r.ranges = nil
+	for i := range r.known {
+		r.known[i] = r.known[i][:0]
+	}
 	if len(r.attrs) > 64 { // an entry of many odd attribute names: start afresh
-		r.attrs = make(map[string][][]byte)
+		r.attrs = nil
 		return
 	}
 	for k, v := range r.attrs {
@@ -171,16 +200,28 @@ func (r *record) reset(dn string) {
 // detach returns a copy of r that shares no memory with the buffers r's
 // values point into.
 func (r *record) detach() *record {
-	c := &record{dn: r.dn, attrs: make(map[string][][]byte, len(r.attrs)), ranges: r.ranges}
-	for k, vs := range r.attrs {
+	c := newRecord(r.dn)
+	c.ranges = r.ranges
+	clone := func(vs [][]byte) [][]byte {
 		if len(vs) == 0 {
-			continue
+			return nil
 		}
 		cp := make([][]byte, len(vs))
 		for i, v := range vs {
 			cp[i] = slices.Clone(v)
 		}
-		c.attrs[k] = cp
+		return cp
+	}
+	for i, vs := range r.known {
+		c.known[i] = clone(vs)
+	}
+	for k, vs := range r.attrs {
+		if len(vs) > 0 {
+			if c.attrs == nil {
+				c.attrs = make(map[string][][]byte)
+			}
+			c.attrs[k] = clone(vs)
+		}
 	}
 	return c
 }
