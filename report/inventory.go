@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -30,31 +31,75 @@ func sortedObjects(snap *inventory.Snapshot) []*inventory.Object {
 }
 
 // writeInventoryJSON streams a JSON array of objects, one encoding at a time,
-// so a forest of 250,000 accounts is never held twice in memory.
+// so a forest of 250,000 accounts is never held twice in memory. The
+// objects are encoded in batches on every core and written in order
+// (issue 9): the output is byte for byte that of one encoder.
 func writeInventoryJSON(w io.Writer, snap *inventory.Snapshot) error {
-	bw := bufio.NewWriter(w)
+	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteString("[")
-	var indented []byte
-	for i, o := range sortedObjects(snap) {
-		if i > 0 {
-			bw.WriteString(",")
+	objs := sortedObjects(snap)
+	const batch = 512
+	type encoded struct {
+		b   []byte
+		err error
+	}
+	workers := runtime.GOMAXPROCS(0)
+	futures := make(chan chan encoded, workers+1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(futures)
+		for start := 0; start < len(objs); start += batch {
+			fut := make(chan encoded, 1)
+			select {
+			case futures <- fut:
+			case <-stop:
+				return
+			}
+			go func(objs []*inventory.Object, first bool) {
+				b, err := encodeInventoryObjects(objs, first)
+				fut <- encoded{b, err}
+			}(objs[start:min(start+batch, len(objs))], start == 0)
 		}
-		obj := *o
-		obj.SPNs = nonNil(obj.SPNs)
-		// json.MarshalIndent's output, indented in one pass (appendIndent).
-		b, err := json.Marshal(obj)
-		if err != nil {
-			return err
+	}()
+	defer func() {
+		close(stop)
+		for range futures {
 		}
-		indented = appendIndent(indented[:0], b, "  ", "  ")
-		bw.WriteString("\n  ")
-		bw.Write(indented)
+	}()
+	for fut := range futures {
+		e := <-fut
+		if e.err != nil {
+			return e.err
+		}
+		bw.Write(e.b)
 	}
 	if len(snap.Objects) > 0 {
 		bw.WriteString("\n")
 	}
 	bw.WriteString("]\n")
 	return bw.Flush()
+}
+
+// encodeInventoryObjects encodes objects as elements of the inventory
+// array, each after its comma (but the first of the array) and newline.
+func encodeInventoryObjects(objs []*inventory.Object, first bool) ([]byte, error) {
+	var out, indented []byte
+	for i, o := range objs {
+		if i > 0 || !first {
+			out = append(out, ',')
+		}
+		obj := *o
+		obj.SPNs = nonNil(obj.SPNs)
+		// json.MarshalIndent's output, indented in one pass (appendIndent).
+		b, err := json.Marshal(obj)
+		if err != nil {
+			return nil, err
+		}
+		indented = appendIndent(indented[:0], b, "  ", "  ")
+		out = append(out, "\n  "...)
+		out = append(out, indented...)
+	}
+	return out, nil
 }
 
 // writeInventoryTable writes one block per object: account, kind and DN on
