@@ -51,6 +51,7 @@ type chunkParser struct {
 
 	rec    *record // reused for every entry
 	seen   []seenAttr
+	parsed []parsedLine
 	byURL  []urlValue
 	dirs   *directoryBuilder  // asked which entries describe the directory
 	groups *membershipBuilder // asked whether a membership entry is sound
@@ -61,13 +62,22 @@ type ldifLine struct {
 	no   int
 }
 
+type parsedLine struct {
+	desc, value []byte
+	err         error
+	no          int
+}
+
 type urlValue struct {
 	desc string
 	no   int
 }
 
 func parseChunk(c ldifChunk) *chunkResult {
-	p := &chunkParser{res: &chunkResult{}, first: c.first, line: c.line, rec: newRecord(""),
+	// Room for the objects of a chunk of typical entries (about 600 bytes
+	// each): growing a slice of objects copies them (issue 9).
+	res := &chunkResult{objects: make([]inventory.Object, 0, len(c.data)/512+1)}
+	p := &chunkParser{res: res, first: c.first, line: c.line, rec: newRecord(""),
 		dirs: newDirectoryBuilder(), groups: newMembershipBuilder()}
 	if err := p.parse(c); err != nil {
 		p.res.err = err
@@ -221,17 +231,22 @@ func (p *chunkParser) endRecord() error {
 func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 	rec := p.rec
 	rec.reset(dn)
-	// An attribute with options (";range=") goes through record.add, which
-	// checks its ranges against the values of that attribute read so far:
-	// then every attribute of the entry is kept, as before issue 9. Otherwise
-	// only the attributes some reader of records asks for are.
-	keepAll := slices.ContainsFunc(lines, func(l ldifLine) bool {
-		desc, _, _ := bytes.Cut(l.text, []byte{':'})
-		return bytes.IndexByte(desc, ';') >= 0
-	})
-	p.byURL = p.byURL[:0]
-	for i, l := range lines {
+	// Every line is split first; its error, if any, is met in line order
+	// below, as before issue 9. An attribute with options (";range=") goes
+	// through record.add, which checks its ranges against the values of that
+	// attribute read so far: then every attribute of the entry is kept, as
+	// before. Otherwise only the attributes some reader of records asks for
+	// are.
+	p.parsed = p.parsed[:0]
+	keepAll := false
+	for _, l := range lines {
 		desc, value, err := p.parseLine(l)
+		p.parsed = append(p.parsed, parsedLine{desc: desc, value: value, err: err, no: l.no})
+		keepAll = keepAll || err == nil && bytes.IndexByte(desc, ';') >= 0
+	}
+	p.byURL = p.byURL[:0]
+	for i, l := range p.parsed {
+		desc, value, err := l.desc, l.value, l.err
 		if errors.Is(err, errURLValue) {
 			p.warn("ldif line %d: %s: value given by URL not read", l.no, desc)
 			p.byURL = append(p.byURL, urlValue{desc: string(desc), no: l.no})
@@ -256,7 +271,7 @@ func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 			continue
 		}
 		if id := p.attrID(i, desc); id >= 0 {
-			rec.known[id] = append(rec.known[id], value)
+			rec.putKnown(id, value)
 		}
 	}
 	p.res.entries++

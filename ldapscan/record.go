@@ -17,6 +17,7 @@ type record struct {
 	// without hashing on the LDIF path (issue 9); attrs the others, by
 	// lower-case name.
 	known [][][]byte
+	used  []int // indexes of known that hold values, for reset
 	attrs map[string][][]byte
 	// ranges tracks attributes whose values arrive in ranges; an attribute
 	// stays here until its "-*" terminator has been merged.
@@ -57,6 +58,14 @@ var knownAttrs, knownAttrIDs = func() ([]string, map[string]int) {
 	return names, ids
 }()
 
+// putKnown appends values to the attribute of index id in knownAttrs.
+func (r *record) putKnown(id int, values ...[]byte) {
+	if len(r.known[id]) == 0 {
+		r.used = append(r.used, id)
+	}
+	r.known[id] = append(r.known[id], values...)
+}
+
 // get returns the values stored under key (a lower-case name).
 func (r *record) get(key string) [][]byte {
 	if id, ok := knownAttrIDs[key]; ok {
@@ -68,7 +77,7 @@ func (r *record) get(key string) [][]byte {
 // put appends values under key (a lower-case name).
 func (r *record) put(key string, values [][]byte) {
 	if id, ok := knownAttrIDs[key]; ok {
-		r.known[id] = append(r.known[id], values...)
+		r.putKnown(id, values...)
 		return
 	}
 	if r.attrs == nil {
@@ -185,9 +194,10 @@ func (r *record) values(name string) [][]byte {
 func (r *record) reset(dn string) {
 	r.dn = dn
 	r.ranges = nil
-	for i := range r.known {
-		r.known[i] = r.known[i][:0]
+	for _, id := range r.used {
+		r.known[id] = r.known[id][:0]
 	}
+	r.used = r.used[:0]
 	if len(r.attrs) > 64 { // an entry of many odd attribute names: start afresh
 		r.attrs = nil
 		return
