@@ -156,9 +156,11 @@ func (lr *ldifReader) merge(cr *chunkResult) error {
 		lr.res.Warnings = append(lr.res.Warnings, w)
 	}
 	lr.res.MoreWarnings += cr.moreWarnings
+	last := ""
 	for i := range cr.objects {
-		if d := cr.objects[i].Domain; d != "" {
+		if d := cr.objects[i].Domain; d != "" && d != last {
 			lr.domains[d] = struct{}{}
+			last = d
 		}
 	}
 	return nil

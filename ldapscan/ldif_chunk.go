@@ -343,8 +343,17 @@ func hasKey(line []byte, key string) bool {
 	return ok && foldEqual(desc, key)
 }
 
-// foldEqual is strings.EqualFold(string(b), s) without the copy.
+// foldEqual is strings.EqualFold(string(b), s) without the copy; s is
+// lower-case ASCII.
 func foldEqual(b []byte, s string) bool {
+	// Only 's' and 'k' have a non-ASCII fold (U+017F, U+212A): any other
+	// first letter must match in ASCII, which rejects most names at once.
+	if len(b) == 0 || len(s) == 0 {
+		return len(b) == len(s)
+	}
+	if c := s[0]; c != 's' && c != 'k' && lowerASCII(b[0]) != c {
+		return false
+	}
 	if len(b) != len(s) {
 		// Unicode folding may pair strings of different lengths.
 		return !isASCII(b) && strings.EqualFold(string(b), s)
