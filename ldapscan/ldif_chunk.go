@@ -453,7 +453,8 @@ func (p *chunkParser) parseLine(l ldifLine) ([]byte, []byte, error) {
 	switch {
 	case len(rest) > 0 && rest[0] == ':':
 		enc := bytes.TrimSpace(rest[1:])
-		n := base64.StdEncoding.DecodedLen(len(enc))
+		// Room for either decoding: without padding, the raw one is longer.
+		n := max(base64.StdEncoding.DecodedLen(len(enc)), base64.RawStdEncoding.DecodedLen(len(enc)))
 		at := len(p.arena)
 		p.arena = slices.Grow(p.arena, n)[:at+n]
 		dst := p.arena[at:]
