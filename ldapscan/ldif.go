@@ -188,7 +188,8 @@ var ldifChunkSize = 4 << 20
 func splitLDIF(r io.Reader, emit func(ldifChunk) bool) {
 	line := 0
 	first := true
-	buf := make([]byte, 0, ldifChunkSize+ldifChunkSize/4)
+	// A small export needs no chunk-sized buffer: start small, grow on.
+	buf := make([]byte, 0, min(64<<10, ldifChunkSize+ldifChunkSize/4))
 	searched := 0 // bytes of buf already searched for a cut
 	for {
 		if len(buf) == cap(buf) {
