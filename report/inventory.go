@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/spnaudit/spnaudit/inventory"
 )
@@ -72,6 +74,7 @@ func writeInventoryJSON(w io.Writer, snap *inventory.Snapshot) error {
 			return e.err
 		}
 		bw.Write(e.b)
+		inventoryBuffers.Put(&e.b)
 	}
 	if len(snap.Objects) > 0 {
 		bw.WriteString("\n")
@@ -81,26 +84,32 @@ func writeInventoryJSON(w io.Writer, snap *inventory.Snapshot) error {
 }
 
 // encodeInventoryObjects encodes objects as elements of the inventory
-// array, each after its comma (but the first of the array) and newline.
+// array, each after its comma (but the first of the array) and newline,
+// into a buffer from inventoryBuffers.
 func encodeInventoryObjects(objs []*inventory.Object, first bool) ([]byte, error) {
-	var out, indented []byte
+	out := (*inventoryBuffers.Get().(*[]byte))[:0]
+	var eb bytes.Buffer
+	enc := json.NewEncoder(&eb) // json.Marshal's output, into one reused buffer
 	for i, o := range objs {
 		if i > 0 || !first {
 			out = append(out, ',')
 		}
 		obj := *o
 		obj.SPNs = nonNil(obj.SPNs)
-		// json.MarshalIndent's output, indented in one pass (appendIndent).
-		b, err := json.Marshal(obj)
-		if err != nil {
+		eb.Reset()
+		if err := enc.Encode(obj); err != nil {
 			return nil, err
 		}
-		indented = appendIndent(indented[:0], b, "  ", "  ")
 		out = append(out, "\n  "...)
-		out = append(out, indented...)
+		// json.MarshalIndent's output, indented in one pass (appendIndent).
+		out = appendIndent(out, bytes.TrimSuffix(eb.Bytes(), []byte("\n")), "  ", "  ")
 	}
 	return out, nil
 }
+
+// inventoryBuffers recycles the batches' buffers: fewer allocations, fewer
+// collections, each of which scans every object of the inventory.
+var inventoryBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512<<10); return &b }}
 
 // writeInventoryTable writes one block per object: account, kind and DN on
 // the first line, then its SPNs as stored, indented.
