@@ -93,6 +93,11 @@ func (lr *ldifReader) read(r io.Reader) error {
 		defer close(done)
 		defer close(futures)
 		splitLDIF(r, func(c ldifChunk) bool {
+			select {
+			case <-stop: // checked first: the drain below also receives
+				return false
+			default:
+			}
 			fut := make(chan *chunkResult, 1)
 			select {
 			case futures <- fut:

@@ -243,3 +243,36 @@ func TestLDIFAttributesCoverReads(t *testing.T) {
 		t.Fatalf("only %d reads found: the check no longer sees the code", checked)
 	}
 }
+
+// repeatReader gives n bytes of rec over and over, counting what it gave.
+type repeatReader struct {
+	rec  []byte
+	n    int64
+	read int64
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	if r.read >= r.n {
+		return 0, io.EOF
+	}
+	k := 0
+	for k < len(p) && r.read < r.n {
+		c := copy(p[k:], r.rec[r.read%int64(len(r.rec)):])
+		k += c
+		r.read += int64(c)
+	}
+	return k, nil
+}
+
+// TestLDIFStopsReadingAtError: an error in the first record stops the
+// reading soon after, not at the end of a large export.
+func TestLDIFStopsReadingAtError(t *testing.T) {
+	rest := &repeatReader{rec: []byte("dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\n"), n: 1 << 30}
+	_, err := ReadLDIF(io.MultiReader(strings.NewReader("dn: CN=bad,DC=x\nno colon\n\n"), rest), "x")
+	if err == nil || !strings.Contains(err.Error(), "ldif line 2") {
+		t.Fatalf("error %v, want one at line 2", err)
+	}
+	if rest.read > 64<<20 {
+		t.Fatalf("read %d MiB after the error", rest.read>>20)
+	}
+}
