@@ -276,3 +276,25 @@ func TestLDIFStopsReadingAtError(t *testing.T) {
 		t.Fatalf("read %d MiB after the error", rest.read>>20)
 	}
 }
+
+// TestKnownAttrID: the slot table answers as the map does, for every name.
+func TestKnownAttrID(t *testing.T) {
+	inTable := 0
+	for name, want := range knownAttrIDs {
+		if id, ok := knownAttrID(name); !ok || id != want {
+			t.Errorf("knownAttrID(%q) = %d, %v; want %d", name, id, ok, want)
+		}
+		if knownAttrSlots[attrSlot(name)].name == name {
+			inTable++
+		}
+	}
+	for _, name := range []string{"", "x", "description", "servicePrincipalNamf", "SERVICEPRINCIPALNAME"} {
+		if _, ok := knownAttrID(name); ok != (knownAttrIDs[name] != 0 || name == knownAttrs[0]) {
+			t.Errorf("knownAttrID(%q) = %v", name, ok)
+		}
+	}
+	if spelt := len(ldifAttributes()); inTable < spelt*3/4 {
+		t.Errorf("only %d of %d names in the slot table", inTable, spelt)
+	}
+	t.Logf("%d of %d names in the slot table", inTable, len(ldifAttributes()))
+}

@@ -184,11 +184,53 @@ func (r *record) incomplete() []string {
 
 // values returns the values of attribute name (case-insensitive).
 func (r *record) values(name string) [][]byte {
-	if id, ok := knownAttrIDs[name]; ok {
+	if id, ok := knownAttrID(name); ok {
 		return r.known[id]
 	}
 	return r.get(strings.ToLower(name))
 }
+
+// knownAttrID is knownAttrIDs[name], first through a table indexed by a
+// hash of the name's length and three of its bytes: the inventory asks
+// about 25 attributes of each of 255,000 entries of a large export, and a
+// map lookup hashes the whole name (issue 9).
+func knownAttrID(name string) (int, bool) {
+	if len(name) > 0 {
+		if slot := &knownAttrSlots[attrSlot(name)]; slot.name == name {
+			return slot.id, true
+		}
+	}
+	id, ok := knownAttrIDs[name]
+	return id, ok
+}
+
+type attrSlotEntry struct {
+	name string
+	id   int
+}
+
+func attrSlot(name string) int {
+	n := len(name)
+	return (n*131 + int(name[0])*7 + int(name[n-1])*13 + int(name[n/2])*17 + int(name[n/3])*29 + int(name[2*n/3])*3) & (attrSlots - 1)
+}
+
+const attrSlots = 1024 // a power of two
+
+// knownAttrSlots holds the names of ldifAttributes, as spelt, whose slot no
+// other takes; the others, and other spellings, are found in the map.
+var knownAttrSlots = func() (t [attrSlots]attrSlotEntry) {
+	// The names as the code spells them: those it asks for.
+	taken := map[int]int{}
+	for _, name := range ldifAttributes() {
+		taken[attrSlot(name)]++
+	}
+	for _, name := range ldifAttributes() {
+		if k := attrSlot(name); taken[k] == 1 {
+			t[k] = attrSlotEntry{name: name, id: knownAttrIDs[name]}
+		}
+	}
+	return t
+}()
 
 // reset empties r for the next entry of dn, keeping its slices for reuse.
 func (r *record) reset(dn string) {
