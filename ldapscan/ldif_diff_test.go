@@ -298,3 +298,24 @@ func TestKnownAttrID(t *testing.T) {
 	}
 	t.Logf("%d of %d names in the slot table", inTable, len(ldifAttributes()))
 }
+
+// TestLDIFLongLineMatchesReference: a line of 64 MiB or more stops the
+// reading with bufio.ErrTooLong at its line, after the records before it,
+// as bufio.Scanner did; one just shorter is read.
+func TestLDIFLongLineMatchesReference(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 64 MiB lines")
+	}
+	head := "dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nservicePrincipalName: HTTP/b\ndescription: "
+	for _, n := range []int{maxLDIFLine - len("description: ") - 2, maxLDIFLine - len("description: ") - 1, maxLDIFLine - len("description: "), maxLDIFLine + 10} {
+		for _, end := range []string{"\n", "\n\ndn: CN=c,DC=x\nservicePrincipalName: HTTP/c\n", ""} {
+			data := []byte(head + strings.Repeat("x", n) + end)
+			want, wantErr := refReadLDIF(bytes.NewReader(data), "x")
+			got, gotErr := ReadLDIF(bytes.NewReader(data), "x")
+			if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
+				t.Fatalf("line of %d bytes, then %q: error %v, reference %v", n+len("description: "), end, gotErr, wantErr)
+			}
+			t.Logf("line of %d bytes: %v", n+len("description: "), gotErr)
+		}
+	}
+}
