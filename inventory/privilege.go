@@ -137,6 +137,17 @@ func ApplyPrivileges(objects []Object, m Membership) []Object {
 	return out
 }
 
+// SetPrivileges is ApplyPrivileges for objects the caller owns: it sets
+// each object's privilege in place instead of copying the slice, which for
+// the 255,000 objects of a large LDIF export is 115 MB (issue 9).
+func SetPrivileges(objects []Object, m Membership) {
+	ix := m.index()
+	for i := range objects {
+		o := &objects[i]
+		o.Privilege, o.PrivilegeUnknown = ix.privilegeOf(o)
+	}
+}
+
 func equalPrivilege(a, b *Privilege) bool {
 	if a == nil || b == nil {
 		return a == b

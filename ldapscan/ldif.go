@@ -3,12 +3,9 @@ package ldapscan
 import (
 	"bufio"
 	"bytes"
-	"encoding/base64"
-	"errors"
-	"fmt"
 	"io"
+	"runtime"
 	"slices"
-	"strings"
 
 	"github.com/spnaudit/spnaudit/inventory"
 )
@@ -73,264 +70,235 @@ func ReadLDIF(r io.Reader, source string) (*LDIFResult, error) {
 	return lr.res, nil
 }
 
+// ldifReader gathers what the chunks of an export give, in their order.
 type ldifReader struct {
 	b       *directoryBuilder
 	res     *LDIFResult
 	objects []inventory.Object
 	domains map[string]struct{} // domains of the objects, when no crossRef says
 	groups  *membershipBuilder  // group entries and memberOf values, for privilege
-	first   bool                // the next record is the first of the file
-
-	// current record
-	lines     []ldifLine
-	recordAt  int
-	lineNo    int
-	logical   []byte
-	logicalAt int
-	// spacesAt is the number of the last line made only of spaces in the
-	// current record: LDIF reads it as a continuation, not as the blank line
-	// that ends a record.
-	spacesAt int
 }
 
-type ldifLine struct {
-	text string
-	no   int
-}
-
-func (lr *ldifReader) warn(format string, args ...any) {
-	if len(lr.res.Warnings) >= maxLDIFWarnings {
-		lr.res.MoreWarnings++
-		return
-	}
-	lr.res.Warnings = append(lr.res.Warnings, fmt.Sprintf(format, args...))
-}
-
+// read parses the export on every core (issue 9): splitLDIF cuts it at empty
+// lines, which always end a record, into chunks; each chunk is parsed on its
+// own goroutine (parseChunk); the results are taken in the chunk order, so
+// the objects, the warnings and the first error are those of a reading from
+// the first line to the last.
 func (lr *ldifReader) read(r io.Reader) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLDIFLine)
-	lr.first = true
-	for sc.Scan() {
-		lr.lineNo++
-		line := bytes.TrimSuffix(sc.Bytes(), []byte("\r"))
-		switch {
-		case len(line) > 0 && line[0] == ' ':
-			if lr.logical == nil {
-				return fmt.Errorf("ldif line %d: continuation line without a line to continue", lr.lineNo)
+	workers := runtime.GOMAXPROCS(0)
+	futures := make(chan chan *chunkResult, workers+1)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(futures)
+		splitLDIF(r, func(c ldifChunk) bool {
+			select {
+			case <-stop: // checked first: the drain below also receives
+				return false
+			default:
 			}
-			lr.logical = append(lr.logical, line[1:]...)
-			if len(bytes.TrimLeft(line, " ")) == 0 {
-				lr.spacesAt = lr.lineNo
+			fut := make(chan *chunkResult, 1)
+			select {
+			case futures <- fut:
+			case <-stop:
+				return false
 			}
-		case len(line) == 0:
-			if err := lr.endLogical(); err != nil {
-				return err
-			}
-			if err := lr.endRecord(); err != nil {
-				return err
-			}
-		default:
-			if err := lr.endLogical(); err != nil {
-				return err
-			}
-			lr.logical = append([]byte{}, line...)
-			lr.logicalAt = lr.lineNo
+			go func() { fut <- parseChunk(c) }()
+			return true
+		})
+	}()
+	// On an error, stop the splitter and wait for it: no goroutine reads r
+	// once ReadLDIF has returned.
+	defer func() {
+		close(stop)
+		for range futures {
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("ldif line %d: %w", lr.lineNo+1, err)
-	}
-	if err := lr.endLogical(); err != nil {
-		return err
-	}
-	return lr.endRecord()
-}
-
-// endLogical files the unfolded line just completed; comments are dropped
-// whole, continuation lines included.
-func (lr *ldifReader) endLogical() error {
-	if lr.logical == nil {
-		return nil
-	}
-	text := string(lr.logical)
-	lr.logical = nil
-	if strings.HasPrefix(text, "#") {
-		return nil
-	}
-	if len(lr.lines) == 0 {
-		lr.recordAt = lr.logicalAt
-	} else if hasKey(text, "dn") && !lr.versionOnly() {
-		return lr.dnInsideRecord()
-	}
-	lr.lines = append(lr.lines, ldifLine{text: text, no: lr.logicalAt})
-	return nil
-}
-
-// versionOnly reports whether the current record holds only the version
-// line of the file, which the first record may follow on the next line
-// (RFC 2849: version-spec 1*(1*SEP ldif-attrval-record)).
-func (lr *ldifReader) versionOnly() bool {
-	return lr.first && len(lr.lines) == 1 && hasKey(lr.lines[0].text, "version")
-}
-
-// dnInsideRecord refuses a "dn:" line that is not the first line of its
-// record. RFC 2849 separates records by a blank line; reading on would give
-// the attributes of the next entry (its SPNs among them) to the entry
-// before it.
-func (lr *ldifReader) dnInsideRecord() error {
-	err := fmt.Errorf("ldif line %d: dn: inside the record that starts at line %d; records must be separated by an empty line",
-		lr.logicalAt, lr.recordAt)
-	if lr.spacesAt > lr.recordAt {
-		err = fmt.Errorf("%w (line %d holds only spaces, which LDIF reads as the continuation of the line before it: make it empty)",
-			err, lr.spacesAt)
-	}
-	return err
-}
-
-func (lr *ldifReader) endRecord() error {
-	lines := lr.lines
-	lr.lines = lr.lines[:0]
-	lr.spacesAt = 0
-	if len(lines) == 0 {
-		return nil
-	}
-	first := lr.first
-	lr.first = false
-	if first && hasKey(lines[0].text, "version") {
-		lines = lines[1:]
-		if len(lines) == 0 {
-			return nil
-		}
-	}
-	if !hasKey(lines[0].text, "dn") {
-		// ldapsearch prints "search: 2 / result: 0 Success" and "ref:" records.
-		if !hasKey(lines[0].text, "search") && !hasKey(lines[0].text, "result") && !hasKey(lines[0].text, "ref") {
-			// Most likely the rest of an entry that an empty line cut in two:
-			// skipping it would drop that entry's attributes, SPNs included.
-			return fmt.Errorf("ldif line %d: record without dn: (an empty line inside an entry splits it in two; RFC 2849 starts every record with dn:)",
-				lines[0].no)
-		}
-		return nil
-	}
-	_, dn, err := parseLDIFLine(lines[0])
-	if err != nil {
-		return err
-	}
-	return lr.addEntry(string(dn), lines[1:])
-}
-
-func (lr *ldifReader) addEntry(dn string, lines []ldifLine) error {
-	rec := newRecord(dn)
-	var byURL []ldifLine // attributes whose value was given by URL, not read
-	for _, l := range lines {
-		desc, value, err := parseLDIFLine(l)
-		if errors.Is(err, errURLValue) {
-			lr.warn("ldif line %d: %s: value given by URL not read", l.no, desc)
-			byURL = append(byURL, ldifLine{text: desc, no: l.no})
-			continue
-		}
-		if err != nil {
+		<-done
+	}()
+	// Each chunk's objects are kept apart and copied once, into a slice of
+	// the exact size: appending them as they come would copy them again at
+	// every growth and hold up to three times their size (issue 9).
+	var parts [][]inventory.Object
+	total := 0
+	for fut := range futures {
+		cr := <-fut
+		if err := lr.merge(cr); err != nil {
 			return err
 		}
-		switch strings.ToLower(desc) {
-		case "changetype":
-			if ct := strings.ToLower(string(value)); ct != "add" {
-				lr.warn("ldif line %d: %s: changetype %s record skipped", lr.recordAt, dn, ct)
-				return nil
-			}
-			continue
-		case "control":
-			continue
-		}
-		if err := rec.add(desc, [][]byte{value}); err != nil {
-			return fmt.Errorf("ldif line %d: %w", l.no, err)
-		}
+		parts = append(parts, cr.objects)
+		total += len(cr.objects)
 	}
-	lr.res.Entries++
-	for _, key := range rec.incomplete() {
-		rs := rec.ranges[key]
-		lr.warn("ldif line %d: %s: %s holds only the values up to range %d: the export did not retrieve the remaining ones",
-			lr.recordAt, dn, rs.desc, rs.current.high)
+	if total == 0 {
+		return nil // no objects: nil, as before
 	}
-	if err := lr.groups.add(rec); err != nil {
-		return fmt.Errorf("ldif line %d: %w", lr.recordAt, err)
+	lr.objects = make([]inventory.Object, 0, total)
+	for i, p := range parts {
+		lr.objects = append(lr.objects, p...)
+		parts[i] = nil // the collector may take it back now
 	}
-	if lr.b.add(rec) {
-		return nil
-	}
-	if len(rec.values("servicePrincipalName")) == 0 {
-		return nil
-	}
-	if err := lr.incompleteObject(rec, byURL); err != nil {
-		return err
-	}
-	o, err := objectFromRecord(rec)
-	if err != nil {
-		return fmt.Errorf("ldif line %d: %w", lr.recordAt, err)
-	}
-	if o.Domain != "" {
-		lr.domains[o.Domain] = struct{}{}
-	}
-	lr.objects = append(lr.objects, o)
 	return nil
 }
 
-// incompleteObject refuses an object with SPNs whose export left out values
-// the inventory reads: the audit of a partial object would be a partial
-// audit (a duplicate among the missing SPNs never found).
-func (lr *ldifReader) incompleteObject(rec *record, byURL []ldifLine) error {
-	read := func(name string) bool {
-		name, _, _ = strings.Cut(name, ";")
-		return slices.ContainsFunc(objectAttributes, func(a string) bool { return strings.EqualFold(a, name) })
-	}
-	for _, key := range rec.incomplete() {
-		if rs := rec.ranges[key]; read(key) {
-			return fmt.Errorf("ldif line %d: %s: %s holds only the values up to range %d: the export did not retrieve the remaining ones (%s;range=%d-*), so the audit would be partial; export them too, or scan the directory",
-				lr.recordAt, rec.dn, rs.desc, rs.current.high, rs.desc, rs.next())
+// merge takes one chunk's result: its directory and membership entries are
+// fed to the builders in their order, its warnings kept up to the limit.
+func (lr *ldifReader) merge(cr *chunkResult) error {
+	for _, rec := range cr.deferred {
+		if err := lr.groups.add(rec); err != nil {
+			return err // parseChunk met it first; kept for safety
 		}
+		lr.b.add(rec)
 	}
-	for _, l := range byURL {
-		if read(l.text) {
-			return fmt.Errorf("ldif line %d: %s: %s given by URL, which is never read, so the audit would be partial; export the value itself",
-				l.no, rec.dn, l.text)
+	if cr.err != nil {
+		return cr.err
+	}
+	lr.res.Entries += cr.entries
+	for _, w := range cr.warnings {
+		if len(lr.res.Warnings) >= maxLDIFWarnings {
+			lr.res.MoreWarnings++
+			continue
+		}
+		lr.res.Warnings = append(lr.res.Warnings, w)
+	}
+	lr.res.MoreWarnings += cr.moreWarnings
+	last := ""
+	for i := range cr.objects {
+		if d := cr.objects[i].Domain; d != "" && d != last {
+			lr.domains[d] = struct{}{}
+			last = d
 		}
 	}
 	return nil
 }
 
-var errURLValue = errors.New("value given by URL")
-
-// hasKey reports whether an LDIF line is of attribute key.
-func hasKey(line, key string) bool {
-	desc, _, ok := strings.Cut(line, ":")
-	return ok && strings.EqualFold(desc, key)
+// ldifChunk is a run of whole lines of the export.
+type ldifChunk struct {
+	data  []byte
+	line  int  // lines before data
+	first bool // data starts the export: its first record may follow a version line
+	end   bool // data ends the export: its last record ends with it
+	// err stops the reading after data: the reader's error, or
+	// bufio.ErrTooLong for a line longer than maxLDIFLine.
+	err error
 }
 
-// parseLDIFLine splits "desc: value", "desc:: base64" and "desc:< url".
-func parseLDIFLine(l ldifLine) (string, []byte, error) {
-	desc, rest, ok := strings.Cut(l.text, ":")
-	if !ok || desc == "" || strings.ContainsAny(desc, " \t") {
-		return "", nil, fmt.Errorf("ldif line %d: want \"attribute: value\", got %q", l.no, truncate(l.text, 60))
-	}
-	switch {
-	case strings.HasPrefix(rest, ":"):
-		enc := strings.TrimSpace(rest[1:])
-		v, err := base64.StdEncoding.DecodeString(enc)
+// ldifChunkSize is the size of a chunk; tests make it small to cut often.
+var ldifChunkSize = 4 << 20
+
+// splitLDIF reads r into chunks cut just after an empty line, which ends a
+// record wherever it stands (RFC 2849; the reader's rules below), and gives
+// them to emit in order until emit returns false. The first chunk is cut only
+// after a line that starts a record, so that it holds the first record and
+// the rest need not know about the version line.
+func splitLDIF(r io.Reader, emit func(ldifChunk) bool) {
+	line := 0
+	first := true
+	// A small export needs no chunk-sized buffer: start small, grow on.
+	buf := make([]byte, 0, min(64<<10, ldifChunkSize+ldifChunkSize/4))
+	searched := 0 // bytes of buf already searched for a cut
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, cap(buf))
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
 		if err != nil {
-			if v, err = base64.RawStdEncoding.DecodeString(enc); err != nil {
-				return "", nil, fmt.Errorf("ldif line %d: %s: bad base64 value: %w", l.no, desc, err)
+			// bufio.Scanner splits what it holds, the last line without
+			// its end included, before it reports a read error.
+			c := ldifChunk{data: buf, line: line, first: first, end: err == io.EOF}
+			if err != io.EOF {
+				c.err = err
 			}
+			emit(tooLong(c))
+			return
 		}
-		return desc, v, nil
-	case strings.HasPrefix(rest, "<"):
-		return desc, nil, errURLValue
+		if len(buf) < ldifChunkSize {
+			continue
+		}
+		cut := lastRecordEnd(buf, max(searched-3, 0), first)
+		searched = len(buf)
+		if cut < 0 {
+			if last := bytes.LastIndexByte(buf, '\n'); len(buf)-(last+1) >= maxLDIFLine {
+				emit(tooLong(ldifChunk{data: buf[:last+1], line: line, first: first, err: bufio.ErrTooLong}))
+				return
+			}
+			continue
+		}
+		c := tooLong(ldifChunk{data: buf[:cut], line: line, first: first})
+		if !emit(c) || c.err != nil {
+			return
+		}
+		line += bytes.Count(buf[:cut], []byte{'\n'})
+		first = false
+		rest := buf[cut:]
+		buf = make([]byte, len(rest), max(ldifChunkSize+ldifChunkSize/4, 2*len(rest)))
+		copy(buf, rest)
+		searched = len(buf)
 	}
-	return desc, []byte(strings.TrimLeft(rest, " ")), nil
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// tooLong ends c before its first line of maxLDIFLine bytes or more, which
+// bufio.Scanner (the reader before issue 9) refused with bufio.ErrTooLong.
+func tooLong(c ldifChunk) ldifChunk {
+	if len(c.data) < maxLDIFLine {
+		return c
 	}
-	return s[:n] + "..."
+	for start := 0; start < len(c.data); {
+		end := bytes.IndexByte(c.data[start:], '\n')
+		if end < 0 {
+			end = len(c.data) - start
+		}
+		if end >= maxLDIFLine {
+			return ldifChunk{data: c.data[:start], line: c.line, first: c.first, err: bufio.ErrTooLong}
+		}
+		start += end + 1
+	}
+	return c
+}
+
+// lastRecordEnd returns the offset just past the last empty line of b that
+// starts at or after from (the reader drops up to two CRs: "", "\r" and
+// "\r\r" are empty), or -1. It walks back line by line: an empty line is
+// never far from the end. With first, the empty line must follow a line
+// that starts a record (not a comment, continuation or empty line).
+func lastRecordEnd(b []byte, from int, first bool) int {
+	end := len(b)
+	for {
+		j := bytes.LastIndexByte(b[from:end], '\n')
+		if j < 0 {
+			return -1
+		}
+		j += from
+		i := bytes.LastIndexByte(b[from:j], '\n')
+		if i < 0 {
+			return -1
+		}
+		i += from
+		if len(dropCR(dropCR(b[i+1:j]))) == 0 {
+			if first {
+				if s := firstRecordLine(b); s < 0 || s >= i {
+					return -1
+				}
+			}
+			return j + 1
+		}
+		end = j
+	}
+}
+
+// firstRecordLine returns the offset of the first line of b that starts a
+// logical line other than a comment, or -1.
+func firstRecordLine(b []byte) int {
+	for start := 0; start < len(b); {
+		end := bytes.IndexByte(b[start:], '\n')
+		if end < 0 {
+			return -1 // an unfinished line: the chunk waits for more
+		}
+		l := dropCR(dropCR(b[start : start+end]))
+		if len(l) > 0 && l[0] != ' ' && l[0] != '#' {
+			return start
+		}
+		start += end + 1
+	}
+	return -1
 }

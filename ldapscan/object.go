@@ -150,7 +150,17 @@ func formatGUID(b []byte) (string, error) {
 	if len(b) != 16 {
 		return "", fmt.Errorf("want 16 bytes, got %d", len(b))
 	}
-	return fmt.Sprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6],
-		b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]), nil
+	// Hex by hand, not fmt: one GUID per object of a large export (issue 9).
+	const hexDigits = "0123456789abcdef"
+	var out [36]byte
+	j := 0
+	for i, k := range [16]int{3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15} {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out[j] = '-'
+			j++
+		}
+		out[j], out[j+1] = hexDigits[b[k]>>4], hexDigits[b[k]&0xf]
+		j += 2
+	}
+	return string(out[:]), nil
 }

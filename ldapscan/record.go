@@ -11,7 +11,13 @@ import (
 // attribute names folded to lower case and stripped of options, values merged
 // across AD range retrieval (";range=0-1499", ";range=1500-*").
 type record struct {
-	dn    string
+	dn string
+	// known holds the values of the attributes the code reads
+	// (ldifAttributes), by their index in knownAttrs: one slice each, found
+	// without hashing on the LDIF path (issue 9); attrs the others, by
+	// lower-case name.
+	known [][][]byte
+	used  []int // indexes of known that hold values, for reset
 	attrs map[string][][]byte
 	// ranges tracks attributes whose values arrive in ranges; an attribute
 	// stays here until its "-*" terminator has been merged.
@@ -33,7 +39,51 @@ type rangeState struct {
 func (s *rangeState) next() int { return s.current.high + 1 }
 
 func newRecord(dn string) *record {
-	return &record{dn: dn, attrs: make(map[string][][]byte)}
+	return &record{dn: dn, known: make([][][]byte, len(knownAttrs))}
+}
+
+// knownAttrs are ldifAttributes in lower case; knownAttrIDs maps each, in
+// lower case and as spelt in the code, to its index.
+var knownAttrs, knownAttrIDs = func() ([]string, map[string]int) {
+	var names []string
+	ids := map[string]int{}
+	for _, a := range ldifAttributes() {
+		l := strings.ToLower(a)
+		if _, dup := ids[l]; !dup {
+			ids[l] = len(names)
+			names = append(names, l)
+		}
+		ids[a] = ids[l]
+	}
+	return names, ids
+}()
+
+// putKnown appends values to the attribute of index id in knownAttrs.
+func (r *record) putKnown(id int, values ...[]byte) {
+	if len(r.known[id]) == 0 {
+		r.used = append(r.used, id)
+	}
+	r.known[id] = append(r.known[id], values...)
+}
+
+// get returns the values stored under key (a lower-case name).
+func (r *record) get(key string) [][]byte {
+	if id, ok := knownAttrIDs[key]; ok {
+		return r.known[id]
+	}
+	return r.attrs[key]
+}
+
+// put appends values under key (a lower-case name).
+func (r *record) put(key string, values [][]byte) {
+	if id, ok := knownAttrIDs[key]; ok {
+		r.putKnown(id, values...)
+		return
+	}
+	if r.attrs == nil {
+		r.attrs = make(map[string][][]byte)
+	}
+	r.attrs[key] = append(r.attrs[key], values...)
 }
 
 // parseAttrDesc splits an attribute description such as
@@ -92,7 +142,7 @@ func (r *record) add(desc string, values [][]byte) error {
 			return fmt.Errorf("%s: %w", r.dn, err)
 		}
 	}
-	r.attrs[key] = append(r.attrs[key], values...)
+	r.put(key, values)
 	return nil
 }
 
@@ -107,10 +157,10 @@ func (r *record) advanceRange(key, name string, rng valueRange) error {
 	case seen && st.current.last:
 		return fmt.Errorf("%s: range starting at %d after the last range", name, rng.low)
 	case seen && rng.low == st.next():
-	case !seen && rng.low == 0 && len(r.attrs[key]) == 0:
+	case !seen && rng.low == 0 && len(r.get(key)) == 0:
 		st = &rangeState{desc: name}
 		r.ranges[key] = st
-	case !seen && len(r.attrs[key]) > 0:
+	case !seen && len(r.get(key)) > 0:
 		return fmt.Errorf("%s: range=%d after its values were complete", name, rng.low)
 	default:
 		return fmt.Errorf("%s: range starting at %d does not follow the values read so far", name, rng.low)
@@ -133,7 +183,100 @@ func (r *record) incomplete() []string {
 }
 
 // values returns the values of attribute name (case-insensitive).
-func (r *record) values(name string) [][]byte { return r.attrs[strings.ToLower(name)] }
+func (r *record) values(name string) [][]byte {
+	if id, ok := knownAttrID(name); ok {
+		return r.known[id]
+	}
+	return r.get(strings.ToLower(name))
+}
+
+// knownAttrID is knownAttrIDs[name], first through a table indexed by a
+// hash of the name's length and three of its bytes: the inventory asks
+// about 25 attributes of each of 255,000 entries of a large export, and a
+// map lookup hashes the whole name (issue 9).
+func knownAttrID(name string) (int, bool) {
+	if len(name) > 0 {
+		if slot := &knownAttrSlots[attrSlot(name)]; slot.name == name {
+			return slot.id, true
+		}
+	}
+	id, ok := knownAttrIDs[name]
+	return id, ok
+}
+
+type attrSlotEntry struct {
+	name string
+	id   int
+}
+
+func attrSlot(name string) int {
+	n := len(name)
+	return (n*131 + int(name[0])*7 + int(name[n-1])*13 + int(name[n/2])*17 + int(name[n/3])*29 + int(name[2*n/3])*3) & (attrSlots - 1)
+}
+
+const attrSlots = 1024 // a power of two
+
+// knownAttrSlots holds the names of ldifAttributes, as spelt, whose slot no
+// other takes; the others, and other spellings, are found in the map.
+var knownAttrSlots = func() (t [attrSlots]attrSlotEntry) {
+	// The names as the code spells them: those it asks for.
+	taken := map[int]int{}
+	for _, name := range ldifAttributes() {
+		taken[attrSlot(name)]++
+	}
+	for _, name := range ldifAttributes() {
+		if k := attrSlot(name); taken[k] == 1 {
+			t[k] = attrSlotEntry{name: name, id: knownAttrIDs[name]}
+		}
+	}
+	return t
+}()
+
+// reset empties r for the next entry of dn, keeping its slices for reuse.
+func (r *record) reset(dn string) {
+	r.dn = dn
+	r.ranges = nil
+	for _, id := range r.used {
+		r.known[id] = r.known[id][:0]
+	}
+	r.used = r.used[:0]
+	if len(r.attrs) > 64 { // an entry of many odd attribute names: start afresh
+		r.attrs = nil
+		return
+	}
+	for k, v := range r.attrs {
+		r.attrs[k] = v[:0]
+	}
+}
+
+// detach returns a copy of r that shares no memory with the buffers r's
+// values point into.
+func (r *record) detach() *record {
+	c := newRecord(r.dn)
+	c.ranges = r.ranges
+	clone := func(vs [][]byte) [][]byte {
+		if len(vs) == 0 {
+			return nil
+		}
+		cp := make([][]byte, len(vs))
+		for i, v := range vs {
+			cp[i] = slices.Clone(v)
+		}
+		return cp
+	}
+	for i, vs := range r.known {
+		c.known[i] = clone(vs)
+	}
+	for k, vs := range r.attrs {
+		if len(vs) > 0 {
+			if c.attrs == nil {
+				c.attrs = make(map[string][][]byte)
+			}
+			c.attrs[k] = clone(vs)
+		}
+	}
+	return c
+}
 
 // strings returns the values of attribute name as strings.
 func (r *record) strings(name string) []string {

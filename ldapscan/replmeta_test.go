@@ -58,7 +58,9 @@ func TestReadSPNChange(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRecord("CN=svc,DC=corp,DC=example,DC=test")
-			r.attrs = tt.attrs
+			for key, values := range tt.attrs {
+				r.put(key, values)
+			}
 			o, err := objectFromRecord(r)
 			if err != nil {
 				t.Fatal(err)
@@ -74,10 +76,12 @@ func TestDCSetNames(t *testing.T) {
 	b := newDirectoryBuilder()
 	server := "CN=DC1,CN=Servers,CN=Default-First-Site-Name,CN=Sites,CN=Configuration,DC=corp,DC=example,DC=test"
 	srv := newRecord(server)
-	srv.attrs = map[string][][]byte{"objectclass": {[]byte("top"), []byte("server")}, "dnshostname": {[]byte("DC1.corp.example.test")}}
+	srv.put("objectclass", [][]byte{[]byte("top"), []byte("server")})
+	srv.put("dnshostname", [][]byte{[]byte("DC1.corp.example.test")})
 	dsa := newRecord("CN=NTDS Settings," + server)
 	inv, _ := base64.StdEncoding.DecodeString("cjv/+QZChkK6w+qHG0T1xg==") // the lab DC's, read with ldapsearch
-	dsa.attrs = map[string][][]byte{"objectclass": {[]byte("nTDSDSA")}, "invocationid": {inv}}
+	dsa.put("objectclass", [][]byte{[]byte("nTDSDSA")})
+	dsa.put("invocationid", [][]byte{inv})
 	b.add(dsa) // the child may come first
 	b.add(srv)
 	dir := b.directory()

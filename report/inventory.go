@@ -2,12 +2,15 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/spnaudit/spnaudit/inventory"
 )
@@ -30,25 +33,48 @@ func sortedObjects(snap *inventory.Snapshot) []*inventory.Object {
 }
 
 // writeInventoryJSON streams a JSON array of objects, one encoding at a time,
-// so a forest of 250,000 accounts is never held twice in memory.
+// so a forest of 250,000 accounts is never held twice in memory. The
+// objects are encoded in batches on every core and written in order
+// (issue 9): the output is byte for byte that of one encoder.
 func writeInventoryJSON(w io.Writer, snap *inventory.Snapshot) error {
-	bw := bufio.NewWriter(w)
+	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteString("[")
-	var indented []byte
-	for i, o := range sortedObjects(snap) {
-		if i > 0 {
-			bw.WriteString(",")
+	objs := sortedObjects(snap)
+	const batch = 512
+	type encoded struct {
+		b   []byte
+		err error
+	}
+	workers := runtime.GOMAXPROCS(0)
+	futures := make(chan chan encoded, workers+1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(futures)
+		for start := 0; start < len(objs); start += batch {
+			fut := make(chan encoded, 1)
+			select {
+			case futures <- fut:
+			case <-stop:
+				return
+			}
+			go func(objs []*inventory.Object, first bool) {
+				b, err := encodeInventoryObjects(objs, first)
+				fut <- encoded{b, err}
+			}(objs[start:min(start+batch, len(objs))], start == 0)
 		}
-		obj := *o
-		obj.SPNs = nonNil(obj.SPNs)
-		// json.MarshalIndent's output, indented in one pass (appendIndent).
-		b, err := json.Marshal(obj)
-		if err != nil {
-			return err
+	}()
+	defer func() {
+		close(stop)
+		for range futures {
 		}
-		indented = appendIndent(indented[:0], b, "  ", "  ")
-		bw.WriteString("\n  ")
-		bw.Write(indented)
+	}()
+	for fut := range futures {
+		e := <-fut
+		if e.err != nil {
+			return e.err
+		}
+		bw.Write(e.b)
+		inventoryBuffers.Put(&e.b)
 	}
 	if len(snap.Objects) > 0 {
 		bw.WriteString("\n")
@@ -56,6 +82,34 @@ func writeInventoryJSON(w io.Writer, snap *inventory.Snapshot) error {
 	bw.WriteString("]\n")
 	return bw.Flush()
 }
+
+// encodeInventoryObjects encodes objects as elements of the inventory
+// array, each after its comma (but the first of the array) and newline,
+// into a buffer from inventoryBuffers.
+func encodeInventoryObjects(objs []*inventory.Object, first bool) ([]byte, error) {
+	out := (*inventoryBuffers.Get().(*[]byte))[:0]
+	var eb bytes.Buffer
+	enc := json.NewEncoder(&eb) // json.Marshal's output, into one reused buffer
+	for i, o := range objs {
+		if i > 0 || !first {
+			out = append(out, ',')
+		}
+		obj := *o
+		obj.SPNs = nonNil(obj.SPNs)
+		eb.Reset()
+		if err := enc.Encode(obj); err != nil {
+			return nil, err
+		}
+		out = append(out, "\n  "...)
+		// json.MarshalIndent's output, indented in one pass (appendIndent).
+		out = appendIndent(out, bytes.TrimSuffix(eb.Bytes(), []byte("\n")), "  ", "  ")
+	}
+	return out, nil
+}
+
+// inventoryBuffers recycles the batches' buffers: fewer allocations, fewer
+// collections, each of which scans every object of the inventory.
+var inventoryBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512<<10); return &b }}
 
 // writeInventoryTable writes one block per object: account, kind and DN on
 // the first line, then its SPNs as stored, indented.
