@@ -200,7 +200,7 @@ func referralURLs(err error) ([]string, bool) {
 // connection meanwhile (LDAP requests carry their own message IDs).
 //
 // A failed page fails the search, and so does a failed onPage (the request
-// in flight is then abandoned): nothing is returned for a partial read. When
+// in flight is then cancelled): nothing is returned for a partial read. When
 // both fail (the connection dropped), the error of the earlier page wins.
 func (s *session) pagedSearch(ctx context.Context, req *ldap.SearchRequest, pageSize uint32, refs *referrals, onPage func([]*ldap.Entry) error) error {
 	ctx, cancel := context.WithCancel(ctx)
