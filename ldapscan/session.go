@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
@@ -99,6 +100,7 @@ func (sc *Scanner) connectAny(ctx context.Context) (*session, error) {
 // referrals collects the referrals a scan met; they are reported, never
 // followed.
 type referrals struct {
+	mu    sync.Mutex // a paged search's next page and range reads of the last one add concurrently
 	count int
 	urls  []string
 }
@@ -107,6 +109,8 @@ type referrals struct {
 const maxReferralURLs = 20
 
 func (r *referrals) add(log *slog.Logger, base string, urls ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.count++
 	for _, u := range urls {
 		if len(r.urls) < maxReferralURLs {
@@ -187,15 +191,49 @@ func referralURLs(err error) ([]string, bool) {
 }
 
 // pagedSearch runs req with the paged results control (RFC 2696) and hands
-// each page to onPage once the page is complete: memory is bounded by one
-// page, and onPage may issue its own requests (range retrieval) between
-// pages.
+// each page to onPage once the page is complete, in order. The next page is
+// asked for as soon as a page's cookie arrives, and onPage converts the page
+// just read while the DC builds the next one: paging one page at a time made
+// the client's decoding add straight to the DC's time (docs/performance.md).
+// Memory is bounded by two pages; onPage runs on one goroutine, one page at
+// a time, and may issue its own requests (range retrieval) on the same
+// connection meanwhile (LDAP requests carry their own message IDs).
+//
+// A failed page fails the search, and so does a failed onPage (the request
+// in flight is then cancelled): nothing is returned for a partial read. When
+// both fail (the connection dropped), the error of the earlier page wins.
 func (s *session) pagedSearch(ctx context.Context, req *ldap.SearchRequest, pageSize uint32, refs *referrals, onPage func([]*ldap.Entry) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan []*ldap.Entry) // unbuffered: one page converted while the next is read
+	handled := make(chan error, 1)
+	go func() {
+		var err error
+		for page := range pages {
+			if err == nil {
+				if err = onPage(page); err != nil {
+					cancel() // stop reading pages nobody will convert
+				}
+			}
+		}
+		handled <- err
+	}()
+	err := s.readPages(ctx, req, pageSize, refs, pages)
+	close(pages)
+	if perr := <-handled; perr != nil {
+		return perr
+	}
+	return err
+}
+
+// readPages sends the pages of req to pages, asking for each next page as
+// soon as the previous one's cookie arrived.
+func (s *session) readPages(ctx context.Context, req *ldap.SearchRequest, pageSize uint32, refs *referrals, pages chan<- []*ldap.Entry) error {
 	paging := ldap.NewControlPaging(pageSize)
 	base := req.Controls[:len(req.Controls):len(req.Controls)]
 	for {
 		req.Controls = append(base, paging)
-		var page []*ldap.Entry
+		page := make([]*ldap.Entry, 0, min(pageSize, 1000))
 		controls, err := s.stream(ctx, req, refs, func(e *ldap.Entry) error {
 			page = append(page, e)
 			return nil
@@ -203,8 +241,10 @@ func (s *session) pagedSearch(ctx context.Context, req *ldap.SearchRequest, page
 		if err != nil {
 			return err
 		}
-		if err := onPage(page); err != nil {
-			return err
+		select {
+		case pages <- page:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 		next, _ := ldap.FindControl(controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
 		if next == nil || len(next.Cookie) == 0 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spnaudit/spnaudit/lab"
+	"github.com/spnaudit/spnaudit/ldapscan"
 )
 
 // The lab's OU=Bulk as e2e's BenchmarkLabScans seeds it: a different size
@@ -20,12 +21,8 @@ const (
 )
 
 // liveAttributes are the attributes spnaudit's inventory reads for each
-// object (ldapscan's objectAttributes), for ldapsearch to read the same.
-var liveAttributes = []string{
-	"objectGUID", "sAMAccountName", "objectClass", "userAccountControl",
-	"dNSHostName", "msDS-SupportedEncryptionTypes", "pwdLastSet", "adminCount",
-	"msDS-AllowedToDelegateTo", "uSNChanged", "servicePrincipalName",
-}
+// object, for ldapsearch to read the same: the DC's cost grows with them.
+var liveAttributes = ldapscan.ObjectAttributes()
 
 // live measures inventory and scan of the lab DC's OU=Bulk against
 // ldapsearch -Y GSSAPI (sealed too: OpenLDAP's default SASL maxssf) of the

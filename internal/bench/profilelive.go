@@ -76,9 +76,13 @@ func profileLiveMain(args []string) int {
 	if len(pageAt) > 0 {
 		first = pageAt[0]
 	}
+	last := first
+	if len(pageAt) > 0 {
+		last = pageAt[len(pageAt)-1]
+	}
 	fmt.Printf("login %v; scan %v: first inventory page after %v (connect, bind, rootDSE, configuration, DNS and the DC's first page), "+
-		"%d pages, %d objects, %d SPNs, %d naming contexts; client CPU %v\n",
-		login.Round(time.Millisecond), total.Round(time.Millisecond), first.Round(time.Millisecond), len(pageAt),
+		"last page after %v, %d pages, %d objects, %d SPNs, %d naming contexts; client CPU %v\n",
+		login.Round(time.Millisecond), total.Round(time.Millisecond), first.Round(time.Millisecond), last.Round(time.Millisecond), len(pageAt),
 		len(res.Snapshot.Objects), res.Snapshot.SPNCount(), res.Stats.NamingContexts, cpuUsed.Round(time.Millisecond))
 	return 0
 }
