@@ -97,10 +97,15 @@ func farmLock(t testing.TB, l *lab.Lab, how int) {
 // two reads of the whole domain (spnaudit's and ldapsearch's), which a write
 // between them (even one undone before the second) would make differ. Tests
 // that write take the writers' lock shared (Scenario, RequireFarmWriter).
+//
+// Every test takes the writers' lock before the farm lock: RequireFarmWriter
+// (writers shared, farm exclusive) and RequireQuiet (writers exclusive, farm
+// shared) in opposite orders would wait for each other for ever.
 func RequireQuiet(t testing.TB) *lab.Lab {
 	t.Helper()
-	l := Require(t)
+	l := defaultLab.up(t)
 	fileLock(t, l, ".writers.lock", syscall.LOCK_EX)
+	farmLock(t, l, syscall.LOCK_SH)
 	return l
 }
 
@@ -193,8 +198,9 @@ func (in *instance) up(t testing.TB) *lab.Lab {
 // Scenario applies sc (in its own OU) to the running lab and returns it.
 func Scenario(t testing.TB, sc *lab.Scenario) *lab.Lab {
 	t.Helper()
-	l := Require(t)
-	writerLock(t, l)
+	l := defaultLab.up(t)
+	writerLock(t, l) // before the farm lock (see RequireQuiet)
+	farmLock(t, l, syscall.LOCK_SH)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if err := l.Locked(func() error { return l.Apply(ctx, sc) }); err != nil {
