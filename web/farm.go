@@ -65,13 +65,13 @@ type svgLine struct {
 }
 
 type accountBox struct {
-	X, Y, W, H int
-	RowW, NoteX int // an SPN row's width, its note's right edge
-	Owner      bool // the farm's account
-	Name       string
-	Full       string // DN or name, whole
-	Caption    string
-	SPNs       []spnLabel
+	X, Y, W, H  int
+	RowW, NoteX int  // an SPN row's width, its note's right edge
+	Owner       bool // the farm's account
+	Name        string
+	Full        string // DN or name, whole
+	Caption     string
+	SPNs        []spnLabel
 }
 
 type spnLabel struct {
