@@ -33,12 +33,12 @@ const (
 	svgMargin     = 16
 	hostW, hostH  = 200, 54
 	hostGap       = 20
-	accountW      = 480
+	accountW      = 420
 	accountGap    = 24
 	accountHead   = 44
 	spnRowH       = 20
 	legendH       = 64
-	maxLabelRunes = 48 // longer SPNs and names are cut, in full in <title>
+	maxLabelRunes = 40 // longer SPNs and names are cut, in full in <title>
 )
 
 type farmPicture struct {
@@ -284,13 +284,13 @@ func layoutFarm(pic *farmPicture, farm audit.Farm, accounts []accountBox) {
 			rowH = 0
 		}
 		a.X, a.Y, a.W = x0+col*(accountW+accountGap), rowTop, accountW
-		a.RowW, a.NoteX = accountW-16, accountW-14
+		a.RowW, a.NoteX = accountW-16, accountW-22
 		a.H = accountHead + len(a.SPNs)*spnRowH + 8
-		a.Name = cut(a.Name)
+		a.Name, a.Full = cut(a.Name), displayText(a.Full)
 		for j := range a.SPNs {
 			s := &a.SPNs[j]
 			s.Y = accountHead + j*spnRowH
-			s.Text = cut(s.Full)
+			s.Text, s.Full = cut(s.Full), displayText(s.Full)
 		}
 		rowH = max(rowH, a.H)
 	}

@@ -35,7 +35,7 @@ const maxFilterLen = 512
 
 func parseFilter(q url.Values) landingFilter {
 	get := func(k string) string {
-		v := strings.TrimSpace(q.Get(k))
+		v := displayText(strings.TrimSpace(q.Get(k)))
 		if len(v) > maxFilterLen {
 			v = v[:maxFilterLen]
 		}
@@ -80,7 +80,8 @@ func (f landingFilter) query(set map[string]string) string {
 }
 
 // apply returns the findings the filter keeps, in their order; findings
-// itself when no filter is set.
+// itself when no filter is set. Text matches what the page shows
+// (displayText), so a value copied from the page finds its finding.
 func (f landingFilter) apply(findings []audit.Finding, names map[string]string) []audit.Finding {
 	if !f.Active() {
 		return findings
@@ -91,11 +92,11 @@ func (f landingFilter) apply(findings []audit.Finding, names map[string]string) 
 		if f.Rule != "" && fd.Rule != f.Rule || f.Severity != "" && string(fd.Severity) != f.Severity {
 			continue
 		}
-		if spn != "" && !strings.Contains(foldSPN(fd.SPN), spn) {
+		if spn != "" && !strings.Contains(foldSPN(displayText(fd.SPN)), spn) {
 			continue
 		}
 		if account != "" && !slices.ContainsFunc(fd.Accounts, func(dn string) bool {
-			return strings.Contains(foldSPN(names[dn]), account) || strings.Contains(foldSPN(dn), account)
+			return strings.Contains(foldSPN(displayText(names[dn])), account) || strings.Contains(foldSPN(displayText(dn)), account)
 		}) {
 			continue
 		}

@@ -165,7 +165,7 @@ func newLandingPage(st metrics.Status, filter landingFilter, farms []audit.Farm)
 			At:        formatTime(st.LastScan.At),
 			Ago:       formatAge(now.Sub(st.LastScan.At)),
 			Stage:     st.LastScan.Stage,
-			Err:       st.LastScan.Err,
+			Err:       displayText(st.LastScan.Err),
 		},
 	}
 	for name, up := range st.LDAPUp {
@@ -288,7 +288,7 @@ func groupByAccount(findings []audit.Finding, names map[string]string, filter la
 			add("", nil, f)
 		}
 		for _, dn := range f.Accounts {
-			add(dn, &accountView{Name: nameOf(dn, names), DN: dn, Link: filter.query(map[string]string{"account": dn})}, f)
+			add(dn, &accountView{Name: displayText(nameOf(dn, names)), DN: displayText(dn), Link: filter.query(map[string]string{"account": dn})}, f)
 		}
 	}
 	if len(groups) > maxAccountGroups {
@@ -306,13 +306,13 @@ func newFindingRow(f *audit.Finding, names map[string]string, filter landingFilt
 		Severity:     f.Severity,
 		Rule:         f.Rule,
 		ShowRule:     filter.View == "account",
-		SPN:          f.SPN,
-		Message:      f.Message,
-		Remediation:  strings.Join(f.Remediation, "\n"),
+		SPN:          displayText(f.SPN),
+		Message:      displayText(f.Message),
+		Remediation:  displayText(strings.Join(f.Remediation, "\n")),
 		References:   f.References,
 	}
 	for _, dn := range f.Accounts {
-		row.Accounts = append(row.Accounts, accountView{Name: nameOf(dn, names), DN: dn,
+		row.Accounts = append(row.Accounts, accountView{Name: displayText(nameOf(dn, names)), DN: displayText(dn),
 			Link: filter.query(map[string]string{"account": dn})})
 	}
 	return row
