@@ -3,14 +3,14 @@ package web
 import (
 	"encoding/xml"
 	"log/slog"
-	"net/url"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
-	"unicode/utf8"
 	"testing"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 
