@@ -207,3 +207,26 @@ func TestIISPasswordNeverShown(t *testing.T) {
 		}
 	}
 }
+
+// TestScanIISChecksImportedFarm: scan --iis checks the farm the IIS files
+// describe as if it had been imported: farm-drift finds the lab farm's
+// duplicate, as with the hand-written farm.
+func TestScanIISChecksImportedFarm(t *testing.T) {
+	clearEnv(t)
+	r := spnaudit(t, false, "scan", "--ldif", farmLDIF, "--iis", strings.Join(labIIS, ","), "--format", "json", "--fail-on", "none")
+	byHand := spnaudit(t, false, "scan", "--ldif", farmLDIF, "--config", farmConfig(t, ""), "--format", "json", "--fail-on", "none")
+	drift := func(out string) []string {
+		_, doc := rulesOf(t, out)
+		var got []string
+		for _, f := range doc.Findings {
+			if f.Rule == "farm-drift" {
+				got = append(got, string(f.Severity)+" "+f.SPN+" "+f.Message)
+			}
+		}
+		return got
+	}
+	got, want := drift(r.stdout), drift(byHand.stdout)
+	if r.status != 0 || len(want) != 1 || !slices.Equal(got, want) {
+		t.Errorf("farm-drift from the IIS files (status %d, %s):\n%q\nwith the hand-written farm:\n%q", r.status, r.stderr, got, want)
+	}
+}
