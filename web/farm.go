@@ -98,10 +98,18 @@ func farmPictures(farms []audit.Farm, findings []audit.Finding, names map[string
 	if len(farms) == 0 {
 		return nil
 	}
-	// The findings of the rules a picture shows, by folded SPN: one pass
-	// over what may be tens of thousands of findings.
+	// The findings of the rules a picture shows about the farms' SPNs and
+	// hosts, by folded SPN: one pass over what may be tens of thousands of
+	// findings, folding into one buffer.
+	wanted := make(map[string]bool) // folded desired SPNs
+	for _, farm := range farms {
+		for _, spn := range farm.DesiredSPNs() {
+			wanted[foldSPN(spn)] = true
+		}
+	}
 	bySPN := make(map[string][]*audit.Finding)
 	var badFarms []*audit.Finding
+	var buf []byte
 	for i := range findings {
 		f := &findings[i]
 		switch f.Rule {
@@ -113,7 +121,12 @@ func farmPictures(farms []audit.Farm, findings []audit.Finding, names map[string
 			badFarms = append(badFarms, f)
 			continue
 		}
-		k := foldSPN(f.SPN)
+		buf = appendFoldDisplay(buf[:0], f.SPN)
+		// farm-drift's extras are SPNs the farms do not declare.
+		if !wanted[string(buf)] && f.Rule != audit.RuleFarmDrift {
+			continue
+		}
+		k := string(buf)
 		bySPN[k] = append(bySPN[k], f)
 	}
 	out := make([]farmPicture, 0, len(farms))

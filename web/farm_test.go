@@ -208,3 +208,22 @@ func TestLandingHostileDirectoryText(t *testing.T) {
 		}
 	}
 }
+
+// TestFarmPictureProblems: a farm the audit cannot check (its account is not
+// in the directory) gets no picture of SPNs that would all look registered,
+// but farm-drift's reason, so the page and audit stay in step.
+func TestFarmPictureProblems(t *testing.T) {
+	unknown := testFarm()
+	unknown.Name, unknown.Account = "nobody", `CORP\svc-nobody`
+	unknown.VIP, unknown.Nodes = "web9", []string{"web91", "web92"}
+	fx := auditedFarm(t, []audit.Farm{unknown}, nil)
+	_, body := serve(t, fx.handler, "GET", "/")
+	if strings.Contains(body, `data-farm="nobody"`) ||
+		!strings.Contains(body, `No picture: Farm nobody cannot be checked: account &#34;CORP\\svc-nobody&#34; not found in the directory.`) {
+		t.Errorf("farm with an unknown account:\n%s", body)
+	}
+	pics := farmPictures([]audit.Farm{{Name: "broken"}}, nil, nil)
+	if len(pics) != 1 || !strings.HasPrefix(pics[0].Problem, "invalid configuration: ") {
+		t.Errorf("invalid farm: %+v", pics)
+	}
+}

@@ -1,14 +1,18 @@
 package web
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 // landingFilter is the landing page's query: plain GET parameters, so that
@@ -79,30 +83,59 @@ func (f landingFilter) query(set map[string]string) string {
 	return "/?" + q.Encode()
 }
 
-// apply returns the findings the filter keeps, in their order; findings
-// itself when no filter is set. Text matches what the page shows
+// apply returns the findings the filter keeps, in their order, as pointers
+// into findings (the published state, never modified). Text matches what the page shows
 // (displayText), so a value copied from the page finds its finding.
-func (f landingFilter) apply(findings []audit.Finding, names map[string]string) []audit.Finding {
+func (f landingFilter) apply(findings []audit.Finding, names map[string]string) []*audit.Finding {
 	if !f.Active() {
-		return findings
+		out := make([]*audit.Finding, len(findings))
+		for i := range findings {
+			out[i] = &findings[i]
+		}
+		return out
 	}
-	spn, account := foldSPN(f.SPN), foldSPN(f.Account)
-	var out []audit.Finding
-	for _, fd := range findings {
+	spn, account := []byte(foldSPN(f.SPN)), foldSPN(f.Account)
+	// Accounts repeat across findings: each DN is matched once.
+	accountMatch := make(map[string]bool)
+	matches := func(dn string) bool {
+		m, ok := accountMatch[dn]
+		if !ok {
+			m = strings.Contains(foldSPN(displayText(names[dn])), account) || strings.Contains(foldSPN(displayText(dn)), account)
+			accountMatch[dn] = m
+		}
+		return m
+	}
+	var buf []byte
+	var out []*audit.Finding
+	for i := range findings {
+		fd := &findings[i]
 		if f.Rule != "" && fd.Rule != f.Rule || f.Severity != "" && string(fd.Severity) != f.Severity {
 			continue
 		}
-		if spn != "" && !strings.Contains(foldSPN(displayText(fd.SPN)), spn) {
-			continue
+		if len(spn) > 0 {
+			buf = appendFoldDisplay(buf[:0], fd.SPN)
+			if !bytes.Contains(buf, spn) {
+				continue
+			}
 		}
-		if account != "" && !slices.ContainsFunc(fd.Accounts, func(dn string) bool {
-			return strings.Contains(foldSPN(displayText(names[dn])), account) || strings.Contains(foldSPN(displayText(dn)), account)
-		}) {
+		if account != "" && !slices.ContainsFunc(fd.Accounts, matches) {
 			continue
 		}
 		out = append(out, fd)
 	}
 	return out
+}
+
+// appendFoldDisplay appends foldSPN(displayText(s)) to dst without
+// allocating for an SPN without control characters.
+func appendFoldDisplay(dst []byte, s string) []byte {
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		s = displayText(s)
+	}
+	for _, r := range s {
+		dst = utf8.AppendRune(dst, inventory.FoldRune(r))
+	}
+	return dst
 }
 
 // findingKey identifies a finding across scans: its rule, SPN and accounts,

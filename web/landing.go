@@ -232,11 +232,10 @@ func summarize(findings []audit.Finding, filter landingFilter) summaryView {
 
 // groupByRule shows each rule's most severe findings, at most
 // maxRowsPerRule, with the exact total.
-func groupByRule(findings []audit.Finding, names map[string]string, filter landingFilter, ids *anchors) []ruleGroup {
+func groupByRule(findings []*audit.Finding, names map[string]string, filter landingFilter, ids *anchors) []ruleGroup {
 	var groups []ruleGroup
 	index := make(map[string]int)
-	for i := range findings {
-		f := &findings[i]
+	for _, f := range findings {
 		j, ok := index[f.Rule]
 		if !ok {
 			j = len(groups)
@@ -261,15 +260,20 @@ const maxAccountGroups = 100
 // groupByAccount shows the findings under each account they name, accounts
 // in the order of their most severe finding; a finding naming two accounts
 // is under both.
-func groupByAccount(findings []audit.Finding, names map[string]string, filter landingFilter, ids *anchors) ([]ruleGroup, int) {
+func groupByAccount(findings []*audit.Finding, names map[string]string, filter landingFilter, ids *anchors) ([]ruleGroup, int) {
 	var groups []ruleGroup
 	index := make(map[string]int)
-	add := func(key string, acct *accountView, f *audit.Finding) {
-		j, ok := index[key]
+	add := func(dn string, f *audit.Finding) {
+		j, ok := index[dn]
 		if !ok {
 			j = len(groups)
-			index[key] = j
-			groups = append(groups, ruleGroup{Account: acct, Severity: f.Severity, ID: "account-" + anchorHash(key)})
+			index[dn] = j
+			g := ruleGroup{Severity: f.Severity, ID: "account-" + anchorHash(dn)}
+			if dn != "" {
+				g.Account = &accountView{Name: displayText(nameOf(dn, names)), DN: displayText(dn),
+					Link: filter.query(map[string]string{"account": dn})}
+			}
+			groups = append(groups, g)
 		}
 		g := &groups[j]
 		g.Total++
@@ -282,13 +286,12 @@ func groupByAccount(findings []audit.Finding, names map[string]string, filter la
 			g.More++
 		}
 	}
-	for i := range findings {
-		f := &findings[i]
+	for _, f := range findings {
 		if len(f.Accounts) == 0 {
-			add("", nil, f)
+			add("", f)
 		}
 		for _, dn := range f.Accounts {
-			add(dn, &accountView{Name: displayText(nameOf(dn, names)), DN: displayText(dn), Link: filter.query(map[string]string{"account": dn})}, f)
+			add(dn, f)
 		}
 	}
 	if len(groups) > maxAccountGroups {

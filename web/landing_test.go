@@ -2,12 +2,14 @@ package web
 
 import (
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/inventory"
+	"github.com/spnaudit/spnaudit/metrics"
 )
 
 // largeResult is a scan with many findings, in the audit's order (most
@@ -107,4 +109,23 @@ func BenchmarkLandingPage(b *testing.B) {
 		size = len(body)
 	}
 	b.ReportMetric(float64(size), "bytes/page")
+}
+
+// BenchmarkLandingPageFiltered renders the same page narrowed by an SPN
+// filter, grouped by account, and with a farm drawn.
+func BenchmarkLandingPageFiltered(b *testing.B) {
+	c := newClock()
+	s := newTestStore(c, 1000)
+	succeed(s, largeResult(c, 2000, 20000, 23000))
+	h := NewHandlerWith(s, metrics.NewRegistry(s), slog.New(slog.DiscardHandler), Options{Farms: []audit.Farm{{
+		Name: "intranet", VIP: "svnlb301", DNSSuffix: "corp.example.test", Classes: []string{"HTTP"},
+		Nodes: []string{"svexpgg310", "svexpgg311", "svexpgg312"}, Account: `CORP\svc-iis`,
+	}}})
+	for _, q := range []string{"/?spn=medium-0499", "/?view=account", "/?account=svc-iis&severity=medium"} {
+		b.Run(q, func(b *testing.B) {
+			for b.Loop() {
+				serve(b, h, "GET", q)
+			}
+		})
+	}
 }
