@@ -287,16 +287,26 @@ func layoutFarm(pic *farmPicture, farm audit.Farm, accounts []accountBox) {
 	if len(farm.Nodes) > 0 {
 		y += hostH + 60
 	}
-	rowTop, rowH := y, 0
+	// The farm's account in the first column; the other holders fill the
+	// other columns, each box under the shortest column, so the picture stays
+	// about as tall as the farm's account.
 	x0 := center - accountsW/2
+	bottom := make([]int, cols) // each column's next free y
+	for c := range bottom {
+		bottom[c] = y
+	}
 	for i := range accounts {
 		a := &accounts[i]
-		col := i % cols
-		if col == 0 && i > 0 {
-			rowTop += rowH + accountGap
-			rowH = 0
+		col := 0
+		if i > 0 && cols > 1 {
+			col = 1
+			for c := 2; c < cols; c++ {
+				if bottom[c] < bottom[col] {
+					col = c
+				}
+			}
 		}
-		a.X, a.Y, a.W = x0+col*(accountW+accountGap), rowTop, accountW
+		a.X, a.Y, a.W = x0+col*(accountW+accountGap), bottom[col], accountW
 		a.RowW, a.NoteX = accountW-16, accountW-22
 		a.H = accountHead + len(a.SPNs)*spnRowH + 8
 		a.Name, a.Full = cut(a.Name), displayText(a.Full)
@@ -305,14 +315,14 @@ func layoutFarm(pic *farmPicture, farm audit.Farm, accounts []accountBox) {
 			s.Y = accountHead + j*spnRowH
 			s.Text, s.Full = cut(s.Full), displayText(s.Full)
 		}
-		rowH = max(rowH, a.H)
+		bottom[col] = a.Y + a.H + accountGap
 	}
 	owner := &accounts[0]
 	for _, n := range pic.Nodes {
 		pic.Links = append(pic.Links, svgLine{X1: n.X + hostW/2, Y1: n.Y + hostH, X2: owner.X + owner.W/2, Y2: owner.Y})
 	}
 	pic.Account = accounts
-	pic.LegendY = rowTop + rowH + 20
+	pic.LegendY = slices.Max(bottom)
 	pic.Height = pic.LegendY + legendH
 }
 
