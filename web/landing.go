@@ -300,12 +300,23 @@ func groupByAccount(findings []*audit.Finding, names map[string]string, filter l
 	return groups, 0
 }
 
+// permalink is a link to the finding that survives re-scans and the row
+// cap: the page filtered to its rule and SPN (or, without an SPN, its first
+// account), at its anchor.
+func permalink(f *audit.Finding, view, id string) string {
+	q := landingFilter{Rule: f.Rule, SPN: f.SPN, View: view}
+	if f.SPN == "" && len(f.Accounts) > 0 {
+		q.Account = f.Accounts[0]
+	}
+	return q.query(nil) + "#" + id
+}
+
 func newFindingRow(f *audit.Finding, names map[string]string, filter landingFilter, ids *anchors) findingRow {
 	id, first := ids.id(f)
 	row := findingRow{
 		ID:           id,
 		FirstShowing: first,
-		Permalink:    landingFilter{Rule: f.Rule, SPN: f.SPN, View: filter.View}.query(nil) + "#" + id,
+		Permalink:    permalink(f, filter.View, id),
 		Severity:     f.Severity,
 		Rule:         f.Rule,
 		ShowRule:     filter.View == "account",
