@@ -210,6 +210,7 @@ func drawFarm(farm audit.Farm, bySPN map[string][]*audit.Finding, badFarms []*au
 		st := state[i]
 		label := spnLabel{Full: spn, State: spnOK}
 		var holders []string // other accounts holding spn
+		holderNote := "duplicate"
 		switch {
 		case st.drift != nil && st.drift.Severity == audit.SeverityMedium:
 			label.State, label.Note = spnMissing, "missing"
@@ -220,6 +221,7 @@ func drawFarm(farm audit.Farm, bySPN map[string][]*audit.Finding, badFarms []*au
 				label.State, label.Note = spnConflict, "duplicate"
 			} else {
 				label.State, label.Note = spnMissing, "on another account"
+				holderNote = "wrong account"
 			}
 		case st.duplicate != nil:
 			label.State, label.Note = spnConflict, "duplicate"
@@ -231,7 +233,7 @@ func drawFarm(farm audit.Farm, bySPN map[string][]*audit.Finding, badFarms []*au
 		}
 		for _, dn := range holders {
 			a := other(dn, "also holds farm SPNs")
-			a.SPNs = append(a.SPNs, spnLabel{Full: spn, State: spnConflict, Note: "duplicate"})
+			a.SPNs = append(a.SPNs, spnLabel{Full: spn, State: spnConflict, Note: holderNote})
 		}
 		for _, f := range st.aliases {
 			if label.State == spnOK {

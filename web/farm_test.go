@@ -227,3 +227,37 @@ func TestFarmPictureProblems(t *testing.T) {
 		t.Errorf("invalid farm: %+v", pics)
 	}
 }
+
+// TestFarmPictureWrongAccount: an SPN of the farm held only by another
+// account is dashed on the farm's account and red on the other.
+func TestFarmPictureWrongAccount(t *testing.T) {
+	c := newClock()
+	snap := farmtest.Snapshot(c.Now())
+	pool := &snap.Objects[0]
+	pool.SPNs = slices.DeleteFunc(pool.SPNs, func(s string) bool { return s == "HTTP/svnlb301" })
+	snap.Objects[1].SPNs = append(snap.Objects[1].SPNs, "HTTP/svnlb301")
+	farm := testFarm()
+	farm.Nodes = farm.Nodes[:3]
+	fx := auditedFarm(t, []audit.Farm{farm}, snap)
+	_, body := serve(t, fx.handler, "GET", "/")
+	svg := farmSVG(t, body, "intranet")
+	var missing, conflicts []string
+	for n := range svg.Descendants() {
+		if n.Type == html.ElementNode && n.Data == "g" {
+			switch attrOf(n, "class") {
+			case "spn spn-missing":
+				missing = append(missing, textOf(n))
+			case "spn spn-conflict":
+				if strings.Contains(textOf(n), "HTTP/svnlb301:") {
+					conflicts = append(conflicts, textOf(n))
+				}
+			}
+		}
+	}
+	if len(missing) != 1 || !strings.Contains(missing[0], "HTTP/svnlb301: on another account") {
+		t.Errorf("missing: %q", missing)
+	}
+	if len(conflicts) != 1 || !strings.Contains(conflicts[0], "HTTP/svnlb301: wrong account") {
+		t.Errorf("conflicts: %q", conflicts)
+	}
+}
