@@ -73,7 +73,12 @@ func setKey(cfg map[string]any, key string, value any) error {
 
 // FarmConfig is the farms entry that describes the desired state of the IIS
 // farm scenario (scenarios/farm.yaml): the app-pool account holds HTTP/ for
-// the VIP and every node, in NetBIOS and DNS form.
+// the VIP and every node, in NetBIOS and DNS form. The account is written
+// DOMAIN\name, as IIS stores the pool identity (applicationHost.config
+// userName) and as setspn and the AD tools print it, so that
+// `spnaudit iis import lab/iis/...` prints exactly this entry; the qualified
+// form also stays unambiguous in a forest where another domain has an
+// svc_iispool.
 func FarmConfig() map[string]any {
 	return map[string]any{
 		"name":       "intranet",
@@ -81,6 +86,6 @@ func FarmConfig() map[string]any {
 		"nodes":      []string{"svexpgg310", "svexpgg311", "svexpgg312"},
 		"dns_suffix": DNSDomain,
 		"classes":    []string{"HTTP"},
-		"account":    "svc_iispool",
+		"account":    NetBIOS + `\svc_iispool`,
 	}
 }

@@ -39,7 +39,7 @@ func TestWriteConfig(t *testing.T) {
 			"farms":                  []any{FarmConfig()},
 		}, func(c *config.Config) bool {
 			return c.Kerberos.Keytab == "" && c.Kerberos.PasswordFile == l.PasswordFile() && c.LDAP.BaseDN == "OU=Farm,"+BaseDN &&
-				c.LDAP.SASLSecurity == "sign" && len(c.Farms) == 1 && c.Farms[0].Account == "svc_iispool" && len(c.Farms[0].Nodes) == 3
+				c.LDAP.SASLSecurity == "sign" && len(c.Farms) == 1 && c.Farms[0].Account == `CORP\svc_iispool` && len(c.Farms[0].Nodes) == 3
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

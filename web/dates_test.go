@@ -47,7 +47,7 @@ func TestLandingShowsDates(t *testing.T) {
 		{Rule: "duplicate-spn", Severity: audit.SeverityHigh, SPN: "HTTP/web", Accounts: []string{"CN=a"}, FirstSeen: &first, ChangedAt: &first, ChangedOn: "dc2"},
 	}})
 	rec := httptest.NewRecorder()
-	serveLanding(rec, store.Status(), slog.New(slog.DiscardHandler))
+	serveLanding(rec, httptest.NewRequest("GET", "/", nil), store.Status(), nil, slog.New(slog.DiscardHandler))
 	want := `<div class="since">since 3 days (2026-11-24T14:00:00Z), last SPN change on dc2 at 2026-11-24T14:00:00Z</div>`
 	if !strings.Contains(rec.Body.String(), want) {
 		t.Errorf("landing page lacks %s", want)

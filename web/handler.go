@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/metrics"
 	"github.com/spnaudit/spnaudit/report"
 )
@@ -27,7 +28,10 @@ type Route struct {
 
 // NewHandler serves the daemon's HTTP API:
 //
-//	/                 landing page: scan health and findings grouped by rule
+//	/                 landing page: a summary, scan health, the findings by
+//	                  rule or account with filters (?rule= &severity=
+//	                  &account= &spn= &view=account), and a picture of each
+//	                  farm of Options.Farms
 //	/metrics          Prometheus exposition of gatherer (metrics.NewRegistry)
 //	/-/healthy        200 while the process serves
 //	/-/ready          200 after the first successful scan, else 503
@@ -37,6 +41,18 @@ type Route struct {
 // and the extra API routes, which cmd adds for endpoints backed by something
 // other than the Store.
 func NewHandler(store *metrics.Store, gatherer prometheus.Gatherer, logger *slog.Logger, extra ...Route) http.Handler {
+	return NewHandlerWith(store, gatherer, logger, Options{}, extra...)
+}
+
+// Options are what the landing page shows besides the Store's state.
+type Options struct {
+	// Farms are the farms the audit checks (farms: and those imported from
+	// iis.config_files), each drawn on the landing page.
+	Farms []audit.Farm
+}
+
+// NewHandlerWith is NewHandler with Options.
+func NewHandlerWith(store *metrics.Store, gatherer prometheus.Gatherer, logger *slog.Logger, opts Options, extra ...Route) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelError),
@@ -53,8 +69,8 @@ func NewHandler(store *metrics.Store, gatherer prometheus.Gatherer, logger *slog
 		writeText(w, http.StatusOK, "Ready.\n")
 	})
 	handleAPI(mux, append(apiRoutes(store, logger), extra...))
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		serveLanding(w, store.Status(), logger)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		serveLanding(w, r, store.Status(), opts.Farms, logger)
 	})
 	return mux
 }

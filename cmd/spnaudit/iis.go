@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -107,4 +109,28 @@ func loadIIS(flagFiles []string, cfg *config.Config) ([]inventory.IISSite, error
 		return nil, nil
 	}
 	return iisconfig.Load(iisconfig.ParseArgs(files))
+}
+
+// withIISFarms returns the configured farms and, after them, the farms the
+// IIS sites describe (audit.FarmsFromIIS, as 'spnaudit iis import' prints
+// them) that no configured farm already names: farm-drift then checks a farm
+// read from iis.config_files or --iis as if it had been imported, and the
+// landing page draws it. An imported farm that would declare an SPN for a
+// different account than a configured farm is left out: the configuration
+// wins.
+func withIISFarms(configured []audit.Farm, sites []inventory.IISSite) []audit.Farm {
+	if len(sites) == 0 {
+		return configured
+	}
+	farms := slices.Clone(configured)
+	imported, _ := audit.FarmsFromIIS(sites, "")
+	for _, f := range imported {
+		if slices.ContainsFunc(farms, func(c audit.Farm) bool { return strings.EqualFold(c.Name, f.Name) }) {
+			continue
+		}
+		if (audit.Config{Farms: append(slices.Clip(farms), f)}).Validate() == nil {
+			farms = append(farms, f)
+		}
+	}
+	return farms
 }

@@ -90,9 +90,9 @@ func TestScanIISOffline(t *testing.T) {
 }
 
 // TestIISImportEqualsLabFarm: the farms: block imported from the lab's IIS
-// files is the lab's hand-written farm (lab.FarmConfig), the account in the
-// DOMAIN\name form of the pool's userName; and plan computes the same
-// script from either.
+// files is, strictly, the lab's hand-written farm (lab.FarmConfig, which
+// names the account DOMAIN\name like the pool's userName); and plan computes
+// the same script from either.
 func TestIISImportEqualsLabFarm(t *testing.T) {
 	clearEnv(t)
 	r := spnaudit(t, false, append([]string{"iis", "import"}, labIIS...)...)
@@ -106,7 +106,6 @@ func TestIISImportEqualsLabFarm(t *testing.T) {
 		t.Fatalf("farms %v (%v):\n%s", doc.Farms, err, r.stdout)
 	}
 	want := lab.FarmConfig()
-	want["account"] = lab.NetBIOS + `\` + want["account"].(string)
 	wantYAML, _ := yaml.Marshal(want)
 	gotYAML, _ := yaml.Marshal(doc.Farms[0])
 	if string(gotYAML) != string(wantYAML) {
@@ -206,5 +205,28 @@ func TestIISPasswordNeverShown(t *testing.T) {
 				t.Errorf("%q printed %q", args, secret)
 			}
 		}
+	}
+}
+
+// TestScanIISChecksImportedFarm: scan --iis checks the farm the IIS files
+// describe as if it had been imported: farm-drift finds the lab farm's
+// duplicate, as with the hand-written farm.
+func TestScanIISChecksImportedFarm(t *testing.T) {
+	clearEnv(t)
+	r := spnaudit(t, false, "scan", "--ldif", farmLDIF, "--iis", strings.Join(labIIS, ","), "--format", "json", "--fail-on", "none")
+	byHand := spnaudit(t, false, "scan", "--ldif", farmLDIF, "--config", farmConfig(t, ""), "--format", "json", "--fail-on", "none")
+	drift := func(out string) []string {
+		_, doc := rulesOf(t, out)
+		var got []string
+		for _, f := range doc.Findings {
+			if f.Rule == "farm-drift" {
+				got = append(got, string(f.Severity)+" "+f.SPN+" "+f.Message)
+			}
+		}
+		return got
+	}
+	got, want := drift(r.stdout), drift(byHand.stdout)
+	if r.status != 0 || len(want) != 1 || !slices.Equal(got, want) {
+		t.Errorf("farm-drift from the IIS files (status %d, %s):\n%q\nwith the hand-written farm:\n%q", r.status, r.stderr, got, want)
 	}
 }

@@ -74,6 +74,7 @@ settings matter.`,
 				return err
 			}
 			ac.IIS = iisSites
+			ac.Farms = withIISFarms(ac.Farms, iisSites)
 			res := audit.Run(run.snap, ac)
 			a.warnExpiredSuppressions(res.ExpiredSuppressions)
 			doc := report.NewDocument(run.snap, res.Findings, res.SuppressedCount())

@@ -30,7 +30,9 @@ served and spnaudit_scan_success drops to 0 until a scan succeeds again.
 
 Served on web.listen_address (TLS and basic auth with web.config_file, the
 exporter-toolkit web configuration):
-  /                 the findings grouped by rule, with their fixes
+  /                 a summary, the findings by rule or by account with their fixes
+                    and filters (?rule= &severity= &account= &spn= &view=account),
+                    and a picture of each farm (farms:, iis.config_files)
   /metrics          Prometheus metrics (scrapes never touch the directory)
   /api/v1/findings  the findings as 'spnaudit scan --format json', plus the snapshot age
   /api/v1/changes   the change journal of state.dir, newest first (see 'spnaudit history')
@@ -107,12 +109,14 @@ func runServer(ctx context.Context, cfg *config.Config, scanner daemon.Scanner, 
 	if err != nil {
 		return err
 	}
+	farms := withIISFarms(cfg.Farms, iisSites) // checked by farm-drift and drawn on the page
 	dc := daemon.Config{
 		Scanner:  scanner,
 		Kerberos: kerberos,
 		Audit: func(snap *inventory.Snapshot, resolved map[string]bool) audit.Result {
 			ac := auditConfig(cfg, resolved)
 			ac.IIS = iisSites
+			ac.Farms = farms
 			return audit.Run(snap, ac)
 		},
 		Sink:         store,
@@ -140,7 +144,7 @@ func runServer(ctx context.Context, cfg *config.Config, scanner daemon.Scanner, 
 		defer close(scans)
 		d.Run(ctx)
 	}()
-	handler := web.NewHandler(store, metrics.NewRegistry(store, changes), logger)
+	handler := web.NewHandlerWith(store, metrics.NewRegistry(store, changes), logger, web.Options{Farms: farms})
 	if history != nil {
 		handler = web.WithChanges(handler, history, logger)
 	}

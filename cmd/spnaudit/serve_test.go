@@ -250,3 +250,54 @@ func TestServeSurvivesOutage(t *testing.T) {
 		t.Fatal("serve did not return after cancel")
 	}
 }
+
+// ldifScanner answers every scan with an LDIF export.
+type ldifScanner struct{ path string }
+
+func (s ldifScanner) Scan(context.Context) (*ldapscan.Result, error) {
+	f, err := os.Open(s.path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	res, err := ldapscan.ReadLDIF(f, s.path)
+	if err != nil {
+		return nil, err
+	}
+	return &ldapscan.Result{Snapshot: res.Snapshot, Stats: ldapscan.Stats{Mode: inventory.FullScan, Server: "ldif"}}, nil
+}
+
+func (s ldifScanner) Poll(ctx context.Context, _ *ldapscan.Result) (*ldapscan.Result, error) {
+	return s.Scan(ctx)
+}
+
+// TestRunServerDrawsIISFarm: with iis.config_files and no farms:, serve
+// checks the farm the IIS files describe (farm-drift finds the lab's
+// duplicate) and the landing page draws it.
+func TestRunServerDrawsIISFarm(t *testing.T) {
+	addr := freeAddress(t)
+	cfg := serveTestConfig(addr)
+	cfg.IIS.ConfigFiles = labIIS
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- runServer(ctx, cfg, ldifScanner{farmLDIF}, nil, slog.New(slog.DiscardHandler)) }()
+	base := "http://" + addr
+	eventually(t, "readiness", func() bool { status, _ := httpGet(t, base+"/-/ready"); return status == 200 })
+	_, body := httpGet(t, base+"/")
+	for _, want := range []string{
+		`<svg class="farm" data-farm="intranet"`, `<g class="vip"`, `<g class="account owner"`,
+		`<g class="spn spn-conflict"`, `<tbody class="finding" id="f-`, `data-rule="farm-drift"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("landing page lacks %s", want)
+		}
+	}
+	if n := strings.Count(body, `<g class="node"`); n != 3 {
+		t.Errorf("%d nodes drawn, want 3", n)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # deploy/demo/demo.sh up|stop|down|status: the `make demo` of the README.
 #
-#   up      bring up the lab DC with the IIS farm (./lab/up), then a local
-#           Prometheus (deploy/prometheus/alerts.yml), Alertmanager and
+#   up      bring up the lab DC with the IIS farm (./lab/up), import the
+#           farm from its IIS files (spnaudit iis import lab/iis/...), then a
+#           local Prometheus (deploy/prometheus/alerts.yml), Alertmanager and
 #           `spnaudit serve` against the lab, all on 127.0.0.1; wait until each
 #           answers and print what to open and try. Safe to re-run: it stops
 #           what an earlier run started and starts it again.
@@ -29,6 +30,16 @@ spnaudit_port=${SPNAUDIT_DEMO_SPNAUDIT_PORT:-9688}
 prometheus_port=${SPNAUDIT_DEMO_PROMETHEUS_PORT:-9090}
 alertmanager_port=${SPNAUDIT_DEMO_ALERTMANAGER_PORT:-9093}
 spnaudit_bin=${SPNAUDIT_DEMO_BIN:-$repo/bin/spnaudit}
+
+# The lab farm's IIS configuration files (lab/iis), as `spnaudit iis import`
+# takes them: an applicationHost.config per node, named by its directory, and
+# the WinRM IIS extension's web.config, placed by its directory name.
+iis_files=(
+  lab/iis/svexpgg310/applicationHost.config
+  lab/iis/svexpgg311/applicationHost.config
+  lab/iis/svexpgg312/applicationHost.config
+  lab/iis/svexpgg312/wsman/web.config
+)
 
 # The three processes, in start order: name, executable, port variable.
 services=(alertmanager prometheus spnaudit)
@@ -135,13 +146,19 @@ write_configs() {
   #   generated accounts for the benchmarks), whose findings would bury the
   #   farm's. Without base_dn spnaudit reads the whole forest.
   # - incremental polls every 5s, so that lab/break shows within seconds.
-  # - --farm, the load-balanced IIS farm of lab/scenarios/farm.yaml: the
-  #   app-pool account must hold HTTP/ for the VIP and every node, in both
-  #   name forms.
-  go run ./lab/cmd/labctl config "$demo_dir/spnaudit.yaml" --farm \
+  # - iis.config_files, the farm's IIS configuration (lab/iis), for the IIS
+  #   rules.
+  local abs=() f
+  for f in "${iis_files[@]}"; do abs+=("\"$repo/$f\""); done
+  go run ./lab/cmd/labctl config "$demo_dir/spnaudit.yaml" \
     ldap.base_dn=OU=Farm,DC=corp,DC=example,DC=test \
     scan.poll_interval=5s \
-    web.listen_address="127.0.0.1:$spnaudit_port"
+    web.listen_address="127.0.0.1:$spnaudit_port" \
+    "iis.config_files=[$(IFS=,; echo "${abs[*]}")]"
+  # The farm itself is not typed in: `spnaudit iis import` reads it from the
+  # same IIS files, as an admin would, and merges its farms: entry into the
+  # configuration (the lab's hand-written farm, lab.FarmConfig, is equal).
+  "$spnaudit_bin" iis import -q "${iis_files[@]}" --write "$demo_dir/spnaudit.yaml"
 
   cat >"$demo_dir/prometheus.yml" <<YAML
 # Prometheus for the spnaudit demo (written by deploy/demo/demo.sh).
@@ -217,7 +234,8 @@ up() {
 
 spnaudit demo is up ($((SECONDS - started))s). Open:
 
-  Findings, grouped by rule, with fixes  http://127.0.0.1:$spnaudit_port/
+  Summary, the farm's picture, findings  http://127.0.0.1:$spnaudit_port/
+  The duplicate SPNs only                http://127.0.0.1:$spnaudit_port/?rule=duplicate-spn
   Prometheus alerts                      http://127.0.0.1:$prometheus_port/alerts
   Alertmanager                           http://127.0.0.1:$alertmanager_port/#/alerts
 
