@@ -1,7 +1,7 @@
 package audit
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/spnaudit/spnaudit/inventory"
@@ -38,49 +38,69 @@ func (kerberoastableAccount) Check(ix *index) []Finding {
 }
 
 func kerberoastFinding(ix *index, o *inventory.Object) Finding {
+	// Built with one Builder, not fmt.Sprintf: a flood of user SPNs makes
+	// hundreds of thousands of these findings (issue 9).
 	sev := SeverityMedium
-	var why []string
+	var adminWhy, ageWhy string
 	if o.AdminCount == 1 {
 		sev = SeverityHigh
-		why = append(why, "it is privileged (adminCount=1)")
+		adminWhy = "it is privileged (adminCount=1)"
 	}
 	switch age, known := ix.passwordAge(o); {
 	case o.PwdLastSet.IsZero():
 		sev = SeverityHigh
-		why = append(why, "its password was never set (pwdLastSet=0)")
+		ageWhy = "its password was never set (pwdLastSet=0)"
 	case known && age > ix.maxPwdAge:
 		sev = SeverityHigh
-		why = append(why, fmt.Sprintf("its password is %d days old (limit %d)", int(age.Hours()/24), int(ix.maxPwdAge.Hours()/24)))
+		ageWhy = "its password is " + strconv.Itoa(int(age.Hours()/24)) + " days old (limit " + strconv.Itoa(int(ix.maxPwdAge.Hours()/24)) + ")"
 	}
+	var privWhy string
 	if o.Privilege != nil {
 		sev = SeverityCritical
-		why = append([]string{"it is privileged: " + describePrivilege(o.Privilege)}, why...)
+		privWhy = "it is privileged: " + describePrivilege(o.Privilege)
 	}
-	msg := fmt.Sprintf("%s is a user account with %d SPN(s) (%s): any domain user can request a ticket "+
-		"encrypted with its password and crack it offline", ix.accountName(o), len(o.SPNs), listNames(o.SPNs, 2))
-	if len(why) > 0 {
-		msg += ", and " + strings.Join(why, " and ")
+	name := ix.accountName(o)
+	var b strings.Builder
+	b.Grow(len(name) + 200 + 2*len(o.SPNs[0]))
+	b.WriteString(name)
+	b.WriteString(" is a user account with ")
+	b.WriteString(strconv.Itoa(len(o.SPNs)))
+	b.WriteString(" SPN(s) (")
+	b.WriteString(listNames(o.SPNs, 2))
+	b.WriteString("): any domain user can request a ticket encrypted with its password and crack it offline")
+	sep := ", and "
+	for _, why := range [...]string{privWhy, adminWhy, ageWhy} {
+		if why != "" {
+			b.WriteString(sep)
+			b.WriteString(why)
+			sep = " and "
+		}
 	}
 	if o.Privilege == nil && o.PrivilegeUnknown {
-		msg += " (whether it is privileged through group membership is unknown: the source holds no protected groups of its domain)"
+		b.WriteString(" (whether it is privileged through group membership is unknown: the source holds no protected groups of its domain)")
 	}
+	b.WriteByte('.')
 	dn := psQuote(o.DN)
 	return Finding{
 		Rule:     RuleKerberoastableAccount,
 		Severity: sev,
 		Accounts: []string{o.DN},
-		Message:  msg + ".",
+		Message:  b.String(),
 		Remediation: []string{
 			"# Best: run the service as a group managed service account (New-ADServiceAccount ... " +
 				"-KerberosEncryptionType AES128,AES256); AD gives it a random 120-character password and rotates it.",
 			"# Otherwise set a long random password (25+ characters) and allow AES only:",
 			"Set-ADAccountPassword -Identity " + dn + " -Reset",
 			"Set-ADUser -Identity " + dn + " -KerberosEncryptionType AES128,AES256",
-			"# If the SPNs are no longer used, remove them instead: setspn -L " + psArg(ix.accountName(o)),
+			"# If the SPNs are no longer used, remove them instead: setspn -L " + psArg(name),
 		},
-		References: []string{refKerberoasting, refGMSA, refSetADUser},
+		References: kerberoastReferences,
 	}
 }
+
+// kerberoastReferences is shared by every kerberoastable-account finding:
+// nothing writes a finding's lists in place.
+var kerberoastReferences = []string{refKerberoasting, refGMSA, refSetADUser}
 
 // describePrivilege names the protected group and the chain of groups that
 // leads to it, by their common names: "member of Domain Admins through

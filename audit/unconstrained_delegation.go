@@ -1,8 +1,6 @@
 package audit
 
 import (
-	"fmt"
-
 	"github.com/spnaudit/spnaudit/inventory"
 )
 
@@ -36,16 +34,20 @@ func (unconstrainedDelegation) Check(ix *index) []Finding {
 			Rule:     RuleUnconstrainedDelegation,
 			Severity: sev,
 			Accounts: []string{o.DN},
-			Message: fmt.Sprintf("%s is trusted for unconstrained delegation: every user who authenticates to its "+
-				"services leaves a reusable TGT there, and a coerced domain controller hands over the domain.", ix.accountName(o)),
+			Message: ix.accountName(o) + " is trusted for unconstrained delegation: every user who authenticates to its " +
+				"services leaves a reusable TGT there, and a coerced domain controller hands over the domain.",
 			Remediation: []string{
 				"Set-ADAccountControl -Identity " + dn + " -TrustedForDelegation $false",
 				"# If the service must delegate, allow only its back-end SPNs (constrained delegation), e.g.:",
 				"# " + setCmdlet(o) + " -Identity " + dn + " -Add @{'msDS-AllowedToDelegateTo'='MSSQLSvc/db." + domainOf(o) + ":1433'}",
 				"# And protect privileged users: Set-ADAccountControl -Identity <admin> -AccountNotDelegated $true",
 			},
-			References: []string{refUnconstrained, refKCD, refSetADAccountCtl},
+			References: unconstrainedReferences,
 		})
 	}
 	return out
 }
+
+// unconstrainedReferences is shared by every unconstrained-delegation
+// finding: nothing writes a finding's lists in place.
+var unconstrainedReferences = []string{refUnconstrained, refKCD, refSetADAccountCtl}
