@@ -182,13 +182,28 @@ var RuleSeverities = func() map[string][]Severity {
 // Run audits snap. It does no I/O and does not modify snap.
 func Run(snap *inventory.Snapshot, cfg Config) Result {
 	ix := newIndex(snap, cfg)
-	var all []Finding
-	for _, r := range rules {
-		all = append(all, r.Check(ix)...)
-	}
+	all := checkAll(ix)
 	normalize(all)
 	sortFindings(all)
 	return applySuppressions(ix, all, compileSuppressions(cfg.Ignore))
+}
+
+// checkAll runs every rule and concatenates their findings, in rule order,
+// into one slice of the exact size: appending rule by rule to a growing
+// slice copied half a million findings several times over (issue 9).
+func checkAll(ix *index) []Finding {
+	per := make([][]Finding, len(rules))
+	n := 0
+	for i, r := range rules {
+		per[i] = r.Check(ix)
+		n += len(per[i])
+	}
+	all := make([]Finding, 0, n)
+	for i := range per {
+		all = append(all, per[i]...)
+		per[i] = nil // the rule's slice can go as soon as it is copied
+	}
+	return all
 }
 
 // normalize gives every finding non-nil slices, so JSON shows [] not null.
