@@ -250,6 +250,30 @@ func appendNewline(dst []byte, depth int) []byte {
 	return dst
 }
 
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plainASCII8 reports whether each of the eight bytes of x is ASCII, at
+// least 0x20, and neither '"' nor '\\': bytes JSON copies as they are.
+func plainASCII8(x uint64) bool {
+	// hasLess(x, n) and hasZero(x ^ c*ones) from "Bit Twiddling Hacks":
+	// exact for bytes below 0x80, which the highs test already excludes.
+	below := (x - ones*0x20) &^ x
+	quote := x ^ ones*'"'
+	backslash := x ^ ones*'\\'
+	return (x|below|((quote-ones)&^quote)|((backslash-ones)&^backslash))&highs == 0
+}
+
+// load8 reads the first eight bytes of s, little-endian (the compiler
+// makes it one load).
+func load8(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
 const hexDigits = "0123456789abcdef"
 
 // appendJSONString appends s quoted as encoding/json quotes strings with
@@ -259,6 +283,14 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip eight plain bytes at a time: most of a report is ASCII text
+		// without quotes or backslashes.
+		for i+8 <= len(s) && plainASCII8(load8(s[i:i+8])) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		if b := s[i]; b < utf8.RuneSelf {
 			if b >= 0x20 && b != '"' && b != '\\' {
 				i++

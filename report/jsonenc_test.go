@@ -203,3 +203,57 @@ func TestStreamingReportsEncodingErrors(t *testing.T) {
 		t.Fatalf("err = %v, want encoding/json's NaN error", err)
 	}
 }
+
+// TestPlainASCII8 checks the eight-byte test against the byte-by-byte one
+// for every byte value at every position, and on random words.
+func TestPlainASCII8(t *testing.T) {
+	plain := func(b byte) bool { return b >= 0x20 && b < 0x80 && b != '"' && b != '\\' }
+	check := func(w string) {
+		want := true
+		for i := range 8 {
+			want = want && plain(w[i])
+		}
+		if got := plainASCII8(load8(w)); got != want {
+			t.Fatalf("plainASCII8(%q) = %v, want %v", w, got, want)
+		}
+	}
+	for pos := range 8 {
+		for b := range 256 {
+			for _, fill := range []byte{'a', ' ', 0x7f, '!', '#', '[', ']'} {
+				w := []byte(strings.Repeat(string(fill), 8))
+				w[pos] = byte(b)
+				check(string(w))
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		var w [8]byte
+		for i := range w {
+			w[i] = byte(r.IntN(256))
+			if r.IntN(2) == 0 {
+				w[i] = byte(0x20 + r.IntN(0x60))
+			}
+		}
+		check(string(w[:]))
+	}
+}
+
+// BenchmarkIndentEncoderFinding is one kerberoastable-account finding, the
+// flood's commonest.
+func BenchmarkIndentEncoderFinding(b *testing.B) {
+	f := &audit.Finding{Rule: audit.RuleKerberoastableAccount, Severity: audit.SeverityCritical,
+		Accounts: []string{"CN=svc-flood-000123,OU=Flood,DC=corp,DC=example,DC=test"},
+		Message: `CORP\svc-flood-000123 is a user account with 4 SPN(s) (HTTP/gone-000123.corp.example.test, MSSQLSvc/gone-000123.corp.example.test:1433 and 2 more): any domain user can request a ticket encrypted with its password and crack it offline, and its password was never set (pwdLastSet=0).`,
+		Remediation: []string{"# Best: run the service as a group managed service account", "Set-ADAccountPassword -Identity 'CN=svc-flood-000123,OU=Flood,DC=corp,DC=example,DC=test' -Reset"},
+		References:  []string{"https://www.microsoft.com/en-us/security/blog/2024/10/11/microsofts-guidance-to-help-mitigate-kerberoasting/"}}
+	enc, err := indentEncoderFor(reflect.TypeOf(f))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf []byte
+	for b.Loop() {
+		buf = enc(buf[:0], reflect.ValueOf(f), 2)
+	}
+	b.SetBytes(int64(len(buf)))
+}
