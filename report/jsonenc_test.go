@@ -243,8 +243,8 @@ func TestPlainASCII8(t *testing.T) {
 // flood's commonest.
 func BenchmarkIndentEncoderFinding(b *testing.B) {
 	f := &audit.Finding{Rule: audit.RuleKerberoastableAccount, Severity: audit.SeverityCritical,
-		Accounts: []string{"CN=svc-flood-000123,OU=Flood,DC=corp,DC=example,DC=test"},
-		Message: `CORP\svc-flood-000123 is a user account with 4 SPN(s) (HTTP/gone-000123.corp.example.test, MSSQLSvc/gone-000123.corp.example.test:1433 and 2 more): any domain user can request a ticket encrypted with its password and crack it offline, and its password was never set (pwdLastSet=0).`,
+		Accounts:    []string{"CN=svc-flood-000123,OU=Flood,DC=corp,DC=example,DC=test"},
+		Message:     `CORP\svc-flood-000123 is a user account with 4 SPN(s) (HTTP/gone-000123.corp.example.test, MSSQLSvc/gone-000123.corp.example.test:1433 and 2 more): any domain user can request a ticket encrypted with its password and crack it offline, and its password was never set (pwdLastSet=0).`,
 		Remediation: []string{"# Best: run the service as a group managed service account", "Set-ADAccountPassword -Identity 'CN=svc-flood-000123,OU=Flood,DC=corp,DC=example,DC=test' -Reset"},
 		References:  []string{"https://www.microsoft.com/en-us/security/blog/2024/10/11/microsofts-guidance-to-help-mitigate-kerberoasting/"}}
 	enc, err := indentEncoderFor(reflect.TypeOf(f))
