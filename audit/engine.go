@@ -239,7 +239,7 @@ func normalize(fs []Finding) {
 // sortFindings orders findings by severity (most severe first), rule, SPN,
 // accounts, then message, so output is identical run to run.
 func sortFindings(fs []Finding) {
-	slices.SortFunc(fs, compareFindings)
+	sortByKey(fs) // compareFindings' order, faster (sort.go)
 }
 
 func compareFindings(a, b Finding) int {
