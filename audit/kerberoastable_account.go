@@ -26,18 +26,35 @@ func (kerberoastableAccount) Severities() []Severity {
 }
 
 func (kerberoastableAccount) Check(ix *index) []Finding {
-	var out []Finding
+	// Counted first: a flood has a finding for every user, and growing the
+	// slice by appending copied them all several times (issue 9).
+	n := 0
 	for i := range ix.objs {
-		o := &ix.objs[i]
-		if o.Kind != inventory.KindUser || !o.Enabled() || isKrbtgt(o) || len(o.SPNs) == 0 || ix.isSambaDNSAccount(o) {
-			continue
+		if kerberoastable(ix, &ix.objs[i]) {
+			n++
 		}
-		out = append(out, kerberoastFinding(ix, o))
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]Finding, 0, n)
+	dns := make([]string, n) // every finding's Accounts, in one allocation
+	for i := range ix.objs {
+		if o := &ix.objs[i]; kerberoastable(ix, o) {
+			k := len(out)
+			dns[k] = o.DN
+			out = append(out, kerberoastFinding(ix, o, dns[k:k+1:k+1]))
+		}
 	}
 	return out
 }
 
-func kerberoastFinding(ix *index, o *inventory.Object) Finding {
+func kerberoastable(ix *index, o *inventory.Object) bool {
+	return o.Kind == inventory.KindUser && o.Enabled() && !isKrbtgt(o) && len(o.SPNs) > 0 && !ix.isSambaDNSAccount(o)
+}
+
+// kerberoastFinding is the finding for o; accounts holds o.DN.
+func kerberoastFinding(ix *index, o *inventory.Object, accounts []string) Finding {
 	// Built with one Builder, not fmt.Sprintf: a flood of user SPNs makes
 	// hundreds of thousands of these findings (issue 9).
 	sev := SeverityMedium
@@ -80,19 +97,41 @@ func kerberoastFinding(ix *index, o *inventory.Object) Finding {
 		b.WriteString(" (whether it is privileged through group membership is unknown: the source holds no protected groups of its domain)")
 	}
 	b.WriteByte('.')
-	dn := psQuote(o.DN)
+	msg := b.String()
+	// The three lines naming the account share one string.
+	dn, setspnName := psQuote(o.DN), psArg(name)
+	const (
+		resetPrefix = "Set-ADAccountPassword -Identity "
+		resetSuffix = " -Reset"
+		aesPrefix   = "Set-ADUser -Identity "
+		aesSuffix   = " -KerberosEncryptionType AES128,AES256"
+		unusedLine  = "# If the SPNs are no longer used, remove them instead: setspn -L "
+	)
+	var lines strings.Builder
+	lines.Grow(len(resetPrefix) + len(resetSuffix) + len(aesPrefix) + len(aesSuffix) + len(unusedLine) + 2*len(dn) + len(setspnName))
+	lines.WriteString(resetPrefix)
+	lines.WriteString(dn)
+	lines.WriteString(resetSuffix)
+	reset := lines.Len()
+	lines.WriteString(aesPrefix)
+	lines.WriteString(dn)
+	lines.WriteString(aesSuffix)
+	aes := lines.Len()
+	lines.WriteString(unusedLine)
+	lines.WriteString(setspnName)
+	all := lines.String()
 	return Finding{
 		Rule:     RuleKerberoastableAccount,
 		Severity: sev,
-		Accounts: []string{o.DN},
-		Message:  b.String(),
+		Accounts: accounts,
+		Message:  msg,
 		Remediation: []string{
 			"# Best: run the service as a group managed service account (New-ADServiceAccount ... " +
 				"-KerberosEncryptionType AES128,AES256); AD gives it a random 120-character password and rotates it.",
 			"# Otherwise set a long random password (25+ characters) and allow AES only:",
-			"Set-ADAccountPassword -Identity " + dn + " -Reset",
-			"Set-ADUser -Identity " + dn + " -KerberosEncryptionType AES128,AES256",
-			"# If the SPNs are no longer used, remove them instead: setspn -L " + psArg(name),
+			all[:reset],
+			all[reset:aes],
+			all[aes:],
 		},
 		References: kerberoastReferences,
 	}
