@@ -77,14 +77,35 @@ func kerberoastFinding(ix *index, o *inventory.Object, accounts []string) Findin
 		privWhy = "it is privileged: " + describePrivilege(o.Privilege)
 	}
 	name := ix.accountName(o)
+	const (
+		crackable = "): any domain user can request a ticket encrypted with its password and crack it offline"
+		unknown   = " (whether it is privileged through group membership is unknown: the source holds no protected groups of its domain)"
+	)
+	shown := o.SPNs[:min(len(o.SPNs), 2)]
+	size := len(name) + len(" is a user account with  SPN(s) (") + 20 + len(crackable) + len(unknown) + 1 +
+		len(privWhy) + len(adminWhy) + len(ageWhy) + 2*len(", and ") + len(" and 9999 more")
+	for _, spn := range shown {
+		size += len(spn) + 2
+	}
 	var b strings.Builder
-	b.Grow(len(name) + 200 + 2*len(o.SPNs[0]))
+	b.Grow(size)
 	b.WriteString(name)
 	b.WriteString(" is a user account with ")
 	b.WriteString(strconv.Itoa(len(o.SPNs)))
 	b.WriteString(" SPN(s) (")
-	b.WriteString(listNames(o.SPNs, 2))
-	b.WriteString("): any domain user can request a ticket encrypted with its password and crack it offline")
+	// listNames(o.SPNs, 2), written in place.
+	for i, spn := range shown {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(spn)
+	}
+	if more := len(o.SPNs) - len(shown); more > 0 {
+		b.WriteString(" and ")
+		b.WriteString(strconv.Itoa(more))
+		b.WriteString(" more")
+	}
+	b.WriteString(crackable)
 	sep := ", and "
 	for _, why := range [...]string{privWhy, adminWhy, ageWhy} {
 		if why != "" {
@@ -94,7 +115,7 @@ func kerberoastFinding(ix *index, o *inventory.Object, accounts []string) Findin
 		}
 	}
 	if o.Privilege == nil && o.PrivilegeUnknown {
-		b.WriteString(" (whether it is privileged through group membership is unknown: the source holds no protected groups of its domain)")
+		b.WriteString(unknown)
 	}
 	b.WriteByte('.')
 	msg := b.String()
