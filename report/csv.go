@@ -14,7 +14,7 @@ import (
 // field without joining the lists first: a flood writes half a million rows
 // (issue 9).
 func writeFindingsCSV(w io.Writer, doc *Document) error {
-	cw := csvWriter{w: bufio.NewWriterSize(w, 256<<10)}
+	cw := csvWriter{w: bufio.NewWriterSize(w, 64<<10)}
 	// Row by row: a million findings are never held as rows (issue 9).
 	cw.row("rule", "severity", "spn", "accounts", "message", "remediation", "references")
 	for i := range doc.Findings {

@@ -35,7 +35,7 @@ func writeJSONStreaming(w io.Writer, head any, key string, depth, n int, elem fu
 		_, err := w.Write(buf.Bytes())
 		return err
 	}
-	bw := bufio.NewWriterSize(w, 256<<10)
+	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.Write(before)
 	bw.WriteString(marker[:len(marker)-1]) // up to "[": the elements follow
 	if enc, err := indentEncoderFor(reflect.TypeOf(elem(0))); err == nil {
