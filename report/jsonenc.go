@@ -124,6 +124,7 @@ type fieldEncoder struct {
 	index     int
 	key       []byte // `"name": `
 	omitEmpty bool
+	isZero    func(reflect.Value) bool // omitzero; nil without it
 	enc       indentEncoder
 }
 
@@ -143,13 +144,16 @@ func compileStructEncoder(t reflect.Type, compiling map[reflect.Type]bool) (inde
 		}
 		name, opts, _ := strings.Cut(tag, ",")
 		omitEmpty := false
+		var isZero func(reflect.Value) bool
 		for opt := range strings.SplitSeq(opts, ",") {
 			switch opt {
 			case "":
 			case "omitempty":
 				omitEmpty = true
+			case "omitzero":
+				isZero = zeroTest(sf.Type)
 			default:
-				return nil, errUnsupported // ",string", ",omitzero", ...
+				return nil, errUnsupported // ",string", ...
 			}
 		}
 		if name == "" {
@@ -162,7 +166,7 @@ func compileStructEncoder(t reflect.Type, compiling map[reflect.Type]bool) (inde
 			return nil, err
 		}
 		key := append(appendJSONString(nil, name), ':', ' ')
-		fields = append(fields, fieldEncoder{index: i, key: key, omitEmpty: omitEmpty, enc: enc})
+		fields = append(fields, fieldEncoder{index: i, key: key, omitEmpty: omitEmpty, isZero: isZero, enc: enc})
 	}
 	return func(dst []byte, v reflect.Value, depth int) []byte {
 		dst = append(dst, '{')
@@ -170,7 +174,7 @@ func compileStructEncoder(t reflect.Type, compiling map[reflect.Type]bool) (inde
 		for i := range fields {
 			f := &fields[i]
 			fv := v.Field(f.index)
-			if f.omitEmpty && isEmptyJSONValue(fv) {
+			if f.omitEmpty && isEmptyJSONValue(fv) || f.isZero != nil && f.isZero(fv) {
 				continue
 			}
 			if n > 0 {
@@ -199,6 +203,35 @@ func plainJSONName(name string) bool {
 		}
 	}
 	return true
+}
+
+type isZeroer interface{ IsZero() bool }
+
+var isZeroerType = reflect.TypeFor[isZeroer]()
+
+// zeroTest is encoding/json's test for omitzero: the type's IsZero method
+// when it has one (time.Time), else the zero value.
+func zeroTest(t reflect.Type) func(reflect.Value) bool {
+	switch {
+	case t.Kind() == reflect.Interface && t.Implements(isZeroerType):
+		return func(v reflect.Value) bool {
+			return v.IsNil() || (v.Elem().Kind() == reflect.Pointer && v.Elem().IsNil()) || v.Interface().(isZeroer).IsZero()
+		}
+	case t.Kind() == reflect.Pointer && t.Implements(isZeroerType):
+		return func(v reflect.Value) bool { return v.IsNil() || v.Interface().(isZeroer).IsZero() }
+	case t.Implements(isZeroerType):
+		return func(v reflect.Value) bool { return v.Interface().(isZeroer).IsZero() }
+	case reflect.PointerTo(t).Implements(isZeroerType):
+		return func(v reflect.Value) bool {
+			if !v.CanAddr() {
+				v2 := reflect.New(v.Type()).Elem()
+				v2.Set(v)
+				v = v2
+			}
+			return v.Addr().Interface().(isZeroer).IsZero()
+		}
+	}
+	return reflect.Value.IsZero
 }
 
 // isEmptyJSONValue is encoding/json's test for omitempty.

@@ -136,10 +136,22 @@ func TestIndentEncoderFieldKinds(t *testing.T) {
 		Nested  [][]string        `json:"nested"`
 		Dur     time.Duration     `json:"dur"`
 		RawJSON json.RawMessage   `json:"raw"`
+		// omitzero, as issue 12's first_seen and changed_at might use it.
+		TimeZ  time.Time     `json:"time_z,omitzero"`
+		TimePZ *time.Time    `json:"time_pz,omitzero"`
+		IntZ   int           `json:"int_z,omitzero"`
+		InnerZ inner         `json:"inner_z,omitzero"`
+		SliceZ []string      `json:"slice_z,omitzero"`
+		BothZ  []string      `json:"both_z,omitempty,omitzero"`
+		PtrZ   *zeroByMethod `json:"ptr_z,omitzero"`
+		ValZ   zeroByMethod  `json:"val_z,omitzero"`
 	}
 	now := time.Date(2026, 11, 27, 5, 0, 0, 123, time.UTC)
 	values := []kinds{
 		{},
+		{TimeZ: now, TimePZ: &time.Time{}, IntZ: 1, InnerZ: inner{A: "z"}, SliceZ: []string{}, BothZ: []string{},
+			PtrZ: &zeroByMethod{N: 1}, ValZ: zeroByMethod{N: 2}},
+		{PtrZ: &zeroByMethod{N: 3}, ValZ: zeroByMethod{N: 3}, SliceZ: []string{"s"}, BothZ: []string{"b"}},
 		{S: "x\u2028", SO: "<&>", Untag: "u", skipped: "no", Dash: "no", Bool: true, BoolO: true, Int: -3, I8: 7, Uint: 1 << 63,
 			Float: 1e21, FloatO: 0.1, Time: now, TimeP: &now, Ptr: &inner{A: "p", B: []int{1, 2}}, Inner: inner{A: "i"},
 			Slice: []inner{{A: "1"}, {B: []int{3}}}, SliceE: []inner{}, SliceO: []string{"o"}, Bytes: []byte("\x00bin"),
@@ -257,3 +269,11 @@ func BenchmarkIndentEncoderFinding(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 }
+
+// zeroByMethod is zero when its IsZero method says so (N == 3), not when
+// its value is zero: omitzero must ask the method.
+type zeroByMethod struct {
+	N int `json:"n"`
+}
+
+func (z *zeroByMethod) IsZero() bool { return z.N == 3 }
