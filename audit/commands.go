@@ -76,6 +76,15 @@ func psArg(s string) string {
 // copy and paste (controls, invisible or non-ASCII characters, which
 // PowerShell may also read as quotes), a concatenation with [char] codes.
 func psQuote(s string) string {
+	if literalASCII(s) {
+		// The common case, without the general path's allocations.
+		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	}
+	return psQuoteRunes(s)
+}
+
+// psQuoteRunes is psQuote's general path, rune by rune.
+func psQuoteRunes(s string) string {
 	var parts []string
 	var lit strings.Builder
 	flush := func() {
@@ -106,6 +115,17 @@ func psQuote(s string) string {
 		return parts[0]
 	}
 	return "(" + strings.Join(parts, " + ") + ")"
+}
+
+// literalASCII reports whether every byte of s is printable ASCII, space
+// included: what psQuote puts in a single-quoted literal as is.
+func literalASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // setspnDelete and setspnAdd are the setspn lines for one SPN and account.

@@ -41,3 +41,26 @@ func TestHostNameHelpers(t *testing.T) {
 		}
 	}
 }
+
+// TestPSQuoteFastPathMatchesGeneral: psQuote's shortcut for printable ASCII
+// writes exactly what the rune-by-rune path writes.
+func TestPSQuoteFastPathMatchesGeneral(t *testing.T) {
+	cases := []string{"", "'", "''", " ", "CN=O'Brien,OU=Service Accounts,DC=corp,DC=example,DC=test",
+		"~!@#$%^&*()_+`-={}|[]\\:\";'<>?,./", "a'b'c"}
+	for c := byte(' '); c < 0x7f; c++ {
+		cases = append(cases, "x"+string(c)+"y", string(c))
+	}
+	for _, s := range cases {
+		if !literalASCII(s) {
+			t.Fatalf("%q: not taken by the fast path", s)
+		}
+		if got, want := psQuote(s), psQuoteRunes(s); got != want {
+			t.Errorf("psQuote(%q) = %s, general path %s", s, got, want)
+		}
+	}
+	for _, s := range []string{"a\tb", "caf\u00e9", "x\x7fy", "\u2019"} {
+		if literalASCII(s) {
+			t.Errorf("%q taken by the fast path", s)
+		}
+	}
+}

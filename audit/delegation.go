@@ -82,14 +82,14 @@ func (ix *index) objectBySID(sid string) *inventory.Object {
 	if sid == "" {
 		return nil
 	}
-	if ix.bySID == nil {
+	ix.bySIDOnce.Do(func() {
 		ix.bySID = make(map[string]int32)
 		for i := range ix.objs {
 			if s := ix.objs[i].ObjectSID; s != "" {
 				ix.bySID[s] = int32(i)
 			}
 		}
-	}
+	})
 	if i, ok := ix.bySID[sid]; ok {
 		return &ix.objs[i]
 	}

@@ -166,11 +166,11 @@ func (ix *index) farmCovers(obj int32, spn SPN) bool {
 
 // farmAccount returns the resolved account of farm i, computed once.
 func (ix *index) farmAccount(i int) []int32 {
-	if ix.farmAccounts == nil {
+	ix.farmOnce.Do(func() {
 		ix.farmAccounts = make([][]int32, len(ix.farms))
 		for j, f := range ix.farms {
 			ix.farmAccounts[j] = ix.resolveAccount(f.Account)
 		}
-	}
+	})
 	return ix.farmAccounts[i]
 }

@@ -3,6 +3,7 @@ package audit
 import (
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spnaudit/spnaudit/inventory"
@@ -20,7 +21,8 @@ var defaultSPNMappings = []string{
 }
 
 // index is what every rule reads: the snapshot plus lookups computed once.
-// It is built by one Run and never shared between goroutines.
+// It is built by one Run; the rules read it concurrently (checkAll), so
+// what is built on first use is built under a sync.Once.
 type index struct {
 	snap      *inventory.Snapshot
 	objs      []inventory.Object
@@ -55,6 +57,9 @@ type index struct {
 	farmAccounts   [][]int32        // resolved Farm.Account per farm; built on first use
 	byDN           map[string]int32 // folded DN -> object; built on first use
 	bySID          map[string]int32 // objectSid -> object; built on first use (delegation.go)
+	farmOnce       sync.Once        // guards farmAccounts
+	byDNOnce       sync.Once        // guards byDN
+	bySIDOnce      sync.Once        // guards bySID
 	kdcDefault     KDCDefaultEncTypes
 
 	// iis is Config.IIS (iis.go).
@@ -340,12 +345,12 @@ func (ix *index) isDomainName(host string) bool {
 
 // object returns the object with the given DN, or -1.
 func (ix *index) object(dn string) int32 {
-	if ix.byDN == nil {
+	ix.byDNOnce.Do(func() {
 		ix.byDN = make(map[string]int32, len(ix.objs))
 		for i := range ix.objs {
 			ix.byDN[foldKey(ix.objs[i].DN)] = int32(i)
 		}
-	}
+	})
 	if i, ok := ix.byDN[foldKey(dn)]; ok {
 		return i
 	}

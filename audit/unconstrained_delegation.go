@@ -1,8 +1,6 @@
 package audit
 
 import (
-	"fmt"
-
 	"github.com/spnaudit/spnaudit/inventory"
 )
 
@@ -21,10 +19,21 @@ func (unconstrainedDelegation) Severities() []Severity {
 }
 
 func (unconstrainedDelegation) Check(ix *index) []Finding {
-	var out []Finding
+	// Counted first, as kerberoastable-account's: no growing slice to copy.
+	n := 0
+	for i := range ix.objs {
+		if delegatesUnconstrained(&ix.objs[i]) {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]Finding, 0, n)
+	dns := make([]string, n) // every finding's Accounts, in one allocation
 	for i := range ix.objs {
 		o := &ix.objs[i]
-		if o.IsDC() || !o.Enabled() || len(o.SPNs) == 0 || o.UserAccountControl&inventory.UACTrustedForDelegation == 0 {
+		if !delegatesUnconstrained(o) {
 			continue
 		}
 		sev := SeverityHigh
@@ -32,20 +41,30 @@ func (unconstrainedDelegation) Check(ix *index) []Finding {
 			sev = SeverityCritical
 		}
 		dn := psQuote(o.DN)
+		k := len(out)
+		dns[k] = o.DN
 		out = append(out, Finding{
 			Rule:     RuleUnconstrainedDelegation,
 			Severity: sev,
-			Accounts: []string{o.DN},
-			Message: fmt.Sprintf("%s is trusted for unconstrained delegation: every user who authenticates to its "+
-				"services leaves a reusable TGT there, and a coerced domain controller hands over the domain.", ix.accountName(o)),
+			Accounts: dns[k : k+1 : k+1],
+			Message: ix.accountName(o) + " is trusted for unconstrained delegation: every user who authenticates to its " +
+				"services leaves a reusable TGT there, and a coerced domain controller hands over the domain.",
 			Remediation: []string{
 				"Set-ADAccountControl -Identity " + dn + " -TrustedForDelegation $false",
 				"# If the service must delegate, allow only its back-end SPNs (constrained delegation), e.g.:",
 				"# " + setCmdlet(o) + " -Identity " + dn + " -Add @{'msDS-AllowedToDelegateTo'='MSSQLSvc/db." + domainOf(o) + ":1433'}",
 				"# And protect privileged users: Set-ADAccountControl -Identity <admin> -AccountNotDelegated $true",
 			},
-			References: []string{refUnconstrained, refKCD, refSetADAccountCtl},
+			References: unconstrainedReferences,
 		})
 	}
 	return out
 }
+
+func delegatesUnconstrained(o *inventory.Object) bool {
+	return !o.IsDC() && o.Enabled() && len(o.SPNs) > 0 && o.UserAccountControl&inventory.UACTrustedForDelegation != 0
+}
+
+// unconstrainedReferences is shared by every unconstrained-delegation
+// finding: nothing writes a finding's lists in place.
+var unconstrainedReferences = []string{refUnconstrained, refKCD, refSetADAccountCtl}

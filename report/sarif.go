@@ -150,33 +150,41 @@ func writeSARIF(w io.Writer, doc *Document, version string) error {
 			r.Properties = map[string]string{"security-severity": score}
 		}
 	}
-	// The results, one per finding, are written as they are made (issue 9).
+	// The results, one per finding, are written as they are made (issue 9),
+	// each into the same variables: the writer encodes one before asking
+	// for the next.
+	var (
+		res     sarifResult
+		loc     [1]sarifLocation
+		logical []sarifLogicalLocation
+	)
 	return writeJSONStreaming(w, sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: []sarifRun{run}}, "results", 3,
 		len(doc.Findings), func(i int) any {
-			f := doc.Findings[i]
-			return sarifResult{
+			f := &doc.Findings[i]
+			res = sarifResult{
 				RuleID:     f.Rule,
 				RuleIndex:  ruleIndex[f.Rule],
 				Level:      sarifLevel(f.Severity),
 				Message:    sarifMessage{Text: f.Message},
-				Locations:  sarifLocations(f),
 				Properties: sarifResultProps{Severity: f.Severity, Remediation: nonNil(f.Remediation), References: nonNil(f.References)},
 			}
+			logical = appendLogicalLocations(logical[:0], f)
+			if len(logical) > 0 {
+				loc[0].LogicalLocations = logical
+				res.Locations = loc[:]
+			}
+			return &res
 		})
 }
 
-// sarifLocations puts the SPN and the accounts' DNs in one location: they
-// are where the finding lives.
-func sarifLocations(f audit.Finding) []sarifLocation {
-	var logical []sarifLogicalLocation
+// appendLogicalLocations puts the SPN and the accounts' DNs in one
+// location: they are where the finding lives.
+func appendLogicalLocations(dst []sarifLogicalLocation, f *audit.Finding) []sarifLogicalLocation {
 	if f.SPN != "" {
-		logical = append(logical, sarifLogicalLocation{Name: f.SPN, Kind: "servicePrincipalName"})
+		dst = append(dst, sarifLogicalLocation{Name: f.SPN, Kind: "servicePrincipalName"})
 	}
 	for _, dn := range f.Accounts {
-		logical = append(logical, sarifLogicalLocation{FullyQualifiedName: dn, Kind: "account"})
+		dst = append(dst, sarifLogicalLocation{FullyQualifiedName: dn, Kind: "account"})
 	}
-	if logical == nil {
-		return nil
-	}
-	return []sarifLocation{{LogicalLocations: logical}}
+	return dst
 }
