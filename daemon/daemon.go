@@ -232,7 +232,14 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 		mode = inventory.FullScan
 		d.lastFull = started
 	}
-	findings.Findings = d.record(res.Snapshot, findings.Findings, mode) // history.go
+	dated := d.record(res.Snapshot, findings.Findings, mode) // history.go
+	if !d.reused {
+		// A reused audit keeps its findings, dated when they were made:
+		// nothing changed, so the history dates them the same, and the
+		// metrics store recognises the very same findings and reuses its
+		// view instead of rebuilding it from a fresh copy.
+		findings.Findings = dated
+	}
 	d.last = res
 	if !d.reused {
 		d.lastAudit, d.lastAuditAt = &findings, started

@@ -136,3 +136,40 @@ func TestPollThatChangedNothingSkipsAudit(t *testing.T) {
 		})
 	}
 }
+
+// copyingHistory dates findings into a fresh copy on every call, as the
+// state store does.
+type copyingHistory struct{ calls int }
+
+func (h *copyingHistory) Record(_ *inventory.Snapshot, findings []audit.Finding, _ inventory.ScanMode) ([]audit.Finding, error) {
+	h.calls++
+	return slices.Clone(findings), nil
+}
+
+// TestReusedAuditKeepsItsFindingsWithHistory: with a history, a poll that
+// changed nothing is still journaled, and publishes the very findings of the
+// audit it reuses (not the history's copy), so the metrics store can reuse
+// its view.
+func TestReusedAuditKeepsItsFindingsWithHistory(t *testing.T) {
+	objects := []inventory.Object{{DN: "CN=svc1,DC=example,DC=test", SPNs: []string{"HTTP/a"}}}
+	full := &ldapscan.Result{Snapshot: &inventory.Snapshot{Objects: objects, Server: dc1}, Stats: ldapscan.Stats{Mode: inventory.FullScan, Entries: 1, Server: dc1}}
+	quiet := &ldapscan.Result{Snapshot: &inventory.Snapshot{Objects: objects, Server: dc1}, Stats: ldapscan.Stats{Mode: inventory.IncrementalScan, Server: dc1}}
+	sink := &findingsSink{}
+	history := &copyingHistory{}
+	clock := newFakeClock()
+	d, err := New(Config{Scanner: &scriptedResults{full: full, poll: quiet}, Audit: fakeAudit, History: history,
+		Sink: sink, FullInterval: 24 * time.Hour, PollInterval: time.Minute, Timeout: time.Minute,
+		Clock: clock, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.scan(context.Background(), clock.Now())
+	clock.Advance(time.Minute)
+	d.scan(context.Background(), clock.Now())
+	if history.calls != 2 || len(sink.published) != 2 || len(sink.published[1]) != 1 {
+		t.Fatalf("%d history calls, %d scans published; want 2 and 2", history.calls, len(sink.published))
+	}
+	if &sink.published[1][0] != &sink.published[0][0] {
+		t.Error("the no-change poll published the history's copy, not the reused audit's findings")
+	}
+}
