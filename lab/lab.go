@@ -453,6 +453,18 @@ func (l *Lab) ldbApply(ctx context.Context, tool, url, ldif string, options ...s
 	if err != nil {
 		return fmt.Errorf("%s: %w: %s", tool, err, tail([]byte(out)))
 	}
+	return ldbFailure(tool, out)
+}
+
+// ldbFailure reports a record the tool refused although it exited 0: ldbadd
+// prints "ERR: ..." for a refused record, stops there and still exits 0, so a
+// scenario would otherwise be applied in part without a word.
+func ldbFailure(tool, out string) error {
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "ERR:") {
+			return fmt.Errorf("%s refused a record (it exits 0 all the same): %s", tool, tail([]byte(out)))
+		}
+	}
 	return nil
 }
 
