@@ -2,9 +2,7 @@ package report
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
@@ -85,24 +83,19 @@ func writeInventoryJSON(w io.Writer, snap *inventory.Snapshot) error {
 
 // encodeInventoryObjects encodes objects as elements of the inventory
 // array, each after its comma (but the first of the array) and newline,
-// into a buffer from inventoryBuffers.
+// into a buffer from inventoryBuffers: json.MarshalIndent's bytes, written
+// indented by appendInventoryObject.
 func encodeInventoryObjects(objs []*inventory.Object, first bool) ([]byte, error) {
 	out := (*inventoryBuffers.Get().(*[]byte))[:0]
-	var eb bytes.Buffer
-	enc := json.NewEncoder(&eb) // json.Marshal's output, into one reused buffer
+	var err error
 	for i, o := range objs {
 		if i > 0 || !first {
 			out = append(out, ',')
 		}
-		obj := *o
-		obj.SPNs = nonNil(obj.SPNs)
-		eb.Reset()
-		if err := enc.Encode(obj); err != nil {
+		out = append(out, "\n  "...)
+		if out, err = appendInventoryObject(out, o, 1); err != nil {
 			return nil, err
 		}
-		out = append(out, "\n  "...)
-		// json.MarshalIndent's output, indented in one pass (appendIndent).
-		out = appendIndent(out, bytes.TrimSuffix(eb.Bytes(), []byte("\n")), "  ", "  ")
 	}
 	return out, nil
 }
