@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spnaudit/spnaudit/inventory"
 )
@@ -23,11 +25,41 @@ func sortedObjects(snap *inventory.Snapshot) []*inventory.Object {
 	slices.SortFunc(objs, func(a, b *inventory.Object) int {
 		return cmp.Or(
 			strings.Compare(a.Domain, b.Domain),
-			strings.Compare(strings.ToLower(a.SAMAccountName), strings.ToLower(b.SAMAccountName)),
+			compareLower(a.SAMAccountName, b.SAMAccountName),
 			strings.Compare(a.DN, b.DN),
 		)
 	})
 	return objs
+}
+
+// compareLower is strings.Compare(strings.ToLower(a), strings.ToLower(b))
+// without building either string: the sort made two allocations a
+// comparison, more CPU than encoding the inventory (issue 9). Lower-cased
+// strings compare byte for byte as their runes do (UTF-8 keeps the order of
+// code points), so it compares unicode.ToLower of each rune, an invalid byte
+// being U+FFFD as strings.ToLower writes it. FuzzCompareLower holds it to
+// the original.
+func compareLower(a, b string) int {
+	for a != "" && b != "" {
+		ra, na := lowerRune(a)
+		rb, nb := lowerRune(b)
+		if ra != rb {
+			return cmp.Compare(ra, rb)
+		}
+		a, b = a[na:], b[nb:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func lowerRune(s string) (rune, int) {
+	if c := s[0]; c < utf8.RuneSelf {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		return rune(c), 1
+	}
+	r, size := utf8.DecodeRuneInString(s)
+	return unicode.ToLower(r), size
 }
 
 // writeInventoryJSON streams a JSON array of objects, one encoding at a time,
