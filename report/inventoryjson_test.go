@@ -266,7 +266,10 @@ func FuzzInventoryJSON(f *testing.F) {
 // (Kelvin sign, dotted I), and invalid UTF-8.
 func TestCompareLower(t *testing.T) {
 	words := append([]string{"SRV000001$", "srv000001$", "svc_sql", "SVC_SQL", "SVEXPGG310$", "svc-a", "\u212a", "k", "K",
-		"\u0130", "i", "\xff", "\ufffd", "é", "É", "ab", "a"}, nastyStrings...)
+		"\u0130", "i", "\xff", "\ufffd", "é", "É", "ab", "a",
+		// Common ASCII prefixes of eight bytes and more (the fast path).
+		"SRV00000", "SRV00000k", "SRV00000\u212a", "SRV00000K", "SRV00000\xff", "SRV000001234567", "SRV0000012345678x",
+		"SRV0000012345678X", "SRV0000012345678\u00e9", "SRV0000012345678\u00c9", "srv0000012345678"}, nastyStrings...)
 	for _, a := range words {
 		for _, b := range words {
 			if got, want := compareLower(a, b), strings.Compare(strings.ToLower(a), strings.ToLower(b)); got != want {
@@ -280,6 +283,7 @@ func FuzzCompareLower(f *testing.F) {
 	f.Add("SRV000001$", "svc_sql00001")
 	f.Add("\u212a", "k")
 	f.Add("\xff", "\ufffd")
+	f.Add("SRV0000012345678\u00e9", "SRV0000012345678\u00c9")
 	f.Fuzz(func(t *testing.T, a, b string) {
 		if got, want := compareLower(a, b), strings.Compare(strings.ToLower(a), strings.ToLower(b)); got != want {
 			t.Fatalf("compareLower(%q, %q) = %d, want %d", a, b, got, want)
