@@ -2,11 +2,13 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -302,4 +304,42 @@ func firstDifference(got, want []byte) string {
 		from--
 	}
 	return fmt.Sprintf("differs at byte %d\ngot:  %q\nwant: %q", i, got[from:min(len(got), i+60)], want[from:min(len(want), i+60)])
+}
+
+// TestInventoryJSONRandomObjects: the whole inventory of reflection-filled
+// random objects (awkward account names included) is json.MarshalIndent of
+// the objects sorted as the inventory always sorted them, by domain, then
+// strings.ToLower of the account name, then DN.
+func TestInventoryJSONRandomObjects(t *testing.T) {
+	r := rand.New(rand.NewPCG(2026, 9))
+	snap := &inventory.Snapshot{}
+	for i := range 2000 {
+		f := &inventoryFiller{t: t, r: r, all: i%5 == 0}
+		var o inventory.Object
+		f.fill(reflect.ValueOf(&o).Elem(), 0)
+		o.Domain = []string{"corp.example.test", "emea.corp.example.test", "Corp.example.test"}[r.IntN(3)]
+		snap.Objects = append(snap.Objects, o)
+	}
+	var got bytes.Buffer
+	if err := writeInventoryJSON(&got, snap); err != nil {
+		t.Fatal(err)
+	}
+	objs := make([]inventory.Object, len(snap.Objects))
+	copy(objs, snap.Objects)
+	slices.SortFunc(objs, func(a, b inventory.Object) int {
+		return cmp.Or(strings.Compare(a.Domain, b.Domain),
+			strings.Compare(strings.ToLower(a.SAMAccountName), strings.ToLower(b.SAMAccountName)),
+			strings.Compare(a.DN, b.DN))
+	})
+	for i := range objs {
+		objs[i].SPNs = nonNil(objs[i].SPNs)
+	}
+	want, err := json.MarshalIndent(objs, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, '\n')
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("%s", firstDifference(got.Bytes(), want))
+	}
 }
