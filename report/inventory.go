@@ -2,15 +2,15 @@ package report
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spnaudit/spnaudit/inventory"
 )
@@ -25,11 +25,52 @@ func sortedObjects(snap *inventory.Snapshot) []*inventory.Object {
 	slices.SortFunc(objs, func(a, b *inventory.Object) int {
 		return cmp.Or(
 			strings.Compare(a.Domain, b.Domain),
-			strings.Compare(strings.ToLower(a.SAMAccountName), strings.ToLower(b.SAMAccountName)),
+			compareLower(a.SAMAccountName, b.SAMAccountName),
 			strings.Compare(a.DN, b.DN),
 		)
 	})
 	return objs
+}
+
+// compareLower is strings.Compare(strings.ToLower(a), strings.ToLower(b))
+// without building either string: the sort made two allocations a
+// comparison, more CPU than encoding the inventory (issue 9). Lower-cased
+// strings compare byte for byte as their runes do (UTF-8 keeps the order of
+// code points), so it compares unicode.ToLower of each rune, an invalid byte
+// being U+FFFD as strings.ToLower writes it. FuzzCompareLower holds it to
+// the original.
+func compareLower(a, b string) int {
+	// Skip the common prefix of ASCII bytes eight at a time: account names
+	// of a large forest share long prefixes (SRV000123$, SRV000124$).
+	i := 0
+	for i+8 <= len(a) && i+8 <= len(b) {
+		x := load8(a[i : i+8])
+		if x != load8(b[i:i+8]) || x&highs != 0 {
+			break
+		}
+		i += 8
+	}
+	a, b = a[i:], b[i:]
+	for a != "" && b != "" {
+		ra, na := lowerRune(a)
+		rb, nb := lowerRune(b)
+		if ra != rb {
+			return cmp.Compare(ra, rb)
+		}
+		a, b = a[na:], b[nb:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func lowerRune(s string) (rune, int) {
+	if c := s[0]; c < utf8.RuneSelf {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		return rune(c), 1
+	}
+	r, size := utf8.DecodeRuneInString(s)
+	return unicode.ToLower(r), size
 }
 
 // writeInventoryJSON streams a JSON array of objects, one encoding at a time,
@@ -85,24 +126,19 @@ func writeInventoryJSON(w io.Writer, snap *inventory.Snapshot) error {
 
 // encodeInventoryObjects encodes objects as elements of the inventory
 // array, each after its comma (but the first of the array) and newline,
-// into a buffer from inventoryBuffers.
+// into a buffer from inventoryBuffers: json.MarshalIndent's bytes, written
+// indented by appendInventoryObject.
 func encodeInventoryObjects(objs []*inventory.Object, first bool) ([]byte, error) {
 	out := (*inventoryBuffers.Get().(*[]byte))[:0]
-	var eb bytes.Buffer
-	enc := json.NewEncoder(&eb) // json.Marshal's output, into one reused buffer
+	var err error
 	for i, o := range objs {
 		if i > 0 || !first {
 			out = append(out, ',')
 		}
-		obj := *o
-		obj.SPNs = nonNil(obj.SPNs)
-		eb.Reset()
-		if err := enc.Encode(obj); err != nil {
+		out = append(out, "\n  "...)
+		if out, err = appendInventoryObject(out, o, 1); err != nil {
 			return nil, err
 		}
-		out = append(out, "\n  "...)
-		// json.MarshalIndent's output, indented in one pass (appendIndent).
-		out = appendIndent(out, bytes.TrimSuffix(eb.Bytes(), []byte("\n")), "  ", "  ")
 	}
 	return out, nil
 }

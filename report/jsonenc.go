@@ -299,6 +299,13 @@ func plainASCII8(x uint64) bool {
 	return (x|below|((quote-ones)&^quote)|((backslash-ones)&^backslash))&highs == 0
 }
 
+// noHTML8 reports whether none of the eight ASCII bytes of x is '<', '>'
+// or '&', which encoding/json escapes with HTML escaping on.
+func noHTML8(x uint64) bool {
+	lt, gt, amp := x^ones*'<', x^ones*'>', x^ones*'&'
+	return ((lt-ones)&^lt|(gt-ones)&^gt|(amp-ones)&^amp)&highs == 0
+}
+
 // load8 reads the first eight bytes of s, little-endian (the compiler
 // makes it one load).
 func load8(s string) uint64 {
@@ -312,20 +319,27 @@ const hexDigits = "0123456789abcdef"
 // appendJSONString appends s quoted as encoding/json quotes strings with
 // HTML escaping off: '"' and '\\' escaped, control characters as \b \f \n
 // \r \t or \u00XX, invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped.
-func appendJSONString(dst []byte, s string) []byte {
+func appendJSONString(dst []byte, s string) []byte { return appendQuoted(dst, s, false) }
+
+// appendJSONStringHTML appends s quoted as encoding/json quotes strings with
+// HTML escaping on (json.Marshal, a default json.Encoder): as
+// appendJSONString, and '<', '>' and '&' as \u003c, \u003e and \u0026.
+func appendJSONStringHTML(dst []byte, s string) []byte { return appendQuoted(dst, s, true) }
+
+func appendQuoted(dst []byte, s string, html bool) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		// Skip eight plain bytes at a time: most of a report is ASCII text
 		// without quotes or backslashes.
-		for i+8 <= len(s) && plainASCII8(load8(s[i:i+8])) {
+		for i+8 <= len(s) && plainASCII8(load8(s[i:i+8])) && (!html || noHTML8(load8(s[i:i+8]))) {
 			i += 8
 		}
 		if i >= len(s) {
 			break
 		}
 		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
+			if b >= 0x20 && b != '"' && b != '\\' && (!html || b != '<' && b != '>' && b != '&') {
 				i++
 				continue
 			}
