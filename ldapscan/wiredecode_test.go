@@ -41,8 +41,20 @@ type testAttr struct {
 	values []string
 }
 
+// berInt encodes a non-negative INTEGER's contents.
+func berInt(n int64) []byte {
+	b := []byte{byte(n)}
+	for n >>= 8; n > 0; n >>= 8 {
+		b = append([]byte{byte(n)}, b...)
+	}
+	if b[0]&0x80 != 0 {
+		b = append([]byte{0}, b...)
+	}
+	return b
+}
+
 // entryMessage encodes a SearchResultEntry message.
-func entryMessage(id byte, dn string, wide bool, attrs ...testAttr) []byte {
+func entryMessage(id int64, dn string, wide bool, attrs ...testAttr) []byte {
 	var list [][]byte
 	for _, a := range attrs {
 		var vals [][]byte
@@ -52,7 +64,7 @@ func entryMessage(id byte, dn string, wide bool, attrs ...testAttr) []byte {
 		list = append(list, tlv(tagSequence, wide, tlv(tagOctetString, wide, []byte(a.name)), tlv(tagSet, wide, vals...)))
 	}
 	op := tlv(tagSearchEntry, wide, tlv(tagOctetString, wide, []byte(dn)), tlv(tagSequence, wide, list...))
-	return tlv(tagSequence, wide, tlv(tagInteger, false, []byte{id}), op)
+	return tlv(tagSequence, wide, tlv(tagInteger, false, berInt(id)), op)
 }
 
 // generatedEntries are SearchResultEntry messages as a server could send
