@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 )
 
@@ -49,6 +50,9 @@ const wireIDBase = 1 << 30
 // attribute per message), low enough that a broken length cannot make us
 // buffer gigabytes.
 const maxWireMessage = 256 << 20
+
+// wireChunk is the most a message's buffer is allocated ahead of its bytes.
+const wireChunk = 1 << 20
 
 func newWireConn(conn net.Conn) *wireConn {
 	w := &wireConn{Conn: conn, routes: map[int64]*wireRoute{}, nextID: wireIDBase}
@@ -233,10 +237,19 @@ func readWireMessage(br *bufio.Reader) (wireMessage, int64, error) {
 	if size > maxWireMessage {
 		return wireMessage{}, 0, fmt.Errorf("ldap message of %d bytes: over the %d accepted", size, maxWireMessage)
 	}
-	raw := make([]byte, hlen+size)
+	// Exact for the usual message; a large one grows as its bytes arrive,
+	// so that a length the input does not back allocates nothing big.
+	raw := make([]byte, hlen, hlen+min(size, wireChunk))
 	copy(raw, head[:hlen])
-	if _, err := io.ReadFull(br, raw[hlen:]); err != nil {
-		return wireMessage{}, 0, unexpectedEOF(err)
+	for len(raw) < hlen+size {
+		if len(raw) == cap(raw) {
+			raw = slices.Grow(raw, len(raw))
+		}
+		n := min(cap(raw), hlen+size) - len(raw)
+		if _, err := io.ReadFull(br, raw[len(raw):len(raw)+n]); err != nil {
+			return wireMessage{}, 0, unexpectedEOF(err)
+		}
+		raw = raw[:len(raw)+n]
 	}
 	id, op, err := messageIDAndOp(raw[hlen:])
 	if err != nil {

@@ -2,9 +2,12 @@ package ldapscan
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -256,5 +259,78 @@ func TestSearchRecordsFailsCleanly(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReadWireMessage: messages are split by their BER length whatever
+// the length's form; a length the input does not back ends in an error
+// without allocating it; broken framing is refused.
+func TestReadWireMessage(t *testing.T) {
+	big := entryMessage(wireIDBase+1, "CN=big,DC=x", true, testAttr{"description", []string{strings.Repeat("x", 3*wireChunk)}})
+	tests := []struct {
+		name    string
+		input   []byte
+		wantID  int64
+		wantOp  byte
+		wantErr string
+	}{
+		{name: "short form", input: entryMessage(5, "CN=a", false), wantID: 5, wantOp: tagSearchEntry},
+		{name: "AD's 4-byte lengths", input: entryMessage(wireIDBase, "CN=a", true), wantID: wireIDBase, wantOp: tagSearchEntry},
+		{name: "larger than a chunk", input: big, wantID: wireIDBase + 1, wantOp: tagSearchEntry},
+		{name: "length not backed", input: []byte{0x30, 0x84, 0x0f, 0xff, 0xff, 0xff, 0x02, 0x01, 0x01}, wantErr: io.ErrUnexpectedEOF.Error()},
+		{name: "over the limit", input: []byte{0x30, 0x84, 0x7f, 0xff, 0xff, 0xff}, wantErr: "over the"},
+		{name: "indefinite length", input: []byte{0x30, 0x80, 0x02, 0x01, 0x01}, wantErr: "indefinite"},
+		{name: "not a sequence", input: []byte{0x04, 0x00}, wantErr: "want a SEQUENCE"},
+		{name: "no message ID", input: []byte{0x30, 0x02, 0x04, 0x00}, wantErr: "messageID: tag 0x04"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			m, id, err := readWireMessage(bufio.NewReader(bytes.NewReader(tt.input)))
+			runtime.ReadMemStats(&after)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				if grew := after.TotalAlloc - before.TotalAlloc; grew > 4*wireChunk {
+					t.Errorf("allocated %d bytes for a message that never came", grew)
+				}
+				return
+			}
+			if err != nil || id != tt.wantID || m.op != tt.wantOp || !bytes.Equal(m.raw, tt.input) {
+				t.Fatalf("got id %d op 0x%02x, %d bytes, %v", id, m.op, len(m.raw), err)
+			}
+		})
+	}
+}
+
+// TestSearchRecordsWithoutWire: a session whose Authenticator started
+// go-ldap on its own (no wireConn) reads the same records through
+// pagedSearch.
+func TestSearchRecordsWithoutWire(t *testing.T) {
+	fa := bulkDirectory(150)
+	sc := newTestScanner(t, []string{"ldap://" + fa.serve(t, nil, false)}, nil)
+	s, err := sc.connectAny(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.close)
+	s.wire = nil
+	req := ldap.NewSearchRequest(fa.domainNC, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		"(servicePrincipalName=*)", []string{"sAMAccountName", "servicePrincipalName"}, nil)
+	var refs referrals
+	n := 0
+	err = s.searchRecords(context.Background(), req, 100, &refs, func(page []*record) error {
+		for _, r := range page {
+			if !strings.HasPrefix(r.first("servicePrincipalName"), "HTTP/app") || r.first("sAMAccountName") == "" {
+				return errors.New("record without its values: " + r.dn)
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil || n != 150 {
+		t.Fatalf("%d records, %v; want 150", n, err)
 	}
 }
