@@ -31,13 +31,17 @@ type Transport struct {
 	GlobalCatalog bool
 
 	timeout time.Duration
+	// wire is what Start gave go-ldap: it lets searchRecords read the
+	// inventory's pages itself on the same connection.
+	wire *wireConn
 }
 
 // Start creates and starts the go-ldap connection over conn, which is
 // t.Conn itself or a wrapper around it (a SASL security layer), with the
-// configured per-request timeout.
+// configured per-request timeout. go-ldap reads conn through a wireConn.
 func (t *Transport) Start(conn net.Conn) *ldap.Conn {
-	lc := ldap.NewConn(conn, t.TLS != nil)
+	t.wire = newWireConn(conn)
+	lc := ldap.NewConn(t.wire, t.TLS != nil)
 	lc.SetTimeout(t.timeout)
 	lc.Start()
 	return lc

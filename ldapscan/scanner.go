@@ -328,12 +328,8 @@ func (sc *Scanner) searchObjects(ctx context.Context, t target, filter string, c
 	}
 	req := ldap.NewSearchRequest(t.nc, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, attrs, controls)
 	progress := Progress{NamingContext: t.String()}
-	err = s.pagedSearch(ctx, req, sc.cfg.PageSize, &st.refs, func(page []*ldap.Entry) error {
-		for _, e := range page {
-			rec, err := recordFromEntry(e)
-			if err != nil {
-				return err
-			}
+	err = s.searchRecords(ctx, req, sc.cfg.PageSize, &st.refs, func(page []*record) error {
+		for _, rec := range page {
 			// Tombstones are only removed by GUID: no need for all their values.
 			if rec.has("isDeleted", "TRUE") {
 				if err := each(rec); err != nil {

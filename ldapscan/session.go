@@ -21,6 +21,9 @@ type session struct {
 	conn    *ldap.Conn
 	timeout time.Duration // per request
 	log     *slog.Logger
+	// wire carries conn; searchRecords reads its own responses off it. nil
+	// when the Authenticator started go-ldap without Transport.Start.
+	wire *wireConn
 }
 
 func (s *session) close() {
@@ -37,6 +40,7 @@ func (s *session) alive() bool { return s != nil && !s.conn.IsClosing() }
 // attempt gets a fresh transport.
 func (sc *Scanner) connect(ctx context.Context, ep endpoint, gc bool) (*session, error) {
 	plan := layerPlan(sc.cfg.SASLSecurity, ep.tls || sc.cfg.StartTLS)
+	var bound *Transport
 	lc, layer, err := negotiateLayer(ctx, plan, func(ctx context.Context, layer krb.Layer) (*ldap.Conn, error) {
 		t, err := sc.dial(ctx, ep, gc)
 		if err != nil {
@@ -47,6 +51,7 @@ func (sc *Scanner) connect(ctx context.Context, ep endpoint, gc bool) (*session,
 			t.Conn.Close()
 			return nil, &Error{Stage: StageBind, Server: ep.url, Err: fmt.Errorf("SASL layer %s: %w", layer, err)}
 		}
+		bound = t
 		return lc, nil
 	})
 	sc.servers.note(ep.url, gc, err == nil)
@@ -54,7 +59,7 @@ func (sc *Scanner) connect(ctx context.Context, ep endpoint, gc bool) (*session,
 		return nil, err
 	}
 	sc.log.Debug("ldap connected", "server", ep.url, "global_catalog", gc, "sasl_layer", layer.String())
-	return &session{ep: ep, conn: lc, timeout: sc.cfg.Timeout, log: sc.log}, nil
+	return &session{ep: ep, conn: lc, wire: bound.wire, timeout: sc.cfg.Timeout, log: sc.log}, nil
 }
 
 // bind runs the Authenticator under the request timeout; the transport is
@@ -145,19 +150,27 @@ func (s *session) stream(ctx context.Context, req *ldap.SearchRequest, refs *ref
 		}
 	}
 	if err := res.Err(); err != nil {
-		if urls, ok := referralURLs(err); ok {
-			refs.add(s.log, req.BaseDN, urls...)
-			return nil, &Error{Stage: StageReferral, Server: s.ep.url,
-				Err: fmt.Errorf("search %q answered with a referral to %s (not followed): this server does not hold that naming context: %w",
-					req.BaseDN, referralTargets(urls), err)}
-		}
-		return nil, fmt.Errorf("search %q: %w", req.BaseDN, err)
+		return nil, s.searchFailed(req.BaseDN, refs, err)
 	}
 	// SearchAsync ends silently when its context does.
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("search %q: %w", req.BaseDN, err)
 	}
 	return controls, nil
+}
+
+// searchFailed wraps the error result of a search of base. A referral
+// result means the server does not hold the base asked for: every search
+// reads a naming context in scope, so it fails at stage referral rather than
+// returning a scan without that naming context.
+func (s *session) searchFailed(base string, refs *referrals, err error) error {
+	if urls, ok := referralURLs(err); ok {
+		refs.add(s.log, base, urls...)
+		return &Error{Stage: StageReferral, Server: s.ep.url,
+			Err: fmt.Errorf("search %q answered with a referral to %s (not followed): this server does not hold that naming context: %w",
+				base, referralTargets(urls), err)}
+	}
+	return fmt.Errorf("search %q: %w", base, err)
 }
 
 // referralTargets names the URLs of a referral for a message.
