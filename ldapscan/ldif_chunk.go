@@ -16,6 +16,7 @@ import (
 type chunkResult struct {
 	objects      []inventory.Object
 	entries      int
+	bytes        int // of the export
 	warnings     []string
 	moreWarnings int
 	// deferred are the directory and membership entries, detached from the
@@ -73,10 +74,15 @@ type urlValue struct {
 	no   int
 }
 
-func parseChunk(c ldifChunk) *chunkResult {
+// parseChunk parses c, its objects appended to objects (an empty slice to
+// reuse, or nil).
+func parseChunk(c ldifChunk, objects []inventory.Object) *chunkResult {
 	// Room for the objects of a chunk of typical entries (about 600 bytes
 	// each): growing a slice of objects copies them (issue 9).
-	res := &chunkResult{objects: make([]inventory.Object, 0, len(c.data)/512+1)}
+	if objects == nil {
+		objects = make([]inventory.Object, 0, len(c.data)/512+1)
+	}
+	res := &chunkResult{objects: objects, bytes: len(c.data)}
 	p := &chunkParser{res: res, first: c.first, line: c.line, rec: newRecord(""),
 		dirs: newDirectoryBuilder(), groups: newMembershipBuilder()}
 	if err := p.parse(c); err != nil {

@@ -112,6 +112,45 @@ func compareWithReference(t *testing.T, name string, data []byte) {
 			t.Fatalf("%s (%s): result differs from the reference:\n got %+v\nwant %+v", name, wname, got, want)
 		}
 	}
+	// A regular file, as spnaudit opens it: the objects are reserved from
+	// its size (sizeHint), an estimate that later chunks may exceed.
+	path := filepath.Join(t.TempDir(), "export.ldif")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want, wantErr := refReadLDIF(bytes.NewReader(data), "x")
+	got, gotErr := ReadLDIF(f, "x")
+	if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+		t.Fatalf("%s (file): error %v, reference %v", name, gotErr, wantErr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s (file): result differs from the reference:\n got %+v\nwant %+v", name, got, want)
+	}
+}
+
+// TestReserveObjects: the reservation from the first chunks covers the
+// objects so far and extrapolates them over the export.
+func TestReserveObjects(t *testing.T) {
+	for _, c := range []struct {
+		need, read int
+		size       int64
+		min, max   int
+	}{
+		{need: 7000, read: 4 << 20, size: 150 << 20, min: 7000 * 150 / 4, max: 7000 * 150 / 4 * 11 / 10},
+		{need: 10, read: 100, size: 100, min: 10, max: 10},                 // all read
+		{need: 10, read: 200, size: 100, min: 10, max: 10},                 // the file grew
+		{need: 8000, read: 1 << 20, size: 1<<20 + 1, min: 9000, max: 9000}, // at least an eighth more
+		{need: 5, read: 0, size: 100, min: 5, max: 5},
+	} {
+		if got := reserveObjects(c.need, c.read, c.size); got < c.min || got > c.max {
+			t.Errorf("reserveObjects(%d, %d, %d) = %d, want %d to %d", c.need, c.read, c.size, got, c.min, c.max)
+		}
+	}
 }
 
 // TestLDIFMatchesReference: on every input and every chunk size, from a

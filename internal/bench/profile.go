@@ -54,7 +54,7 @@ func profileMain(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	res, err := ldapscan.ReadLDIF(bufio.NewReaderSize(f, 1<<20), *path)
+	res, err := ldapscan.ReadLDIF(f, *path) // as spnaudit does: a file
 	f.Close()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
