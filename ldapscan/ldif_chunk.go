@@ -454,7 +454,7 @@ func ldifAttributes() []string {
 // decoded value goes into the arena.
 func (p *chunkParser) parseLine(l ldifLine) ([]byte, []byte, error) {
 	desc, rest, ok := bytes.Cut(l.text, []byte{':'})
-	if !ok || len(desc) == 0 || bytes.ContainsAny(desc, " \t") {
+	if !ok || len(desc) == 0 || hasBlank(desc) {
 		return nil, nil, fmt.Errorf("ldif line %d: want \"attribute: value\", got %q", l.no, truncate(string(l.text), 60))
 	}
 	switch {
@@ -478,6 +478,16 @@ func (p *chunkParser) parseLine(l ldifLine) ([]byte, []byte, error) {
 		return desc, nil, errURLValue
 	}
 	return desc, bytes.TrimLeft(rest, " "), nil
+}
+
+// hasBlank is bytes.ContainsAny(b, " \t") for the short attribute names.
+func hasBlank(b []byte) bool {
+	for _, c := range b {
+		if c == ' ' || c == '\t' {
+			return true
+		}
+	}
+	return false
 }
 
 func truncate(s string, n int) string {

@@ -26,25 +26,54 @@ var objectAttributes = []string{
 // objectFromRecord converts a directory entry into an inventory object. It is
 // the one conversion shared by the LDAP scan and the LDIF reader.
 func objectFromRecord(r *record) (inventory.Object, error) {
-	o := inventory.Object{
-		DN:                  r.dn,
-		Domain:              inventory.DomainFromDN(r.dn),
-		SAMAccountName:      r.first("sAMAccountName"),
-		Kind:                kindOf(r),
-		DNSHostName:         r.first("dNSHostName"),
-		AllowedToDelegateTo: r.strings("msDS-AllowedToDelegateTo"),
-		SPNs:                r.strings("servicePrincipalName"),
+	// The object's strings (GUID, sAMAccountName, dNSHostName, SPNs,
+	// delegation targets) are cut from one string, and its two lists from
+	// one slice: two allocations where there were one per value, and fewer
+	// objects for the collector to mark (issue 9).
+	guid, sam, dns := r.values("objectGUID"), r.values("sAMAccountName"), r.values("dNSHostName")
+	deleg, spns := r.values("msDS-AllowedToDelegateTo"), r.values("servicePrincipalName")
+	var text objectText
+	if len(guid) > 0 {
+		if len(guid[0]) != 16 {
+			_, err := formatGUID(guid[0])
+			return inventory.Object{DN: r.dn, Domain: inventory.DomainFromDN(r.dn)}, fmt.Errorf("%s: objectGUID: %w", r.dn, err)
+		}
+		text.size(36)
 	}
+	text.sizeFirst(sam)
+	text.sizeFirst(dns)
+	text.sizeAll(deleg)
+	text.sizeAll(spns)
+	text.b.Grow(text.n)
+	if len(guid) > 0 {
+		var out [36]byte
+		putGUID(&out, guid[0])
+		text.b.Write(out[:])
+	}
+	text.writeFirst(sam)
+	text.writeFirst(dns)
+	text.writeAll(deleg)
+	text.writeAll(spns)
+	text.s = text.b.String()
+	var lists []string
+	if n := len(deleg) + len(spns); n > 0 {
+		lists = make([]string, n)
+	}
+	o := inventory.Object{
+		DN:     r.dn,
+		Domain: inventory.DomainFromDN(r.dn),
+		Kind:   kindOf(r),
+	}
+	if len(guid) > 0 {
+		o.GUID = text.next(36)
+	}
+	o.SAMAccountName = text.first(sam)
+	o.DNSHostName = text.first(dns)
+	o.AllowedToDelegateTo = text.all(deleg, lists[:len(deleg):len(deleg)])
+	o.SPNs = text.all(spns, lists[len(deleg):])
 	// A computer's other names count as its HOST names (host-alias-conflict).
 	if dns, sam := r.strings("msDS-AdditionalDnsHostName"), r.strings("msDS-AdditionalSamAccountName"); dns != nil || sam != nil {
 		o.Additional = &inventory.AdditionalNames{DNSHostNames: dns, SAMAccountNames: sam}
-	}
-	if g := r.values("objectGUID"); len(g) > 0 {
-		guid, err := formatGUID(g[0])
-		if err != nil {
-			return o, fmt.Errorf("%s: objectGUID: %w", r.dn, err)
-		}
-		o.GUID = guid
 	}
 	var err error
 	if o.UserAccountControl, _, err = int32Attr(r, "userAccountControl"); err != nil {
@@ -82,23 +111,91 @@ func objectFromRecord(r *record) (inventory.Object, error) {
 	return o, nil
 }
 
+// objectText builds the one string an object's strings are cut from: sized
+// first, written in the same order, then cut in that order.
+type objectText struct {
+	n  int
+	b  strings.Builder
+	s  string
+	at int
+}
+
+func (t *objectText) size(n int) { t.n += n }
+
+func (t *objectText) sizeFirst(vs [][]byte) {
+	if len(vs) > 0 {
+		t.n += len(vs[0])
+	}
+}
+
+func (t *objectText) sizeAll(vs [][]byte) {
+	for _, v := range vs {
+		t.n += len(v)
+	}
+}
+
+func (t *objectText) writeFirst(vs [][]byte) {
+	if len(vs) > 0 {
+		t.b.Write(vs[0])
+	}
+}
+
+func (t *objectText) writeAll(vs [][]byte) {
+	for _, v := range vs {
+		t.b.Write(v)
+	}
+}
+
+func (t *objectText) next(n int) string {
+	s := t.s[t.at : t.at+n]
+	t.at += n
+	return s
+}
+
+// first is record.first: the first value, "" when there is none.
+func (t *objectText) first(vs [][]byte) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return t.next(len(vs[0]))
+}
+
+// all is record.strings, into out (len(vs) long): nil when there is no value.
+func (t *objectText) all(vs [][]byte, out []string) []string {
+	if len(vs) == 0 {
+		return nil
+	}
+	for i, v := range vs {
+		out[i] = t.next(len(v))
+	}
+	return out
+}
+
 // kindOf classifies by objectClass. The checks go from the most derived
 // class: a gMSA is also a computer, and a computer is also a user.
 func kindOf(r *record) inventory.Kind {
-	switch {
-	case r.has("objectClass", "msDS-GroupManagedServiceAccount"):
-		return inventory.KindGMSA
-	case r.has("objectClass", "msDS-ManagedServiceAccount"),
-		// A delegated MSA (Windows Server 2025) also has a system-managed password.
-		r.has("objectClass", "msDS-DelegatedManagedServiceAccount"):
-		return inventory.KindMSA
-	case r.has("objectClass", "computer"):
-		return inventory.KindComputer
-	case r.has("objectClass", "user"):
-		return inventory.KindUser
-	default:
-		return inventory.KindOther
+	// One pass over the values (issue 9), the most derived class found.
+	kind := inventory.KindOther
+	rank := 0 // of kind: the higher, the more derived
+	for _, v := range r.values("objectClass") {
+		k, n := inventory.KindOther, 0
+		switch {
+		case equalFold(v, "msDS-GroupManagedServiceAccount"):
+			k, n = inventory.KindGMSA, 4
+		case equalFold(v, "msDS-ManagedServiceAccount"),
+			// A delegated MSA (Windows Server 2025) also has a system-managed password.
+			equalFold(v, "msDS-DelegatedManagedServiceAccount"):
+			k, n = inventory.KindMSA, 3
+		case equalFold(v, "computer"):
+			k, n = inventory.KindComputer, 2
+		case equalFold(v, "user"):
+			k, n = inventory.KindUser, 1
+		}
+		if n > rank {
+			kind, rank = k, n
+		}
 	}
+	return kind
 }
 
 // intAttr parses an INTEGER (or Large Integer) attribute; absent is 0.
@@ -150,9 +247,15 @@ func formatGUID(b []byte) (string, error) {
 	if len(b) != 16 {
 		return "", fmt.Errorf("want 16 bytes, got %d", len(b))
 	}
+	var out [36]byte
+	putGUID(&out, b)
+	return string(out[:]), nil
+}
+
+// putGUID writes the text form of the 16 bytes of b into out.
+func putGUID(out *[36]byte, b []byte) {
 	// Hex by hand, not fmt: one GUID per object of a large export (issue 9).
 	const hexDigits = "0123456789abcdef"
-	var out [36]byte
 	j := 0
 	for i, k := range [16]int{3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15} {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
@@ -162,5 +265,4 @@ func formatGUID(b []byte) (string, error) {
 		out[j], out[j+1] = hexDigits[b[k]>>4], hexDigits[b[k]&0xf]
 		j += 2
 	}
-	return string(out[:]), nil
 }

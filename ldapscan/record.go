@@ -302,9 +302,28 @@ func (r *record) first(name string) string {
 // has reports whether any value of attribute name equals want, ignoring case.
 func (r *record) has(name, want string) bool {
 	for _, v := range r.values(name) {
-		if strings.EqualFold(string(v), want) {
+		if equalFold(v, want) {
 			return true
 		}
 	}
 	return false
+}
+
+// equalFold is strings.EqualFold(string(b), s), quicker when s is ASCII:
+// an ASCII b of another length cannot match (issue 9: the objectClass
+// values of every entry are asked about a dozen times).
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) && isASCII(b) && isASCIIString(s) {
+		return false
+	}
+	return strings.EqualFold(string(b), s)
+}
+
+func isASCIIString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
