@@ -93,10 +93,13 @@ func (lr *ldifReader) read(r io.Reader) error {
 	done := make(chan struct{})
 	// Slices of objects the merge has copied, for the parsers to fill again.
 	recycle := make(chan []inventory.Object, workers+2)
+	// Chunk buffers the parsers are done with, for the splitter to fill
+	// again: fresh memory costs a page fault per 4 KiB (issue 9).
+	buffers := make(chan []byte, workers+2)
 	go func() {
 		defer close(done)
 		defer close(futures)
-		splitLDIF(r, func(c ldifChunk) bool {
+		splitLDIF(r, buffers, func(c ldifChunk) bool {
 			select {
 			case <-stop: // checked first: the drain below also receives
 				return false
@@ -113,7 +116,17 @@ func (lr *ldifReader) read(r io.Reader) error {
 			case objects = <-recycle:
 			default:
 			}
-			go func() { fut <- parseChunk(c, objects) }()
+			go func() {
+				res := parseChunk(c, objects)
+				// The result holds no byte of the chunk (values are
+				// copied into strings, deferred records detached): its
+				// buffer goes back to the splitter.
+				select {
+				case buffers <- c.data[:0]:
+				default:
+				}
+				fut <- res
+			}()
 			return true
 		})
 	}()
@@ -270,10 +283,12 @@ var ldifChunkSize = 4 << 20
 
 // splitLDIF reads r into chunks cut just after an empty line, which ends a
 // record wherever it stands (RFC 2849; the reader's rules below), and gives
-// them to emit in order until emit returns false. The first chunk is cut only
-// after a line that starts a record, so that it holds the first record and
-// the rest need not know about the version line.
-func splitLDIF(r io.Reader, emit func(ldifChunk) bool) {
+// them to emit in order until emit returns false. The first chunk is cut
+// only after a line that starts a record, so that it holds the first record
+// and the rest need not know about the version line. It fills again the
+// buffers it receives from buffers (nil: none), which no chunk it emitted
+// may still use.
+func splitLDIF(r io.Reader, buffers <-chan []byte, emit func(ldifChunk) bool) {
 	line := 0
 	first := true
 	// A small export needs no chunk-sized buffer: start small, grow on.
@@ -314,7 +329,18 @@ func splitLDIF(r io.Reader, emit func(ldifChunk) bool) {
 		line += bytes.Count(buf[:cut], []byte{'\n'})
 		first = false
 		rest := buf[cut:]
-		buf = make([]byte, len(rest), max(ldifChunkSize+ldifChunkSize/4, 2*len(rest)))
+		size := max(ldifChunkSize+ldifChunkSize/4, 2*len(rest))
+		buf = nil
+		select {
+		case b := <-buffers: // a buffer a parser is done with
+			if cap(b) >= size {
+				buf = b[:len(rest)]
+			}
+		default:
+		}
+		if buf == nil {
+			buf = make([]byte, len(rest), size)
+		}
 		copy(buf, rest)
 		searched = len(buf)
 	}
