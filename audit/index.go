@@ -112,9 +112,16 @@ const (
 
 // indexSPNs builds the SPN table and classifies every SPN in the same pass.
 func (ix *index) indexSPNs(count int) {
-	ix.spnFlags = make([]spnFlag, 0, count)
 	ix.spnStart = make([]int32, len(ix.objs)+1)
-	ix.spns = newSPNTable(ix.objs, count, looseHash, func(obj, _ int, raw string) {
+	n := int32(0)
+	for i := range ix.objs {
+		ix.spnStart[i] = n
+		n += int32(len(ix.objs[i].SPNs))
+	}
+	ix.spnStart[len(ix.objs)] = n
+	ix.spnFlags = make([]spnFlag, n)
+	// visit runs on several cores: each call writes its own SPN's flags.
+	ix.spns = newSPNTable(ix.objs, int(n), looseHash, func(obj, j int, raw string) {
 		var f spnFlag
 		spn, problems := ParseSPN(raw)
 		o := &ix.objs[obj]
@@ -124,14 +131,8 @@ func (ix *index) indexSPNs(count int) {
 		case o.Kind == inventory.KindComputer && namesComputer(o, spn.Host):
 			f = spnOwnName
 		}
-		ix.spnFlags = append(ix.spnFlags, f)
+		ix.spnFlags[int(ix.spnStart[obj])+j] = f
 	})
-	n := int32(0)
-	for i := range ix.objs {
-		ix.spnStart[i] = n
-		n += int32(len(ix.objs[i].SPNs))
-	}
-	ix.spnStart[len(ix.objs)] = n
 }
 
 // flags returns the classification of Objects[obj].SPNs[j].
