@@ -174,29 +174,30 @@ func (t *objectText) all(vs [][]byte, out []string) []string {
 // kindOf classifies by objectClass. The checks go from the most derived
 // class: a gMSA is also a computer, and a computer is also a user.
 func kindOf(r *record) inventory.Kind {
-	// One pass over the values (issue 9), the most derived class found.
-	kind := inventory.KindOther
-	rank := 0 // of kind: the higher, the more derived
-	for _, v := range r.values("objectClass") {
-		k, n := inventory.KindOther, 0
-		switch {
-		case equalFold(v, "msDS-GroupManagedServiceAccount"):
-			k, n = inventory.KindGMSA, 4
-		case equalFold(v, "msDS-ManagedServiceAccount"),
-			// A delegated MSA (Windows Server 2025) also has a system-managed password.
-			equalFold(v, "msDS-DelegatedManagedServiceAccount"):
-			k, n = inventory.KindMSA, 3
-		case equalFold(v, "computer"):
-			k, n = inventory.KindComputer, 2
-		case equalFold(v, "user"):
-			k, n = inventory.KindUser, 1
-		}
-		if n > rank {
-			kind, rank = k, n
-		}
+	c := r.objectClasses() // one pass over the values (issue 9)
+	switch {
+	case c&classGMSA != 0:
+		return inventory.KindGMSA
+	case c&classMSA != 0,
+		// A delegated MSA (Windows Server 2025) also has a system-managed password.
+		c&classDelegatedMSA != 0:
+		return inventory.KindMSA
+	case c&classComputer != 0:
+		return inventory.KindComputer
+	case c&classUser != 0:
+		return inventory.KindUser
+	default:
+		return inventory.KindOther
 	}
-	return kind
 }
+
+var (
+	classGMSA         = objectClassBit("msDS-GroupManagedServiceAccount")
+	classMSA          = objectClassBit("msDS-ManagedServiceAccount")
+	classDelegatedMSA = objectClassBit("msDS-DelegatedManagedServiceAccount")
+	classComputer     = objectClassBit("computer")
+	classUser         = objectClassBit("user")
+)
 
 // intAttr parses an INTEGER (or Large Integer) attribute; absent is 0.
 func intAttr(r *record, name string) (int64, error) {

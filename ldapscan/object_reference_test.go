@@ -155,3 +155,31 @@ func TestObjectMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestObjectClassesFollowPuts: the memoised object classes follow the values
+// put after a question, and a reset.
+func TestObjectClassesFollowPuts(t *testing.T) {
+	r := newRecord("CN=a,DC=x")
+	r.put("objectclass", [][]byte{[]byte("top")})
+	if r.has("objectClass", "group") || r.has("objectClass", "computer") {
+		t.Fatal("top is neither group nor computer")
+	}
+	r.put("objectclass", [][]byte{[]byte("GROUP")})
+	if !r.has("objectClass", "group") || r.has("objectClass", "computer") {
+		t.Fatal("a put after a question is not seen")
+	}
+	if err := r.add("objectClass", [][]byte{[]byte("u\u017fer")}); err != nil {
+		t.Fatal(err)
+	}
+	if !r.has("objectClass", "user") || kindOf(r) != inventory.KindUser {
+		t.Fatal("an add after a question is not seen, or the long s does not fold to s")
+	}
+	r.reset("CN=b,DC=x")
+	if r.has("objectClass", "group") || kindOf(r) != inventory.KindOther {
+		t.Fatal("a reset record keeps its classes")
+	}
+	r.put("objectclass", [][]byte{[]byte("NoneSuch")})
+	if !r.has("objectClass", "nonesuch") {
+		t.Fatal("a class outside objectClassNames is not found")
+	}
+}

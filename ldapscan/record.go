@@ -18,7 +18,11 @@ type record struct {
 	// lower-case name.
 	known [][][]byte
 	used  []int // indexes of known that hold values, for reset
-	attrs map[string][][]byte
+	// classes memoises which of objectClassNames the objectClass values
+	// name (classesSet: computed), for has and kindOf (issue 9).
+	classes    uint16
+	classesSet bool
+	attrs      map[string][][]byte
 	// ranges tracks attributes whose values arrive in ranges; an attribute
 	// stays here until its "-*" terminator has been merged.
 	ranges map[string]*rangeState
@@ -60,6 +64,9 @@ var knownAttrs, knownAttrIDs = func() ([]string, map[string]int) {
 
 // putKnown appends values to the attribute of index id in knownAttrs.
 func (r *record) putKnown(id int, values ...[]byte) {
+	if id == objectClassID {
+		r.classesSet = false
+	}
 	if len(r.known[id]) == 0 {
 		r.used = append(r.used, id)
 	}
@@ -235,6 +242,7 @@ var knownAttrSlots = func() (t [attrSlots]attrSlotEntry) {
 // reset empties r for the next entry of dn, keeping its slices for reuse.
 func (r *record) reset(dn string) {
 	r.dn = dn
+	r.classesSet = false
 	r.ranges = nil
 	for _, id := range r.used {
 		r.known[id] = r.known[id][:0]
@@ -301,29 +309,58 @@ func (r *record) first(name string) string {
 
 // has reports whether any value of attribute name equals want, ignoring case.
 func (r *record) has(name, want string) bool {
+	if name == "objectClass" {
+		if bit := objectClassBit(want); bit != 0 {
+			return r.objectClasses()&bit != 0
+		}
+	}
 	for _, v := range r.values(name) {
-		if equalFold(v, want) {
+		if strings.EqualFold(string(v), want) {
 			return true
 		}
 	}
 	return false
 }
 
-// equalFold is strings.EqualFold(string(b), s), quicker when s is ASCII:
-// an ASCII b of another length cannot match (issue 9: the objectClass
-// values of every entry are asked about a dozen times).
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) && isASCII(b) && isASCIIString(s) {
-		return false
-	}
-	return strings.EqualFold(string(b), s)
+// objectClassNames are the object classes the code asks records about;
+// bit i of record.classes stands for the i-th.
+var objectClassNames = [...]string{
+	"group", "domain", "domainDNS", "crossRef", "dnsNode", "nTDSDSA", "server",
+	"computer", "user", "msDS-GroupManagedServiceAccount", "msDS-ManagedServiceAccount",
+	"msDS-DelegatedManagedServiceAccount",
 }
 
-func isASCIIString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
+var objectClassID = knownAttrIDs["objectClass"]
+
+// objectClassBit returns the bit of class in record.classes, or 0 when the
+// class is not one of objectClassNames (as spelt there).
+func objectClassBit(class string) uint16 {
+	for i, n := range objectClassNames {
+		if n == class {
+			return 1 << i
 		}
 	}
-	return true
+	return 0
+}
+
+// objectClasses returns the bits of the objectClassNames the objectClass
+// values name, ignoring case as has does: one pass over the values instead
+// of one per question.
+func (r *record) objectClasses() uint16 {
+	if r.classesSet {
+		return r.classes
+	}
+	var bits uint16
+	for _, v := range r.known[objectClassID] {
+		ascii := isASCII(v)
+		for i, n := range objectClassNames {
+			// Values of another length can match only through a
+			// non-ASCII fold (U+212A for k, U+017F for s).
+			if (len(v) == len(n) || !ascii) && strings.EqualFold(string(v), n) {
+				bits |= 1 << i
+			}
+		}
+	}
+	r.classes, r.classesSet = bits, true
+	return bits
 }
