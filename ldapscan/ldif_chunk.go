@@ -50,7 +50,8 @@ type chunkParser struct {
 	// arena holds the current record's unfolded lines and decoded values.
 	arena []byte
 
-	rec    *record // reused for every entry
+	rec    *record    // reused for every entry
+	slab   objectSlab // the objects' strings and lists
 	seen   []seenAttr
 	parsed []parsedLine
 	byURL  []urlValue
@@ -173,7 +174,7 @@ func (p *chunkParser) endLogical() error {
 	}
 	if len(p.lines) == 0 {
 		p.recordAt = p.logicalAt
-	} else if hasKey(text, "dn") && !p.versionOnly() {
+	} else if isDNLine(text) && !p.versionOnly() {
 		return p.dnInsideRecord()
 	}
 	p.lines = append(p.lines, ldifLine{text: text, no: p.logicalAt})
@@ -310,7 +311,7 @@ func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 	if err := p.incompleteObject(rec); err != nil {
 		return err
 	}
-	o, err := objectFromRecord(rec)
+	o, err := objectFromRecordIn(rec, &p.slab)
 	if err != nil {
 		return fmt.Errorf("ldif line %d: %w", p.recordAt, err)
 	}
@@ -347,6 +348,13 @@ var errURLValue = errors.New("value given by URL")
 func hasKey(line []byte, key string) bool {
 	desc, _, ok := bytes.Cut(line, []byte{':'})
 	return ok && foldEqual(desc, key)
+}
+
+// isDNLine is hasKey(line, "dn") without the search for the colon: no
+// letter outside ASCII folds to d or n, so the line starts with "dn:" in
+// any case (asked of every line of an export, issue 9).
+func isDNLine(line []byte) bool {
+	return len(line) >= 3 && line[2] == ':' && lowerASCII(line[0]) == 'd' && lowerASCII(line[1]) == 'n'
 }
 
 // foldEqual is strings.EqualFold(string(b), s) without the copy; s is

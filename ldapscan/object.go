@@ -26,10 +26,16 @@ var objectAttributes = []string{
 // objectFromRecord converts a directory entry into an inventory object. It is
 // the one conversion shared by the LDAP scan and the LDIF reader.
 func objectFromRecord(r *record) (inventory.Object, error) {
-	// The object's strings (GUID, sAMAccountName, dNSHostName, SPNs,
-	// delegation targets) are cut from one string, and its two lists from
-	// one slice: two allocations where there were one per value, and fewer
-	// objects for the collector to mark (issue 9).
+	return objectFromRecordIn(r, nil)
+}
+
+// objectFromRecordIn is objectFromRecord with the object's strings and lists
+// cut from slab's (nil: the object's own). The object's strings (GUID,
+// sAMAccountName, dNSHostName, SPNs, delegation targets) are cut from one
+// string, and its two lists from one slice: two allocations where there
+// were one per value, or none with a slab, and fewer objects for the
+// collector to mark (issue 9).
+func objectFromRecordIn(r *record, slab *objectSlab) (inventory.Object, error) {
 	guid, sam, dns := r.values("objectGUID"), r.values("sAMAccountName"), r.values("dNSHostName")
 	deleg, spns := r.values("msDS-AllowedToDelegateTo"), r.values("servicePrincipalName")
 	var text objectText
@@ -44,7 +50,7 @@ func objectFromRecord(r *record) (inventory.Object, error) {
 	text.sizeFirst(dns)
 	text.sizeAll(deleg)
 	text.sizeAll(spns)
-	text.b.Grow(text.n)
+	text.b, text.base = slab.text(text.n, &text.own)
 	if len(guid) > 0 {
 		var out [36]byte
 		putGUID(&out, guid[0])
@@ -54,11 +60,8 @@ func objectFromRecord(r *record) (inventory.Object, error) {
 	text.writeFirst(dns)
 	text.writeAll(deleg)
 	text.writeAll(spns)
-	text.s = text.b.String()
-	var lists []string
-	if n := len(deleg) + len(spns); n > 0 {
-		lists = make([]string, n)
-	}
+	text.s = text.b.String()[text.base:]
+	lists := slab.list(len(deleg) + len(spns))
 	o := inventory.Object{
 		DN:     r.dn,
 		Domain: inventory.DomainFromDN(r.dn),
@@ -114,10 +117,56 @@ func objectFromRecord(r *record) (inventory.Object, error) {
 // objectText builds the one string an object's strings are cut from: sized
 // first, written in the same order, then cut in that order.
 type objectText struct {
-	n  int
-	b  strings.Builder
-	s  string
-	at int
+	n    int
+	own  strings.Builder // without a slab
+	b    *strings.Builder
+	base int // where the object's text starts in b
+	s    string
+	at   int
+}
+
+// objectSlab holds the text and the lists of many objects (those of a chunk
+// of an export): one allocation per 64 KiB of strings and per 1,024 list
+// entries. A string of a Builder is never written again, so the objects'
+// strings may share it.
+type objectSlab struct {
+	b     strings.Builder
+	lists []string
+}
+
+const (
+	slabText  = 64 << 10
+	slabLists = 1024
+)
+
+// text returns a Builder with room for n more bytes, and its length: own
+// when sl is nil.
+func (sl *objectSlab) text(n int, own *strings.Builder) (*strings.Builder, int) {
+	if sl == nil {
+		own.Grow(n)
+		return own, 0
+	}
+	if sl.b.Cap()-sl.b.Len() < n {
+		sl.b = strings.Builder{}
+		sl.b.Grow(max(slabText, n))
+	}
+	return &sl.b, sl.b.Len()
+}
+
+// list returns n strings (nil for 0), their capacity n.
+func (sl *objectSlab) list(n int) []string {
+	switch {
+	case n == 0:
+		return nil
+	case sl == nil:
+		return make([]string, n)
+	}
+	if cap(sl.lists)-len(sl.lists) < n {
+		sl.lists = make([]string, 0, max(slabLists, n))
+	}
+	at := len(sl.lists)
+	sl.lists = sl.lists[:at+n]
+	return sl.lists[at : at+n : at+n]
 }
 
 func (t *objectText) size(n int) { t.n += n }
@@ -201,11 +250,14 @@ var (
 
 // intAttr parses an INTEGER (or Large Integer) attribute; absent is 0.
 func intAttr(r *record, name string) (int64, error) {
-	v := r.first(name)
-	if v == "" {
+	vs := r.values(name)
+	if len(vs) == 0 || len(vs[0]) == 0 {
 		return 0, nil
 	}
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if n, ok := plainInt(vs[0]); ok {
+		return n, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(vs[0])), 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %s: %w", r.dn, name, err)
 	}
@@ -215,7 +267,7 @@ func intAttr(r *record, name string) (int64, error) {
 // int32Attr parses a 32-bit flags attribute. AD stores them as signed
 // INTEGER, so bit 31 reads as a negative number; both forms are accepted.
 func int32Attr(r *record, name string) (uint32, bool, error) {
-	if r.first(name) == "" {
+	if vs := r.values(name); len(vs) == 0 || len(vs[0]) == 0 {
 		return 0, false, nil
 	}
 	n, err := intAttr(r, name)
@@ -226,6 +278,31 @@ func int32Attr(r *record, name string) (uint32, bool, error) {
 		return 0, false, fmt.Errorf("%s: %s: %d out of 32-bit range", r.dn, name, n)
 	}
 	return uint32(n), true, nil
+}
+
+// plainInt parses what strconv.ParseInt(v, 10, 64) surely accepts: an
+// optional sign and 1 to 18 decimal digits; ok is false for anything else,
+// which goes to strconv (issue 9: five integers per object, each copied into
+// a string before).
+func plainInt(v []byte) (n int64, ok bool) {
+	neg := false
+	if len(v) > 0 && (v[0] == '-' || v[0] == '+') {
+		neg = v[0] == '-'
+		v = v[1:]
+	}
+	if len(v) == 0 || len(v) > 18 {
+		return 0, false
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 // fileTime converts a FILETIME (100 ns intervals since 1601). 0 means never

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -181,5 +182,33 @@ func TestObjectClassesFollowPuts(t *testing.T) {
 	r.put("objectclass", [][]byte{[]byte("NoneSuch")})
 	if !r.has("objectClass", "nonesuch") {
 		t.Fatal("a class outside objectClassNames is not found")
+	}
+}
+
+// TestPlainIntMatchesParseInt: what plainInt accepts, strconv.ParseInt
+// accepts with the same value; the rest goes to strconv.
+func TestPlainIntMatchesParseInt(t *testing.T) {
+	for _, v := range []string{
+		"", "-", "+", "0", "-0", "+7", "42", "-2147483136", "4294967296", "133485408001234567",
+		"999999999999999999", "-999999999999999999", "9223372036854775807", "-9223372036854775808",
+		"99999999999999999999", " 5", "5 ", "1_000", "0x10", "\u0663", "--1", "+-1", "1.0", "1e3",
+	} {
+		n, ok := plainInt([]byte(v))
+		want, err := strconv.ParseInt(v, 10, 64)
+		if ok && (err != nil || n != want) {
+			t.Errorf("plainInt(%q) = %d, strconv: %d, %v", v, n, want, err)
+		}
+		if !ok && err == nil && len(v) <= 18 && !strings.ContainsAny(v, " ") {
+			t.Errorf("plainInt(%q) refused what strconv reads as %d", v, want)
+		}
+	}
+}
+
+// TestIsDNLine: isDNLine answers as hasKey(line, "dn").
+func TestIsDNLine(t *testing.T) {
+	for _, l := range []string{"dn: x", "DN:x", "dN::eA==", "dn:", "dn", "d:", "dnx: y", "xdn: y", "dn :x", "d\u0274: x", ":dn", ""} {
+		if got, want := isDNLine([]byte(l)), hasKey([]byte(l), "dn"); got != want {
+			t.Errorf("isDNLine(%q) = %v, hasKey says %v", l, got, want)
+		}
 	}
 }
