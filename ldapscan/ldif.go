@@ -49,11 +49,13 @@ const (
 // says when the export lacks it). Values given by URL
 // (":<") are never fetched. source names the export in the snapshot.
 func ReadLDIF(r io.Reader, source string) (*LDIFResult, error) {
-	lr := &ldifReader{b: newDirectoryBuilder(), res: &LDIFResult{}, domains: map[string]struct{}{}, groups: newMembershipBuilder()}
+	lr := &ldifReader{b: newDirectoryBuilder(), res: &LDIFResult{}, domains: map[string]struct{}{}, groups: newMembershipBuilder(), ordered: true}
 	if err := lr.read(r); err != nil {
 		return nil, err
 	}
-	sortObjects(lr.objects)
+	if !lr.ordered {
+		sortObjects(lr.objects)
+	}
 	lr.objects = lr.applyPrivileges(lr.objects)
 	dir := lr.b.directory()
 	if dir.ForestDNS == "" && len(lr.domains) == 1 {
@@ -77,6 +79,11 @@ type ldifReader struct {
 	b       *directoryBuilder
 	res     *LDIFResult
 	objects []inventory.Object
+	// ordered: the objects came in strictly increasing compareObjects
+	// order (each chunk's, checked on its core, and across chunks), so
+	// sorting them would leave them as they are (issue 9: 30 to 80 ms on
+	// one core for 255,000 objects). Equal keys sort all the same.
+	ordered bool
 	domains map[string]struct{} // domains of the objects, when no crossRef says
 	groups  *membershipBuilder  // group entries and memberOf values, for privilege
 }
@@ -150,12 +157,20 @@ func (lr *ldifReader) read(r io.Reader) error {
 	size := sizeHint(r)
 	var parts [][]inventory.Object
 	total, read := 0, 0
+	var last *inventory.Object // the last object so far
+	var lastObject inventory.Object
 	for fut := range futures {
 		cr := <-fut
 		if err := lr.merge(cr); err != nil {
 			return err
 		}
 		read += cr.bytes
+		lr.ordered = lr.ordered && cr.ordered && (last == nil || len(cr.objects) == 0 || objectBefore(last, &cr.objects[0]))
+		if len(cr.objects) > 0 {
+			// The chunk's slice goes back to a parser: the last object is kept.
+			lastObject = cr.objects[len(cr.objects)-1]
+			last = &lastObject
+		}
 		if size <= 0 {
 			parts = append(parts, cr.objects)
 			total += len(cr.objects)
@@ -187,6 +202,25 @@ func (lr *ldifReader) read(r io.Reader) error {
 		parts[i] = nil // the collector may take it back now
 	}
 	return nil
+}
+
+// strictlyOrdered reports whether each object sorts strictly after the one
+// before it.
+func strictlyOrdered(objects []inventory.Object) bool {
+	for i := 1; i < len(objects); i++ {
+		if !objectBefore(&objects[i-1], &objects[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// objectBefore is compareObjects(*a, *b) < 0 without copying the objects.
+func objectBefore(a, b *inventory.Object) bool {
+	if c := inventory.CompareFold(a.DN, b.DN); c != 0 {
+		return c < 0
+	}
+	return a.GUID < b.GUID
 }
 
 // reserveObjects is the capacity to reserve for the objects of an export of

@@ -16,7 +16,8 @@ import (
 type chunkResult struct {
 	objects      []inventory.Object
 	entries      int
-	bytes        int // of the export
+	bytes        int  // of the export
+	ordered      bool // objects in strictly increasing compareObjects order
 	warnings     []string
 	moreWarnings int
 	// deferred are the directory and membership entries, detached from the
@@ -89,6 +90,7 @@ func parseChunk(c ldifChunk, objects []inventory.Object) *chunkResult {
 	if err := p.parse(c); err != nil {
 		p.res.err = err
 	}
+	res.ordered = strictlyOrdered(res.objects)
 	return p.res
 }
 

@@ -84,6 +84,13 @@ func ldifDiffInputs(t *testing.T) map[string][]byte {
 		"dn: CN=a,DC=x\nSERVICEPRINCIPALNAME: HTTP/a\nsAMAccountName:: YQ==\nobjectClass: top\nobjectClass: Computer\n",
 		"dn: CN=a,DC=x\nservice\u017frincipalName: HTTP/a\nver\u017fion: 1\n\nver\u017fion: 1\n",
 		"dn: CN=a,DC=x\nchangetype: Modify\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nchangetype: ADD\nservicePrincipalName: HTTP/b\n",
+		// Objects out of order, in order, and with equal keys (DN in any
+		// case, no GUID): the reader skips the sort only for a strictly
+		// increasing order.
+		"dn: CN=b,DC=x\nservicePrincipalName: HTTP/b\n\ndn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=c,DC=x\nservicePrincipalName: HTTP/c\n",
+		"dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nservicePrincipalName: HTTP/b\n\ndn: CN=c,DC=x\nservicePrincipalName: HTTP/c\n",
+		"dn: CN=a,DC=x\nservicePrincipalName: HTTP/1\n\ndn: cn=A,dc=X\nservicePrincipalName: HTTP/2\n\ndn: CN=a,DC=x\nservicePrincipalName: HTTP/3\n",
+		"dn: CN=a,DC=x\nobjectGUID:: AAAAAAAAAAAAAAAAAAAAAQ==\nservicePrincipalName: HTTP/1\n\ndn: CN=a,DC=x\nobjectGUID:: AAAAAAAAAAAAAAAAAAAAAA==\nservicePrincipalName: HTTP/2\n",
 	} {
 		in[fmt.Sprintf("case%d", i)] = []byte(s)
 	}
