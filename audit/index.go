@@ -97,9 +97,15 @@ func newIndex(snap *inventory.Snapshot, cfg Config) *index {
 	for _, target := range ix.aliasTarget {
 		ix.aliasTargets[target] = target
 	}
-	ix.indexComputers()
-	ix.indexNames()
+	// The computers and names are indexed while the SPNs are (issue 9):
+	// neither reads what the other builds.
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		ix.indexComputers()
+		ix.indexNames()
+	})
 	ix.indexSPNs(snap.SPNCount())
+	wg.Wait()
 	return ix
 }
 
