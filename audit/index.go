@@ -377,6 +377,12 @@ func isKrbtgt(o *inventory.Object) bool {
 // intended (it takes DNS from the DC's HOST alias on purpose) and the
 // password is not a human's.
 func (ix *index) isSambaDNSAccount(o *inventory.Object) bool {
+	// Only ASCII letters lower-case to d, n and s: a name whose first four
+	// bytes are not "dns-" in any case is not one, found without lowering
+	// every account's name (issue 9).
+	if sam := o.SAMAccountName; len(sam) < 4 || !strings.EqualFold(sam[:4], "dns-") {
+		return false
+	}
 	dc, ok := strings.CutPrefix(strings.ToLower(o.SAMAccountName), "dns-")
 	if o.Kind != inventory.KindUser || !ok || dc == "" {
 		return false
