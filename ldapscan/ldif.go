@@ -225,14 +225,22 @@ func objectBefore(a, b *inventory.Object) bool {
 
 // reserveObjects is the capacity to reserve for the objects of an export of
 // size bytes when need objects were found in its first read bytes: the
-// objects per byte so far, over the whole export, with a margin.
+// objects per byte so far, over the whole export, with a margin. The
+// reservation is touched whole (touch), so an export whose first chunks
+// are denser in objects than the rest costs memory: at most one object per
+// minObjectBytes of what is left to read (an object with SPNs takes more
+// than that in any export: dn, objectClass, sAMAccountName, the SPNs).
 func reserveObjects(need, read int, size int64) int {
 	if read <= 0 || int64(read) >= size {
 		return need
 	}
 	est := int64(float64(need) / float64(read) * float64(size) * 1.05)
+	est = min(est, int64(need)+(size-int64(read))/minObjectBytes)
 	return int(max(est, int64(need)+int64(need)/8))
 }
+
+// minObjectBytes bounds reserveObjects' estimate (see there).
+const minObjectBytes = 160
 
 // touch writes a zero byte into each page of the fresh memory of objects
 // as soon as it is reserved. Left untouched, the collector's marking reads

@@ -153,6 +153,8 @@ func TestReserveObjects(t *testing.T) {
 		{need: 10, read: 200, size: 100, min: 10, max: 10},                 // the file grew
 		{need: 8000, read: 1 << 20, size: 1<<20 + 1, min: 9000, max: 9000}, // at least an eighth more
 		{need: 5, read: 0, size: 100, min: 5, max: 5},
+		// dense first chunk (50 bytes an object): bounded by minObjectBytes
+		{need: 20000, read: 1 << 20, size: 1 << 30, min: 20000 + (1<<30-1<<20)/minObjectBytes, max: 20000 + (1<<30-1<<20)/minObjectBytes},
 	} {
 		if got := reserveObjects(c.need, c.read, c.size); got < c.min || got > c.max {
 			t.Errorf("reserveObjects(%d, %d, %d) = %d, want %d to %d", c.need, c.read, c.size, got, c.min, c.max)
