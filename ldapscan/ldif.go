@@ -181,11 +181,12 @@ func (lr *ldifReader) read(r io.Reader) error {
 			touch(lr.objects[len(lr.objects):cap(lr.objects)])
 		}
 		// In pieces: the collector cannot stop a goroutine inside one long
-		// copy, and spins (signals, yields) until it ends (issue 9).
+		// copy, and spins (signals, yields) until it ends (issue 9). The
+		// chunk's slice is not cleared: what it still points at, the
+		// copies in lr.objects point at too.
 		for p := cr.objects; len(p) > 0; {
 			n := min(len(p), 64)
 			lr.objects = append(lr.objects, p[:n]...)
-			clear(p[:n])
 			p = p[n:]
 		}
 		select {

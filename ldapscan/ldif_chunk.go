@@ -54,7 +54,6 @@ type chunkParser struct {
 	rec    *record    // reused for every entry
 	slab   objectSlab // the objects' strings and lists
 	seen   []seenAttr
-	parsed []parsedLine
 	byURL  []urlValue
 	dirs   *directoryBuilder  // asked which entries describe the directory
 	groups *membershipBuilder // asked whether a membership entry is sound
@@ -63,12 +62,6 @@ type chunkParser struct {
 type ldifLine struct {
 	text []byte
 	no   int
-}
-
-type parsedLine struct {
-	desc, value []byte
-	err         error
-	no          int
 }
 
 type urlValue struct {
@@ -240,47 +233,53 @@ func (p *chunkParser) endRecord() error {
 func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 	rec := p.rec
 	rec.reset(dn)
-	// Every line is split first; its error, if any, is met in line order
-	// below, as before issue 9. An attribute with options (";range=") goes
-	// through record.add, which checks its ranges against the values of that
+	// The lines are taken in order, each error met in its line's turn, as
+	// before issue 9. An attribute with options (";range=") goes through
+	// record.add, which checks its ranges against the values of that
 	// attribute read so far: then every attribute of the entry is kept, as
-	// before. Otherwise only the attributes some reader of records asks for
-	// are.
-	p.parsed = p.parsed[:0]
-	keepAll := false
-	for _, l := range lines {
-		desc, value, err := p.parseLine(l)
-		p.parsed = append(p.parsed, parsedLine{desc: desc, value: value, err: err, no: l.no})
-		keepAll = keepAll || err == nil && bytes.IndexByte(desc, ';') >= 0
-	}
+	// before, and the entry is read again from its first line (what the
+	// first reading warned about is taken back). Otherwise only the
+	// attributes some reader of records asks for are.
 	p.byURL = p.byURL[:0]
-	for i, l := range p.parsed {
-		desc, value, err := l.desc, l.value, l.err
-		if errors.Is(err, errURLValue) {
-			p.warn("ldif line %d: %s: value given by URL not read", l.no, desc)
-			p.byURL = append(p.byURL, urlValue{desc: string(desc), no: l.no})
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		switch {
-		case foldEqual(desc, "changetype"):
-			if !foldEqual(value, "add") {
-				p.warn("ldif line %d: %s: changetype %s record skipped", p.recordAt, dn, strings.ToLower(string(value)))
-				return nil
+	warnings, moreWarnings := len(p.res.warnings), p.res.moreWarnings
+	keepAll := false
+	for again := true; again; {
+		again = false
+		for i, l := range lines {
+			desc, value, err := p.parseLine(l)
+			if err == nil && !keepAll && bytes.IndexByte(desc, ';') >= 0 {
+				keepAll, again = true, true
+				rec.reset(dn)
+				p.res.warnings, p.res.moreWarnings = p.res.warnings[:warnings], moreWarnings
+				p.byURL = p.byURL[:0]
+				break
 			}
-			continue
-		case foldEqual(desc, "control"):
-			continue
-		case keepAll:
-			if err := rec.add(string(desc), [][]byte{value}); err != nil {
-				return fmt.Errorf("ldif line %d: %w", l.no, err)
+			if errors.Is(err, errURLValue) {
+				p.warn("ldif line %d: %s: value given by URL not read", l.no, desc)
+				p.byURL = append(p.byURL, urlValue{desc: string(desc), no: l.no})
+				continue
 			}
-			continue
-		}
-		if id := p.attrID(i, desc); id >= 0 {
-			rec.putKnown(id, value)
+			if err != nil {
+				return err
+			}
+			switch {
+			case foldEqual(desc, "changetype"):
+				if !foldEqual(value, "add") {
+					p.warn("ldif line %d: %s: changetype %s record skipped", p.recordAt, dn, strings.ToLower(string(value)))
+					return nil
+				}
+				continue
+			case foldEqual(desc, "control"):
+				continue
+			case keepAll:
+				if err := rec.add(string(desc), [][]byte{value}); err != nil {
+					return fmt.Errorf("ldif line %d: %w", l.no, err)
+				}
+				continue
+			}
+			if id := p.attrID(i, desc); id >= 0 {
+				rec.putKnown(id, value)
+			}
 		}
 	}
 	p.res.entries++

@@ -91,6 +91,12 @@ func ldifDiffInputs(t *testing.T) map[string][]byte {
 		"dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nservicePrincipalName: HTTP/b\n\ndn: CN=c,DC=x\nservicePrincipalName: HTTP/c\n",
 		"dn: CN=a,DC=x\nservicePrincipalName: HTTP/1\n\ndn: cn=A,dc=X\nservicePrincipalName: HTTP/2\n\ndn: CN=a,DC=x\nservicePrincipalName: HTTP/3\n",
 		"dn: CN=a,DC=x\nobjectGUID:: AAAAAAAAAAAAAAAAAAAAAQ==\nservicePrincipalName: HTTP/1\n\ndn: CN=a,DC=x\nobjectGUID:: AAAAAAAAAAAAAAAAAAAAAA==\nservicePrincipalName: HTTP/2\n",
+		// A warning, then an attribute with options: the entry is read
+		// again from its first line, the warning given once.
+		"dn: CN=a,DC=x\nmemberOf:< file:///m\nfoo:< file:///f\nsAMAccountName: a\nmember;range=0-0: CN=b,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=c,DC=x\ndescription:< file:///d\nmember;range=0-*: CN=d,DC=x\nservicePrincipalName: HTTP/c\n",
+		"dn: CN=c,DC=x\nservicePrincipalName;range=0-0: HTTP/c\ndescription:< file:///d\n",
+		"dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\nmsDS-AllowedToDelegateTo: cifs/b\nfoo;range=0-*: 1\nservicePrincipalName: HTTP/b\n",
+		"dn: CN=a,DC=x\nobjectGUID:: AAAA\nx;range=0-*: 1\nservicePrincipalName: HTTP/a\n",
 	} {
 		in[fmt.Sprintf("case%d", i)] = []byte(s)
 	}
