@@ -368,6 +368,12 @@ func (ix *index) object(dn string) int32 {
 // krbtgt_NNNNN), which holds kadmin/changepw in every domain by design.
 func isKrbtgt(o *inventory.Object) bool {
 	sam := o.SAMAccountName
+	// k folds with K and the Kelvin sign (U+212A, first byte 0xE2) only:
+	// any other first byte is no krbtgt, found without a fold per rule and
+	// account (issue 9).
+	if len(sam) == 0 || sam[0] != 'k' && sam[0] != 'K' && sam[0] != 0xE2 {
+		return false
+	}
 	return strings.EqualFold(sam, "krbtgt") || len(sam) > 7 && strings.EqualFold(sam[:7], "krbtgt_")
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/spnaudit/spnaudit/inventory"
@@ -79,5 +80,24 @@ func TestSPNTableParallelFill(t *testing.T) {
 	radixSortByHash(want)
 	if !slices.Equal(tab.entries, want) {
 		t.Error("entries differ from a one-core fill")
+	}
+}
+
+// TestIsKrbtgtFolds: the first-byte check keeps every answer of the
+// comparison before it, the Kelvin sign included.
+func TestIsKrbtgtFolds(t *testing.T) {
+	before := func(sam string) bool {
+		return strings.EqualFold(sam, "krbtgt") || len(sam) > 7 && strings.EqualFold(sam[:7], "krbtgt_")
+	}
+	for _, sam := range []string{
+		"krbtgt", "KRBTGT", "\u212arbtgt", "krbtgt_12345", "\u212aRBTGT_9", "\u212arbtgt_9",
+		"", "k", "krbtg", "xkrbtgt", "svc_krbtgt", "krbtgt$", "\u212a",
+	} {
+		if got, want := isKrbtgt(&inventory.Object{SAMAccountName: sam}), before(sam); got != want {
+			t.Errorf("isKrbtgt(%q) = %v, before %v", sam, got, want)
+		}
+	}
+	if !isKrbtgt(&inventory.Object{SAMAccountName: "\u212aRBTGT"}) {
+		t.Error("the Kelvin sign does not fold to k")
 	}
 }

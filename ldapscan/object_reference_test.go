@@ -212,3 +212,18 @@ func TestIsDNLine(t *testing.T) {
 		}
 	}
 }
+
+// TestObjectClassBit: the switch gives each of objectClassNames its bit,
+// and nothing else one.
+func TestObjectClassBit(t *testing.T) {
+	for i, n := range objectClassNames {
+		if got := objectClassBit(n); got != 1<<i {
+			t.Errorf("objectClassBit(%q) = %#x, want %#x", n, got, 1<<i)
+		}
+	}
+	for _, n := range []string{"", "Group", "top", "person", "msDS-ManagedServiceAccounts"} {
+		if got := objectClassBit(n); got != 0 {
+			t.Errorf("objectClassBit(%q) = %#x, want 0", n, got)
+		}
+	}
+}

@@ -335,10 +335,33 @@ var objectClassID = knownAttrIDs["objectClass"]
 // objectClassBit returns the bit of class in record.classes, or 0 when the
 // class is not one of objectClassNames (as spelt there).
 func objectClassBit(class string) uint16 {
-	for i, n := range objectClassNames {
-		if n == class {
-			return 1 << i
-		}
+	// A switch, not a loop over the names: asked about eight times per
+	// entry (TestObjectClassBit holds it to objectClassNames).
+	switch class {
+	case "group":
+		return 1 << 0
+	case "domain":
+		return 1 << 1
+	case "domainDNS":
+		return 1 << 2
+	case "crossRef":
+		return 1 << 3
+	case "dnsNode":
+		return 1 << 4
+	case "nTDSDSA":
+		return 1 << 5
+	case "server":
+		return 1 << 6
+	case "computer":
+		return 1 << 7
+	case "user":
+		return 1 << 8
+	case "msDS-GroupManagedServiceAccount":
+		return 1 << 9
+	case "msDS-ManagedServiceAccount":
+		return 1 << 10
+	case "msDS-DelegatedManagedServiceAccount":
+		return 1 << 11
 	}
 	return 0
 }
