@@ -1,8 +1,10 @@
 package audit
 
 import (
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // The large lookups (every SPN, every computer name, every DNS record name)
@@ -21,28 +23,65 @@ type hashedRef struct {
 // radixSortByHash is a stable LSD radix sort on the 64-bit hash, 16 bits per
 // pass, so entries with equal hashes keep their insertion order.
 func radixSortByHash(entries []hashedRef) {
+	// Each pass is shared by the cores (issue 9): every worker counts the
+	// digits of its own segment, then scatters it to the places the counts
+	// of the segments before it leave, so the sort stays stable.
+	workers := 1
+	if len(entries) >= parallelSortMin {
+		workers = min(runtime.GOMAXPROCS(0), 8)
+	}
 	tmp := make([]hashedRef, len(entries))
 	src, dst := entries, tmp
-	counts := make([]int, 1<<16)
+	counts := make([][]int, workers)
+	for w := range counts {
+		counts[w] = make([]int, 1<<16)
+	}
+	segment := func(w int) []hashedRef {
+		return src[len(src)*w/workers : len(src)*(w+1)/workers]
+	}
+	each := func(fn func(w int)) {
+		if workers == 1 {
+			fn(0)
+			return
+		}
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() { fn(w) })
+		}
+		wg.Wait()
+	}
 	for shift := uint(0); shift < 64; shift += 16 {
-		clear(counts)
-		for _, e := range src {
-			counts[uint16(e.hash>>shift)]++
-		}
+		each(func(w int) {
+			c := counts[w]
+			clear(c)
+			for _, e := range segment(w) {
+				c[uint16(e.hash>>shift)]++
+			}
+		})
 		pos := 0
-		for d, c := range counts {
-			counts[d] = pos
-			pos += c
+		for d := range 1 << 16 {
+			for w := range workers {
+				c := counts[w][d]
+				counts[w][d] = pos
+				pos += c
+			}
 		}
-		for _, e := range src {
-			d := uint16(e.hash >> shift)
-			dst[counts[d]] = e
-			counts[d]++
-		}
+		each(func(w int) {
+			c := counts[w]
+			for _, e := range segment(w) {
+				d := uint16(e.hash >> shift)
+				dst[c[d]] = e
+				c[d]++
+			}
+		})
 		src, dst = dst, src
 	}
 	// An even number of passes leaves the result in entries.
 }
+
+// parallelSortMin is the number of entries from which radixSortByHash
+// shares its passes among the cores.
+const parallelSortMin = 1 << 16
 
 // hashRun returns the entries whose hash is h.
 func hashRun(entries []hashedRef, h uint64) []hashedRef {

@@ -56,6 +56,24 @@ func (hostAliasConflict) Check(ix *index) []Finding {
 	var out []Finding
 	plainCovered := make(map[aliasKey]string)
 	var buf []byte
+	// The last classes asked about and their answers: the SPNs of an
+	// account, and of its neighbours, repeat a few classes (issue 9).
+	var memo [4]struct {
+		class, target string
+		ok            bool
+	}
+	memoNext := 0
+	aliasTarget := func(class string) (string, bool) {
+		for i := range memo {
+			if memo[i].class == class && class != "" {
+				return memo[i].target, memo[i].ok
+			}
+		}
+		target, ok := ix.hostAliasTarget(class)
+		memo[memoNext].class, memo[memoNext].target, memo[memoNext].ok = class, target, ok
+		memoNext = (memoNext + 1) % len(memo)
+		return target, ok
+	}
 	for a := range ix.objs {
 		holder := &ix.objs[a]
 		if ix.isSambaDNSAccount(holder) {
@@ -68,7 +86,7 @@ func (hostAliasConflict) Check(ix *index) []Finding {
 			}
 			// Well formed: the class is the text before the first "/".
 			slash := strings.IndexByte(raw, '/')
-			target, ok := ix.hostAliasTarget(raw[:slash])
+			target, ok := aliasTarget(raw[:slash])
 			if !ok {
 				continue
 			}

@@ -97,9 +97,15 @@ func newIndex(snap *inventory.Snapshot, cfg Config) *index {
 	for _, target := range ix.aliasTarget {
 		ix.aliasTargets[target] = target
 	}
-	ix.indexComputers()
-	ix.indexNames()
+	// The computers and names are indexed while the SPNs are (issue 9):
+	// neither reads what the other builds.
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		ix.indexComputers()
+		ix.indexNames()
+	})
 	ix.indexSPNs(snap.SPNCount())
+	wg.Wait()
 	return ix
 }
 
@@ -112,9 +118,16 @@ const (
 
 // indexSPNs builds the SPN table and classifies every SPN in the same pass.
 func (ix *index) indexSPNs(count int) {
-	ix.spnFlags = make([]spnFlag, 0, count)
 	ix.spnStart = make([]int32, len(ix.objs)+1)
-	ix.spns = newSPNTable(ix.objs, count, looseHash, func(obj, _ int, raw string) {
+	n := int32(0)
+	for i := range ix.objs {
+		ix.spnStart[i] = n
+		n += int32(len(ix.objs[i].SPNs))
+	}
+	ix.spnStart[len(ix.objs)] = n
+	ix.spnFlags = make([]spnFlag, n)
+	// visit runs on several cores: each call writes its own SPN's flags.
+	ix.spns = newSPNTable(ix.objs, int(n), looseHash, func(obj, j int, raw string) {
 		var f spnFlag
 		spn, problems := ParseSPN(raw)
 		o := &ix.objs[obj]
@@ -124,14 +137,8 @@ func (ix *index) indexSPNs(count int) {
 		case o.Kind == inventory.KindComputer && namesComputer(o, spn.Host):
 			f = spnOwnName
 		}
-		ix.spnFlags = append(ix.spnFlags, f)
+		ix.spnFlags[int(ix.spnStart[obj])+j] = f
 	})
-	n := int32(0)
-	for i := range ix.objs {
-		ix.spnStart[i] = n
-		n += int32(len(ix.objs[i].SPNs))
-	}
-	ix.spnStart[len(ix.objs)] = n
 }
 
 // flags returns the classification of Objects[obj].SPNs[j].
@@ -361,6 +368,12 @@ func (ix *index) object(dn string) int32 {
 // krbtgt_NNNNN), which holds kadmin/changepw in every domain by design.
 func isKrbtgt(o *inventory.Object) bool {
 	sam := o.SAMAccountName
+	// k folds with K and the Kelvin sign (U+212A, first byte 0xE2) only:
+	// any other first byte is no krbtgt, found without a fold per rule and
+	// account (issue 9).
+	if len(sam) == 0 || sam[0] != 'k' && sam[0] != 'K' && sam[0] != 0xE2 {
+		return false
+	}
 	return strings.EqualFold(sam, "krbtgt") || len(sam) > 7 && strings.EqualFold(sam[:7], "krbtgt_")
 }
 
@@ -370,6 +383,12 @@ func isKrbtgt(o *inventory.Object) bool {
 // intended (it takes DNS from the DC's HOST alias on purpose) and the
 // password is not a human's.
 func (ix *index) isSambaDNSAccount(o *inventory.Object) bool {
+	// Only ASCII letters lower-case to d, n and s: a name whose first four
+	// bytes are not "dns-" in any case is not one, found without lowering
+	// every account's name (issue 9).
+	if sam := o.SAMAccountName; len(sam) < 4 || !strings.EqualFold(sam[:4], "dns-") {
+		return false
+	}
 	dc, ok := strings.CutPrefix(strings.ToLower(o.SAMAccountName), "dns-")
 	if o.Kind != inventory.KindUser || !ok || dc == "" {
 		return false

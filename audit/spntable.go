@@ -1,6 +1,9 @@
 package audit
 
 import (
+	"runtime"
+	"sync"
+
 	"github.com/spnaudit/spnaudit/inventory"
 )
 
@@ -17,16 +20,50 @@ type spnTable struct {
 }
 
 // newSPNTable indexes every SPN of objs, calling visit (when not nil) for
-// each one on the way so that other per-SPN work shares the pass.
+// each one on the way so that other per-SPN work shares the pass. The pass
+// is shared by the cores (issue 9): visit is called concurrently, for
+// different objects, and must only write what belongs to its SPN. size is
+// the number of SPNs, or 0 to count them.
 func newSPNTable(objs []inventory.Object, size int, hash func(string) uint64, visit func(obj, spn int, raw string)) *spnTable {
-	t := &spnTable{objs: objs, hash: hash, entries: make([]hashedRef, 0, size)}
-	for i := range objs {
-		for j, raw := range objs[i].SPNs {
-			t.entries = append(t.entries, hashedRef{hash: hash(raw), ref: spnRef{obj: int32(i), spn: int32(j)}})
-			if visit != nil {
-				visit(i, j, raw)
+	if size <= 0 {
+		for i := range objs {
+			size += len(objs[i].SPNs)
+		}
+	}
+	t := &spnTable{objs: objs, hash: hash, entries: make([]hashedRef, size)}
+	fill := func(from, to, at int) {
+		for i := from; i < to; i++ {
+			for j, raw := range objs[i].SPNs {
+				t.entries[at] = hashedRef{hash: hash(raw), ref: spnRef{obj: int32(i), spn: int32(j)}}
+				at++
+				if visit != nil {
+					visit(i, j, raw)
+				}
 			}
 		}
+	}
+	workers := 1
+	if size >= parallelSortMin {
+		workers = min(runtime.GOMAXPROCS(0), 8)
+	}
+	if workers == 1 {
+		fill(0, len(objs), 0)
+	} else {
+		// Cut the objects where each worker gets about as many SPNs; a
+		// worker's SPNs start where the ones before it end.
+		var wg sync.WaitGroup
+		from, at := 0, 0
+		for w := range workers {
+			to, end := from, at
+			for to < len(objs) && (w == workers-1 || end < size*(w+1)/workers) {
+				end += len(objs[to].SPNs)
+				to++
+			}
+			start, startAt := from, at
+			wg.Go(func() { fill(start, to, startAt) })
+			from, at = to, end
+		}
+		wg.Wait()
 	}
 	radixSortByHash(t.entries)
 	return t

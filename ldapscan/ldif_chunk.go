@@ -16,6 +16,8 @@ import (
 type chunkResult struct {
 	objects      []inventory.Object
 	entries      int
+	bytes        int  // of the export
+	ordered      bool // objects in strictly increasing compareObjects order
 	warnings     []string
 	moreWarnings int
 	// deferred are the directory and membership entries, detached from the
@@ -49,9 +51,9 @@ type chunkParser struct {
 	// arena holds the current record's unfolded lines and decoded values.
 	arena []byte
 
-	rec    *record // reused for every entry
+	rec    *record    // reused for every entry
+	slab   objectSlab // the objects' strings and lists
 	seen   []seenAttr
-	parsed []parsedLine
 	byURL  []urlValue
 	dirs   *directoryBuilder  // asked which entries describe the directory
 	groups *membershipBuilder // asked whether a membership entry is sound
@@ -62,26 +64,26 @@ type ldifLine struct {
 	no   int
 }
 
-type parsedLine struct {
-	desc, value []byte
-	err         error
-	no          int
-}
-
 type urlValue struct {
 	desc string
 	no   int
 }
 
-func parseChunk(c ldifChunk) *chunkResult {
+// parseChunk parses c, its objects appended to objects (an empty slice to
+// reuse, or nil).
+func parseChunk(c ldifChunk, objects []inventory.Object) *chunkResult {
 	// Room for the objects of a chunk of typical entries (about 600 bytes
 	// each): growing a slice of objects copies them (issue 9).
-	res := &chunkResult{objects: make([]inventory.Object, 0, len(c.data)/512+1)}
+	if objects == nil {
+		objects = make([]inventory.Object, 0, len(c.data)/512+1)
+	}
+	res := &chunkResult{objects: objects, bytes: len(c.data)}
 	p := &chunkParser{res: res, first: c.first, line: c.line, rec: newRecord(""),
 		dirs: newDirectoryBuilder(), groups: newMembershipBuilder()}
 	if err := p.parse(c); err != nil {
 		p.res.err = err
 	}
+	res.ordered = strictlyOrdered(res.objects)
 	return p.res
 }
 
@@ -167,7 +169,7 @@ func (p *chunkParser) endLogical() error {
 	}
 	if len(p.lines) == 0 {
 		p.recordAt = p.logicalAt
-	} else if hasKey(text, "dn") && !p.versionOnly() {
+	} else if isDNLine(text) && !p.versionOnly() {
 		return p.dnInsideRecord()
 	}
 	p.lines = append(p.lines, ldifLine{text: text, no: p.logicalAt})
@@ -231,47 +233,53 @@ func (p *chunkParser) endRecord() error {
 func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 	rec := p.rec
 	rec.reset(dn)
-	// Every line is split first; its error, if any, is met in line order
-	// below, as before issue 9. An attribute with options (";range=") goes
-	// through record.add, which checks its ranges against the values of that
+	// The lines are taken in order, each error met in its line's turn, as
+	// before issue 9. An attribute with options (";range=") goes through
+	// record.add, which checks its ranges against the values of that
 	// attribute read so far: then every attribute of the entry is kept, as
-	// before. Otherwise only the attributes some reader of records asks for
-	// are.
-	p.parsed = p.parsed[:0]
-	keepAll := false
-	for _, l := range lines {
-		desc, value, err := p.parseLine(l)
-		p.parsed = append(p.parsed, parsedLine{desc: desc, value: value, err: err, no: l.no})
-		keepAll = keepAll || err == nil && bytes.IndexByte(desc, ';') >= 0
-	}
+	// before, and the entry is read again from its first line (what the
+	// first reading warned about is taken back). Otherwise only the
+	// attributes some reader of records asks for are.
 	p.byURL = p.byURL[:0]
-	for i, l := range p.parsed {
-		desc, value, err := l.desc, l.value, l.err
-		if errors.Is(err, errURLValue) {
-			p.warn("ldif line %d: %s: value given by URL not read", l.no, desc)
-			p.byURL = append(p.byURL, urlValue{desc: string(desc), no: l.no})
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		switch {
-		case foldEqual(desc, "changetype"):
-			if !foldEqual(value, "add") {
-				p.warn("ldif line %d: %s: changetype %s record skipped", p.recordAt, dn, strings.ToLower(string(value)))
-				return nil
+	warnings, moreWarnings := len(p.res.warnings), p.res.moreWarnings
+	keepAll := false
+	for again := true; again; {
+		again = false
+		for i, l := range lines {
+			desc, value, err := p.parseLine(l)
+			if err == nil && !keepAll && bytes.IndexByte(desc, ';') >= 0 {
+				keepAll, again = true, true
+				rec.reset(dn)
+				p.res.warnings, p.res.moreWarnings = p.res.warnings[:warnings], moreWarnings
+				p.byURL = p.byURL[:0]
+				break
 			}
-			continue
-		case foldEqual(desc, "control"):
-			continue
-		case keepAll:
-			if err := rec.add(string(desc), [][]byte{value}); err != nil {
-				return fmt.Errorf("ldif line %d: %w", l.no, err)
+			if errors.Is(err, errURLValue) {
+				p.warn("ldif line %d: %s: value given by URL not read", l.no, desc)
+				p.byURL = append(p.byURL, urlValue{desc: string(desc), no: l.no})
+				continue
 			}
-			continue
-		}
-		if id := p.attrID(i, desc); id >= 0 {
-			rec.putKnown(id, value)
+			if err != nil {
+				return err
+			}
+			switch {
+			case foldEqual(desc, "changetype"):
+				if !foldEqual(value, "add") {
+					p.warn("ldif line %d: %s: changetype %s record skipped", p.recordAt, dn, strings.ToLower(string(value)))
+					return nil
+				}
+				continue
+			case foldEqual(desc, "control"):
+				continue
+			case keepAll:
+				if err := rec.add(string(desc), [][]byte{value}); err != nil {
+					return fmt.Errorf("ldif line %d: %w", l.no, err)
+				}
+				continue
+			}
+			if id := p.attrID(i, desc); id >= 0 {
+				rec.putKnown(id, value)
+			}
 		}
 	}
 	p.res.entries++
@@ -304,7 +312,7 @@ func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 	if err := p.incompleteObject(rec); err != nil {
 		return err
 	}
-	o, err := objectFromRecord(rec)
+	o, err := objectFromRecordIn(rec, &p.slab)
 	if err != nil {
 		return fmt.Errorf("ldif line %d: %w", p.recordAt, err)
 	}
@@ -341,6 +349,13 @@ var errURLValue = errors.New("value given by URL")
 func hasKey(line []byte, key string) bool {
 	desc, _, ok := bytes.Cut(line, []byte{':'})
 	return ok && foldEqual(desc, key)
+}
+
+// isDNLine is hasKey(line, "dn") without the search for the colon: no
+// letter outside ASCII folds to d or n, so the line starts with "dn:" in
+// any case (asked of every line of an export, issue 9).
+func isDNLine(line []byte) bool {
+	return len(line) >= 3 && line[2] == ':' && lowerASCII(line[0]) == 'd' && lowerASCII(line[1]) == 'n'
 }
 
 // foldEqual is strings.EqualFold(string(b), s) without the copy; s is
@@ -448,7 +463,7 @@ func ldifAttributes() []string {
 // decoded value goes into the arena.
 func (p *chunkParser) parseLine(l ldifLine) ([]byte, []byte, error) {
 	desc, rest, ok := bytes.Cut(l.text, []byte{':'})
-	if !ok || len(desc) == 0 || bytes.ContainsAny(desc, " \t") {
+	if !ok || len(desc) == 0 || hasBlank(desc) {
 		return nil, nil, fmt.Errorf("ldif line %d: want \"attribute: value\", got %q", l.no, truncate(string(l.text), 60))
 	}
 	switch {
@@ -472,6 +487,16 @@ func (p *chunkParser) parseLine(l ldifLine) ([]byte, []byte, error) {
 		return desc, nil, errURLValue
 	}
 	return desc, bytes.TrimLeft(rest, " "), nil
+}
+
+// hasBlank is bytes.ContainsAny(b, " \t") for the short attribute names.
+func hasBlank(b []byte) bool {
+	for _, c := range b {
+		if c == ' ' || c == '\t' {
+			return true
+		}
+	}
+	return false
 }
 
 func truncate(s string, n int) string {

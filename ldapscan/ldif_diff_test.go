@@ -84,6 +84,19 @@ func ldifDiffInputs(t *testing.T) map[string][]byte {
 		"dn: CN=a,DC=x\nSERVICEPRINCIPALNAME: HTTP/a\nsAMAccountName:: YQ==\nobjectClass: top\nobjectClass: Computer\n",
 		"dn: CN=a,DC=x\nservice\u017frincipalName: HTTP/a\nver\u017fion: 1\n\nver\u017fion: 1\n",
 		"dn: CN=a,DC=x\nchangetype: Modify\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nchangetype: ADD\nservicePrincipalName: HTTP/b\n",
+		// Objects out of order, in order, and with equal keys (DN in any
+		// case, no GUID): the reader skips the sort only for a strictly
+		// increasing order.
+		"dn: CN=b,DC=x\nservicePrincipalName: HTTP/b\n\ndn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=c,DC=x\nservicePrincipalName: HTTP/c\n",
+		"dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nservicePrincipalName: HTTP/b\n\ndn: CN=c,DC=x\nservicePrincipalName: HTTP/c\n",
+		"dn: CN=a,DC=x\nservicePrincipalName: HTTP/1\n\ndn: cn=A,dc=X\nservicePrincipalName: HTTP/2\n\ndn: CN=a,DC=x\nservicePrincipalName: HTTP/3\n",
+		"dn: CN=a,DC=x\nobjectGUID:: AAAAAAAAAAAAAAAAAAAAAQ==\nservicePrincipalName: HTTP/1\n\ndn: CN=a,DC=x\nobjectGUID:: AAAAAAAAAAAAAAAAAAAAAA==\nservicePrincipalName: HTTP/2\n",
+		// A warning, then an attribute with options: the entry is read
+		// again from its first line, the warning given once.
+		"dn: CN=a,DC=x\nmemberOf:< file:///m\nfoo:< file:///f\nsAMAccountName: a\nmember;range=0-0: CN=b,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=c,DC=x\ndescription:< file:///d\nmember;range=0-*: CN=d,DC=x\nservicePrincipalName: HTTP/c\n",
+		"dn: CN=c,DC=x\nservicePrincipalName;range=0-0: HTTP/c\ndescription:< file:///d\n",
+		"dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\nmsDS-AllowedToDelegateTo: cifs/b\nfoo;range=0-*: 1\nservicePrincipalName: HTTP/b\n",
+		"dn: CN=a,DC=x\nobjectGUID:: AAAA\nx;range=0-*: 1\nservicePrincipalName: HTTP/a\n",
 	} {
 		in[fmt.Sprintf("case%d", i)] = []byte(s)
 	}
@@ -110,6 +123,47 @@ func compareWithReference(t *testing.T, name string, data []byte) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s (%s): result differs from the reference:\n got %+v\nwant %+v", name, wname, got, want)
+		}
+	}
+	// A regular file, as spnaudit opens it: the objects are reserved from
+	// its size (sizeHint), an estimate that later chunks may exceed.
+	path := filepath.Join(t.TempDir(), "export.ldif")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want, wantErr := refReadLDIF(bytes.NewReader(data), "x")
+	got, gotErr := ReadLDIF(f, "x")
+	if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+		t.Fatalf("%s (file): error %v, reference %v", name, gotErr, wantErr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s (file): result differs from the reference:\n got %+v\nwant %+v", name, got, want)
+	}
+}
+
+// TestReserveObjects: the reservation from the first chunks covers the
+// objects so far and extrapolates them over the export.
+func TestReserveObjects(t *testing.T) {
+	for _, c := range []struct {
+		need, read int
+		size       int64
+		min, max   int
+	}{
+		{need: 7000, read: 4 << 20, size: 150 << 20, min: 7000 * 150 / 4, max: 7000 * 150 / 4 * 11 / 10},
+		{need: 10, read: 100, size: 100, min: 10, max: 10},                 // all read
+		{need: 10, read: 200, size: 100, min: 10, max: 10},                 // the file grew
+		{need: 8000, read: 1 << 20, size: 1<<20 + 1, min: 9000, max: 9000}, // at least an eighth more
+		{need: 5, read: 0, size: 100, min: 5, max: 5},
+		// dense first chunk (50 bytes an object): bounded by minObjectBytes
+		{need: 20000, read: 1 << 20, size: 1 << 30, min: 20000 + (1<<30-1<<20)/minObjectBytes, max: 20000 + (1<<30-1<<20)/minObjectBytes},
+	} {
+		if got := reserveObjects(c.need, c.read, c.size); got < c.min || got > c.max {
+			t.Errorf("reserveObjects(%d, %d, %d) = %d, want %d to %d", c.need, c.read, c.size, got, c.min, c.max)
 		}
 	}
 }

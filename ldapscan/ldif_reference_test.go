@@ -236,7 +236,7 @@ func (lr *refReader) addEntry(dn string, lines []refLine) error {
 	if err := lr.incompleteObject(rec, byURL); err != nil {
 		return err
 	}
-	o, err := objectFromRecord(rec)
+	o, err := refObjectFromRecord(rec)
 	if err != nil {
 		return fmt.Errorf("ldif line %d: %w", lr.recordAt, err)
 	}

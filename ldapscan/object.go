@@ -26,25 +26,57 @@ var objectAttributes = []string{
 // objectFromRecord converts a directory entry into an inventory object. It is
 // the one conversion shared by the LDAP scan and the LDIF reader.
 func objectFromRecord(r *record) (inventory.Object, error) {
-	o := inventory.Object{
-		DN:                  r.dn,
-		Domain:              inventory.DomainFromDN(r.dn),
-		SAMAccountName:      r.first("sAMAccountName"),
-		Kind:                kindOf(r),
-		DNSHostName:         r.first("dNSHostName"),
-		AllowedToDelegateTo: r.strings("msDS-AllowedToDelegateTo"),
-		SPNs:                r.strings("servicePrincipalName"),
+	return objectFromRecordIn(r, nil)
+}
+
+// objectFromRecordIn is objectFromRecord with the object's strings and lists
+// cut from slab's (nil: the object's own). The object's strings (GUID,
+// sAMAccountName, dNSHostName, SPNs, delegation targets) are cut from one
+// string, and its two lists from one slice: two allocations where there
+// were one per value, or none with a slab, and fewer objects for the
+// collector to mark (issue 9).
+func objectFromRecordIn(r *record, slab *objectSlab) (inventory.Object, error) {
+	guid, sam, dns := r.values("objectGUID"), r.values("sAMAccountName"), r.values("dNSHostName")
+	deleg, spns := r.values("msDS-AllowedToDelegateTo"), r.values("servicePrincipalName")
+	var text objectText
+	if len(guid) > 0 {
+		if len(guid[0]) != 16 {
+			_, err := formatGUID(guid[0])
+			return inventory.Object{DN: r.dn, Domain: inventory.DomainFromDN(r.dn)}, fmt.Errorf("%s: objectGUID: %w", r.dn, err)
+		}
+		text.size(36)
 	}
+	text.sizeFirst(sam)
+	text.sizeFirst(dns)
+	text.sizeAll(deleg)
+	text.sizeAll(spns)
+	text.b, text.base = slab.text(text.n, &text.own)
+	if len(guid) > 0 {
+		var out [36]byte
+		putGUID(&out, guid[0])
+		text.b.Write(out[:])
+	}
+	text.writeFirst(sam)
+	text.writeFirst(dns)
+	text.writeAll(deleg)
+	text.writeAll(spns)
+	text.s = text.b.String()[text.base:]
+	lists := slab.list(len(deleg) + len(spns))
+	o := inventory.Object{
+		DN:     r.dn,
+		Domain: inventory.DomainFromDN(r.dn),
+		Kind:   kindOf(r),
+	}
+	if len(guid) > 0 {
+		o.GUID = text.next(36)
+	}
+	o.SAMAccountName = text.first(sam)
+	o.DNSHostName = text.first(dns)
+	o.AllowedToDelegateTo = text.all(deleg, lists[:len(deleg):len(deleg)])
+	o.SPNs = text.all(spns, lists[len(deleg):])
 	// A computer's other names count as its HOST names (host-alias-conflict).
 	if dns, sam := r.strings("msDS-AdditionalDnsHostName"), r.strings("msDS-AdditionalSamAccountName"); dns != nil || sam != nil {
 		o.Additional = &inventory.AdditionalNames{DNSHostNames: dns, SAMAccountNames: sam}
-	}
-	if g := r.values("objectGUID"); len(g) > 0 {
-		guid, err := formatGUID(g[0])
-		if err != nil {
-			return o, fmt.Errorf("%s: objectGUID: %w", r.dn, err)
-		}
-		o.GUID = guid
 	}
 	var err error
 	if o.UserAccountControl, _, err = int32Attr(r, "userAccountControl"); err != nil {
@@ -82,32 +114,150 @@ func objectFromRecord(r *record) (inventory.Object, error) {
 	return o, nil
 }
 
+// objectText builds the one string an object's strings are cut from: sized
+// first, written in the same order, then cut in that order.
+type objectText struct {
+	n    int
+	own  strings.Builder // without a slab
+	b    *strings.Builder
+	base int // where the object's text starts in b
+	s    string
+	at   int
+}
+
+// objectSlab holds the text and the lists of many objects (those of a chunk
+// of an export): one allocation per 64 KiB of strings and per 1,024 list
+// entries. A string of a Builder is never written again, so the objects'
+// strings may share it.
+type objectSlab struct {
+	b     strings.Builder
+	lists []string
+}
+
+const (
+	slabText  = 64 << 10
+	slabLists = 1024
+)
+
+// text returns a Builder with room for n more bytes, and its length: own
+// when sl is nil.
+func (sl *objectSlab) text(n int, own *strings.Builder) (*strings.Builder, int) {
+	if sl == nil {
+		own.Grow(n)
+		return own, 0
+	}
+	if sl.b.Cap()-sl.b.Len() < n {
+		sl.b = strings.Builder{}
+		sl.b.Grow(max(slabText, n))
+	}
+	return &sl.b, sl.b.Len()
+}
+
+// list returns n strings (nil for 0), their capacity n.
+func (sl *objectSlab) list(n int) []string {
+	switch {
+	case n == 0:
+		return nil
+	case sl == nil:
+		return make([]string, n)
+	}
+	if cap(sl.lists)-len(sl.lists) < n {
+		sl.lists = make([]string, 0, max(slabLists, n))
+	}
+	at := len(sl.lists)
+	sl.lists = sl.lists[:at+n]
+	return sl.lists[at : at+n : at+n]
+}
+
+func (t *objectText) size(n int) { t.n += n }
+
+func (t *objectText) sizeFirst(vs [][]byte) {
+	if len(vs) > 0 {
+		t.n += len(vs[0])
+	}
+}
+
+func (t *objectText) sizeAll(vs [][]byte) {
+	for _, v := range vs {
+		t.n += len(v)
+	}
+}
+
+func (t *objectText) writeFirst(vs [][]byte) {
+	if len(vs) > 0 {
+		t.b.Write(vs[0])
+	}
+}
+
+func (t *objectText) writeAll(vs [][]byte) {
+	for _, v := range vs {
+		t.b.Write(v)
+	}
+}
+
+func (t *objectText) next(n int) string {
+	s := t.s[t.at : t.at+n]
+	t.at += n
+	return s
+}
+
+// first is record.first: the first value, "" when there is none.
+func (t *objectText) first(vs [][]byte) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return t.next(len(vs[0]))
+}
+
+// all is record.strings, into out (len(vs) long): nil when there is no value.
+func (t *objectText) all(vs [][]byte, out []string) []string {
+	if len(vs) == 0 {
+		return nil
+	}
+	for i, v := range vs {
+		out[i] = t.next(len(v))
+	}
+	return out
+}
+
 // kindOf classifies by objectClass. The checks go from the most derived
 // class: a gMSA is also a computer, and a computer is also a user.
 func kindOf(r *record) inventory.Kind {
+	c := r.objectClasses() // one pass over the values (issue 9)
 	switch {
-	case r.has("objectClass", "msDS-GroupManagedServiceAccount"):
+	case c&classGMSA != 0:
 		return inventory.KindGMSA
-	case r.has("objectClass", "msDS-ManagedServiceAccount"),
+	case c&classMSA != 0,
 		// A delegated MSA (Windows Server 2025) also has a system-managed password.
-		r.has("objectClass", "msDS-DelegatedManagedServiceAccount"):
+		c&classDelegatedMSA != 0:
 		return inventory.KindMSA
-	case r.has("objectClass", "computer"):
+	case c&classComputer != 0:
 		return inventory.KindComputer
-	case r.has("objectClass", "user"):
+	case c&classUser != 0:
 		return inventory.KindUser
 	default:
 		return inventory.KindOther
 	}
 }
 
+var (
+	classGMSA         = objectClassBit("msDS-GroupManagedServiceAccount")
+	classMSA          = objectClassBit("msDS-ManagedServiceAccount")
+	classDelegatedMSA = objectClassBit("msDS-DelegatedManagedServiceAccount")
+	classComputer     = objectClassBit("computer")
+	classUser         = objectClassBit("user")
+)
+
 // intAttr parses an INTEGER (or Large Integer) attribute; absent is 0.
 func intAttr(r *record, name string) (int64, error) {
-	v := r.first(name)
-	if v == "" {
+	vs := r.values(name)
+	if len(vs) == 0 || len(vs[0]) == 0 {
 		return 0, nil
 	}
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if n, ok := plainInt(vs[0]); ok {
+		return n, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(vs[0])), 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %s: %w", r.dn, name, err)
 	}
@@ -117,7 +267,7 @@ func intAttr(r *record, name string) (int64, error) {
 // int32Attr parses a 32-bit flags attribute. AD stores them as signed
 // INTEGER, so bit 31 reads as a negative number; both forms are accepted.
 func int32Attr(r *record, name string) (uint32, bool, error) {
-	if r.first(name) == "" {
+	if vs := r.values(name); len(vs) == 0 || len(vs[0]) == 0 {
 		return 0, false, nil
 	}
 	n, err := intAttr(r, name)
@@ -128,6 +278,31 @@ func int32Attr(r *record, name string) (uint32, bool, error) {
 		return 0, false, fmt.Errorf("%s: %s: %d out of 32-bit range", r.dn, name, n)
 	}
 	return uint32(n), true, nil
+}
+
+// plainInt parses what strconv.ParseInt(v, 10, 64) surely accepts: an
+// optional sign and 1 to 18 decimal digits; ok is false for anything else,
+// which goes to strconv (issue 9: five integers per object, each copied into
+// a string before).
+func plainInt(v []byte) (n int64, ok bool) {
+	neg := false
+	if len(v) > 0 && (v[0] == '-' || v[0] == '+') {
+		neg = v[0] == '-'
+		v = v[1:]
+	}
+	if len(v) == 0 || len(v) > 18 {
+		return 0, false
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 // fileTime converts a FILETIME (100 ns intervals since 1601). 0 means never
@@ -150,9 +325,15 @@ func formatGUID(b []byte) (string, error) {
 	if len(b) != 16 {
 		return "", fmt.Errorf("want 16 bytes, got %d", len(b))
 	}
+	var out [36]byte
+	putGUID(&out, b)
+	return string(out[:]), nil
+}
+
+// putGUID writes the text form of the 16 bytes of b into out.
+func putGUID(out *[36]byte, b []byte) {
 	// Hex by hand, not fmt: one GUID per object of a large export (issue 9).
 	const hexDigits = "0123456789abcdef"
-	var out [36]byte
 	j := 0
 	for i, k := range [16]int{3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15} {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
@@ -162,5 +343,4 @@ func formatGUID(b []byte) (string, error) {
 		out[j], out[j+1] = hexDigits[b[k]>>4], hexDigits[b[k]&0xf]
 		j += 2
 	}
-	return string(out[:]), nil
 }

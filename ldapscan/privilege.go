@@ -299,7 +299,7 @@ func encodeSID(sid string) ([]byte, error) {
 // tell: without the protected groups of an account's domain (found by
 // objectSid), "no chain found" does not mean "not privileged".
 func (lr *ldifReader) applyPrivileges(objects []inventory.Object) []inventory.Object {
-	inventory.SetPrivileges(objects, lr.groups.membership()) // the reader's own objects: set in place
+	inventory.SetPrivilegesParallel(objects, lr.groups.membership()) // the reader's own objects: set in place, on every core
 	for i := range objects {
 		if objects[i].PrivilegeUnknown {
 			lr.res.PrivilegeUnknown++

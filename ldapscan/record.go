@@ -18,7 +18,11 @@ type record struct {
 	// lower-case name.
 	known [][][]byte
 	used  []int // indexes of known that hold values, for reset
-	attrs map[string][][]byte
+	// classes memoises which of objectClassNames the objectClass values
+	// name (classesSet: computed), for has and kindOf (issue 9).
+	classes    uint16
+	classesSet bool
+	attrs      map[string][][]byte
 	// ranges tracks attributes whose values arrive in ranges; an attribute
 	// stays here until its "-*" terminator has been merged.
 	ranges map[string]*rangeState
@@ -60,6 +64,9 @@ var knownAttrs, knownAttrIDs = func() ([]string, map[string]int) {
 
 // putKnown appends values to the attribute of index id in knownAttrs.
 func (r *record) putKnown(id int, values ...[]byte) {
+	if id == objectClassID {
+		r.classesSet = false
+	}
 	if len(r.known[id]) == 0 {
 		r.used = append(r.used, id)
 	}
@@ -235,6 +242,7 @@ var knownAttrSlots = func() (t [attrSlots]attrSlotEntry) {
 // reset empties r for the next entry of dn, keeping its slices for reuse.
 func (r *record) reset(dn string) {
 	r.dn = dn
+	r.classesSet = false
 	r.ranges = nil
 	for _, id := range r.used {
 		r.known[id] = r.known[id][:0]
@@ -301,10 +309,81 @@ func (r *record) first(name string) string {
 
 // has reports whether any value of attribute name equals want, ignoring case.
 func (r *record) has(name, want string) bool {
+	if name == "objectClass" {
+		if bit := objectClassBit(want); bit != 0 {
+			return r.objectClasses()&bit != 0
+		}
+	}
 	for _, v := range r.values(name) {
 		if strings.EqualFold(string(v), want) {
 			return true
 		}
 	}
 	return false
+}
+
+// objectClassNames are the object classes the code asks records about;
+// bit i of record.classes stands for the i-th.
+var objectClassNames = [...]string{
+	"group", "domain", "domainDNS", "crossRef", "dnsNode", "nTDSDSA", "server",
+	"computer", "user", "msDS-GroupManagedServiceAccount", "msDS-ManagedServiceAccount",
+	"msDS-DelegatedManagedServiceAccount",
+}
+
+var objectClassID = knownAttrIDs["objectClass"]
+
+// objectClassBit returns the bit of class in record.classes, or 0 when the
+// class is not one of objectClassNames (as spelt there).
+func objectClassBit(class string) uint16 {
+	// A switch, not a loop over the names: asked about eight times per
+	// entry (TestObjectClassBit holds it to objectClassNames).
+	switch class {
+	case "group":
+		return 1 << 0
+	case "domain":
+		return 1 << 1
+	case "domainDNS":
+		return 1 << 2
+	case "crossRef":
+		return 1 << 3
+	case "dnsNode":
+		return 1 << 4
+	case "nTDSDSA":
+		return 1 << 5
+	case "server":
+		return 1 << 6
+	case "computer":
+		return 1 << 7
+	case "user":
+		return 1 << 8
+	case "msDS-GroupManagedServiceAccount":
+		return 1 << 9
+	case "msDS-ManagedServiceAccount":
+		return 1 << 10
+	case "msDS-DelegatedManagedServiceAccount":
+		return 1 << 11
+	}
+	return 0
+}
+
+// objectClasses returns the bits of the objectClassNames the objectClass
+// values name, ignoring case as has does: one pass over the values instead
+// of one per question.
+func (r *record) objectClasses() uint16 {
+	if r.classesSet {
+		return r.classes
+	}
+	var bits uint16
+	for _, v := range r.known[objectClassID] {
+		ascii := isASCII(v)
+		for i, n := range objectClassNames {
+			// Values of another length can match only through a
+			// non-ASCII fold (U+212A for k, U+017F for s).
+			if (len(v) == len(n) || !ascii) && strings.EqualFold(string(v), n) {
+				bits |= 1 << i
+			}
+		}
+	}
+	r.classes, r.classesSet = bits, true
+	return bits
 }

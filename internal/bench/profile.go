@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 
 	"github.com/spnaudit/spnaudit/audit"
@@ -30,7 +31,18 @@ func profileMain(args []string) int {
 	format := fs.String("format", "json", "findings format, or \"inventory\" for inventory --format json")
 	cpu := fs.String("cpu", "", "write a CPU profile here")
 	heap := fs.String("heap", "", "write a heap (allocations) profile here, taken at the peak: before the output is written")
+	trc := fs.String("trace", "", "write an execution trace here (go tool trace): where the cores wait")
 	_ = fs.Parse(args)
+	if *trc != "" {
+		f, err := os.Create(*trc)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		defer f.Close()
+		_ = trace.Start(f)
+		defer trace.Stop()
+	}
 	if *cpu != "" {
 		f, err := os.Create(*cpu)
 		if err != nil {
@@ -54,7 +66,7 @@ func profileMain(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	res, err := ldapscan.ReadLDIF(bufio.NewReaderSize(f, 1<<20), *path)
+	res, err := ldapscan.ReadLDIF(f, *path) // as spnaudit does: a file
 	f.Close()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
