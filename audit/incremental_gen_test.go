@@ -27,6 +27,9 @@ const genDomain = "corp.example.com"
 
 func (g *dirGen) host() string {
 	if g.r.IntN(100) >= g.away {
+		if g.r.IntN(10) == 0 {
+			return "web" + fmt.Sprint(g.home) // a computer's DNS name, when its NetBIOS name is H<home>
+		}
 		return "h" + fmt.Sprint(g.home)
 	}
 	switch n := g.r.IntN(g.hosts + 3); {
@@ -51,10 +54,10 @@ func (g *dirGen) hostForm(h string) string {
 
 func (g *dirGen) spn() string {
 	h := g.hostForm(g.host())
-	switch g.r.IntN(40) {
+	switch g.r.IntN(24) {
 	case 0:
 		return "HOST/" + h
-	case 1:
+	case 1, 12, 13, 14, 15:
 		return "HTTP/" + h
 	case 2:
 		return "http/" + strings.ToUpper(h) // a duplicate in another case
@@ -67,14 +70,14 @@ func (g *dirGen) spn() string {
 	case 6:
 		return "HTTP/" + strings.Replace(h, "h", "\uff48", 1) // fullwidth h
 	case 7:
-		if g.r.IntN(4) == 0 {
+		if g.r.IntN(100) < g.away {
 			return "kadmin/changepw"
 		}
 		return "kadmin/" + h
 	case 8:
 		return "DNS/" + h
 	case 9:
-		if g.r.IntN(4) == 0 {
+		if g.r.IntN(100) < g.away {
 			return "ldap/" + genDomain
 		}
 		return "ldap/" + h + "/" + genDomain
@@ -111,7 +114,11 @@ func (g *dirGen) object() inventory.Object {
 		USNChanged: int64(n),
 		PwdLastSet: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(-time.Duration(g.r.IntN(900*24)) * time.Hour),
 	}
-	switch g.r.IntN(40) {
+	kind := g.r.IntN(40)
+	if kind == 16 && g.r.IntN(5) != 0 {
+		kind = 39 // krbtgt accounts are few: every one holds kadmin/changepw
+	}
+	switch kind {
 	case 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15:
 		name := fmt.Sprintf("H%d", g.home)
 		if g.r.IntN(10) == 0 {
@@ -121,7 +128,7 @@ func (g *dirGen) object() inventory.Object {
 		o.DN = fmt.Sprintf("CN=%s-%d,OU=Computers,DC=corp,DC=example,DC=com", name, n)
 		o.SAMAccountName = name + "$"
 		o.UserAccountControl = inventory.UACWorkstationTrustAccount
-		switch g.r.IntN(8) {
+		switch g.r.IntN(4) {
 		case 0:
 			o.DNSHostName = "web" + fmt.Sprint(g.home) + "." + genDomain
 			if g.r.IntN(100) < g.away {
@@ -151,6 +158,9 @@ func (g *dirGen) object() inventory.Object {
 		o.DN = fmt.Sprintf("CN=dns-%s,CN=Users-%d,DC=corp,DC=example,DC=com", dc, n)
 		o.SAMAccountName = "dns-" + dc
 		o.SPNs = []string{"DNS/" + g.hostForm(dc)}
+		if g.r.IntN(2) == 0 {
+			o.SPNs = []string{"DNS/" + g.hostForm(g.host())} // for another host than the DC it names
+		}
 	default:
 		o.Kind = inventory.KindUser
 		if g.r.IntN(5) == 0 {

@@ -62,21 +62,33 @@ func foldDNKey(dn string) uint64 { return foldHash(dn) ^ keyDN }
 
 func sidKey(sid string) uint64 { return maphash.String(seed, sid) ^ keySID }
 
+// omit drops one relation from the neighbourhood; only
+// TestNeighbourhoodNeedsEveryRelation sets it, to show that the
+// differential test fails without each.
+var omit struct {
+	spn, skeleton, host, delegation, computerNames, dnsAccount, dn, sid, principals, bridge, hop bool
+}
+
 // objectKeys appends to keys every key of o, and to hosts those that are
 // host labels.
 func objectKeys(o *inventory.Object, keys, hosts []uint64) ([]uint64, []uint64) {
 	addHost := func(host string) {
+		if omit.host {
+			return
+		}
 		k := hostLabelKey(host)
 		keys = append(keys, k)
 		hosts = append(hosts, k)
 	}
 	spnKeys := func(raw string) {
-		keys = append(keys, spnKey(raw))
+		if !omit.spn {
+			keys = append(keys, spnKey(raw))
+		}
 		spn, problems := ParseSPN(raw)
 		if spn.Host != "" {
 			addHost(spn.Host)
 		}
-		if problems != nil {
+		if problems != nil && !omit.skeleton {
 			if look := skeleton(raw); look != "" {
 				keys = append(keys, spnKey(look))
 			}
@@ -85,24 +97,30 @@ func objectKeys(o *inventory.Object, keys, hosts []uint64) ([]uint64, []uint64) 
 	for _, raw := range o.SPNs {
 		spnKeys(raw)
 	}
-	for _, raw := range o.AllowedToDelegateTo {
-		spnKeys(raw)
+	if !omit.delegation {
+		for _, raw := range o.AllowedToDelegateTo {
+			spnKeys(raw)
+		}
 	}
-	if o.Kind == inventory.KindComputer {
+	if o.Kind == inventory.KindComputer && !omit.computerNames {
 		for _, k := range nameKeys(o, nil) {
 			keys = append(keys, k)
 			hosts = append(hosts, k)
 		}
 	}
-	if dc, ok := strings.CutPrefix(strings.ToLower(o.SAMAccountName), "dns-"); ok && dc != "" {
+	if dc, ok := strings.CutPrefix(strings.ToLower(o.SAMAccountName), "dns-"); ok && dc != "" && !omit.dnsAccount {
 		addHost(dc)
 	}
-	keys = append(keys, dnKey(o.DN), foldDNKey(o.DN))
-	if o.ObjectSID != "" {
+	if !omit.dn {
+		keys = append(keys, dnKey(o.DN), foldDNKey(o.DN))
+	}
+	if o.ObjectSID != "" && !omit.sid {
 		keys = append(keys, sidKey(o.ObjectSID))
 	}
-	for i := range o.AllowedToActOnBehalf {
-		keys = principalKeys(&o.AllowedToActOnBehalf[i], keys)
+	if !omit.principals {
+		for i := range o.AllowedToActOnBehalf {
+			keys = principalKeys(&o.AllowedToActOnBehalf[i], keys)
+		}
 	}
 	return keys, hosts
 }

@@ -60,7 +60,11 @@ func neighbourhood(ix *neighbourIndex, old, cur []inventory.Object, added, remov
 		h.addDN(old[p].DN)
 	}
 	frontier := subjects
-	for range 2 {
+	hops := 2
+	if omit.hop {
+		hops = 1
+	}
+	for range hops {
 		var next []int32
 		for _, p := range frontier {
 			h.reach(&cur[p], func(q int32) {
@@ -87,6 +91,9 @@ func (h *hood) reach(o *inventory.Object, fn func(int32)) {
 	h.keys, h.hosts = objectKeys(o, h.keys[:0], h.hosts[:0])
 	// A host label that names a computer brings the computer's other names.
 	for _, k := range h.hosts {
+		if omit.bridge {
+			break
+		}
 		h.ix.each(k, func(p int32) {
 			if c := &h.cur[p]; c.Kind == inventory.KindComputer {
 				h.buf = nameKeys(c, h.buf[:0])

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,18 +20,112 @@ import (
 // userAccountControl and passwords changed; time moving on), Next's result
 // must equal Run's, finding for finding, in the same order.
 func TestIncrementalEqualsRun(t *testing.T) {
-	seeds := 60
+	seeds := 80
 	if testing.Short() {
-		seeds = 15
+		seeds = 20
 	}
+	r := runDifferential(seeds, 20)
+	if r.failure != "" {
+		t.Fatal(r.failure)
+	}
+	t.Logf("%d changes, %d audited incrementally, judging %d of %d objects (sparse directories, time moving by minutes: %d of %d)",
+		r.cases, r.incremental, r.judged, r.objects, r.sparseJudged, r.sparseObjects)
+	if r.incremental < r.cases*3/4 {
+		t.Errorf("only %d of %d changes were audited incrementally", r.incremental, r.cases)
+	}
+}
+
+// TestNeighbourhoodNeedsEveryRelation drops, one at a time, each relation
+// the neighbourhood follows, and checks the differential test then fails:
+// it would notice a rule joining on a key the neighbourhood left out.
+func TestNeighbourhoodNeedsEveryRelation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the differential test once per relation")
+	}
+	relations := map[string]*bool{
+		"SPN": &omit.spn, "look-alike skeleton": &omit.skeleton, "host label": &omit.host,
+		"delegation targets": &omit.delegation, "computer names": &omit.computerNames,
+		"Samba DNS account": &omit.dnsAccount, "DN": &omit.dn, "SID": &omit.sid,
+		"RBCD principals": &omit.principals, "computer bridge": &omit.bridge, "second hop": &omit.hop,
+	}
+	for name, flag := range relations {
+		t.Run(name, func(t *testing.T) {
+			*flag = true
+			defer func() { *flag = false }()
+			if r := runDifferential(80, 20); r.failure == "" {
+				t.Errorf("without the %s relation the incremental audit still equals Run over %d changes", name, r.cases)
+			}
+		})
+	}
+}
+
+type differentialReport struct {
+	cases, incremental, judged, objects int
+	sparseJudged, sparseObjects         int
+	failure                             string // the first difference, "" when none
+}
+
+// scenarios are changes whose effect travels along one relation only, too
+// rare in random directories to count on.
+func scenarios() []struct {
+	name          string
+	before, after *inventory.Snapshot
+} {
+	dir := inventory.Directory{ForestDNS: genDomain, Domains: []string{genDomain}, NetBIOSDomains: map[string]string{genDomain: "CORP"}}
+	computer := func(name, dnsName string) inventory.Object {
+		return inventory.Object{DN: "CN=" + name + ",OU=Computers,DC=corp,DC=example,DC=com", SAMAccountName: name + "$",
+			Kind: inventory.KindComputer, DNSHostName: dnsName, UserAccountControl: inventory.UACWorkstationTrustAccount,
+			Domain: genDomain, SPNs: []string{"HOST/" + name, "HOST/" + dnsName}}
+	}
+	user := func(name string, spns ...string) inventory.Object {
+		return inventory.Object{DN: "CN=" + name + ",OU=Service Accounts,DC=corp,DC=example,DC=com", SAMAccountName: name,
+			Kind: inventory.KindUser, Domain: genDomain, SPNs: spns}
+	}
+	// missing-spn-pair looks up the computer a NetBIOS name names, then
+	// the holders of the computer's DNS name: a change to one of those
+	// changes the finding of an account that shares no key with it.
+	bridgeBefore := []inventory.Object{
+		computer("H5", "web5."+genDomain), computer("H9", "h9."+genDomain),
+		user("svcA", "HTTP/h5"), user("svcZ", "MSSQLSvc/h9."+genDomain+":1433"),
+	}
+	bridgeAfter := slices.Clone(bridgeBefore)
+	bridgeAfter[3].SPNs = append(slices.Clip(bridgeAfter[3].SPNs), "HTTP/web5."+genDomain)
+	snap := func(objs []inventory.Object) *inventory.Snapshot {
+		sortGenObjects(objs)
+		return &inventory.Snapshot{Directory: dir, Objects: objs, Started: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
+	}
+	return []struct {
+		name          string
+		before, after *inventory.Snapshot
+	}{
+		{"computer bridge", snap(bridgeBefore), snap(bridgeAfter)},
+	}
+}
+
+// runDifferential audits seeds random directories through steps random
+// changes each, incrementally and in full, until the first difference.
+func runDifferential(seeds, steps int) (r differentialReport) {
 	defer func(limit func(int) int) { judgedLimit = limit }(judgedLimit)
-	judgedLimit = func(n int) int { return n }
-	var cases, incremental, judged, objects int
+	judgedLimit = func(n int) int { return n } // judge every neighbourhood apart
+	for _, sc := range scenarios() {
+		for _, pair := range [][2]*inventory.Snapshot{{sc.before, sc.after}, {sc.after, sc.before}} {
+			r.cases++
+			got, want := Next(RunState(pair[0], Config{}), pair[1], Config{}), Run(pair[1], Config{})
+			if !reflect.DeepEqual(got.Result(), want) {
+				r.failure = fmt.Sprintf("scenario %s:\n%s", sc.name, describeDiff(got.Result(), want))
+				return r
+			}
+		}
+	}
 	for seed := range seeds {
-		n := 40 + seed%7*25
-		// Dense directories (few host names) stress the relations; sparse
-		// ones give small neighbourhoods.
-		g := &dirGen{r: rand.New(rand.NewPCG(uint64(seed), 9)), hosts: 4 + seed%5*n/5, away: []int{20, 3}[seed%2]}
+		n := 40 + seed%5*20
+		// Dense directories (few host names, many SPNs for other hosts)
+		// stress the relations; sparse ones give small neighbourhoods.
+		sparse := seed%2 == 1
+		g := &dirGen{r: rand.New(rand.NewPCG(uint64(seed), 9)), hosts: 4 + seed%5*n/5, away: 20}
+		if sparse {
+			g.hosts, g.away = n/3, 3
+		}
 		snap := g.directory(n, seed%3 == 0)
 		cfg := Config{}
 		if seed%4 == 1 {
@@ -40,33 +135,37 @@ func TestIncrementalEqualsRun(t *testing.T) {
 			}
 		}
 		state := RunState(snap, cfg)
-		for step := range 25 {
+		for step := range steps {
 			next, what := g.change(snap, 1+g.r.IntN(4))
-			switch g.r.IntN(5) {
-			case 0:
+			// Time moves as between polls, and sometimes by hours: the
+			// password ages the findings state move with it.
+			leap := g.r.IntN(5) == 0
+			if leap {
 				next.Started = next.Started.Add(time.Duration(1+g.r.IntN(72)) * time.Hour)
-			case 1:
+			} else if g.r.IntN(2) == 0 {
 				next.Started = next.Started.Add(5 * time.Minute)
 			}
 			state = Next(state, next, cfg)
 			want := Run(next, cfg)
-			cases++
+			r.cases++
 			if st := state.Stats(); st.Incremental {
-				incremental++
-				judged += st.Judged
-				objects += len(next.Objects)
+				r.incremental++
+				r.judged += st.Judged
+				r.objects += len(next.Objects)
+				if sparse && !leap {
+					r.sparseJudged += st.Judged
+					r.sparseObjects += len(next.Objects)
+				}
 			}
 			if !reflect.DeepEqual(state.Result(), want) {
-				t.Fatalf("seed %d step %d (%+v) after %s:\n%s", seed, step, state.Stats(), strings.Join(what, "; "),
-					describeDiff(state.Result(), want))
+				r.failure = fmt.Sprintf("seed %d step %d (%+v) after %s:\n%s", seed, step, state.Stats(),
+					strings.Join(what, "; "), describeDiff(state.Result(), want))
+				return r
 			}
 			snap = next
 		}
 	}
-	t.Logf("%d changes, %d audited incrementally, judging %d of %d objects", cases, incremental, judged, objects)
-	if incremental < cases*3/4 {
-		t.Errorf("only %d of %d changes were audited incrementally", incremental, cases)
-	}
+	return r
 }
 
 // describeDiff names the first finding that differs.
@@ -96,13 +195,22 @@ func describeDiff(got, want Result) string {
 // directory run the full audit, and that a change to a few objects of a
 // large directory does not.
 func TestIncrementalFallsBack(t *testing.T) {
-	g := &dirGen{r: rand.New(rand.NewPCG(1, 2)), hosts: 200, away: 3}
-	snap := g.directory(600, false)
+	g := &dirGen{r: rand.New(rand.NewPCG(1, 2)), hosts: 700, away: 3}
+	snap := g.directory(2000, false)
 	state := RunState(snap, Config{})
-	changed, _ := g.change(snap, 2)
-	if s := Next(state, changed, Config{}); !s.Stats().Incremental || s.Stats().Judged >= len(changed.Objects)/4 {
-		t.Errorf("two edits: %+v, want incremental over a small neighbourhood", s.Stats())
+	judged := 0
+	for range 20 {
+		changed, _ := g.change(snap, 2)
+		s := Next(state, changed, Config{})
+		if !s.Stats().Incremental {
+			t.Fatalf("two edits: %+v, want incremental", s.Stats())
+		}
+		judged += s.Stats().Judged
 	}
+	if judged > 20*len(snap.Objects)/10 {
+		t.Errorf("two edits judged %d objects on average of %d, want under 10%%", judged/20, len(snap.Objects))
+	}
+	changed, _ := g.change(snap, 2)
 	dir := *changed
 	dir.Directory.DSHeuristics = "0000002"
 	tests := []struct {
