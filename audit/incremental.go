@@ -25,7 +25,11 @@ type State struct {
 	result    Result
 	computers int // computer accounts in snap
 	index     *neighbourIndex
-	stats     IncrementalStats
+	// names is the index of the directory's DNS records, which the
+	// incremental path reuses: it holds the directory's, not the
+	// neighbourhood's (they do not change without a full audit).
+	names nameIndex
+	stats IncrementalStats
 }
 
 // IncrementalStats says how a State was made.
@@ -66,6 +70,7 @@ func RunState(snap *inventory.Snapshot, cfg Config) *State {
 		now:    ix.now,
 		result: applySuppressions(ix, all, compileSuppressions(cfg.Ignore)),
 		index:  newNeighbourIndex(snap.Objects),
+		names:  ix.dnsNames,
 	}
 	for i := range snap.Objects {
 		if snap.Objects[i].Kind == inventory.KindComputer {
@@ -131,7 +136,7 @@ func Next(prev *State, snap *inventory.Snapshot, cfg Config) *State {
 	}
 	aged := agedObjects(prev, cur, oldToNew, now, cfg.MaxPasswordAge)
 
-	next := &State{snap: snap, cfg: cfg, now: now, result: prev.result, computers: computers, index: prev.index}
+	next := &State{snap: snap, cfg: cfg, now: now, result: prev.result, computers: computers, index: prev.index, names: prev.names}
 	next.stats = IncrementalStats{Incremental: true, Changed: len(added) + len(removed) + len(aged)}
 	if next.stats.Changed == 0 {
 		if len(old) != len(cur) {
@@ -145,7 +150,7 @@ func Next(prev *State, snap *inventory.Snapshot, cfg Config) *State {
 		return fullState(snap, cfg, fullLarge)
 	}
 	next.stats.Judged = len(hood.judged)
-	next.result = rejudge(prev.result, snap, cfg, hood)
+	next.result = rejudge(prev.result, snap, cfg, hood, prev.names)
 	return next
 }
 
@@ -263,9 +268,19 @@ func agedObjects(prev *State, cur []inventory.Object, oldToNew []int32, now time
 	if maxAge <= 0 {
 		maxAge = DefaultMaxPasswordAge
 	}
+	// A password set after both limits is under the limit both times:
+	// most are, and comparing the times is cheaper than ageMark.
+	limit := now.Add(-maxAge)
+	if prevLimit := prev.now.Add(-maxAge); prevLimit.After(limit) {
+		limit = prevLimit
+	}
 	var out []int32
 	for _, p := range oldToNew {
-		if p >= 0 && ageMark(&cur[p], prev.now, maxAge) != ageMark(&cur[p], now, maxAge) {
+		if p < 0 {
+			continue
+		}
+		if o := &cur[p]; !o.PwdLastSet.IsZero() && !o.PwdLastSet.After(limit) &&
+			ageMark(o, prev.now, maxAge) != ageMark(o, now, maxAge) {
 			out = append(out, p)
 		}
 	}

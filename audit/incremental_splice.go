@@ -133,7 +133,7 @@ func (h *hood) touches(f *Finding) bool {
 // rejudge runs the rules on the neighbourhood's objects (in their order in
 // snap, so that every "first holder" is the same) and replaces, in prev,
 // the findings naming a subject with theirs.
-func rejudge(prev Result, snap *inventory.Snapshot, cfg Config, h *hood) Result {
+func rejudge(prev Result, snap *inventory.Snapshot, cfg Config, h *hood, names nameIndex) Result {
 	positions := h.judged
 	if len(snap.Directory.DNSNames) == 0 && len(cfg.ResolvedHosts) == 0 &&
 		!slices.ContainsFunc(positions, func(p int32) bool { return snap.Objects[p].Kind == inventory.KindComputer }) {
@@ -151,7 +151,12 @@ func rejudge(prev Result, snap *inventory.Snapshot, cfg Config, h *hood) Result 
 	for i, p := range positions {
 		sub.Objects[i] = snap.Objects[p]
 	}
+	// The DNS records are the directory's: their index is the previous
+	// audit's, not built again for every neighbourhood.
+	sub.Directory.DNSNames = nil
 	ix := newIndex(&sub, cfg)
+	sub.Directory.DNSNames = snap.Directory.DNSNames
+	ix.dnsNames = names
 	all := checkAll(ix)
 	kept := all[:0]
 	for i := range all {
