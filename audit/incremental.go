@@ -69,8 +69,11 @@ func RunState(snap *inventory.Snapshot, cfg Config) *State {
 		cfg:    cfg,
 		now:    ix.now,
 		result: applySuppressions(ix, all, compileSuppressions(cfg.Ignore)),
-		index:  newNeighbourIndex(snap.Objects),
 		names:  ix.dnsNames,
+	}
+	if len(cfg.Farms) == 0 && len(cfg.IIS) == 0 {
+		// The next audit can be incremental (fullReason): keep the keys.
+		s.index = newNeighbourIndex(snap.Objects)
 	}
 	for i := range snap.Objects {
 		if snap.Objects[i].Kind == inventory.KindComputer {
@@ -175,7 +178,7 @@ func (prev *State) fullReason(snap *inventory.Snapshot, cfg Config) string {
 		// farm-drift and the IIS rules judge the configuration against
 		// the whole directory; not worth a neighbourhood of their own yet.
 		return fullFarms
-	case cfg.MaxPasswordAge != prev.cfg.MaxPasswordAge ||
+	case prev.index == nil || cfg.MaxPasswordAge != prev.cfg.MaxPasswordAge ||
 		!reflect.DeepEqual(cfg.KDCDefaultEncTypes, prev.cfg.KDCDefaultEncTypes) ||
 		!reflect.DeepEqual(cfg.Ignore, prev.cfg.Ignore) ||
 		!maps.Equal(cfg.ResolvedHosts, prev.cfg.ResolvedHosts) ||

@@ -23,7 +23,7 @@ func newNeighbourIndex(objs []inventory.Object) *neighbourIndex {
 	var keys []uint64
 	entries := make([]hashedRef, 0, 3*len(objs))
 	for i := range objs {
-		keys, _ = objectKeys(&objs[i], keys[:0], nil)
+		keys = uniqueKeys(&objs[i], keys)
 		for _, k := range keys {
 			entries = append(entries, hashedRef{hash: k, ref: spnRef{obj: int32(i)}})
 		}
@@ -68,13 +68,21 @@ func (x *neighbourIndex) update(oldToNew []int32, objs []inventory.Object, added
 	}
 	var keys []uint64
 	for _, p := range added {
-		keys, _ = objectKeys(&objs[p], keys[:0], nil)
+		keys = uniqueKeys(&objs[p], keys)
 		for _, k := range keys {
 			out.delta = append(out.delta, hashedRef{hash: k, ref: spnRef{obj: p}})
 		}
 	}
 	sortSmall(out.delta)
 	return out
+}
+
+// uniqueKeys returns o's keys, each once (a computer's four SPNs name one
+// host), in buf.
+func uniqueKeys(o *inventory.Object, buf []uint64) []uint64 {
+	buf, _ = objectKeys(o, buf[:0], nil)
+	slices.Sort(buf)
+	return slices.Compact(buf)
 }
 
 // sortSmall sorts entries by hash: the radix sort's fixed cost (four

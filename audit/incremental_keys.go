@@ -56,9 +56,9 @@ func hostLabelKey(host string) uint64 {
 	return looseHash(label) ^ keyHost
 }
 
-func dnKey(dn string) uint64 { return maphash.String(seed, strings.ToLower(dn)) ^ keyDN }
-
-func foldDNKey(dn string) uint64 { return foldHash(dn) ^ keyDN }
+// dnKey is the key of a DN, folded as object() and dateFindings compare
+// DNs (values equal in lower case fold equal too).
+func dnKey(dn string) uint64 { return foldHash(dn) ^ keyDN }
 
 func sidKey(sid string) uint64 { return maphash.String(seed, sid) ^ keySID }
 
@@ -112,7 +112,7 @@ func objectKeys(o *inventory.Object, keys, hosts []uint64) ([]uint64, []uint64) 
 		addHost(dc)
 	}
 	if !omit.dn {
-		keys = append(keys, dnKey(o.DN), foldDNKey(o.DN))
+		keys = append(keys, dnKey(o.DN))
 	}
 	if o.ObjectSID != "" && !omit.sid {
 		keys = append(keys, sidKey(o.ObjectSID))
@@ -132,7 +132,7 @@ func principalKeys(p *inventory.Principal, keys []uint64) []uint64 {
 		keys = append(keys, sidKey(p.SID))
 	}
 	if p.DN != "" {
-		keys = append(keys, dnKey(p.DN), foldDNKey(p.DN))
+		keys = append(keys, dnKey(p.DN))
 	}
 	if p.CreatorSID != "" {
 		keys = append(keys, sidKey(p.CreatorSID))
