@@ -3,6 +3,7 @@ package audit
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spnaudit/spnaudit/inventory"
 )
@@ -13,6 +14,8 @@ import (
 type hood struct {
 	judged []int32             // positions in the new objects, ascending
 	dns    map[uint64][]string // foldHash(DN) -> DNs whose findings are replaced
+	quick  map[uint64]struct{} // quickKey of those DNs (touches)
+	slow   bool                // one of them has no quickKey
 	seen   map[uint64]struct{} // keys already looked up
 	in     map[int32]struct{}  // positions already in judged
 	ix     *neighbourIndex     // the new objects' keys
@@ -33,7 +36,7 @@ type hood struct {
 // whose own object may be a hop further; judging that one needs its
 // neighbours too: the rules run on the subjects and two hops around them.
 func neighbourhood(ix *neighbourIndex, old, cur []inventory.Object, added, removed, aged []int32) *hood {
-	h := &hood{dns: map[uint64][]string{}, seen: map[uint64]struct{}{}, in: map[int32]struct{}{}, ix: ix, cur: cur}
+	h := &hood{dns: map[uint64][]string{}, quick: map[uint64]struct{}{}, seen: map[uint64]struct{}{}, in: map[int32]struct{}{}, ix: ix, cur: cur}
 	var subjects []int32
 	add := func(p int32) {
 		if _, ok := h.in[p]; !ok {
@@ -111,6 +114,11 @@ func (h *hood) reach(o *inventory.Object, fn func(int32)) {
 }
 
 func (h *hood) addDN(dn string) {
+	if q, ok := quickKey(dn); ok {
+		h.quick[q] = struct{}{}
+	} else {
+		h.slow = true
+	}
 	k := foldHash(dn)
 	if !slices.Contains(h.dns[k], dn) {
 		h.dns[k] = append(h.dns[k], dn)
@@ -121,6 +129,11 @@ func (h *hood) addDN(dn string) {
 // subjects (compared as DNs are: ignoring case).
 func (h *hood) touches(f *Finding) bool {
 	for _, a := range f.Accounts {
+		if q, ok := quickKey(a); ok && !h.slow {
+			if _, maybe := h.quick[q]; !maybe {
+				continue
+			}
+		}
 		for _, dn := range h.dns[foldHash(a)] {
 			if strings.EqualFold(a, dn) {
 				return true
@@ -128,6 +141,28 @@ func (h *hood) touches(f *Finding) bool {
 		}
 	}
 	return false
+}
+
+// quickKey hashes the first bytes of a DN, lower-cased, when they are
+// ASCII: every finding of the previous audit is tested, and hashing its
+// DNs in full, folding Unicode, cost more than the rest of a small poll's
+// audit. Two DNs equal but for case whose first bytes are ASCII have the
+// same first bytes but for case (a non-ASCII rune that folds to an ASCII
+// letter, such as the Kelvin sign, has no quickKey, and is compared in
+// full).
+func quickKey(dn string) (uint64, bool) {
+	h := uint64(fnvOffset64)
+	for i := range min(len(dn), 24) {
+		c := dn[i]
+		if c >= utf8.RuneSelf {
+			return 0, false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		h = (h ^ uint64(c)) * fnvPrime64
+	}
+	return h, true
 }
 
 // rejudge runs the rules on the neighbourhood's objects (in their order in
