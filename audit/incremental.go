@@ -273,19 +273,48 @@ func agedObjects(prev *State, cur []inventory.Object, oldToNew []int32, now time
 	if maxAge <= 0 {
 		maxAge = DefaultMaxPasswordAge
 	}
-	// A password set after both limits is under the limit both times:
-	// most are, and comparing the times is cheaper than ageMark.
-	limit := now.Add(-maxAge)
-	if prevLimit := prev.now.Add(-maxAge); prevLimit.After(limit) {
-		limit = prevLimit
+	if now.IsZero() || prev.now.IsZero() {
+		var out []int32
+		for _, p := range oldToNew {
+			if p >= 0 && ageMark(&cur[p], prev.now, maxAge) != ageMark(&cur[p], now, maxAge) {
+				out = append(out, p)
+			}
+		}
+		return out
 	}
+	// This reads every object's password time: in whole seconds and
+	// nanoseconds, as Time.Sub does, rather than through ageMark, which
+	// costs several times as much (7 ms at 100,000 stale passwords). The
+	// day count ageMark states is the age's in float hours: when either age
+	// is within a millisecond below a whole day, ageMark decides.
+	const (
+		day     = int64(24 * time.Hour)
+		guard   = int64(time.Millisecond)
+		century = 100 * 365 * 24 * 3600
+	)
+	s0, ns0 := prev.now.Unix(), int64(prev.now.Nanosecond())
+	s1, ns1 := now.Unix(), int64(now.Nanosecond())
+	limit := int64(maxAge)
 	var out []int32
 	for _, p := range oldToNew {
 		if p < 0 {
 			continue
 		}
-		if o := &cur[p]; !o.PwdLastSet.IsZero() && !o.PwdLastSet.After(limit) &&
-			ageMark(o, prev.now, maxAge) != ageMark(o, now, maxAge) {
+		o := &cur[p]
+		if o.PwdLastSet.IsZero() {
+			continue // never set: not an age
+		}
+		ps, pns := o.PwdLastSet.Unix(), int64(o.PwdLastSet.Nanosecond())
+		if ds0, ds1 := s0-ps, s1-ps; ds0 > -century && ds0 < century && ds1 > -century && ds1 < century {
+			d0, d1 := ds0*int64(time.Second)+ns0-pns, ds1*int64(time.Second)+ns1-pns
+			if d0 <= limit && d1 <= limit {
+				continue // under the limit both times
+			}
+			if d0 > limit && d1 > limit && d0/day == d1/day && d0%day < day-guard && d1%day < day-guard {
+				continue // over it both times, the same number of days
+			}
+		}
+		if ageMark(o, prev.now, maxAge) != ageMark(o, now, maxAge) {
 			out = append(out, p)
 		}
 	}

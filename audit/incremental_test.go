@@ -236,3 +236,48 @@ func TestIncrementalFallsBack(t *testing.T) {
 		})
 	}
 }
+
+// TestAgedObjectsMatchesAgeMark checks the fast reading of password ages
+// finds exactly the objects whose ageMark moved, around whole days, the
+// limit, and for times Time.UnixNano cannot hold.
+func TestAgedObjectsMatchesAgeMark(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	maxAge := DefaultMaxPasswordAge
+	for round := range 200 {
+		prevNow := base.Add(time.Duration(r.Int64N(int64(48 * time.Hour))))
+		now := prevNow.Add([]time.Duration{time.Minute, time.Hour, 30 * time.Hour, time.Nanosecond, -time.Minute}[round%5])
+		var objs []inventory.Object
+		for range 300 {
+			var pwd time.Time
+			switch r.IntN(6) {
+			case 0: // just around a whole day of age at either time
+				at := []time.Time{prevNow, now}[r.IntN(2)]
+				pwd = at.Add(-time.Duration(400+r.IntN(5)) * 24 * time.Hour).Add(time.Duration(r.Int64N(4_000_000) - 2_000_000))
+			case 1: // around the limit
+				pwd = now.Add(-maxAge).Add(time.Duration(r.Int64N(int64(2*time.Hour)) - int64(time.Hour)))
+			case 2:
+				pwd = time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC) // AD's epoch
+			case 3:
+				pwd = time.Date(30828, 9, 14, 2, 48, 5, 0, time.UTC) // "never" in FILETIME
+			case 4:
+				pwd = time.Time{}
+			default:
+				pwd = base.Add(-time.Duration(r.Int64N(int64(900 * 24 * time.Hour))))
+			}
+			objs = append(objs, inventory.Object{PwdLastSet: pwd})
+		}
+		oldToNew := make([]int32, len(objs))
+		var want []int32
+		for i := range objs {
+			oldToNew[i] = int32(i)
+			if ageMark(&objs[i], prevNow, maxAge) != ageMark(&objs[i], now, maxAge) {
+				want = append(want, int32(i))
+			}
+		}
+		got := agedObjects(&State{now: prevNow}, objs, oldToNew, now, 0)
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: agedObjects %v, want %v", round, got, want)
+		}
+	}
+}
