@@ -122,7 +122,18 @@ func Next(prev *State, snap *inventory.Snapshot, cfg Config) *State {
 		return fullState(snap, cfg, fullExpired)
 	}
 	old, cur := prev.snap.Objects, snap.Objects
-	oldToNew, added, removed := diffObjects(old, cur)
+	// The objects whose password age alone moved what the audit says are
+	// found in the diff's pass, which reads every object anyway.
+	var aged []int32
+	var onSame func(int32)
+	if ages := newAgeCheck(prev.now, now, cfg.MaxPasswordAge); ages != nil {
+		onSame = func(j int32) {
+			if ages.moved(&cur[j]) {
+				aged = append(aged, j)
+			}
+		}
+	}
+	oldToNew, added, removed := diffObjects(old, cur, onSame)
 	computers := prev.computers
 	for _, p := range removed {
 		if old[p].Kind == inventory.KindComputer {
@@ -137,7 +148,6 @@ func Next(prev *State, snap *inventory.Snapshot, cfg Config) *State {
 	if blind(snap, cfg, computers) {
 		return fullState(snap, cfg, fullBlind)
 	}
-	aged := agedObjects(prev, cur, oldToNew, now, cfg.MaxPasswordAge)
 
 	next := &State{snap: snap, cfg: cfg, now: now, result: prev.result, computers: computers, index: prev.index, names: prev.names}
 	next.stats = IncrementalStats{Incremental: true, Changed: len(added) + len(removed) + len(aged)}
@@ -202,12 +212,15 @@ func blind(snap *inventory.Snapshot, cfg Config, computers int) bool {
 // prev did not hold as they are. It walks both in ldapscan's order (folded
 // DN, then GUID); lists in another order still give a correct, larger
 // diff.
-func diffObjects(prev, cur []inventory.Object) (oldToNew, added, removed []int32) {
+func diffObjects(prev, cur []inventory.Object, same func(j int32)) (oldToNew, added, removed []int32) {
 	oldToNew = make([]int32, len(prev))
 	i, j := 0, 0
 	for i < len(prev) && j < len(cur) {
 		if sameObject(&prev[i], &cur[j]) {
 			oldToNew[i] = int32(j)
+			if same != nil {
+				same(int32(j)) // while the object is in the cache
+			}
 			i, j = i+1, j+1
 			continue
 		}
@@ -263,62 +276,73 @@ func sameSlice[T any](a, b []T) bool {
 }
 
 // agedObjects lists the positions in cur of the unchanged objects whose
-// kerberoastable-account finding moves with the reference time alone: the
-// password crossed the age limit, or its age in days, which the finding
-// states, changed.
+// kerberoastable-account finding moves with the reference time alone (Next
+// finds them in the diff's pass; the test compares the two).
 func agedObjects(prev *State, cur []inventory.Object, oldToNew []int32, now time.Time, maxAge time.Duration) []int32 {
-	if now.Equal(prev.now) && now.Location() == prev.now.Location() {
+	ages := newAgeCheck(prev.now, now, maxAge)
+	if ages == nil {
+		return nil
+	}
+	var out []int32
+	for _, p := range oldToNew {
+		if p >= 0 && ages.moved(&cur[p]) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// ageCheck tells whether an object's kerberoastable-account finding moves
+// from one reference time to another: its password crossed the age limit,
+// or its age in days, which the finding states, changed.
+type ageCheck struct {
+	then, now time.Time
+	maxAge    time.Duration
+	s0, ns0   int64 // then, in Unix seconds and nanoseconds
+	s1, ns1   int64 // now
+	exactOnly bool  // a zero time: ageMark decides every object
+}
+
+// newAgeCheck returns nil when the two times are the same.
+func newAgeCheck(then, now time.Time, maxAge time.Duration) *ageCheck {
+	if now.Equal(then) {
 		return nil
 	}
 	if maxAge <= 0 {
 		maxAge = DefaultMaxPasswordAge
 	}
-	if now.IsZero() || prev.now.IsZero() {
-		var out []int32
-		for _, p := range oldToNew {
-			if p >= 0 && ageMark(&cur[p], prev.now, maxAge) != ageMark(&cur[p], now, maxAge) {
-				out = append(out, p)
-			}
-		}
-		return out
-	}
-	// This reads every object's password time: in whole seconds and
-	// nanoseconds, as Time.Sub does, rather than through ageMark, which
-	// costs several times as much (7 ms at 100,000 stale passwords). The
-	// day count ageMark states is the age's in float hours: when either age
-	// is within a millisecond below a whole day, ageMark decides.
+	return &ageCheck{then: then, now: now, maxAge: maxAge, exactOnly: then.IsZero() || now.IsZero(),
+		s0: then.Unix(), ns0: int64(then.Nanosecond()), s1: now.Unix(), ns1: int64(now.Nanosecond())}
+}
+
+// moved reads the password time in whole seconds and nanoseconds, as
+// Time.Sub does, rather than through ageMark, which costs several times as
+// much (every object is read: 7 ms at 100,000 stale passwords). The day
+// count ageMark states is the age's in float hours: when either age is
+// within a millisecond below a whole day, ageMark decides.
+func (c *ageCheck) moved(o *inventory.Object) bool {
 	const (
 		day     = int64(24 * time.Hour)
 		guard   = int64(time.Millisecond)
 		century = 100 * 365 * 24 * 3600
 	)
-	s0, ns0 := prev.now.Unix(), int64(prev.now.Nanosecond())
-	s1, ns1 := now.Unix(), int64(now.Nanosecond())
-	limit := int64(maxAge)
-	var out []int32
-	for _, p := range oldToNew {
-		if p < 0 {
-			continue
-		}
-		o := &cur[p]
-		if o.PwdLastSet.IsZero() {
-			continue // never set: not an age
-		}
+	if o.PwdLastSet.IsZero() {
+		return false // never set: no age, either time
+	}
+	if !c.exactOnly {
 		ps, pns := o.PwdLastSet.Unix(), int64(o.PwdLastSet.Nanosecond())
-		if ds0, ds1 := s0-ps, s1-ps; ds0 > -century && ds0 < century && ds1 > -century && ds1 < century {
-			d0, d1 := ds0*int64(time.Second)+ns0-pns, ds1*int64(time.Second)+ns1-pns
+		if ds0, ds1 := c.s0-ps, c.s1-ps; ds0 > -century && ds0 < century && ds1 > -century && ds1 < century {
+			d0, d1 := ds0*int64(time.Second)+c.ns0-pns, ds1*int64(time.Second)+c.ns1-pns
+			limit := int64(c.maxAge)
 			if d0 <= limit && d1 <= limit {
-				continue // under the limit both times
+				return false // under the limit both times
 			}
 			if d0 > limit && d1 > limit && d0/day == d1/day && d0%day < day-guard && d1%day < day-guard {
-				continue // over it both times, the same number of days
+				return false // over it both times, the same number of days
 			}
 		}
-		if ageMark(o, prev.now, maxAge) != ageMark(o, now, maxAge) {
-			out = append(out, p)
-		}
 	}
-	return out
+	return ageMark(o, c.then, c.maxAge) != ageMark(o, c.now, c.maxAge)
 }
 
 // ageMark is what kerberoastFinding says of o's password age at now: its

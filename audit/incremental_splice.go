@@ -212,21 +212,33 @@ func rejudge(prev Result, snap *inventory.Snapshot, cfg Config, h *hood, names n
 }
 
 // splice returns old without the findings touched reports, merged with
-// fresh; both are in compareFindings' order.
+// fresh; both are in compareFindings' order. Where each fresh finding goes
+// is a binary search (after every old finding that does not sort after
+// it); the old findings are copied in runs.
 func splice[T any](old, fresh []T, finding func(*T) *Finding, touched func(*Finding) bool) []T {
 	out := make([]T, 0, len(old)+len(fresh))
-	j := 0
-	for i := range old {
-		f := finding(&old[i])
-		if touched(f) {
-			continue
-		}
-		for j < len(fresh) && compareFindingRefs(finding(&fresh[j]), f) < 0 {
-			out = append(out, fresh[j])
-			j++
-		}
-		out = append(out, old[i])
+	at := make([]int, len(fresh))
+	for j := range fresh {
+		f := finding(&fresh[j])
+		at[j], _ = slices.BinarySearchFunc(old, f, func(o T, f *Finding) int {
+			if compareFindingRefs(finding(&o), f) <= 0 {
+				return -1
+			}
+			return 1
+		})
 	}
+	j, run := 0, 0 // the next fresh finding; the start of the run of kept old ones
+	for i := range old {
+		for j < len(fresh) && at[j] == i {
+			out = append(append(out, old[run:i]...), fresh[j])
+			run, j = i, j+1
+		}
+		if touched(finding(&old[i])) {
+			out = append(out, old[run:i]...)
+			run = i + 1
+		}
+	}
+	out = append(out, old[run:]...)
 	return append(out, fresh[j:]...)
 }
 
