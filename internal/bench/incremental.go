@@ -32,7 +32,7 @@ func (cfg config) incrementalAudit(w io.Writer, path string) error {
 	snap := res.Snapshot
 	snap.Started = time.Now()
 	state := audit.RunState(snap, audit.Config{})
-	runs := max(cfg.runs, 3)
+	runs := max(cfg.runs, 7) // cheap: more runs steady the medians
 	// Each timed audit starts from a collected heap, so that neither pays
 	// for the garbage of the last one or of the copy a poll makes.
 	timed := func(fn func()) time.Duration {
