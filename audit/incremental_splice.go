@@ -14,7 +14,7 @@ import (
 type hood struct {
 	judged []int32             // positions in the new objects, ascending
 	dns    map[uint64][]string // foldHash(DN) -> DNs whose findings are replaced
-	quick  map[uint64]struct{} // quickKey of those DNs (touches)
+	quick  *[1024]uint64       // a bit per quickKey of those DNs, mod 65,536 (touches)
 	slow   bool                // one of them has no quickKey
 	seen   map[uint64]struct{} // keys already looked up
 	in     map[int32]struct{}  // positions already in judged
@@ -36,7 +36,7 @@ type hood struct {
 // whose own object may be a hop further; judging that one needs its
 // neighbours too: the rules run on the subjects and two hops around them.
 func neighbourhood(ix *neighbourIndex, old, cur []inventory.Object, added, removed, aged []int32) *hood {
-	h := &hood{dns: map[uint64][]string{}, quick: map[uint64]struct{}{}, seen: map[uint64]struct{}{}, in: map[int32]struct{}{}, ix: ix, cur: cur}
+	h := &hood{dns: map[uint64][]string{}, quick: new([1024]uint64), seen: map[uint64]struct{}{}, in: map[int32]struct{}{}, ix: ix, cur: cur}
 	var subjects []int32
 	add := func(p int32) {
 		if _, ok := h.in[p]; !ok {
@@ -115,7 +115,7 @@ func (h *hood) reach(o *inventory.Object, fn func(int32)) {
 
 func (h *hood) addDN(dn string) {
 	if q, ok := quickKey(dn); ok {
-		h.quick[q] = struct{}{}
+		h.quick[q>>6&1023] |= 1 << (q & 63)
 	} else {
 		h.slow = true
 	}
@@ -129,10 +129,8 @@ func (h *hood) addDN(dn string) {
 // subjects (compared as DNs are: ignoring case).
 func (h *hood) touches(f *Finding) bool {
 	for _, a := range f.Accounts {
-		if q, ok := quickKey(a); ok && !h.slow {
-			if _, maybe := h.quick[q]; !maybe {
-				continue
-			}
+		if q, ok := quickKey(a); ok && !h.slow && h.quick[q>>6&1023]&(1<<(q&63)) == 0 {
+			continue // no DN of the neighbourhood starts as this one
 		}
 		for _, dn := range h.dns[foldHash(a)] {
 			if strings.EqualFold(a, dn) {
