@@ -235,6 +235,13 @@ func (g *dirGen) directory(n int, dns bool) *inventory.Snapshot {
 	if dns {
 		snap.Directory.DNSNames = []string{"h1." + genDomain, "web1." + genDomain}
 	}
+	if g.r.IntN(2) == 0 {
+		// Directory-wide settings some rules read: SPN uniqueness off,
+		// the AES threshold of the domain, the DCs that made changes.
+		snap.Directory.DSHeuristics = "00000000010000000002000000011"
+		snap.Directory.AESThresholds = map[string]time.Time{genDomain: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+		snap.Directory.DCs = map[string]string{"dc1": "DC1"}
+	}
 	for range n {
 		snap.Objects = append(snap.Objects, g.object())
 	}
