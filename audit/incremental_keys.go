@@ -84,11 +84,11 @@ func objectKeys(o *inventory.Object, keys, hosts []uint64) ([]uint64, []uint64) 
 		if !omit.spn {
 			keys = append(keys, spnKey(raw))
 		}
-		spn, problems := ParseSPN(raw)
-		if spn.Host != "" {
-			addHost(spn.Host)
+		host := spnHost(raw)
+		if host != "" {
+			addHost(host)
 		}
-		if problems != nil && !omit.skeleton {
+		if mayImitate(raw, host) && !omit.skeleton {
 			if look := skeleton(raw); look != "" {
 				keys = append(keys, spnKey(look))
 			}
@@ -123,6 +123,31 @@ func objectKeys(o *inventory.Object, keys, hosts []uint64) ([]uint64, []uint64) 
 		}
 	}
 	return keys, hosts
+}
+
+// spnHost is ParseSPN(raw).Host without the checks (the keys of every
+// SPN of the directory are computed with the full audit).
+func spnHost(raw string) string {
+	_, rest, ok := strings.Cut(raw, "/")
+	if !ok {
+		return ""
+	}
+	instance, _, _ := strings.Cut(rest, "/")
+	host, _, _ := splitHostPort(instance)
+	return host
+}
+
+// mayImitate reports whether skeleton(raw) may differ from raw, the value a
+// malformed SPN imitates (malformed-spn's lookalikeOf): it drops control
+// and space characters, maps non-ASCII look-alikes and a trailing host dot.
+// Otherwise the skeleton's key is the SPN's own.
+func mayImitate(raw, host string) bool {
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c <= ' ' || c >= 0x7f {
+			return true
+		}
+	}
+	return strings.HasSuffix(host, ".")
 }
 
 // principalKeys appends the keys by which a principal names an object: its

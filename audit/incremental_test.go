@@ -281,3 +281,23 @@ func TestAgedObjectsMatchesAgeMark(t *testing.T) {
 		}
 	}
 }
+
+// TestSPNHostIsParseSPNs checks the keys' host is ParseSPN's, and that an
+// SPN whose skeleton differs from it is one mayImitate reports.
+func TestSPNHostIsParseSPNs(t *testing.T) {
+	g := &dirGen{r: rand.New(rand.NewPCG(5, 6)), hosts: 20, away: 30}
+	values := []string{"", "HOST", "HOST/", "/x", "HOST/h:", "HOST/[::1]:80", "HOST/[::1]", "HOST/[::1", "a/b/c/d",
+		"HTTP/web.corp.", "HTTP/web.corp.:80", "HTTP/ web", "HTTP/we b", "HTTP/web\u00a0", "HTTP/ｗｅｂ", "MSSQLSvc/db:1433/inst"}
+	for range 2000 {
+		values = append(values, g.spn())
+	}
+	for _, raw := range values {
+		spn, _ := ParseSPN(raw)
+		if got := spnHost(raw); got != spn.Host {
+			t.Errorf("spnHost(%q) = %q, ParseSPN's host %q", raw, got, spn.Host)
+		}
+		if look := skeleton(raw); look != "" && look != raw && !mayImitate(raw, spn.Host) {
+			t.Errorf("skeleton(%q) = %q, but mayImitate says it cannot differ", raw, look)
+		}
+	}
+}
