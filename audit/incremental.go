@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -151,14 +150,18 @@ func Next(prev *State, snap *inventory.Snapshot, cfg Config) *State {
 
 	next := &State{snap: snap, cfg: cfg, now: now, result: prev.result, computers: computers, index: prev.index, names: prev.names}
 	next.stats = IncrementalStats{Incremental: true, Changed: len(added) + len(removed) + len(aged)}
-	if next.stats.Changed == 0 {
+	answered := answersChanged(prev.cfg.ResolvedHosts, cfg.ResolvedHosts)
+	if omit.answers {
+		answered = nil
+	}
+	if next.stats.Changed == 0 && len(answered) == 0 {
 		if len(old) != len(cur) {
 			panic("audit: diff of unequal object lists found no change")
 		}
 		return next
 	}
 	next.index = prev.index.update(oldToNew, cur, added)
-	hood := neighbourhood(next.index, old, cur, added, removed, aged)
+	hood := neighbourhood(next.index, old, cur, added, removed, aged, answered)
 	if len(hood.judged) > judgedLimit(len(cur)) {
 		return fullState(snap, cfg, fullLarge)
 	}
@@ -191,13 +194,32 @@ func (prev *State) fullReason(snap *inventory.Snapshot, cfg Config) string {
 	case prev.index == nil || cfg.MaxPasswordAge != prev.cfg.MaxPasswordAge ||
 		!reflect.DeepEqual(cfg.KDCDefaultEncTypes, prev.cfg.KDCDefaultEncTypes) ||
 		!reflect.DeepEqual(cfg.Ignore, prev.cfg.Ignore) ||
-		!maps.Equal(cfg.ResolvedHosts, prev.cfg.ResolvedHosts) ||
-		(cfg.ResolvedHosts == nil) != (prev.cfg.ResolvedHosts == nil):
+		// Without answers every host nothing vouches for is a ghost; with
+		// some, only a definite "no such host" is (knownHost).
+		(len(cfg.ResolvedHosts) > 0) != (len(prev.cfg.ResolvedHosts) > 0):
 		return fullConfig
 	case !reflect.DeepEqual(snap.Directory, prev.snap.Directory):
 		return fullDirectory
 	}
 	return ""
+}
+
+// answersChanged returns the keys of the host names whose DNS answer
+// (audit.resolve_dns) changed: only the SPNs and delegation targets for
+// those hosts are judged differently (knownHost).
+func answersChanged(prev, cur map[string]bool) []uint64 {
+	var out []uint64
+	for h, ok := range cur {
+		if was, known := prev[h]; !known || was != ok {
+			out = append(out, hostLabelKey(h))
+		}
+	}
+	for h := range prev {
+		if _, still := cur[h]; !still {
+			out = append(out, hostLabelKey(h))
+		}
+	}
+	return out
 }
 
 // blind reports what makes ghost-spn's "cannot judge" finding possible: it

@@ -35,7 +35,7 @@ type hood struct {
 // one, old or new version. A finding replaced is one naming a subject,
 // whose own object may be a hop further; judging that one needs its
 // neighbours too: the rules run on the subjects and two hops around them.
-func neighbourhood(ix *neighbourIndex, old, cur []inventory.Object, added, removed, aged []int32) *hood {
+func neighbourhood(ix *neighbourIndex, old, cur []inventory.Object, added, removed, aged []int32, hosts []uint64) *hood {
 	h := &hood{dns: map[uint64][]string{}, quick: new([1024]uint64), seen: map[uint64]struct{}{}, in: map[int32]struct{}{}, ix: ix, cur: cur}
 	var subjects []int32
 	add := func(p int32) {
@@ -55,6 +55,12 @@ func neighbourhood(ix *neighbourIndex, old, cur []inventory.Object, added, remov
 	}
 	for _, p := range added {
 		h.reach(&cur[p], add)
+	}
+	for _, k := range hosts { // hosts whose DNS answer changed
+		if _, ok := h.seen[k]; !ok {
+			h.seen[k] = struct{}{}
+			ix.each(k, add)
+		}
 	}
 	for _, p := range subjects {
 		h.addDN(cur[p].DN)

@@ -47,6 +47,7 @@ func TestNeighbourhoodNeedsEveryRelation(t *testing.T) {
 		"delegation targets": &omit.delegation, "computer names": &omit.computerNames,
 		"Samba DNS account": &omit.dnsAccount, "DN": &omit.dn, "SID": &omit.sid,
 		"RBCD principals": &omit.principals, "computer bridge": &omit.bridge, "second hop": &omit.hop,
+		"changed DNS answers": &omit.answers,
 	}
 	for name, flag := range relations {
 		t.Run(name, func(t *testing.T) {
@@ -134,9 +135,26 @@ func runDifferential(seeds, steps int) (r differentialReport) {
 				{Rule: "ghost-spn", SPN: "HTTP/gone1*", Reason: "test", Owner: "test"},
 			}
 		}
+		// Some directories are audited with DNS answers (audit.resolve_dns)
+		// that change from one poll to the next.
+		answers := seed%6 == 5
+		resolve := func() map[string]bool {
+			m := map[string]bool{"gone0." + genDomain: g.r.IntN(2) == 0}
+			for range 1 + g.r.IntN(3) {
+				m[[]string{"gone1", "gone2", "h1." + genDomain, "web0", "GONE2." + genDomain}[g.r.IntN(5)]] = g.r.IntN(2) == 0
+			}
+			return m
+		}
+		if answers {
+			cfg.ResolvedHosts = resolve()
+		}
 		state := RunState(snap, cfg)
 		for step := range steps {
 			next, what := g.change(snap, 1+g.r.IntN(4))
+			if answers && g.r.IntN(2) == 0 {
+				cfg.ResolvedHosts = resolve()
+				what = append(what, fmt.Sprint("DNS answers ", cfg.ResolvedHosts))
+			}
 			// Time moves as between polls, and sometimes by hours: the
 			// password ages the findings state move with it.
 			leap := g.r.IntN(5) == 0
