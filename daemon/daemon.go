@@ -63,6 +63,13 @@ type Sink interface {
 // without one. It does no I/O.
 type Auditor func(snap *inventory.Snapshot, resolved map[string]bool) audit.Result
 
+// IncrementalAuditor audits one snapshot from the previous audit's state
+// (audit.Next with the configured farms and suppressions): prev is nil for
+// a full scan, and the last audit otherwise, so that a poll that changed k
+// objects re-judges only what they reach (issue 9). Its result must equal
+// the Auditor's. It does no I/O.
+type IncrementalAuditor func(prev *audit.State, snap *inventory.Snapshot, resolved map[string]bool) *audit.State
+
 // HostResolver answers, for audit.resolve_dns, which of the host names that
 // nothing in a snapshot vouches for exist in DNS.
 type HostResolver interface {
@@ -100,6 +107,9 @@ type Config struct {
 	// Kerberos may be nil for a scanner that does not use Kerberos.
 	Kerberos Kerberos
 	Audit    Auditor
+	// IncrementalAudit may be nil: every scan runs Audit. When set, it
+	// audits every scan instead of Audit.
+	IncrementalAudit IncrementalAuditor
 	// Resolver may be nil: no DNS resolution (audit.resolve_dns off).
 	Resolver HostResolver
 	Sink     Sink
@@ -134,6 +144,9 @@ type Daemon struct {
 	lastAuditAt  time.Time
 	lastResolved map[string]bool
 	reused       bool
+	// lastState is the state of lastAudit for IncrementalAudit; audited is
+	// the state of the scan being made, kept once it is published.
+	lastState, audited *audit.State
 }
 
 // maxBackoff caps the wait between failed scans: long enough to spare a DC
@@ -243,6 +256,7 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 	d.last = res
 	if !d.reused {
 		d.lastAudit, d.lastAuditAt = &findings, started
+		d.lastState = d.audited
 	}
 	d.reportServers(mode, res, nil)
 	d.cfg.Sink.ScanSucceeded(mode, res.Snapshot, findings)
@@ -257,6 +271,14 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 		"findings", len(findings.Findings), "suppressed", findings.SuppressedCount()}
 	if mode == inventory.IncrementalScan {
 		attrs = append(attrs, "changed", res.Stats.Entries, "removed", res.Stats.Removed)
+	}
+	if d.audited != nil && !d.reused {
+		// How much the audit re-judged: a neighbourhood, or everything.
+		if st := d.audited.Stats(); st.Incremental {
+			attrs = append(attrs, "audit_judged", st.Judged)
+		} else {
+			attrs = append(attrs, "audit_full_reason", st.FullReason)
+		}
 	}
 	if res.Stats.FullReason != "" {
 		attrs = append(attrs, "full_reason", res.Stats.FullReason)
@@ -304,6 +326,24 @@ func (d *Daemon) attempt(ctx context.Context, mode inventory.ScanMode) (
 	if d.reused = d.unchanged(res, resolved); d.reused {
 		return res, *d.lastAudit, dnsFailed, "", nil
 	}
+	if d.cfg.IncrementalAudit != nil {
+		prev := d.lastState
+		if res.Stats.Mode == inventory.FullScan {
+			prev = nil
+		}
+		state, err := d.auditFrom(prev, res.Snapshot, resolved)
+		if err != nil {
+			return nil, audit.Result{}, nil, StageAudit, err
+		}
+		if !state.Stats().Incremental {
+			// A full audit's strings are packed as Audit's are; an
+			// incremental one made few, and keeps the packed ones.
+			state = state.WithResult(compacted(state.Result()))
+		}
+		d.audited = state
+		d.lastResolved = resolved
+		return res, state.Result(), dnsFailed, "", nil
+	}
 	findings, err = d.audit(res.Snapshot, resolved)
 	if err != nil {
 		return nil, audit.Result{}, nil, StageAudit, err
@@ -311,6 +351,17 @@ func (d *Daemon) attempt(ctx context.Context, mode inventory.ScanMode) (
 	findings = compacted(findings)
 	d.lastResolved = resolved
 	return res, findings, dnsFailed, "", nil
+}
+
+// auditFrom runs the incremental auditor, a panic reported as audit's.
+func (d *Daemon) auditFrom(prev *audit.State, snap *inventory.Snapshot, resolved map[string]bool) (state *audit.State, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			d.cfg.Logger.Error("audit panicked", "err", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("audit panicked: %v", p)
+		}
+	}()
+	return d.cfg.IncrementalAudit(prev, snap, resolved), nil
 }
 
 // auditReuseLimit bounds how long a poll that changed nothing may reuse the

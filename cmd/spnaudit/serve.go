@@ -119,6 +119,13 @@ func runServer(ctx context.Context, cfg *config.Config, scanner daemon.Scanner, 
 			ac.Farms = farms
 			return audit.Run(snap, ac)
 		},
+		// A poll that changed k objects re-judges what they reach (issue 9).
+		IncrementalAudit: func(prev *audit.State, snap *inventory.Snapshot, resolved map[string]bool) *audit.State {
+			ac := auditConfig(cfg, resolved)
+			ac.IIS = iisSites
+			ac.Farms = farms
+			return audit.Next(prev, snap, ac)
+		},
 		Sink:         store,
 		Servers:      cfg.LDAP.URLs,
 		FullInterval: cfg.Scan.FullInterval,

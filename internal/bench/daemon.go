@@ -90,7 +90,7 @@ func (cfg config) daemon(w io.Writer) error {
 			mib(f.RSSBeforeScrape), mib(int64(f.HeapBeforeScrape)), secs(f.Scrape))
 		memGoal(w, "daemon steady RSS ("+name+")", f.SteadyRSS, 150<<20)
 	}
-	return nil
+	return cfg.incrementalAudit(w, path) // incremental.go
 }
 
 // daemonChild runs the daemon over an LDIF directory and prints
@@ -112,6 +112,12 @@ func daemonChild(args []string) int {
 			start := time.Now()
 			defer func() { audits = append(audits, time.Since(start)) }()
 			return audit.Run(snap, audit.Config{})
+		},
+		// As serve wires it: a poll's audit from the last one's state.
+		IncrementalAudit: func(prev *audit.State, snap *inventory.Snapshot, _ map[string]bool) *audit.State {
+			start := time.Now()
+			defer func() { audits = append(audits, time.Since(start)) }()
+			return audit.Next(prev, snap, audit.Config{})
 		},
 		Sink:         &timedSink{Store: store, rec: rec},
 		FullInterval: time.Hour,

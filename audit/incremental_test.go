@@ -1,0 +1,321 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spnaudit/spnaudit/inventory"
+)
+
+// TestIncrementalEqualsRun is the incremental audit's differential test:
+// over random directories and random sequences of changes (SPNs added,
+// removed, duplicated, made look-alike; hosts renamed; computers and
+// accounts added and deleted; delegation, privilege, enctypes,
+// userAccountControl and passwords changed; time moving on), Next's result
+// must equal Run's, finding for finding, in the same order.
+func TestIncrementalEqualsRun(t *testing.T) {
+	seeds := 80
+	if testing.Short() {
+		seeds = 20
+	}
+	r := runDifferential(seeds, 20)
+	if r.failure != "" {
+		t.Fatal(r.failure)
+	}
+	t.Logf("%d changes, %d audited incrementally, judging %d of %d objects (sparse directories, time moving by minutes: %d of %d)",
+		r.cases, r.incremental, r.judged, r.objects, r.sparseJudged, r.sparseObjects)
+	if r.incremental < r.cases*3/4 {
+		t.Errorf("only %d of %d changes were audited incrementally", r.incremental, r.cases)
+	}
+}
+
+// TestNeighbourhoodNeedsEveryRelation drops, one at a time, each relation
+// the neighbourhood follows, and checks the differential test then fails:
+// it would notice a rule joining on a key the neighbourhood left out.
+func TestNeighbourhoodNeedsEveryRelation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the differential test once per relation")
+	}
+	relations := map[string]*bool{
+		"SPN": &omit.spn, "look-alike skeleton": &omit.skeleton, "host label": &omit.host,
+		"delegation targets": &omit.delegation, "computer names": &omit.computerNames,
+		"Samba DNS account": &omit.dnsAccount, "DN": &omit.dn, "SID": &omit.sid,
+		"RBCD principals": &omit.principals, "computer bridge": &omit.bridge, "second hop": &omit.hop,
+		"changed DNS answers": &omit.answers,
+	}
+	for name, flag := range relations {
+		t.Run(name, func(t *testing.T) {
+			*flag = true
+			defer func() { *flag = false }()
+			if r := runDifferential(80, 20); r.failure == "" {
+				t.Errorf("without the %s relation the incremental audit still equals Run over %d changes", name, r.cases)
+			}
+		})
+	}
+}
+
+type differentialReport struct {
+	cases, incremental, judged, objects int
+	sparseJudged, sparseObjects         int
+	failure                             string // the first difference, "" when none
+}
+
+// scenarios are changes whose effect travels along one relation only, too
+// rare in random directories to count on.
+func scenarios() []struct {
+	name          string
+	before, after *inventory.Snapshot
+} {
+	dir := inventory.Directory{ForestDNS: genDomain, Domains: []string{genDomain}, NetBIOSDomains: map[string]string{genDomain: "CORP"}}
+	computer := func(name, dnsName string) inventory.Object {
+		return inventory.Object{DN: "CN=" + name + ",OU=Computers,DC=corp,DC=example,DC=com", SAMAccountName: name + "$",
+			Kind: inventory.KindComputer, DNSHostName: dnsName, UserAccountControl: inventory.UACWorkstationTrustAccount,
+			Domain: genDomain, SPNs: []string{"HOST/" + name, "HOST/" + dnsName}}
+	}
+	user := func(name string, spns ...string) inventory.Object {
+		return inventory.Object{DN: "CN=" + name + ",OU=Service Accounts,DC=corp,DC=example,DC=com", SAMAccountName: name,
+			Kind: inventory.KindUser, Domain: genDomain, SPNs: spns}
+	}
+	// missing-spn-pair looks up the computer a NetBIOS name names, then
+	// the holders of the computer's DNS name: a change to one of those
+	// changes the finding of an account that shares no key with it.
+	bridgeBefore := []inventory.Object{
+		computer("H5", "web5."+genDomain), computer("H9", "h9."+genDomain),
+		user("svcA", "HTTP/h5"), user("svcZ", "MSSQLSvc/h9."+genDomain+":1433"),
+	}
+	bridgeAfter := slices.Clone(bridgeBefore)
+	bridgeAfter[3].SPNs = append(slices.Clip(bridgeAfter[3].SPNs), "HTTP/web5."+genDomain)
+	snap := func(objs []inventory.Object) *inventory.Snapshot {
+		sortGenObjects(objs)
+		return &inventory.Snapshot{Directory: dir, Objects: objs, Started: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
+	}
+	return []struct {
+		name          string
+		before, after *inventory.Snapshot
+	}{
+		{"computer bridge", snap(bridgeBefore), snap(bridgeAfter)},
+	}
+}
+
+// runDifferential audits seeds random directories through steps random
+// changes each, incrementally and in full, until the first difference.
+func runDifferential(seeds, steps int) (r differentialReport) {
+	defer func(limit func(int) int) { judgedLimit = limit }(judgedLimit)
+	judgedLimit = func(n int) int { return n } // judge every neighbourhood apart
+	for _, sc := range scenarios() {
+		for _, pair := range [][2]*inventory.Snapshot{{sc.before, sc.after}, {sc.after, sc.before}} {
+			r.cases++
+			got, want := Next(RunState(pair[0], Config{}), pair[1], Config{}), Run(pair[1], Config{})
+			if !reflect.DeepEqual(got.Result(), want) {
+				r.failure = fmt.Sprintf("scenario %s:\n%s", sc.name, describeDiff(got.Result(), want))
+				return r
+			}
+		}
+	}
+	for seed := range seeds {
+		n := 40 + seed%5*20
+		// Dense directories (few host names, many SPNs for other hosts)
+		// stress the relations; sparse ones give small neighbourhoods.
+		sparse := seed%2 == 1
+		g := &dirGen{r: rand.New(rand.NewPCG(uint64(seed), 9)), hosts: 4 + seed%5*n/5, away: 20}
+		if sparse {
+			g.hosts, g.away = n/3, 3
+		}
+		snap := g.directory(n, seed%3 == 0)
+		cfg := Config{}
+		if seed%4 == 1 {
+			cfg.Ignore = []Suppression{
+				{Rule: "kerberoastable-account", Account: "svc1.*", Reason: "test", Owner: "test"},
+				{Rule: "ghost-spn", SPN: "HTTP/gone1*", Reason: "test", Owner: "test"},
+			}
+		}
+		// Some directories are audited with DNS answers (audit.resolve_dns)
+		// that change from one poll to the next.
+		answers := seed%6 == 5
+		resolve := func() map[string]bool {
+			m := map[string]bool{"gone0." + genDomain: g.r.IntN(2) == 0}
+			for range 1 + g.r.IntN(3) {
+				m[[]string{"gone1", "gone2", "h1." + genDomain, "web0", "GONE2." + genDomain}[g.r.IntN(5)]] = g.r.IntN(2) == 0
+			}
+			return m
+		}
+		if answers {
+			cfg.ResolvedHosts = resolve()
+		}
+		state := RunState(snap, cfg)
+		for step := range steps {
+			next, what := g.change(snap, 1+g.r.IntN(4))
+			if answers && g.r.IntN(2) == 0 {
+				cfg.ResolvedHosts = resolve()
+				what = append(what, fmt.Sprint("DNS answers ", cfg.ResolvedHosts))
+			}
+			// Time moves as between polls, and sometimes by hours: the
+			// password ages the findings state move with it.
+			leap := g.r.IntN(5) == 0
+			if leap {
+				next.Started = next.Started.Add(time.Duration(1+g.r.IntN(72)) * time.Hour)
+			} else if g.r.IntN(2) == 0 {
+				next.Started = next.Started.Add(5 * time.Minute)
+			}
+			state = Next(state, next, cfg)
+			want := Run(next, cfg)
+			r.cases++
+			if st := state.Stats(); st.Incremental {
+				r.incremental++
+				r.judged += st.Judged
+				r.objects += len(next.Objects)
+				if sparse && !leap {
+					r.sparseJudged += st.Judged
+					r.sparseObjects += len(next.Objects)
+				}
+			}
+			if !reflect.DeepEqual(state.Result(), want) {
+				r.failure = fmt.Sprintf("seed %d step %d (%+v) after %s:\n%s", seed, step, state.Stats(),
+					strings.Join(what, "; "), describeDiff(state.Result(), want))
+				return r
+			}
+			snap = next
+		}
+	}
+	return r
+}
+
+// describeDiff names the first finding that differs.
+func describeDiff(got, want Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "findings: got %d, want %d; suppressed: got %d, want %d\n",
+		len(got.Findings), len(want.Findings), len(got.Suppressed), len(want.Suppressed))
+	for i := range max(len(got.Findings), len(want.Findings)) {
+		var g, w Finding
+		if i < len(got.Findings) {
+			g = got.Findings[i]
+		}
+		if i < len(want.Findings) {
+			w = want.Findings[i]
+		}
+		if !reflect.DeepEqual(g, w) {
+			gj, _ := json.Marshal(g)
+			wj, _ := json.Marshal(w)
+			fmt.Fprintf(&b, "finding %d:\n got  %s\n want %s\n", i, gj, wj)
+			break
+		}
+	}
+	return b.String()
+}
+
+// TestIncrementalFallsBack checks the changes that reach the whole
+// directory run the full audit, and that a change to a few objects of a
+// large directory does not.
+func TestIncrementalFallsBack(t *testing.T) {
+	g := &dirGen{r: rand.New(rand.NewPCG(1, 2)), hosts: 700, away: 3}
+	snap := g.directory(2000, false)
+	state := RunState(snap, Config{})
+	judged := 0
+	for range 20 {
+		changed, _ := g.change(snap, 2)
+		s := Next(state, changed, Config{})
+		if !s.Stats().Incremental {
+			t.Fatalf("two edits: %+v, want incremental", s.Stats())
+		}
+		judged += s.Stats().Judged
+	}
+	if judged > 20*len(snap.Objects)/10 {
+		t.Errorf("two edits judged %d objects on average of %d, want under 10%%", judged/20, len(snap.Objects))
+	}
+	changed, _ := g.change(snap, 2)
+	dir := *changed
+	dir.Directory.DSHeuristics = "0000002"
+	tests := []struct {
+		name string
+		snap *inventory.Snapshot
+		cfg  Config
+		want string
+	}{
+		{"directory settings", &dir, Config{}, fullDirectory},
+		{"configuration", changed, Config{MaxPasswordAge: time.Hour}, fullConfig},
+		{"farms", changed, Config{Farms: []Farm{{Name: "f", Account: "svc1", VIP: "web.corp.example.com", Classes: []string{"HTTP"}}}}, fullFarms},
+		{"suppression expired", changed, Config{Ignore: []Suppression{{Rule: "*", Reason: "r", Owner: "o", Until: "2020-01-01"}}}, fullConfig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := Next(state, tt.snap, tt.cfg)
+			if s.Stats().Incremental || s.Stats().FullReason != tt.want {
+				t.Errorf("stats %+v, want a full audit because %s", s.Stats(), tt.want)
+			}
+			if !reflect.DeepEqual(s.Result(), Run(tt.snap, tt.cfg)) {
+				t.Error("result differs from Run")
+			}
+		})
+	}
+}
+
+// TestAgedObjectsMatchesAgeMark checks the fast reading of password ages
+// finds exactly the objects whose ageMark moved, around whole days, the
+// limit, and for times Time.UnixNano cannot hold.
+func TestAgedObjectsMatchesAgeMark(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	maxAge := DefaultMaxPasswordAge
+	for round := range 200 {
+		prevNow := base.Add(time.Duration(r.Int64N(int64(48 * time.Hour))))
+		now := prevNow.Add([]time.Duration{time.Minute, time.Hour, 30 * time.Hour, time.Nanosecond, -time.Minute}[round%5])
+		var objs []inventory.Object
+		for range 300 {
+			var pwd time.Time
+			switch r.IntN(6) {
+			case 0: // just around a whole day of age at either time
+				at := []time.Time{prevNow, now}[r.IntN(2)]
+				pwd = at.Add(-time.Duration(400+r.IntN(5)) * 24 * time.Hour).Add(time.Duration(r.Int64N(4_000_000) - 2_000_000))
+			case 1: // around the limit
+				pwd = now.Add(-maxAge).Add(time.Duration(r.Int64N(int64(2*time.Hour)) - int64(time.Hour)))
+			case 2:
+				pwd = time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC) // AD's epoch
+			case 3:
+				pwd = time.Date(30828, 9, 14, 2, 48, 5, 0, time.UTC) // "never" in FILETIME
+			case 4:
+				pwd = time.Time{}
+			default:
+				pwd = base.Add(-time.Duration(r.Int64N(int64(900 * 24 * time.Hour))))
+			}
+			objs = append(objs, inventory.Object{PwdLastSet: pwd})
+		}
+		oldToNew := make([]int32, len(objs))
+		var want []int32
+		for i := range objs {
+			oldToNew[i] = int32(i)
+			if ageMark(&objs[i], prevNow, maxAge) != ageMark(&objs[i], now, maxAge) {
+				want = append(want, int32(i))
+			}
+		}
+		got := agedObjects(&State{now: prevNow}, objs, oldToNew, now, 0)
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: agedObjects %v, want %v", round, got, want)
+		}
+	}
+}
+
+// TestSPNHostIsParseSPNs checks the keys' host is ParseSPN's, and that an
+// SPN whose skeleton differs from it is one mayImitate reports.
+func TestSPNHostIsParseSPNs(t *testing.T) {
+	g := &dirGen{r: rand.New(rand.NewPCG(5, 6)), hosts: 20, away: 30}
+	values := []string{"", "HOST", "HOST/", "/x", "HOST/h:", "HOST/[::1]:80", "HOST/[::1]", "HOST/[::1", "a/b/c/d",
+		"HTTP/web.corp.", "HTTP/web.corp.:80", "HTTP/ web", "HTTP/we b", "HTTP/web\u00a0", "HTTP/ｗｅｂ", "MSSQLSvc/db:1433/inst"}
+	for range 2000 {
+		values = append(values, g.spn())
+	}
+	for _, raw := range values {
+		spn, _ := ParseSPN(raw)
+		if got := spnHost(raw); got != spn.Host {
+			t.Errorf("spnHost(%q) = %q, ParseSPN's host %q", raw, got, spn.Host)
+		}
+		if look := skeleton(raw); look != "" && look != raw && !mayImitate(raw, spn.Host) {
+			t.Errorf("skeleton(%q) = %q, but mayImitate says it cannot differ", raw, look)
+		}
+	}
+}
