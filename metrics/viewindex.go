@@ -106,8 +106,8 @@ func findMember(members []groupMember, spn string, hash uint64) (int, bool) {
 
 // forEachSeries calls fn with the series of each of f's accounts, or with
 // f's series without account when it names none (infoSeriesOf's pairs,
-// duplicates included).
-func forEachSeries(f *audit.Finding, names map[string]string, fn func(infoSeries)) {
+// duplicates included); name gives an account's name.
+func forEachSeries(f *audit.Finding, name func(dn string) string, fn func(infoSeries)) {
 	base := infoSeries{
 		rule:     labelValue(f.Rule),
 		severity: labelValue(string(f.Severity)),
@@ -118,7 +118,7 @@ func forEachSeries(f *audit.Finding, names map[string]string, fn func(infoSeries
 	}
 	for _, dn := range f.Accounts {
 		s := base
-		s.account = labelValue(names[dn])
+		s.account = labelValue(name(dn))
 		fn(s)
 	}
 }
@@ -152,12 +152,13 @@ func newSeriesIndex(snap *inventory.Snapshot, findings []audit.Finding, names ma
 	var h maphash.Hash
 	h.SetSeed(order.seed)
 	at := make(map[infoSeries]int, len(findings)) // member index while the groups are unsorted
+	name := func(dn string) string { return names[dn] }
 	for i := range findings {
 		f := &findings[i]
 		for _, dn := range f.Accounts {
 			idx.dnRefs[dn]++
 		}
-		forEachSeries(f, names, func(s infoSeries) {
+		forEachSeries(f, name, func(s infoSeries) {
 			g := groupOf(s)
 			j, ok := at[s]
 			if !ok {

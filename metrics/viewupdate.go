@@ -1,0 +1,472 @@
+package metrics
+
+import (
+	"cmp"
+	"hash/maphash"
+	"maps"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/inventory"
+)
+
+// updated returns the view of a scan derived from v and what changed since
+// v's scan, equal to newSnapshotView's (TestViewUpdateEqualsRebuilt), at a
+// cost in proportion to the objects and findings that changed and the
+// account groups they touch, plus a walk over the objects and one over the
+// findings comparing fields the poll shares (issue 9: a poll that changed
+// 100 of 100,000 objects rebuilt the whole view, 0.1 s). It moves v's index
+// into the new view, so v must be the published view and the caller must
+// hold Store.writeMu. It returns nil, having changed nothing, when only a
+// rebuild can tell: another directory, naming contexts or cap, a DN that
+// findings name changing its account name (a rename, an object deleted
+// under a finding), or a series given by several findings with dates whose
+// contributors changed (its dates depend on their order).
+func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, succeeded time.Time, maxInfo int, order seriesOrder) *snapshotView {
+	if v == nil {
+		return nil
+	}
+	in := inputsOf(snap, findings, maxInfo)
+	old, idx := v.inputs, v.index
+	if !idx.describes(old) || old.maxInfo != maxInfo || !slices.Equal(old.namingContexts, in.namingContexts) ||
+		!reflect.DeepEqual(old.directory, in.directory) {
+		return nil
+	}
+	od := diffObjects(old.objects, in.objects, idx.objectsSorted)
+	removed, added := diffFindings(old.findings, in.findings)
+	p, ok := planUpdate(v, snap, od, removed, added, order)
+	if !ok {
+		return nil
+	}
+
+	// Nothing was changed so far: apply the plan.
+	for dn, d := range p.dnDelta {
+		if n := idx.dnRefs[dn] + d; n == 0 {
+			delete(idx.dnRefs, dn)
+		} else {
+			idx.dnRefs[dn] = n
+		}
+	}
+	for g, members := range p.groups {
+		if len(members) == 0 {
+			delete(idx.groups, g)
+		} else {
+			idx.groups[g] = members
+		}
+	}
+	idx.ranked = spliceRanked(idx.ranked, p.delAt, p.insert)
+	idx.objects, idx.findings, idx.objectsSorted = in.objects, in.findings, od.sorted
+
+	doc := documentOf(snap, findings)
+	next := &snapshotView{
+		document:            doc,
+		succeeded:           succeeded,
+		spns:                doc.Scan.SPNs,
+		expiredSuppressions: len(findings.ExpiredSuppressions),
+		objectsByKind:       v.objectsByKind,
+		objectsByNC:         v.objectsByNC,
+		findingCounts:       v.findingCounts,
+		accountNames:        v.accountNames,
+		inputs:              in,
+		index:               idx,
+	}
+	if len(p.entering) > 0 || len(p.leaving) > 0 {
+		next.accountNames = maps.Clone(v.accountNames)
+		maps.Copy(next.accountNames, p.entering)
+		for _, dn := range p.leaving {
+			delete(next.accountNames, dn)
+		}
+	}
+	next.objectsByKind = applyCounts(v.objectsByKind, kindDeltas(od), true)
+	next.objectsByNC = applyCounts(v.objectsByNC, ncDeltas(od, snap.NamingContexts), false)
+	next.findingCounts = applyCounts(v.findingCounts, findingDeltas(removed, added), true)
+	next.info, next.truncated, next.dates = idx.capped(maxInfo)
+	return next
+}
+
+// objectDiff is what changed between two snapshots' objects.
+type objectDiff struct {
+	removed, added []*inventory.Object
+	// sorted says the new objects are in compareObjects' order.
+	sorted bool
+}
+
+// diffObjects walks prev and next together: an object the poll kept is at
+// the same place relative to the others (ldapscan's changeSet.apply merges
+// the changed ones into a copy), so the walk compares a few fields that
+// the two copies share and, where they differ, advances the side that
+// compareObjects puts first. Any pairing it makes is a correct diff (the
+// objects it pairs are equal where the view looks); the order only keeps
+// it small. sorted follows from prevSorted and the added objects' places.
+func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
+	d := objectDiff{sorted: prevSorted}
+	add := func(j int) {
+		d.added = append(d.added, &next[j])
+		if d.sorted && (j > 0 && compareObjects(next[j-1], next[j]) > 0 || j+1 < len(next) && compareObjects(next[j], next[j+1]) > 0) {
+			d.sorted = false
+		}
+	}
+	i, j := 0, 0
+	for i < len(prev) && j < len(next) {
+		p, n := &prev[i], &next[j]
+		if sameObject(p, n) {
+			i, j = i+1, j+1
+			continue
+		}
+		c := compareObjects(*p, *n)
+		if c <= 0 {
+			d.removed = append(d.removed, p)
+			i++
+		}
+		if c >= 0 {
+			add(j)
+			j++
+		}
+	}
+	for ; i < len(prev); i++ {
+		d.removed = append(d.removed, &prev[i])
+	}
+	for ; j < len(next); j++ {
+		add(j)
+	}
+	return d
+}
+
+// sameObject reports whether a and b are equal in what the view reads
+// (kind, DN, account name) and in their order (compareObjects). Strings
+// the poll shares compare by pointer.
+func sameObject(a, b *inventory.Object) bool {
+	return a.Kind == b.Kind && a.DN == b.DN && a.GUID == b.GUID && a.SAMAccountName == b.SAMAccountName && a.Domain == b.Domain
+}
+
+// diffFindings walks prev and next (both in the audit's order) as
+// diffObjects does: removed are prev's findings not paired, added next's,
+// in next's order.
+func diffFindings(prev, next []audit.Finding) (removed, added []*audit.Finding) {
+	i, j := 0, 0
+	for i < len(prev) && j < len(next) {
+		p, n := &prev[i], &next[j]
+		if sameFinding(p, n) {
+			i, j = i+1, j+1
+			continue
+		}
+		c := compareFindings(p, n)
+		if c <= 0 {
+			removed = append(removed, p)
+			i++
+		}
+		if c >= 0 {
+			added = append(added, n)
+			j++
+		}
+	}
+	for ; i < len(prev); i++ {
+		removed = append(removed, &prev[i])
+	}
+	for ; j < len(next); j++ {
+		added = append(added, &next[j])
+	}
+	return removed, added
+}
+
+// sameFinding reports whether a and b are equal in what the view reads:
+// rule, severity, SPN, accounts and dates.
+func sameFinding(a, b *audit.Finding) bool {
+	return a.Rule == b.Rule && a.Severity == b.Severity && a.SPN == b.SPN && slices.Equal(a.Accounts, b.Accounts) &&
+		sameTime(a.FirstSeen, b.FirstSeen) && sameTime(a.ChangedAt, b.ChangedAt) && a.ChangedOn == b.ChangedOn
+}
+
+func sameTime(a, b *time.Time) bool { return a == b || a != nil && b != nil && *a == *b }
+
+// compareFindings is the audit's order of findings: most severe first, then
+// rule, SPN, accounts and message.
+func compareFindings(a, b *audit.Finding) int {
+	return cmp.Or(cmp.Compare(b.Severity.Rank(), a.Severity.Rank()), strings.Compare(a.Rule, b.Rule),
+		strings.Compare(a.SPN, b.SPN), slices.Compare(a.Accounts, b.Accounts), strings.Compare(a.Message, b.Message))
+}
+
+// updatePlan is everything updated changes, worked out before it changes
+// anything.
+type updatePlan struct {
+	dnDelta  map[string]int32
+	entering map[string]string // DNs findings now name, with their names
+	leaving  []string          // DNs no finding names any more
+	// groups are the touched account groups' new members (empty: gone).
+	groups map[accountGroup][]groupMember
+	// delAt are the positions in ranked of series whose key changed or that
+	// are gone, ascending; insert the new keys, in compareRanked's order.
+	delAt  []int
+	insert []rankedSeries
+}
+
+// seriesChange is what the changed findings do to one series.
+type seriesChange struct {
+	removed, added int32
+	dates          *seriesDates // of the added findings, in their order
+}
+
+func planUpdate(v *snapshotView, snap *inventory.Snapshot, od objectDiff, removed, added []*audit.Finding, order seriesOrder) (updatePlan, bool) {
+	idx := v.index
+	p := updatePlan{dnDelta: map[string]int32{}, entering: map[string]string{}, groups: map[accountGroup][]groupMember{}}
+
+	// Account names: the DNs that enter or leave, and those whose object
+	// changed, which must keep their name.
+	for _, f := range removed {
+		for _, dn := range f.Accounts {
+			p.dnDelta[dn]--
+		}
+	}
+	for _, f := range added {
+		for _, dn := range f.Accounts {
+			p.dnDelta[dn]++
+		}
+	}
+	lookup := map[string]string{}
+	for dn, d := range p.dnDelta {
+		before := idx.dnRefs[dn]
+		switch after := before + d; {
+		case after < 0:
+			return p, false // the index does not describe the findings
+		case before == 0 && after > 0:
+			lookup[dn] = ""
+		case before > 0 && after == 0:
+			p.leaving = append(p.leaving, dn)
+		}
+	}
+	for _, objects := range [][]*inventory.Object{od.removed, od.added} {
+		for _, o := range objects {
+			if idx.dnRefs[o.DN] > 0 && idx.dnRefs[o.DN]+p.dnDelta[o.DN] > 0 {
+				lookup[o.DN] = ""
+			}
+		}
+	}
+	lookupNames(snap, lookup, od.sorted)
+	for dn, name := range lookup {
+		if idx.dnRefs[dn] == 0 {
+			p.entering[dn] = name
+		} else if name != v.accountNames[dn] {
+			return p, false // renamed: every series naming it changes
+		}
+	}
+
+	// Series: what each changed finding's pairs do to them.
+	changes := map[infoSeries]*seriesChange{}
+	change := func(s infoSeries) *seriesChange {
+		c := changes[s]
+		if c == nil {
+			c = &seriesChange{}
+			changes[s] = c
+		}
+		return c
+	}
+	oldName := func(dn string) string { return v.accountNames[dn] }
+	newName := func(dn string) string {
+		if name, ok := p.entering[dn]; ok {
+			return name
+		}
+		return v.accountNames[dn]
+	}
+	for _, f := range removed {
+		forEachSeries(f, oldName, func(s infoSeries) { change(s).removed++ })
+	}
+	for _, f := range added {
+		forEachSeries(f, newName, func(s infoSeries) {
+			c := change(s)
+			c.added++
+			c.dates = addDates(c.dates, f)
+		})
+	}
+
+	var h maphash.Hash
+	h.SetSeed(order.seed)
+	// regrouped are the groups whose members changed (not only their counts
+	// or dates): their series take the rounds of their new places.
+	regrouped := map[accountGroup]bool{}
+	for s, c := range changes {
+		g := groupOf(s)
+		members, ok := p.groups[g]
+		if !ok {
+			members = slices.Clone(idx.groups[g])
+		}
+		hash := order.hashOf(&h, s)
+		j, found := findMember(members, s.spn, hash)
+		m := groupMember{spn: s.spn, hash: hash}
+		if found {
+			m = members[j]
+		}
+		refs := m.refs - c.removed + c.added
+		switch {
+		case refs < 0:
+			return p, false
+		case refs == c.added || m.dates == nil:
+			// Every finding that gives the series is new, or the others
+			// have no dates: its dates are the new findings'.
+			m.dates = c.dates
+		case c.removed == 0 && c.dates == nil:
+			// Findings without dates were added: the dates stand.
+		default:
+			return p, false // the dates depend on the findings' order
+		}
+		m.refs = refs
+		switch {
+		case found && refs > 0:
+			members[j] = m
+		case found:
+			members = slices.Delete(members, j, j+1)
+			regrouped[g] = true
+		case refs > 0:
+			members = slices.Insert(members, j, m)
+			regrouped[g] = true
+		}
+		p.groups[g] = members
+	}
+
+	for g := range regrouped {
+		before, members := idx.groups[g], p.groups[g]
+		stale := make(map[rankedSeries]bool, len(before))
+		for round := range before {
+			stale[rankedOf(g, &before[round], round)] = true
+		}
+		for round := range members {
+			r := rankedOf(g, &members[round], round)
+			if stale[r] {
+				delete(stale, r)
+			} else {
+				p.insert = append(p.insert, r)
+			}
+		}
+		for r := range stale {
+			at, ok := slices.BinarySearchFunc(idx.ranked, r, func(a, b rankedSeries) int { return compareRanked(&a, &b) })
+			if !ok {
+				return p, false
+			}
+			p.delAt = append(p.delAt, at)
+		}
+	}
+	slices.Sort(p.delAt)
+	slices.SortFunc(p.insert, func(a, b rankedSeries) int { return compareRanked(&a, &b) })
+	return p, true
+}
+
+// lookupNames sets each DN of names to the account name newSnapshotView's
+// accountNames gives it: the last object with that DN, else the DN. Sorted
+// objects are searched; others are walked once.
+func lookupNames(snap *inventory.Snapshot, names map[string]string, sorted bool) {
+	if len(names) == 0 {
+		return
+	}
+	for dn := range names {
+		names[dn] = dn
+	}
+	objects := snap.Objects
+	if !sorted {
+		for i := range objects {
+			if _, ok := names[objects[i].DN]; ok {
+				names[objects[i].DN] = snap.Directory.AccountName(&objects[i])
+			}
+		}
+		return
+	}
+	for dn := range names {
+		for i := sort.Search(len(objects), func(i int) bool { return inventory.CompareFold(objects[i].DN, dn) >= 0 }); i < len(objects) && inventory.CompareFold(objects[i].DN, dn) == 0; i++ {
+			if objects[i].DN == dn {
+				names[dn] = snap.Directory.AccountName(&objects[i])
+			}
+		}
+	}
+}
+
+// spliceRanked removes the series at delAt (ascending) from ranked and
+// inserts insert (in compareRanked's order) in place, moving the series
+// between changes in blocks.
+func spliceRanked(ranked []rankedSeries, delAt []int, insert []rankedSeries) []rankedSeries {
+	if len(delAt) > 0 {
+		w := delAt[0]
+		for k, at := range delAt {
+			end := len(ranked)
+			if k+1 < len(delAt) {
+				end = delAt[k+1]
+			}
+			w += copy(ranked[w:], ranked[at+1:end])
+		}
+		clear(ranked[w:])
+		ranked = ranked[:w]
+	}
+	if len(insert) == 0 {
+		return ranked
+	}
+	n := len(ranked)
+	at := make([]int, len(insert))
+	for k := range insert {
+		at[k], _ = slices.BinarySearchFunc(ranked, insert[k], func(a, b rankedSeries) int { return compareRanked(&a, &b) })
+	}
+	ranked = slices.Grow(ranked, len(insert))[:n+len(insert)]
+	end := n
+	for k := len(insert) - 1; k >= 0; k-- {
+		copy(ranked[at[k]+k+1:end+k+1], ranked[at[k]:end])
+		ranked[at[k]+k] = insert[k]
+		end = at[k]
+	}
+	return ranked
+}
+
+// applyCounts returns counts with deltas added (counts itself when nothing
+// changes), dropping keys that reach zero when drop is set.
+func applyCounts[K comparable](counts map[K]int, deltas map[K]int, drop bool) map[K]int {
+	changed := false
+	for _, d := range deltas {
+		changed = changed || d != 0
+	}
+	if !changed {
+		return counts
+	}
+	out := maps.Clone(counts)
+	for k, d := range deltas {
+		out[k] += d
+		if drop && out[k] == 0 {
+			delete(out, k)
+		}
+	}
+	return out
+}
+
+func kindDeltas(od objectDiff) map[inventory.Kind]int {
+	d := map[inventory.Kind]int{}
+	for _, o := range od.removed {
+		d[o.Kind]--
+	}
+	for _, o := range od.added {
+		d[o.Kind]++
+	}
+	return d
+}
+
+func ncDeltas(od objectDiff, ncs []string) map[string]int {
+	d := map[string]int{}
+	for _, o := range od.removed {
+		if nc, ok := inventory.NamingContextOf(o.DN, ncs); ok {
+			d[nc]--
+		}
+	}
+	for _, o := range od.added {
+		if nc, ok := inventory.NamingContextOf(o.DN, ncs); ok {
+			d[nc]++
+		}
+	}
+	return d
+}
+
+func findingDeltas(removed, added []*audit.Finding) map[ruleSeverity]int {
+	d := map[ruleSeverity]int{}
+	for _, f := range removed {
+		d[ruleSeverity{f.Rule, f.Severity}]--
+	}
+	for _, f := range added {
+		d[ruleSeverity{f.Rule, f.Severity}]++
+	}
+	return d
+}
