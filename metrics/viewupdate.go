@@ -38,7 +38,7 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 	}
 	od := diffObjects(old.objects, in.objects, idx.objectsSorted)
 	removed, added := diffFindings(old.findings, in.findings)
-	p, ok := planUpdate(v, snap, od, removed, added, order)
+	p, ok := planUpdate(v, snap, in.findings, od, removed, added, order)
 	if !ok {
 		return nil
 	}
@@ -133,6 +133,11 @@ func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
 	for ; j < len(next); j++ {
 		add(j)
 	}
+	if !prevSorted {
+		// Removing objects may have sorted them: only a walk can tell (the
+		// scanner's objects are always sorted; this is for other sources).
+		d.sorted = slices.IsSortedFunc(next, compareObjects)
+	}
 	return d
 }
 
@@ -193,7 +198,7 @@ func compareFindings(a, b *audit.Finding) int {
 // anything.
 type updatePlan struct {
 	dnDelta  map[string]int32
-	entering map[string]string // DNs findings now name, with their names
+	entering map[string]string // DNs findings now name or that were renamed, with their names
 	leaving  []string          // DNs no finding names any more
 	// groups are the touched account groups' new members (empty: gone).
 	groups map[accountGroup][]groupMember
@@ -209,7 +214,7 @@ type seriesChange struct {
 	dates          *seriesDates // of the added findings, in their order
 }
 
-func planUpdate(v *snapshotView, snap *inventory.Snapshot, od objectDiff, removed, added []*audit.Finding, order seriesOrder) (updatePlan, bool) {
+func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Finding, od objectDiff, removed, added []*audit.Finding, order seriesOrder) (updatePlan, bool) {
 	idx := v.index
 	p := updatePlan{dnDelta: map[string]int32{}, entering: map[string]string{}, groups: map[accountGroup][]groupMember{}}
 
@@ -245,12 +250,20 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, od objectDiff, remove
 		}
 	}
 	lookupNames(snap, lookup, od.sorted)
+	renamed := map[string]bool{}
 	for dn, name := range lookup {
 		if idx.dnRefs[dn] == 0 {
 			p.entering[dn] = name
 		} else if name != v.accountNames[dn] {
-			return p, false // renamed: every series naming it changes
+			p.entering[dn] = name
+			renamed[dn] = true
 		}
+	}
+	if len(renamed) > 0 {
+		// Every series of a finding naming a renamed DN changes: such a
+		// finding leaves with the old name and comes back with the new.
+		// Only a walk over the findings finds those the poll kept.
+		removed, added = withRenamed(findings, removed, added, renamed)
 	}
 
 	// Series: what each changed finding's pairs do to them.
@@ -350,6 +363,28 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, od objectDiff, remove
 	slices.Sort(p.delAt)
 	slices.SortFunc(p.insert, func(a, b rankedSeries) int { return compareRanked(&a, &b) })
 	return p, true
+}
+
+// withRenamed adds to removed and added (in findings' order) the findings
+// that name a renamed DN and are not in added.
+func withRenamed(findings []audit.Finding, removed, added []*audit.Finding, renamed map[string]bool) ([]*audit.Finding, []*audit.Finding) {
+	isAdded := make(map[*audit.Finding]bool, len(added))
+	for _, f := range added {
+		isAdded[f] = true
+	}
+	all := make([]*audit.Finding, 0, len(added))
+	for i := range findings {
+		f := &findings[i]
+		if isAdded[f] {
+			all = append(all, f)
+			continue
+		}
+		if slices.ContainsFunc(f.Accounts, func(dn string) bool { return renamed[dn] }) {
+			all = append(all, f)
+			removed = append(removed, f)
+		}
+	}
+	return removed, all
 }
 
 // lookupNames sets each DN of names to the account name newSnapshotView's
