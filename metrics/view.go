@@ -72,7 +72,7 @@ func newSnapshotView(snap *inventory.Snapshot, findings audit.Result, succeeded 
 	}
 	// The index orders every series as capSeries(infoSeriesOf(...)) would
 	// and keeps what the next poll's view is updated from (viewupdate.go).
-	v.index = newSeriesIndex(snap, findings.Findings, v.accountNames, order)
+	v.index = newSeriesIndex(snap, findings.Findings, v.accountNames, order, maxInfo)
 	v.info, v.truncated, v.dates = v.index.capped(maxInfo)
 	return v
 }

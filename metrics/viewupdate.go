@@ -58,7 +58,15 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 			idx.groups[g] = members
 		}
 	}
-	idx.ranked = spliceRanked(idx.ranked, p.delAt, p.insert)
+	idx.top = spliceRanked(idx.top, p.delAt, p.insert)
+	idx.series += p.seriesDelta
+	switch limit := topLimit(maxInfo); {
+	case len(idx.top) < min(maxInfo, idx.series):
+		idx.top = idx.rankTop(limit) // the update removed too many of them
+	case len(idx.top) > limit:
+		clear(idx.top[limit:])
+		idx.top = idx.top[:limit]
+	}
 	idx.objects, idx.findings, idx.objectsSorted = in.objects, in.findings, od.sorted
 
 	doc := documentOf(snap, findings)
@@ -202,10 +210,13 @@ type updatePlan struct {
 	leaving  []string          // DNs no finding names any more
 	// groups are the touched account groups' new members (empty: gone).
 	groups map[accountGroup][]groupMember
-	// delAt are the positions in ranked of series whose key changed or that
-	// are gone, ascending; insert the new keys, in compareRanked's order.
+	// delAt are the positions in the index's top of series whose key
+	// changed or that are gone, ascending; insert the new keys that belong
+	// in it, in compareRanked's order.
 	delAt  []int
 	insert []rankedSeries
+	// seriesDelta is the change in the number of series.
+	seriesDelta int
 }
 
 // seriesChange is what the changed findings do to one series.
@@ -331,13 +342,19 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 		case found:
 			members = slices.Delete(members, j, j+1)
 			regrouped[g] = true
+			p.seriesDelta--
 		case refs > 0:
 			members = slices.Insert(members, j, m)
 			regrouped[g] = true
+			p.seriesDelta++
 		}
 		p.groups[g] = members
 	}
 
+	// The top holds every series up to its last one, or every series: a
+	// new key belongs in it when it comes before that last one, or always.
+	top := idx.top
+	complete := len(top) == idx.series
 	for g := range regrouped {
 		before, members := idx.groups[g], p.groups[g]
 		stale := make(map[rankedSeries]bool, len(before))
@@ -348,16 +365,14 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 			r := rankedOf(g, &members[round], round)
 			if stale[r] {
 				delete(stale, r)
-			} else {
+			} else if complete || len(top) > 0 && compareRanked(&r, &top[len(top)-1]) < 0 {
 				p.insert = append(p.insert, r)
 			}
 		}
 		for r := range stale {
-			at, ok := slices.BinarySearchFunc(idx.ranked, r, func(a, b rankedSeries) int { return compareRanked(&a, &b) })
-			if !ok {
-				return p, false
+			if at, ok := slices.BinarySearchFunc(top, r, func(a, b rankedSeries) int { return compareRanked(&a, &b) }); ok {
+				p.delAt = append(p.delAt, at)
 			}
-			p.delAt = append(p.delAt, at)
 		}
 	}
 	slices.Sort(p.delAt)
