@@ -259,3 +259,44 @@ func differingFields(a, b *snapshotView) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestStoreUpdatesViewOfChangedPoll: the store derives the view of a poll
+// that changed an object and a finding from the published one (the index
+// moves into it) and the result is the view built afresh; a poll with
+// another directory is built afresh.
+func TestStoreUpdatesViewOfChangedPoll(t *testing.T) {
+	clk := newClock()
+	s := newTestStore(clk, 3)
+	first := farmResult(inventory.IncrementalScan, clk.Now())
+	succeed(s, first)
+	before := s.load().snapshot
+
+	clk.Advance(time.Minute)
+	snap := *first.Snapshot
+	snap.Started = clk.Now()
+	snap.Objects = slices.Clone(snap.Objects)
+	snap.Objects[0].SPNs = append(slices.Clone(snap.Objects[0].SPNs), "HTTP/added")
+	findings := slices.Clone(first.Result.Findings)
+	findings = findings[1:]
+	next := scanResult{Mode: inventory.IncrementalScan, Snapshot: &snap, Result: audit.Result{Findings: findings}}
+	succeed(s, next)
+	got := s.load().snapshot
+	if got.index != before.index {
+		t.Error("the view of a poll that changed one object was built afresh, not updated")
+	}
+	want := newSnapshotView(next.Snapshot, next.Result, clk.Now(), 3, s.order)
+	if !slices.Equal(got.index.top, want.index.top) {
+		t.Errorf("top %v, want %v", got.index.top, want.index.top)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("updated view differs from one built afresh in %v", differingFields(got, want))
+	}
+
+	clk.Advance(time.Minute)
+	other := snap
+	other.Directory.NetBIOSDomains = map[string]string{"corp.example.test": "OTHER"}
+	succeed(s, scanResult{Mode: inventory.IncrementalScan, Snapshot: &other, Result: next.Result})
+	if s.load().snapshot.index == got.index {
+		t.Error("the view of a poll with another directory was updated, not built afresh")
+	}
+}
