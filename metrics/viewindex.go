@@ -31,8 +31,9 @@ type seriesIndex struct {
 	top []rankedSeries
 	// series counts the series (the members of every group).
 	series int
-	// dnRefs counts the accounts of findings that name each DN: the keys
-	// are accountNames'.
+	// dnRefs counts the accounts of findings that name each DN named more
+	// than once; a DN of accountNames not in it is named once (most are:
+	// counting them all cost 1.7 MB at 50,000 findings). See refsOf.
 	dnRefs map[string]int32
 	// objectsSorted says objects are in ldapscan's order (compareObjects),
 	// so a DN is found by binary search.
@@ -62,6 +63,27 @@ func groupOf(s infoSeries) accountGroup { return accountGroup{s.rule, s.severity
 // describes reports whether idx is the index of a view built from in.
 func (idx *seriesIndex) describes(in viewInputs) bool {
 	return idx != nil && sameSlice(idx.objects, in.objects) && sameSlice(idx.findings, in.findings)
+}
+
+// refsOf is how many accounts of findings name dn, names being the
+// accountNames of the view idx belongs to.
+func (idx *seriesIndex) refsOf(dn string, names map[string]string) int32 {
+	if n, ok := idx.dnRefs[dn]; ok {
+		return n
+	}
+	if _, ok := names[dn]; ok {
+		return 1
+	}
+	return 0
+}
+
+// setRefs records that n accounts of findings name dn.
+func (idx *seriesIndex) setRefs(dn string, n int32) {
+	if n > 1 {
+		idx.dnRefs[dn] = n
+	} else {
+		delete(idx.dnRefs, dn)
+	}
 }
 
 // hashOf is the keyed hash capSeries orders series by.
@@ -150,7 +172,7 @@ func addDates(d *seriesDates, f *audit.Finding) *seriesDates {
 func newSeriesIndex(snap *inventory.Snapshot, findings []audit.Finding, names map[string]string, order seriesOrder, max int) *seriesIndex {
 	idx := &seriesIndex{
 		groups:        map[accountGroup][]groupMember{},
-		dnRefs:        make(map[string]int32, len(names)),
+		dnRefs:        map[string]int32{},
 		objectsSorted: slices.IsSortedFunc(snap.Objects, compareObjects),
 		objects:       snap.Objects,
 		findings:      findings,
@@ -158,11 +180,12 @@ func newSeriesIndex(snap *inventory.Snapshot, findings []audit.Finding, names ma
 	var h maphash.Hash
 	h.SetSeed(order.seed)
 	at := make(map[infoSeries]int, len(findings)) // member index while the groups are unsorted
+	refs := make(map[string]int32, len(names))
 	name := func(dn string) string { return names[dn] }
 	for i := range findings {
 		f := &findings[i]
 		for _, dn := range f.Accounts {
-			idx.dnRefs[dn]++
+			refs[dn]++
 		}
 		forEachSeries(f, name, func(s infoSeries) {
 			g := groupOf(s)
@@ -179,6 +202,11 @@ func newSeriesIndex(snap *inventory.Snapshot, findings []audit.Finding, names ma
 	}
 	for _, members := range idx.groups {
 		slices.SortFunc(members, func(a, b groupMember) int { return compareMembers(&a, &b) })
+	}
+	for dn, n := range refs {
+		if n > 1 {
+			idx.dnRefs[dn] = n
+		}
 	}
 	idx.series = len(at)
 	idx.top = idx.rankTop(topLimit(max))

@@ -46,11 +46,7 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 
 	// Nothing was changed so far: apply the plan.
 	for dn, d := range p.dnDelta {
-		if n := idx.dnRefs[dn] + d; n == 0 {
-			delete(idx.dnRefs, dn)
-		} else {
-			idx.dnRefs[dn] = n
-		}
+		idx.setRefs(dn, idx.refsOf(dn, v.accountNames)+d)
 	}
 	for g, members := range p.groups {
 		if len(members) == 0 {
@@ -269,7 +265,7 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 	}
 	lookup := map[string]string{}
 	for dn, d := range p.dnDelta {
-		before := idx.dnRefs[dn]
+		before := idx.refsOf(dn, v.accountNames)
 		switch after := before + d; {
 		case after < 0:
 			return p, false // the index does not describe the findings
@@ -281,7 +277,7 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 	}
 	for _, objects := range [][]*inventory.Object{od.removed, od.added} {
 		for _, o := range objects {
-			if idx.dnRefs[o.DN] > 0 && idx.dnRefs[o.DN]+p.dnDelta[o.DN] > 0 {
+			if before := idx.refsOf(o.DN, v.accountNames); before > 0 && before+p.dnDelta[o.DN] > 0 {
 				lookup[o.DN] = ""
 			}
 		}
@@ -289,7 +285,7 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 	lookupNames(snap, lookup, od.sorted)
 	renamed := map[string]bool{}
 	for dn, name := range lookup {
-		if idx.dnRefs[dn] == 0 {
+		if idx.refsOf(dn, v.accountNames) == 0 {
 			p.entering[dn] = name
 		} else if name != v.accountNames[dn] {
 			p.entering[dn] = name
