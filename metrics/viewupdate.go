@@ -49,11 +49,7 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 		idx.setRefs(dn, idx.refsOf(dn, v.accountNames)+d)
 	}
 	for g, members := range p.groups {
-		if len(members) == 0 {
-			delete(idx.groups, g)
-		} else {
-			idx.groups[g] = members
-		}
+		idx.setMembers(g, members)
 	}
 	idx.top = spliceRanked(idx.top, p.delAt, p.insert)
 	idx.series += p.seriesDelta
@@ -336,7 +332,7 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 		g := groupOf(s)
 		members, ok := p.groups[g]
 		if !ok {
-			members = slices.Clone(idx.groups[g])
+			members = idx.members(g)
 		}
 		hash := order.hashOf(&h, s)
 		j, found := findMember(members, s.spn, hash)
@@ -378,7 +374,7 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 	top := idx.top
 	complete := len(top) == idx.series
 	for g := range regrouped {
-		before, members := idx.groups[g], p.groups[g]
+		before, members := idx.members(g), p.groups[g]
 		stale := make(map[rankedSeries]bool, len(before))
 		for round := range before {
 			stale[rankedOf(g, &before[round], round)] = true
