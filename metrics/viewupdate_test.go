@@ -145,7 +145,12 @@ func (w *viewWorld) poll() {
 			}
 		}
 	}
-	slices.SortStableFunc(findings, func(a, b audit.Finding) int { return compareFindings(&a, &b) })
+	if w.sorted || w.rng.IntN(2) == 0 {
+		slices.SortStableFunc(findings, func(a, b audit.Finding) int { return compareFindings(&a, &b) })
+	} else {
+		// Not the audit's order: the walk's pairing is still a diff.
+		w.rng.Shuffle(len(findings), func(i, j int) { findings[i], findings[j] = findings[j], findings[i] })
+	}
 	w.findings = findings
 }
 
@@ -165,7 +170,8 @@ func (w *viewWorld) scan(started time.Time) (*inventory.Snapshot, audit.Result) 
 // (updated) over random sequences of polls (objects added, removed, changed,
 // renamed, read again, sharing a DN; findings added, removed, re-dated,
 // floods of one account and their cleanup; paging rules; invalid UTF-8 SPNs;
-// caps that the series cross both ways; sorted and unsorted objects) and
+// caps that the series cross both ways; sorted and unsorted objects and
+// findings) and
 // checks it is deep-equal to newSnapshotView's, index included, and that
 // the index gives what capSeries and datesOf give over every series.
 func TestViewUpdateEqualsRebuilt(t *testing.T) {
