@@ -44,6 +44,9 @@ type seriesIndex struct {
 	// objectsSorted says objects are in ldapscan's order (compareObjects),
 	// so a DN is found by binary search.
 	objectsSorted bool
+	// findingsSorted says findings are in the audit's order
+	// (compareFindings), so a series' findings are found by binary search.
+	findingsSorted bool
 	// objects and findings are the inputs the index describes.
 	objects  []inventory.Object
 	findings []audit.Finding
@@ -223,11 +226,12 @@ func addDates(d *seriesDates, f *audit.Finding) *seriesDates {
 // newSeriesIndex indexes the series of findings named by names.
 func newSeriesIndex(snap *inventory.Snapshot, findings []audit.Finding, names map[string]string, order seriesOrder, max int) *seriesIndex {
 	idx := &seriesIndex{
-		dnRefs:        map[string]int32{},
-		order:         order,
-		objectsSorted: slices.IsSortedFunc(snap.Objects, compareObjects),
-		objects:       snap.Objects,
-		findings:      findings,
+		dnRefs:         map[string]int32{},
+		order:          order,
+		objectsSorted:  slices.IsSortedFunc(snap.Objects, compareObjects),
+		findingsSorted: isSortedFindings(findings),
+		objects:        snap.Objects,
+		findings:       findings,
 	}
 	var h maphash.Hash
 	h.SetSeed(order.seed)

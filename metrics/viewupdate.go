@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/spnaudit/spnaudit/audit"
@@ -38,8 +39,8 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 		return nil
 	}
 	od := diffObjects(old.objects, in.objects, idx.objectsSorted)
-	removed, added := diffFindings(old.findings, in.findings)
-	p, ok := planUpdate(v, snap, in.findings, od, removed, added, order)
+	removed, added, findingsSorted := diffFindings(old.findings, in.findings, idx.findingsSorted)
+	p, ok := planUpdate(v, snap, in.findings, findingsSorted, od, removed, added, order)
 	if !ok {
 		return nil
 	}
@@ -60,7 +61,7 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 		clear(idx.top[limit:])
 		idx.top = idx.top[:limit]
 	}
-	idx.objects, idx.findings, idx.objectsSorted = in.objects, in.findings, od.sorted
+	idx.objects, idx.findings, idx.objectsSorted, idx.findingsSorted = in.objects, in.findings, od.sorted, findingsSorted
 
 	doc := documentOf(snap, findings)
 	next := &snapshotView{
@@ -160,7 +161,16 @@ func sameString(a, b string) bool {
 // diffFindings walks prev and next (both in the audit's order) as
 // diffObjects does: removed are prev's findings not paired, added next's,
 // in next's order.
-func diffFindings(prev, next []audit.Finding) (removed, added []*audit.Finding) {
+// sorted says next is in compareFindings' order, from prevSorted and the
+// added findings' places.
+func diffFindings(prev, next []audit.Finding, prevSorted bool) (removed, added []*audit.Finding, sorted bool) {
+	sorted = prevSorted
+	add := func(j int) {
+		added = append(added, &next[j])
+		if sorted && (j > 0 && compareFindings(&next[j-1], &next[j]) > 0 || j+1 < len(next) && compareFindings(&next[j], &next[j+1]) > 0) {
+			sorted = false
+		}
+	}
 	i, j := 0, 0
 	for i < len(prev) && j < len(next) {
 		p, n := &prev[i], &next[j]
@@ -174,7 +184,7 @@ func diffFindings(prev, next []audit.Finding) (removed, added []*audit.Finding) 
 			i++
 		}
 		if c >= 0 {
-			added = append(added, n)
+			add(j)
 			j++
 		}
 	}
@@ -182,9 +192,46 @@ func diffFindings(prev, next []audit.Finding) (removed, added []*audit.Finding) 
 		removed = append(removed, &prev[i])
 	}
 	for ; j < len(next); j++ {
-		added = append(added, &next[j])
+		add(j)
 	}
-	return removed, added
+	if !prevSorted {
+		sorted = isSortedFindings(next)
+	}
+	return removed, added, sorted
+}
+
+func isSortedFindings(fs []audit.Finding) bool {
+	for i := 1; i < len(fs); i++ {
+		if compareFindings(&fs[i-1], &fs[i]) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// datesOfSeries is datesOf(findings, names)[s] for findings in
+// compareFindings' order: the findings that give s share its rule,
+// severity and SPN, so they are one run, found by binary search. It
+// reports false when s's labels were made valid UTF-8 (labelValue): other
+// spellings could give them.
+func datesOfSeries(s infoSeries, findings []audit.Finding, name func(string) string) (*seriesDates, bool) {
+	if strings.ContainsRune(s.rule+s.severity+s.spn, utf8.RuneError) {
+		return nil, false
+	}
+	rank := audit.Severity(s.severity).Rank()
+	key := func(f *audit.Finding) int {
+		return cmp.Or(cmp.Compare(rank, f.Severity.Rank()), strings.Compare(f.Rule, s.rule), strings.Compare(f.SPN, s.spn))
+	}
+	var d *seriesDates
+	for i := sort.Search(len(findings), func(i int) bool { return key(&findings[i]) >= 0 }); i < len(findings) && key(&findings[i]) == 0; i++ {
+		f := &findings[i]
+		forEachSeries(f, name, func(t infoSeries) {
+			if t == s {
+				d = addDates(d, f)
+			}
+		})
+	}
+	return d, true
 }
 
 // sameFinding reports whether a and b are equal in what the view reads:
@@ -243,7 +290,7 @@ type seriesChange struct {
 	dates          *seriesDates // of the added findings, in their order
 }
 
-func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Finding, od objectDiff, removed, added []*audit.Finding, order seriesOrder) (updatePlan, bool) {
+func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Finding, findingsSorted bool, od objectDiff, removed, added []*audit.Finding, order seriesOrder) (updatePlan, bool) {
 	idx := v.index
 	p := updatePlan{dnDelta: map[string]int32{}, entering: map[string]string{}, groups: map[accountGroup][]groupMember{}}
 
@@ -350,8 +397,16 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 			m.dates = c.dates
 		case c.removed == 0 && c.dates == nil:
 			// Findings without dates were added: the dates stand.
-		default:
+		case !findingsSorted:
 			return p, false // the dates depend on the findings' order
+		default:
+			// Several findings give the series, some dated, and they
+			// changed: its dates follow the findings' order.
+			d, ok := datesOfSeries(s, findings, newName)
+			if !ok {
+				return p, false
+			}
+			m.dates = d
 		}
 		m.refs = refs
 		switch {

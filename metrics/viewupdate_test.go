@@ -253,7 +253,7 @@ func differingFields(a, b *snapshotView) []string {
 		"findingCounts": {a.findingCounts, b.findingCounts}, "info": {a.info, b.info}, "truncated": {a.truncated, b.truncated},
 		"dates": {a.dates, b.dates}, "accountNames": {a.accountNames, b.accountNames}, "inputs": {a.inputs, b.inputs},
 		"index.groups": {a.index.groups, b.index.groups}, "index.singles": {a.index.singles, b.index.singles}, "index.top": {a.index.top, b.index.top}, "index.series": {a.index.series, b.index.series},
-		"index.dnRefs": {a.index.dnRefs, b.index.dnRefs}, "index.objectsSorted": {a.index.objectsSorted, b.index.objectsSorted},
+		"index.dnRefs": {a.index.dnRefs, b.index.dnRefs}, "index.objectsSorted": {a.index.objectsSorted, b.index.objectsSorted}, "index.findingsSorted": {a.index.findingsSorted, b.index.findingsSorted},
 		"index.objects": {a.index.objects, b.index.objects}, "index.findings": {a.index.findings, b.index.findings},
 	}
 	var out []string
