@@ -235,7 +235,7 @@ func newSeriesIndex(snap *inventory.Snapshot, findings []audit.Finding, names ma
 	}
 	var h maphash.Hash
 	h.SetSeed(order.seed)
-	groups := map[accountGroup][]groupMember{}
+	idx.groups, idx.singles = map[accountGroup][]groupMember{}, map[accountGroup]single{}
 	at := make(map[infoSeries]int, len(findings)) // member index while the groups are unsorted
 	refs := make(map[string]int32, len(names))
 	name := func(dn string) string { return names[dn] }
@@ -246,28 +246,32 @@ func newSeriesIndex(snap *inventory.Snapshot, findings []audit.Finding, names ma
 		}
 		forEachSeries(f, name, func(s infoSeries) {
 			g := groupOf(s)
-			j, ok := at[s]
-			if !ok {
-				j = len(groups[g])
-				at[s] = j
-				groups[g] = append(groups[g], groupMember{spn: s.spn, hash: order.hashOf(&h, s)})
+			j, seen := at[s]
+			_, isSingle := idx.singles[g]
+			if !seen && !isSingle && idx.groups[g] == nil {
+				// A group's first series, from one finding so far.
+				at[s] = 0
+				idx.singles[g] = single{spn: s.spn, dates: addDates(nil, f)}
+				return
 			}
-			m := &groups[g][j]
+			if isSingle {
+				// A second series or a second finding: a single becomes a
+				// group.
+				idx.groups[g] = idx.members(g)
+				delete(idx.singles, g)
+			}
+			if !seen {
+				j = len(idx.groups[g])
+				at[s] = j
+				idx.groups[g] = append(idx.groups[g], groupMember{spn: s.spn, hash: order.hashOf(&h, s)})
+			}
+			m := &idx.groups[g][j]
 			m.refs++
 			m.dates = addDates(m.dates, f)
 		})
 	}
-	singles := 0
-	for _, members := range groups {
-		if len(members) == 1 && members[0].refs == 1 {
-			singles++
-		}
-	}
-	idx.groups = make(map[accountGroup][]groupMember, len(groups)-singles)
-	idx.singles = make(map[accountGroup]single, singles)
-	for g, members := range groups {
+	for _, members := range idx.groups {
 		slices.SortFunc(members, func(a, b groupMember) int { return compareMembers(&a, &b) })
-		idx.setMembers(g, members)
 	}
 	for dn, n := range refs {
 		if n > 1 {
@@ -291,8 +295,11 @@ func (idx *seriesIndex) rankTop(limit int) []rankedSeries {
 			all = append(all, rankedOf(g, &members[round], round))
 		}
 	}
-	for g := range idx.singles {
-		all = append(all, rankedOf(g, &idx.members(g)[0], 0))
+	var h maphash.Hash
+	h.SetSeed(idx.order.seed)
+	for g, one := range idx.singles {
+		m := groupMember{spn: one.spn, hash: idx.order.hashOf(&h, infoSeries{rule: g.rule, severity: g.severity, spn: one.spn, account: g.account})}
+		all = append(all, rankedOf(g, &m, 0))
 	}
 	slices.SortFunc(all, func(a, b rankedSeries) int { return compareRanked(&a, &b) })
 	return slices.Clone(all[:min(limit, len(all))]) // not the array of every series
