@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"hash/maphash"
 	"slices"
+	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/inventory"
@@ -324,4 +326,29 @@ func (idx *seriesIndex) capped(max int) ([]infoSeries, bool, map[infoSeries]seri
 // case, then GUID.
 func compareObjects(a, b inventory.Object) int {
 	return cmp.Or(inventory.CompareFold(a.DN, b.DN), strings.Compare(a.GUID, b.GUID))
+}
+
+// datesOfSeries is datesOf(findings, names)[s] for findings in
+// compareFindings' order: the findings that give s share its rule,
+// severity and SPN, so they are one run, found by binary search. It
+// reports false when s's labels were made valid UTF-8 (labelValue): other
+// spellings could give them.
+func datesOfSeries(s infoSeries, findings []audit.Finding, name func(string) string) (*seriesDates, bool) {
+	if strings.ContainsRune(s.rule+s.severity+s.spn, utf8.RuneError) {
+		return nil, false
+	}
+	rank := audit.Severity(s.severity).Rank()
+	key := func(f *audit.Finding) int {
+		return cmp.Or(cmp.Compare(rank, f.Severity.Rank()), strings.Compare(f.Rule, s.rule), strings.Compare(f.SPN, s.spn))
+	}
+	var d *seriesDates
+	for i := sort.Search(len(findings), func(i int) bool { return key(&findings[i]) >= 0 }); i < len(findings) && key(&findings[i]) == 0; i++ {
+		f := &findings[i]
+		forEachSeries(f, name, func(t infoSeries) {
+			if t == s {
+				d = addDates(d, f)
+			}
+		})
+	}
+	return d, true
 }
