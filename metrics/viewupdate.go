@@ -16,14 +16,16 @@ import (
 // v's scan, equal to newSnapshotView's (TestViewUpdateEqualsRebuilt), at a
 // cost in proportion to the objects and findings that changed and the
 // account groups they touch, plus a walk over the objects and one over the
-// findings comparing fields the poll shares (issue 9: a poll that changed
-// 100 of 100,000 objects rebuilt the whole view, 0.1 s). It moves v's index
-// into the new view, so v must be the published view and the caller must
-// hold Store.writeMu. It returns nil, having changed nothing, when only a
-// rebuild can tell: another directory, naming contexts or cap, a DN that
-// findings name changing its account name (a rename, an object deleted
-// under a finding), or a series given by several findings with dates whose
-// contributors changed (its dates depend on their order).
+// findings comparing fields the poll shares (viewdiff.go), and another over
+// the findings when a DN that findings name changed its account name
+// (issue 9: a poll that changed 100 of 100,000 objects rebuilt the whole
+// view, 0.1 s). It moves v's index into the new view, so v must be the
+// published view and the caller must hold Store.writeMu. It returns nil,
+// having changed nothing, when only a rebuild can tell: another directory,
+// naming contexts or cap; a series given by several findings, some dated,
+// whose findings changed while the findings are not in the audit's order
+// or its labels were made valid UTF-8 (datesOfSeries); an index that does
+// not describe the findings (a count below zero: a bug).
 func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, succeeded time.Time, maxInfo int, order seriesOrder) *snapshotView {
 	if v == nil {
 		return nil
