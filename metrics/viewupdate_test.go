@@ -176,6 +176,7 @@ func (w *viewWorld) scan(started time.Time) (*inventory.Snapshot, audit.Result) 
 // the index gives what capSeries and datesOf give over every series.
 func TestViewUpdateEqualsRebuilt(t *testing.T) {
 	updates, rebuilds := 0, 0
+	crossings := map[bool]int{} // updates that set truncated (true) or cleared it
 	for trial := range 120 {
 		rng := rand.New(rand.NewPCG(uint64(trial), 17))
 		w := &viewWorld{rng: rng, sorted: trial%4 != 0}
@@ -194,6 +195,9 @@ func TestViewUpdateEqualsRebuilt(t *testing.T) {
 				got = newSnapshotView(snap, res, clk, maxInfo, order)
 			} else {
 				updates++
+				if got.truncated != v.truncated {
+					crossings[got.truncated]++
+				}
 			}
 			want := newSnapshotView(snap, res, clk, maxInfo, order)
 			// The tops of two indexes may end at different series: both
@@ -218,7 +222,10 @@ func TestViewUpdateEqualsRebuilt(t *testing.T) {
 			v = got
 		}
 	}
-	t.Logf("%d updates, %d rebuilds", updates, rebuilds)
+	t.Logf("%d updates, %d rebuilds; the cap crossed upwards %d times, downwards %d", updates, rebuilds, crossings[true], crossings[false])
+	if crossings[true] == 0 || crossings[false] == 0 {
+		t.Errorf("the series crossed the cap upwards %d times, downwards %d: both must be exercised", crossings[true], crossings[false])
+	}
 	if updates < 3*rebuilds {
 		t.Errorf("%d updates for %d rebuilds: the update path is barely exercised", updates, rebuilds)
 	}
