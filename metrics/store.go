@@ -146,7 +146,11 @@ func (s *Store) ScanSucceeded(mode inventory.ScanMode, snap *inventory.Snapshot,
 	defer s.writeMu.Unlock()
 	prev := s.load().snapshot
 	view := prev.republished(snap, findings, now, s.opts.MaxFindingSeries)
-	if view == nil {
+	if view == nil && mode != inventory.FullScan {
+		// Not for a full scan: its objects and findings are new strings
+		// (the daemon packs them into chunks of their own), and a view
+		// derived from the last one would keep the last scan's strings,
+		// and so its chunks, alive for every series and name it kept.
 		view = prev.updated(snap, findings, now, s.opts.MaxFindingSeries, s.order)
 	}
 	if view == nil {

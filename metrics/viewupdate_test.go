@@ -275,8 +275,8 @@ func differingFields(a, b *snapshotView) []string {
 
 // TestStoreUpdatesViewOfChangedPoll: the store derives the view of a poll
 // that changed an object and a finding from the published one (the index
-// moves into it) and the result is the view built afresh; a poll with
-// another directory is built afresh.
+// moves into it) and the result is the view built afresh; a full scan and a
+// poll with another directory are built afresh.
 func TestStoreUpdatesViewOfChangedPoll(t *testing.T) {
 	clk := newClock()
 	s := newTestStore(clk, 3)
@@ -304,6 +304,14 @@ func TestStoreUpdatesViewOfChangedPoll(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("updated view differs from one built afresh in %v", differingFields(got, want))
 	}
+
+	clk.Advance(time.Minute)
+	full := scanResult{Mode: inventory.FullScan, Snapshot: &snap, Result: audit.Result{Findings: slices.Clone(findings)}}
+	succeed(s, full)
+	if s.load().snapshot.index == got.index {
+		t.Error("the view of a full scan was updated, not built afresh (it would keep the last scan's strings)")
+	}
+	got = s.load().snapshot
 
 	clk.Advance(time.Minute)
 	other := snap
