@@ -18,6 +18,8 @@ import (
 // objectDiff is what changed between two snapshots' objects.
 type objectDiff struct {
 	removed, added []*inventory.Object
+	// spns is the change in the number of SPNs.
+	spns int
 	// sorted says the new objects are in compareObjects' order.
 	sorted bool
 }
@@ -33,6 +35,7 @@ func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
 	d := objectDiff{sorted: prevSorted}
 	add := func(j int) {
 		d.added = append(d.added, &next[j])
+		d.spns += len(next[j].SPNs)
 		if d.sorted && (j > 0 && compareObjects(next[j-1], next[j]) > 0 || j+1 < len(next) && compareObjects(next[j], next[j+1]) > 0) {
 			d.sorted = false
 		}
@@ -47,6 +50,7 @@ func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
 		c := compareObjects(*p, *n)
 		if c <= 0 {
 			d.removed = append(d.removed, p)
+			d.spns -= len(p.SPNs)
 			i++
 		}
 		if c >= 0 {
@@ -56,6 +60,7 @@ func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
 	}
 	for ; i < len(prev); i++ {
 		d.removed = append(d.removed, &prev[i])
+		d.spns -= len(prev[i].SPNs)
 	}
 	for ; j < len(next); j++ {
 		add(j)
@@ -69,11 +74,11 @@ func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
 }
 
 // sameObject reports whether a and b are equal in what the view reads
-// (kind, DN, account name) and in their order (compareObjects). Strings
-// the poll shares compare by pointer.
+// (kind, DN, account name, how many SPNs) and in their order
+// (compareObjects). Strings the poll shares compare by pointer.
 func sameObject(a, b *inventory.Object) bool {
 	return sameString(a.DN, b.DN) && sameString(a.GUID, b.GUID) && sameString(a.SAMAccountName, b.SAMAccountName) &&
-		sameString(a.Domain, b.Domain) && sameString(string(a.Kind), string(b.Kind))
+		sameString(a.Domain, b.Domain) && sameString(string(a.Kind), string(b.Kind)) && len(a.SPNs) == len(b.SPNs)
 }
 
 // sameString is a == b without a call to compare the bytes when both are
@@ -135,11 +140,18 @@ func isSortedFindings(fs []audit.Finding) bool {
 }
 
 // sameFinding reports whether a and b are equal in what the view reads:
-// rule, severity, SPN, accounts and dates.
+// rule, severity, SPN, accounts, dates, and whether the document can share
+// them (normalized).
 func sameFinding(a, b *audit.Finding) bool {
 	return sameString(a.Rule, b.Rule) && sameString(string(a.Severity), string(b.Severity)) && sameString(a.SPN, b.SPN) &&
 		sameStrings(a.Accounts, b.Accounts) && sameTime(a.FirstSeen, b.FirstSeen) && sameTime(a.ChangedAt, b.ChangedAt) &&
-		sameString(a.ChangedOn, b.ChangedOn)
+		sameString(a.ChangedOn, b.ChangedOn) && normalized(a) == normalized(b)
+}
+
+// normalized reports whether f has no nil list for report.NewDocument to
+// replace (documentOf shares such findings).
+func normalized(f *audit.Finding) bool {
+	return f.Accounts != nil && f.Remediation != nil && f.References != nil
 }
 
 // sameStrings is slices.Equal(a, b), short when both are the same slice.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/inventory"
+	"github.com/spnaudit/spnaudit/report"
 )
 
 // updated returns the view of a scan derived from v and what changed since
@@ -61,7 +62,7 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 	}
 	idx.objects, idx.findings, idx.objectsSorted, idx.findingsSorted = in.objects, in.findings, od.sorted, findingsSorted
 
-	doc := documentOf(snap, findings)
+	doc := updatedDocument(v, snap, findings, od, added)
 	next := &snapshotView{
 		document:            doc,
 		succeeded:           succeeded,
@@ -86,6 +87,35 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 	next.findingCounts = applyCounts(v.findingCounts, findingDeltas(removed, added), true)
 	next.info, next.truncated, next.dates = idx.capped(maxInfo)
 	return next
+}
+
+// updatedDocument is documentOf(snap, findings) for updated, without a pass
+// over the objects or the findings unless the findings must be copied:
+// the SPNs are counted from the diff, and the findings are shared when the
+// last document shared its findings and every added one is normalized
+// (each other one is paired with one of the last, normalized alike).
+func updatedDocument(v *snapshotView, snap *inventory.Snapshot, findings audit.Result, od objectDiff, added []*audit.Finding) *report.Document {
+	doc := *v.document
+	doc.Scan.Started = snap.Started.UTC()
+	doc.Scan.DurationSeconds = snap.Duration.Seconds()
+	doc.Scan.Objects = len(snap.Objects)
+	doc.Scan.SPNs = v.spns + od.spns
+	doc.Suppressed = findings.SuppressedCount()
+	// The directory is the last one (updated checked it): Domains stand.
+	prev := v.inputs.findings
+	shared := len(prev) == 0 || &v.document.Findings[0] == &prev[0]
+	for _, f := range added {
+		shared = shared && normalized(f)
+	}
+	switch {
+	case !shared:
+		doc.Findings = documentOf(snap, findings).Findings
+	case len(findings.Findings) > 0:
+		doc.Findings = findings.Findings
+	default:
+		doc.Findings = []audit.Finding{}
+	}
+	return &doc
 }
 
 // updatePlan is everything updated changes, worked out before it changes

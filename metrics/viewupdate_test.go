@@ -71,6 +71,14 @@ func (w *viewWorld) newFinding(account string) audit.Finding {
 			f.Accounts = append(f.Accounts, w.dn())
 		}
 	}
+	if w.rng.IntN(40) != 0 {
+		// As audit.Run gives them (documentOf shares them); a few with
+		// nil lists make the document copy the findings.
+		f.Remediation, f.References = []string{}, []string{}
+		if f.Accounts == nil {
+			f.Accounts = []string{}
+		}
+	}
 	if w.rng.IntN(3) == 0 {
 		t := viewTimes[w.rng.IntN(len(viewTimes))]
 		f.FirstSeen = &t
@@ -120,7 +128,7 @@ func (w *viewWorld) poll() {
 	}
 	w.objects = objects
 	for range w.rng.IntN(5) {
-		switch i := w.rng.IntN(len(findings) + 1); w.rng.IntN(6) {
+		switch i := w.rng.IntN(len(findings) + 1); w.rng.IntN(7) {
 		case 0, 1:
 			findings = append(findings, w.newFinding(""))
 		case 2:
@@ -135,6 +143,14 @@ func (w *viewWorld) poll() {
 		case 4:
 			if i < len(findings) { // re-judged: new dates
 				findings[i] = w.newFinding("")
+			}
+		case 6:
+			if i < len(findings) { // the same finding, its remediation list nil or not
+				if findings[i].Remediation == nil {
+					findings[i].Remediation = []string{}
+				} else {
+					findings[i].Remediation = nil
+				}
 			}
 		case 5: // a flood account cleaned up
 			if i < len(findings) && len(findings[i].Accounts) == 1 {
