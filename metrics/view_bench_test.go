@@ -59,9 +59,13 @@ func changedScan(snap *inventory.Snapshot, res audit.Result, k int) (*inventory.
 	next.Objects = slices.Clone(snap.Objects)
 	findings := slices.Clone(res.Findings)
 	step := len(findings) / k
+	at := map[string]int{}
+	for i := range next.Objects {
+		at[next.Objects[i].DN] = i
+	}
 	for j := range k {
 		i := j * step
-		o := &next.Objects[2*i+1] // the service account of finding i
+		o := &next.Objects[at[findings[i].Accounts[0]]] // the service account of finding i
 		spn := "HTTP/moved" + o.SAMAccountName
 		o.SPNs = append(slices.Clone(o.SPNs), spn)
 		o.USNChanged++
@@ -96,5 +100,7 @@ func largeScan(accounts int) (*inventory.Snapshot, audit.Result) {
 			Message: svc + " is a user account with 1 SPN(s)", Remediation: []string{}, References: []string{},
 		})
 	}
+	// In ldapscan's order, as the daemon's snapshots are.
+	slices.SortFunc(snap.Objects, compareObjects)
 	return snap, res
 }

@@ -183,13 +183,13 @@ func (w *viewWorld) scan(started time.Time) (*inventory.Snapshot, audit.Result) 
 }
 
 // TestViewUpdateEqualsRebuilt derives each poll's view from the last one
-// (updated) over random sequences of polls (objects added, removed, changed,
-// renamed, read again, sharing a DN; findings added, removed, re-dated,
-// floods of one account and their cleanup; paging rules; invalid UTF-8 SPNs;
-// caps that the series cross both ways; sorted and unsorted objects and
-// findings) and
-// checks it is deep-equal to newSnapshotView's, index included, and that
-// the index gives what capSeries and datesOf give over every series.
+// (updated) over random sequences of polls (objects added, removed,
+// changed, renamed, read again, sharing a DN; findings added, removed,
+// re-dated, with nil lists or not, floods of one account and their
+// cleanup; paging rules; invalid UTF-8 SPNs; caps that the series cross
+// both ways; sorted and unsorted objects and findings) and checks it is
+// deep-equal to newSnapshotView's, index included, and that the index
+// gives what capSeries and datesOf give over every series.
 func TestViewUpdateEqualsRebuilt(t *testing.T) {
 	updates, rebuilds := 0, 0
 	crossings := map[bool]int{} // updates that set truncated (true) or cleared it
