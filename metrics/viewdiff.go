@@ -18,6 +18,7 @@ import (
 // objectDiff is what changed between two snapshots' objects.
 type objectDiff struct {
 	removed, added []*inventory.Object
+	addedAt        []int // the added objects' places in the new objects
 	// spns is the change in the number of SPNs.
 	spns int
 	// sorted says the new objects are in compareObjects' order.
@@ -35,6 +36,7 @@ func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
 	d := objectDiff{sorted: prevSorted}
 	add := func(j int) {
 		d.added = append(d.added, &next[j])
+		d.addedAt = append(d.addedAt, j)
 		d.spns += len(next[j].SPNs)
 		if d.sorted && (j > 0 && compareObjects(next[j-1], next[j]) > 0 || j+1 < len(next) && compareObjects(next[j], next[j+1]) > 0) {
 			d.sorted = false

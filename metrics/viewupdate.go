@@ -176,7 +176,13 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 			}
 		}
 	}
-	lookupNames(snap, lookup, od.sorted)
+	at := make(map[string]int, len(od.added))
+	for k, o := range od.added {
+		if _, ok := lookup[o.DN]; ok {
+			at[o.DN] = od.addedAt[k]
+		}
+	}
+	lookupNames(snap, lookup, od.sorted, at)
 	renamed := map[string]bool{}
 	for dn, name := range lookup {
 		if idx.refsOf(dn, v.accountNames) == 0 {
@@ -328,8 +334,9 @@ func withRenamed(findings []audit.Finding, removed, added []*audit.Finding, rena
 
 // lookupNames sets each DN of names to the account name newSnapshotView's
 // accountNames gives it: the last object with that DN, else the DN. Sorted
-// objects are searched; others are walked once.
-func lookupNames(snap *inventory.Snapshot, names map[string]string, sorted bool) {
+// objects are searched (at holds the places of some DNs' objects); others
+// are walked once.
+func lookupNames(snap *inventory.Snapshot, names map[string]string, sorted bool, at map[string]int) {
 	if len(names) == 0 {
 		return
 	}
@@ -346,7 +353,18 @@ func lookupNames(snap *inventory.Snapshot, names map[string]string, sorted bool)
 		return
 	}
 	for dn := range names {
-		for i := sort.Search(len(objects), func(i int) bool { return inventory.CompareFold(objects[i].DN, dn) >= 0 }); i < len(objects) && inventory.CompareFold(objects[i].DN, dn) == 0; i++ {
+		// The objects with DNs equal ignoring case are one run: start at
+		// its first, from an object of it the poll added (whose place the
+		// diff knows) or by binary search.
+		start, ok := at[dn]
+		if ok {
+			for start > 0 && inventory.CompareFold(objects[start-1].DN, dn) == 0 {
+				start--
+			}
+		} else {
+			start = sort.Search(len(objects), func(i int) bool { return inventory.CompareFold(objects[i].DN, dn) >= 0 })
+		}
+		for i := start; i < len(objects) && inventory.CompareFold(objects[i].DN, dn) == 0; i++ {
 			if objects[i].DN == dn {
 				names[dn] = snap.Directory.AccountName(&objects[i])
 			}
