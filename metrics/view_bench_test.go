@@ -101,6 +101,6 @@ func largeScan(accounts int) (*inventory.Snapshot, audit.Result) {
 		})
 	}
 	// In ldapscan's order, as the daemon's snapshots are.
-	slices.SortFunc(snap.Objects, compareObjects)
+	slices.SortFunc(snap.Objects, func(a, b inventory.Object) int { return compareObjects(&a, &b) })
 	return snap, res
 }

@@ -38,7 +38,7 @@ func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
 		d.added = append(d.added, &next[j])
 		d.addedAt = append(d.addedAt, j)
 		d.spns += len(next[j].SPNs)
-		if d.sorted && (j > 0 && compareObjects(next[j-1], next[j]) > 0 || j+1 < len(next) && compareObjects(next[j], next[j+1]) > 0) {
+		if d.sorted && (j > 0 && compareObjects(&next[j-1], &next[j]) > 0 || j+1 < len(next) && compareObjects(&next[j], &next[j+1]) > 0) {
 			d.sorted = false
 		}
 	}
@@ -49,7 +49,7 @@ func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
 			i, j = i+1, j+1
 			continue
 		}
-		c := compareObjects(*p, *n)
+		c := compareObjects(p, n)
 		if c <= 0 {
 			d.removed = append(d.removed, p)
 			d.spns -= len(p.SPNs)
@@ -70,7 +70,7 @@ func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
 	if !prevSorted {
 		// Removing objects may have sorted them: only a walk can tell (the
 		// scanner's objects are always sorted; this is for other sources).
-		d.sorted = slices.IsSortedFunc(next, compareObjects)
+		d.sorted = objectsSorted(next)
 	}
 	return d
 }

@@ -230,7 +230,7 @@ func newSeriesIndex(snap *inventory.Snapshot, findings []audit.Finding, names ma
 	idx := &seriesIndex{
 		dnRefs:         map[string]int32{},
 		order:          order,
-		objectsSorted:  slices.IsSortedFunc(snap.Objects, compareObjects),
+		objectsSorted:  objectsSorted(snap.Objects),
 		findingsSorted: isSortedFindings(findings),
 		objects:        snap.Objects,
 		findings:       findings,
@@ -324,9 +324,40 @@ func (idx *seriesIndex) capped(max int) ([]infoSeries, bool, map[infoSeries]seri
 
 // compareObjects is ldapscan's order of a snapshot's objects: DN ignoring
 // case, then GUID.
-func compareObjects(a, b inventory.Object) int {
-	return cmp.Or(inventory.CompareFold(a.DN, b.DN), strings.Compare(a.GUID, b.GUID))
+func compareObjects(a, b *inventory.Object) int {
+	return cmp.Or(compareFold(a.DN, b.DN), strings.Compare(a.GUID, b.GUID))
 }
+
+// objectsSorted reports whether objects are in compareObjects' order.
+func objectsSorted(objects []inventory.Object) bool {
+	for i := 1; i < len(objects); i++ {
+		if compareObjects(&objects[i-1], &objects[i]) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// compareFold is inventory.CompareFold(a, b), which folds rune by rune,
+// past the bytes a and b share: sibling DNs share most of theirs, and
+// checking that 100,000 objects are sorted spent 12 ms folding them. It
+// cuts where both go on with a byte that starts a rune however the bytes
+// before decode (ASCII or a leading byte: UTF-8 decoding, valid or not,
+// never reads one as a continuation).
+func compareFold(a, b string) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	for i > 0 && (continuation(a, i) || continuation(b, i)) {
+		i--
+	}
+	return inventory.CompareFold(a[i:], b[i:])
+}
+
+// continuation reports whether s[i] is a UTF-8 continuation byte.
+func continuation(s string, i int) bool { return i < len(s) && s[i]&0xC0 == 0x80 }
 
 // datesOfSeries is datesOf(findings, names)[s] for findings in
 // compareFindings' order: the findings that give s share its rule,

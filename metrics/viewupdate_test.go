@@ -124,7 +124,7 @@ func (w *viewWorld) poll() {
 		}
 	}
 	if w.sorted {
-		slices.SortStableFunc(objects, compareObjects)
+		slices.SortStableFunc(objects, func(a, b inventory.Object) int { return compareObjects(&a, &b) })
 	}
 	w.objects = objects
 	for range w.rng.IntN(5) {
