@@ -186,6 +186,9 @@ type rankedSeries struct {
 }
 
 // capSeries orders series by o (see seriesOrder) and keeps at most max.
+// Views take their series from a seriesIndex (viewindex.go), which keeps
+// them in this order across polls; capSeries states the order directly and
+// is the reference the index is tested against (TestViewUpdateEqualsRebuilt).
 func (o seriesOrder) capSeries(series []infoSeries, max int) ([]infoSeries, bool) {
 	ranked := make([]rankedSeries, len(series))
 	var h maphash.Hash
