@@ -17,7 +17,9 @@ type seriesDates struct {
 }
 
 // datesOf collects the dates of every finding's series (capped later by
-// the series spnaudit_finding_info keeps).
+// the series spnaudit_finding_info keeps). Views keep them per series in
+// their seriesIndex (addDates, in the same order); datesOf is the
+// reference the index is tested against.
 func datesOf(findings []audit.Finding, names map[string]string) map[infoSeries]seriesDates {
 	out := map[infoSeries]seriesDates{}
 	for _, f := range findings {

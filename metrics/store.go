@@ -119,6 +119,11 @@ func NewStore(opts Options) *Store {
 func (s *Store) update(change func(next *state)) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	s.updateLocked(change)
+}
+
+// updateLocked is update for a caller that holds writeMu.
+func (s *Store) updateLocked(change func(next *state)) {
 	next := *s.current.Load()
 	change(&next)
 	s.current.Store(&next)
@@ -135,11 +140,23 @@ func (s *Store) load() *state { return s.current.Load() }
 // here, once, so Collect only reads.
 func (s *Store) ScanSucceeded(mode inventory.ScanMode, snap *inventory.Snapshot, findings audit.Result) {
 	now := s.opts.Now()
-	view := s.load().snapshot.republished(snap, findings, now, s.opts.MaxFindingSeries)
+	// Under writeMu: updated moves the published view's index into the new
+	// view, so no other update may derive from the published one meanwhile.
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	prev := s.load().snapshot
+	view := prev.republished(snap, findings, now, s.opts.MaxFindingSeries)
+	if view == nil && mode != inventory.FullScan {
+		// Not for a full scan: its objects and findings are new strings
+		// (the daemon packs them into chunks of their own), and a view
+		// derived from the last one would keep the last scan's strings,
+		// and so its chunks, alive for every series and name it kept.
+		view = prev.updated(snap, findings, now, s.opts.MaxFindingSeries, s.order)
+	}
 	if view == nil {
 		view = newSnapshotView(snap, findings, now, s.opts.MaxFindingSeries, s.order)
 	}
-	s.update(func(next *state) {
+	s.updateLocked(func(next *state) {
 		next.snapshot = view
 		next.lastScan = ScanOutcome{Attempted: true, OK: true, Mode: mode, At: now}
 		next.scans = maps.Clone(next.scans)

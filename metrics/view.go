@@ -30,12 +30,15 @@ type snapshotView struct {
 	// info is deduplicated, ordered by seriesOrder and capped.
 	info      []infoSeries
 	truncated bool
-	// dates are the first_seen and last SPN change of info series (dates.go).
+	// dates are the first_seen and last SPN change of the info series that
+	// have them (dates.go); only kept series are exported.
 	dates map[infoSeries]seriesDates
 	// accountNames maps the DNs named by findings to NETBIOS\sAMAccountName.
 	accountNames map[string]string
 	// inputs are what the view was built from (republished).
 	inputs viewInputs
+	// index lets the next view be derived from this one (updated).
+	index *seriesIndex
 }
 
 type ruleSeverity struct {
@@ -67,8 +70,10 @@ func newSnapshotView(snap *inventory.Snapshot, findings audit.Result, succeeded 
 	for _, f := range doc.Findings {
 		v.findingCounts[ruleSeverity{f.Rule, f.Severity}]++
 	}
-	v.info, v.truncated = order.capSeries(infoSeriesOf(doc.Findings, v.accountNames), maxInfo)
-	v.dates = datesOf(doc.Findings, v.accountNames)
+	// The index orders every series as capSeries(infoSeriesOf(...)) would
+	// and keeps what the next poll's view is updated from (viewupdate.go).
+	v.index = newSeriesIndex(snap, findings.Findings, v.accountNames, order, maxInfo)
+	v.info, v.truncated, v.dates = v.index.capped(maxInfo)
 	return v
 }
 
@@ -181,31 +186,25 @@ type rankedSeries struct {
 }
 
 // capSeries orders series by o (see seriesOrder) and keeps at most max.
+// Views take their series from a seriesIndex (viewindex.go), which keeps
+// them in this order across polls; capSeries states the order directly and
+// is the reference the index is tested against (TestViewUpdateEqualsRebuilt).
 func (o seriesOrder) capSeries(series []infoSeries, max int) ([]infoSeries, bool) {
 	ranked := make([]rankedSeries, len(series))
 	var h maphash.Hash
 	h.SetSeed(o.seed)
-	type accountGroup struct{ rule, severity, account string }
 	// members lists, per account group with more than one series, their
 	// indices in ranked (most groups have one: no list is made).
 	first := make(map[accountGroup]int32, len(series))
 	members := map[accountGroup][]int32{}
 	for i, s := range series {
-		h.Reset()
-		h.WriteString(s.rule)
-		h.WriteByte(0)
-		h.WriteString(s.severity)
-		h.WriteByte(0)
-		h.WriteString(s.spn)
-		h.WriteByte(0)
-		h.WriteString(s.account)
 		ranked[i] = rankedSeries{
 			infoSeries: s,
 			paging:     pagingRank(s.rule),
 			sevRank:    audit.Severity(s.severity).Rank(),
-			hash:       h.Sum64(),
+			hash:       o.hashOf(&h, s),
 		}
-		key := accountGroup{s.rule, s.severity, s.account}
+		key := groupOf(s)
 		if j, ok := first[key]; !ok {
 			first[key] = int32(i)
 		} else if m := members[key]; m == nil {
@@ -224,14 +223,7 @@ func (o seriesOrder) capSeries(series []infoSeries, max int) ([]infoSeries, bool
 			ranked[i].round = round
 		}
 	}
-	group := func(a, b rankedSeries) int {
-		return cmp.Or(cmp.Compare(b.paging, a.paging), cmp.Compare(b.sevRank, a.sevRank), strings.Compare(a.rule, b.rule))
-	}
-	slices.SortFunc(ranked, func(a, b rankedSeries) int {
-		return cmp.Or(group(a, b), cmp.Compare(a.round, b.round), cmp.Compare(a.hash, b.hash),
-			// Only a hash collision gets here; keep the order total.
-			strings.Compare(a.spn, b.spn), strings.Compare(a.account, b.account))
-	})
+	slices.SortFunc(ranked, func(a, b rankedSeries) int { return compareRanked(&a, &b) })
 	truncated := len(ranked) > max
 	if truncated {
 		ranked = ranked[:max]

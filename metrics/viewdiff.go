@@ -1,0 +1,182 @@
+package metrics
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/inventory"
+)
+
+// What changed between the published view's inputs and a poll's, for
+// updated (viewupdate.go): the store is handed snapshots and audits, not
+// their differences.
+
+// objectDiff is what changed between two snapshots' objects.
+type objectDiff struct {
+	removed, added []*inventory.Object
+	addedAt        []int // the added objects' places in the new objects
+	// spns is the change in the number of SPNs.
+	spns int
+	// sorted says the new objects are in compareObjects' order.
+	sorted bool
+}
+
+// diffObjects walks prev and next together: an object the poll kept is at
+// the same place relative to the others (ldapscan's changeSet.apply merges
+// the changed ones into a copy), so the walk compares a few fields that
+// the two copies share and, where they differ, advances the side that
+// compareObjects puts first. Any pairing it makes is a correct diff (the
+// objects it pairs are equal where the view looks); the order only keeps
+// it small. sorted follows from prevSorted and the added objects' places.
+func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
+	d := objectDiff{sorted: prevSorted}
+	add := func(j int) {
+		d.added = append(d.added, &next[j])
+		d.addedAt = append(d.addedAt, j)
+		d.spns += len(next[j].SPNs)
+		if d.sorted && (j > 0 && compareObjects(&next[j-1], &next[j]) > 0 || j+1 < len(next) && compareObjects(&next[j], &next[j+1]) > 0) {
+			d.sorted = false
+		}
+	}
+	i, j := 0, 0
+	for i < len(prev) && j < len(next) {
+		p, n := &prev[i], &next[j]
+		if sameObject(p, n) {
+			i, j = i+1, j+1
+			continue
+		}
+		c := compareObjects(p, n)
+		if c <= 0 {
+			d.removed = append(d.removed, p)
+			d.spns -= len(p.SPNs)
+			i++
+		}
+		if c >= 0 {
+			add(j)
+			j++
+		}
+	}
+	for ; i < len(prev); i++ {
+		d.removed = append(d.removed, &prev[i])
+		d.spns -= len(prev[i].SPNs)
+	}
+	for ; j < len(next); j++ {
+		add(j)
+	}
+	if !prevSorted {
+		// Removing objects may have sorted them: only a walk can tell (the
+		// scanner's objects are always sorted; this is for other sources).
+		d.sorted = objectsSorted(next)
+	}
+	return d
+}
+
+// sameObject reports whether a and b are equal in what the view reads
+// (kind, DN, account name, how many SPNs) and in their order
+// (compareObjects). Strings the poll shares compare by pointer.
+func sameObject(a, b *inventory.Object) bool {
+	return sameString(a.DN, b.DN) && sameString(a.GUID, b.GUID) && sameString(a.SAMAccountName, b.SAMAccountName) &&
+		sameString(a.Domain, b.Domain) && sameString(string(a.Kind), string(b.Kind)) && len(a.SPNs) == len(b.SPNs)
+}
+
+// sameString is a == b without a call to compare the bytes when both are
+// the same string: the walks compare 100,000 objects' strings that the poll
+// copied, and the calls were most of their time.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
+}
+
+// diffFindings walks prev and next (both in the audit's order) as
+// diffObjects does: removed are prev's findings not paired, added next's,
+// in next's order.
+// sorted says next is in compareFindings' order, from prevSorted and the
+// added findings' places.
+func diffFindings(prev, next []audit.Finding, prevSorted bool) (removed, added []*audit.Finding, sorted bool) {
+	sorted = prevSorted
+	add := func(j int) {
+		added = append(added, &next[j])
+		if sorted && (j > 0 && compareFindings(&next[j-1], &next[j]) > 0 || j+1 < len(next) && compareFindings(&next[j], &next[j+1]) > 0) {
+			sorted = false
+		}
+	}
+	i, j := 0, 0
+	for i < len(prev) && j < len(next) {
+		p, n := &prev[i], &next[j]
+		if sameFinding(p, n) {
+			i, j = i+1, j+1
+			continue
+		}
+		c := compareFindings(p, n)
+		if c <= 0 {
+			removed = append(removed, p)
+			i++
+		}
+		if c >= 0 {
+			add(j)
+			j++
+		}
+	}
+	for ; i < len(prev); i++ {
+		removed = append(removed, &prev[i])
+	}
+	for ; j < len(next); j++ {
+		add(j)
+	}
+	if !prevSorted {
+		sorted = isSortedFindings(next)
+	}
+	return removed, added, sorted
+}
+
+func isSortedFindings(fs []audit.Finding) bool {
+	for i := 1; i < len(fs); i++ {
+		if compareFindings(&fs[i-1], &fs[i]) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// sameFinding reports whether a and b are equal in what the view reads:
+// rule, severity, SPN, accounts, dates, and whether the document can share
+// them (normalized).
+func sameFinding(a, b *audit.Finding) bool {
+	return sameString(a.Rule, b.Rule) && sameString(string(a.Severity), string(b.Severity)) && sameString(a.SPN, b.SPN) &&
+		sameStrings(a.Accounts, b.Accounts) && sameTime(a.FirstSeen, b.FirstSeen) && sameTime(a.ChangedAt, b.ChangedAt) &&
+		sameString(a.ChangedOn, b.ChangedOn) && normalized(a) == normalized(b)
+}
+
+// normalized reports whether f has no nil list for report.NewDocument to
+// replace (documentOf shares such findings).
+func normalized(f *audit.Finding) bool {
+	return f.Accounts != nil && f.Remediation != nil && f.References != nil
+}
+
+// sameStrings is slices.Equal(a, b), short when both are the same slice.
+func sameStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 || &a[0] == &b[0] {
+		return true
+	}
+	for i := range a {
+		if !sameString(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameTime(a, b *time.Time) bool { return a == b || a != nil && b != nil && *a == *b }
+
+// compareFindings is the audit's order of findings: most severe first, then
+// rule, SPN, accounts and message.
+func compareFindings(a, b *audit.Finding) int {
+	return cmp.Or(cmp.Compare(b.Severity.Rank(), a.Severity.Rank()), strings.Compare(a.Rule, b.Rule),
+		strings.Compare(a.SPN, b.SPN), slices.Compare(a.Accounts, b.Accounts), strings.Compare(a.Message, b.Message))
+}

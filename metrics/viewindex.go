@@ -1,0 +1,385 @@
+package metrics
+
+import (
+	"cmp"
+	"hash/maphash"
+	"slices"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/inventory"
+)
+
+// seriesIndex is what a view keeps so the next view can be derived from it
+// and what changed (viewupdate.go) instead of from every object and finding
+// (issue 9: 0.1 s at 100,000 objects for a poll that changed 100): every
+// series with how many (finding, account) pairs give it and its dates, the
+// account groups' members in round order, and the first series in
+// capSeries' order. Only the store's writer reads it, under Store.writeMu, and an
+// update moves it into the next view (updating it in place), so it
+// describes the inputs of the view that holds it only while objects and
+// findings are those it records; seriesIndex.describes checks that.
+type seriesIndex struct {
+	// groups holds the account groups with more than one series, or with
+	// one series that several findings give, each group's series sorted by
+	// (hash, spn): a member's index is its fair-share round.
+	groups map[accountGroup][]groupMember
+	// singles holds the other account groups (most: one series that one
+	// finding gives) without a slice each (2.9 MB less at 50,000 series).
+	// members and setMembers see both maps as one.
+	singles map[accountGroup]single
+	order   seriesOrder // the hashes of singles' series
+	// top are the first series in capSeries' order (compareRanked): at
+	// least min(max, series) and at most topLimit(max) of them. An update
+	// keeps them; only when it removed so many that fewer than max are left
+	// are they ranked again from groups (rankTop). Keeping every series
+	// ranked cost 4.8 MB at 50,000 series and a move of all of them.
+	top []rankedSeries
+	// series counts the series (the members of every group).
+	series int
+	// dnRefs counts the accounts of findings that name each DN named more
+	// than once; a DN of accountNames not in it is named once (most are:
+	// counting them all cost 1.7 MB at 50,000 findings). See refsOf.
+	dnRefs map[string]int32
+	// objectsSorted says objects are in ldapscan's order (compareObjects),
+	// so a DN is found by binary search.
+	objectsSorted bool
+	// findingsSorted says findings are in the audit's order
+	// (compareFindings), so a series' findings are found by binary search.
+	findingsSorted bool
+	// objects and findings are the inputs the index describes.
+	objects  []inventory.Object
+	findings []audit.Finding
+}
+
+// accountGroup is an account's series of one rule and severity: fair-share
+// rounds are counted within it (seriesOrder).
+type accountGroup struct{ rule, severity, account string }
+
+// groupMember is one series of an account group.
+type groupMember struct {
+	spn  string
+	hash uint64
+	// refs counts the (finding, account) pairs that give the series.
+	refs int32
+	// dates are datesOf's for the series; nil when no finding giving it has
+	// a date.
+	dates *seriesDates
+}
+
+// single is the series of an account group that has one, given by one
+// finding.
+type single struct {
+	spn   string
+	dates *seriesDates
+}
+
+// members returns a copy of g's members, sorted by compareMembers.
+func (idx *seriesIndex) members(g accountGroup) []groupMember {
+	if one, ok := idx.singles[g]; ok {
+		var h maphash.Hash
+		h.SetSeed(idx.order.seed)
+		hash := idx.order.hashOf(&h, infoSeries{rule: g.rule, severity: g.severity, spn: one.spn, account: g.account})
+		return []groupMember{{spn: one.spn, hash: hash, refs: 1, dates: one.dates}}
+	}
+	return slices.Clone(idx.groups[g])
+}
+
+// setMembers makes members (sorted by compareMembers) g's members.
+func (idx *seriesIndex) setMembers(g accountGroup, members []groupMember) {
+	delete(idx.groups, g)
+	delete(idx.singles, g)
+	switch {
+	case len(members) == 1 && members[0].refs == 1:
+		idx.singles[g] = single{spn: members[0].spn, dates: members[0].dates}
+	case len(members) > 0:
+		idx.groups[g] = members
+	}
+}
+
+// datesOf returns the dates of series s, whose hash is hash.
+func (idx *seriesIndex) datesOf(s infoSeries, hash uint64) *seriesDates {
+	g := groupOf(s)
+	if one, ok := idx.singles[g]; ok {
+		if one.spn == s.spn {
+			return one.dates
+		}
+		return nil
+	}
+	members := idx.groups[g]
+	if j, ok := findMember(members, s.spn, hash); ok {
+		return members[j].dates
+	}
+	return nil
+}
+
+func groupOf(s infoSeries) accountGroup { return accountGroup{s.rule, s.severity, s.account} }
+
+// describes reports whether idx is the index of a view built from in.
+func (idx *seriesIndex) describes(in viewInputs) bool {
+	return idx != nil && sameSlice(idx.objects, in.objects) && sameSlice(idx.findings, in.findings)
+}
+
+// refsOf is how many accounts of findings name dn, names being the
+// accountNames of the view idx belongs to.
+func (idx *seriesIndex) refsOf(dn string, names map[string]string) int32 {
+	if n, ok := idx.dnRefs[dn]; ok {
+		return n
+	}
+	if _, ok := names[dn]; ok {
+		return 1
+	}
+	return 0
+}
+
+// setRefs records that n accounts of findings name dn.
+func (idx *seriesIndex) setRefs(dn string, n int32) {
+	if n > 1 {
+		idx.dnRefs[dn] = n
+	} else {
+		delete(idx.dnRefs, dn)
+	}
+}
+
+// hashOf is the keyed hash capSeries orders series by.
+func (o seriesOrder) hashOf(h *maphash.Hash, s infoSeries) uint64 {
+	h.Reset()
+	h.WriteString(s.rule)
+	h.WriteByte(0)
+	h.WriteString(s.severity)
+	h.WriteByte(0)
+	h.WriteString(s.spn)
+	h.WriteByte(0)
+	h.WriteString(s.account)
+	return h.Sum64()
+}
+
+// compareRanked is capSeries' order.
+func compareRanked(a, b *rankedSeries) int {
+	return cmp.Or(cmp.Compare(b.paging, a.paging), cmp.Compare(b.sevRank, a.sevRank), strings.Compare(a.rule, b.rule),
+		cmp.Compare(a.round, b.round), cmp.Compare(a.hash, b.hash),
+		// Only a hash collision gets here; keep the order total.
+		strings.Compare(a.spn, b.spn), strings.Compare(a.account, b.account))
+}
+
+// compareMembers orders an account group's series: rounds are counted in
+// hash order (capSeries).
+func compareMembers(a, b *groupMember) int {
+	return cmp.Or(cmp.Compare(a.hash, b.hash), strings.Compare(a.spn, b.spn))
+}
+
+// rankedOf is the ranked series of g's member m in round round.
+func rankedOf(g accountGroup, m *groupMember, round int) rankedSeries {
+	return rankedSeries{
+		infoSeries: infoSeries{rule: g.rule, severity: g.severity, spn: m.spn, account: g.account},
+		paging:     pagingRank(g.rule),
+		sevRank:    audit.Severity(g.severity).Rank(),
+		round:      round,
+		hash:       m.hash,
+	}
+}
+
+// findMember returns the index of the member with spn and hash in members
+// (sorted by compareMembers), and whether it is there.
+func findMember(members []groupMember, spn string, hash uint64) (int, bool) {
+	return slices.BinarySearchFunc(members, groupMember{spn: spn, hash: hash}, func(m, t groupMember) int {
+		return compareMembers(&m, &t)
+	})
+}
+
+// forEachSeries calls fn with the series of each of f's accounts, or with
+// f's series without account when it names none (infoSeriesOf's pairs,
+// duplicates included); name gives an account's name.
+func forEachSeries(f *audit.Finding, name func(dn string) string, fn func(infoSeries)) {
+	base := infoSeries{
+		rule:     labelValue(f.Rule),
+		severity: labelValue(string(f.Severity)),
+		spn:      labelValue(f.SPN),
+	}
+	if len(f.Accounts) == 0 {
+		fn(base)
+	}
+	for _, dn := range f.Accounts {
+		s := base
+		s.account = labelValue(name(dn))
+		fn(s)
+	}
+}
+
+// addDates adds f's dates to d as datesOf does, in the findings' order.
+func addDates(d *seriesDates, f *audit.Finding) *seriesDates {
+	if f.FirstSeen == nil && f.ChangedAt == nil {
+		return d
+	}
+	if d == nil {
+		d = &seriesDates{}
+	}
+	if f.FirstSeen != nil && (d.firstSeen.IsZero() || f.FirstSeen.Before(d.firstSeen)) {
+		d.firstSeen = *f.FirstSeen
+	}
+	if f.ChangedAt != nil && f.ChangedAt.After(d.changed) {
+		d.changed, d.changedOn = *f.ChangedAt, f.ChangedOn
+	}
+	return d
+}
+
+// newSeriesIndex indexes the series of findings named by names.
+func newSeriesIndex(snap *inventory.Snapshot, findings []audit.Finding, names map[string]string, order seriesOrder, max int) *seriesIndex {
+	idx := &seriesIndex{
+		dnRefs:         map[string]int32{},
+		order:          order,
+		objectsSorted:  objectsSorted(snap.Objects),
+		findingsSorted: isSortedFindings(findings),
+		objects:        snap.Objects,
+		findings:       findings,
+	}
+	var h maphash.Hash
+	h.SetSeed(order.seed)
+	idx.groups, idx.singles = map[accountGroup][]groupMember{}, map[accountGroup]single{}
+	at := make(map[infoSeries]int, len(findings)) // member index while the groups are unsorted
+	refs := make(map[string]int32, len(names))
+	name := func(dn string) string { return names[dn] }
+	for i := range findings {
+		f := &findings[i]
+		for _, dn := range f.Accounts {
+			refs[dn]++
+		}
+		forEachSeries(f, name, func(s infoSeries) {
+			g := groupOf(s)
+			j, seen := at[s]
+			_, isSingle := idx.singles[g]
+			if !seen && !isSingle && idx.groups[g] == nil {
+				// A group's first series, from one finding so far.
+				at[s] = 0
+				idx.singles[g] = single{spn: s.spn, dates: addDates(nil, f)}
+				return
+			}
+			if isSingle {
+				// A second series or a second finding: a single becomes a
+				// group.
+				idx.groups[g] = idx.members(g)
+				delete(idx.singles, g)
+			}
+			if !seen {
+				j = len(idx.groups[g])
+				at[s] = j
+				idx.groups[g] = append(idx.groups[g], groupMember{spn: s.spn, hash: order.hashOf(&h, s)})
+			}
+			m := &idx.groups[g][j]
+			m.refs++
+			m.dates = addDates(m.dates, f)
+		})
+	}
+	for _, members := range idx.groups {
+		slices.SortFunc(members, func(a, b groupMember) int { return compareMembers(&a, &b) })
+	}
+	for dn, n := range refs {
+		if n > 1 {
+			idx.dnRefs[dn] = n
+		}
+	}
+	idx.series = len(at)
+	idx.top = idx.rankTop(topLimit(max))
+	return idx
+}
+
+// topLimit is how many series an index keeps ranked for a cap of max: twice
+// as many, so an update that removes some of them rarely needs rankTop.
+func topLimit(max int) int { return 2 * max }
+
+// rankTop ranks every series of idx and returns the first limit.
+func (idx *seriesIndex) rankTop(limit int) []rankedSeries {
+	all := make([]rankedSeries, 0, idx.series)
+	for g, members := range idx.groups {
+		for round := range members {
+			all = append(all, rankedOf(g, &members[round], round))
+		}
+	}
+	var h maphash.Hash
+	h.SetSeed(idx.order.seed)
+	for g, one := range idx.singles {
+		m := groupMember{spn: one.spn, hash: idx.order.hashOf(&h, infoSeries{rule: g.rule, severity: g.severity, spn: one.spn, account: g.account})}
+		all = append(all, rankedOf(g, &m, 0))
+	}
+	slices.SortFunc(all, func(a, b rankedSeries) int { return compareRanked(&a, &b) })
+	return slices.Clone(all[:min(limit, len(all))]) // not the array of every series
+}
+
+// capped returns the first max series of idx (capSeries' result) and the
+// dates of those that have some.
+func (idx *seriesIndex) capped(max int) ([]infoSeries, bool, map[infoSeries]seriesDates) {
+	kept := idx.top[:min(max, len(idx.top))]
+	out := make([]infoSeries, len(kept))
+	dates := map[infoSeries]seriesDates{}
+	for i := range kept {
+		out[i] = kept[i].infoSeries
+		if d := idx.datesOf(kept[i].infoSeries, kept[i].hash); d != nil {
+			dates[out[i]] = *d
+		}
+	}
+	return out, idx.series > max, dates
+}
+
+// compareObjects is ldapscan's order of a snapshot's objects: DN ignoring
+// case, then GUID.
+func compareObjects(a, b *inventory.Object) int {
+	return cmp.Or(compareFold(a.DN, b.DN), strings.Compare(a.GUID, b.GUID))
+}
+
+// objectsSorted reports whether objects are in compareObjects' order.
+func objectsSorted(objects []inventory.Object) bool {
+	for i := 1; i < len(objects); i++ {
+		if compareObjects(&objects[i-1], &objects[i]) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// compareFold is inventory.CompareFold(a, b), which folds rune by rune,
+// past the bytes a and b share: sibling DNs share most of theirs, and
+// checking that 100,000 objects are sorted spent 12 ms folding them. It
+// cuts where both go on with a byte that starts a rune however the bytes
+// before decode (ASCII or a leading byte: UTF-8 decoding, valid or not,
+// never reads one as a continuation).
+func compareFold(a, b string) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	for i > 0 && (continuation(a, i) || continuation(b, i)) {
+		i--
+	}
+	return inventory.CompareFold(a[i:], b[i:])
+}
+
+// continuation reports whether s[i] is a UTF-8 continuation byte.
+func continuation(s string, i int) bool { return i < len(s) && s[i]&0xC0 == 0x80 }
+
+// datesOfSeries is datesOf(findings, names)[s] for findings in
+// compareFindings' order: the findings that give s share its rule,
+// severity and SPN, so they are one run, found by binary search. It
+// reports false when s's labels were made valid UTF-8 (labelValue): other
+// spellings could give them.
+func datesOfSeries(s infoSeries, findings []audit.Finding, name func(string) string) (*seriesDates, bool) {
+	if strings.ContainsRune(s.rule+s.severity+s.spn, utf8.RuneError) {
+		return nil, false
+	}
+	rank := audit.Severity(s.severity).Rank()
+	key := func(f *audit.Finding) int {
+		return cmp.Or(cmp.Compare(rank, f.Severity.Rank()), strings.Compare(f.Rule, s.rule), strings.Compare(f.SPN, s.spn))
+	}
+	var d *seriesDates
+	for i := sort.Search(len(findings), func(i int) bool { return key(&findings[i]) >= 0 }); i < len(findings) && key(&findings[i]) == 0; i++ {
+		f := &findings[i]
+		forEachSeries(f, name, func(t infoSeries) {
+			if t == s {
+				d = addDates(d, f)
+			}
+		})
+	}
+	return d, true
+}

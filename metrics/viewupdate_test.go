@@ -1,0 +1,339 @@
+package metrics
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/inventory"
+)
+
+// viewWorld is a random directory and audit that changes as polls do: the
+// new objects and findings are copies sharing the unchanged ones by value.
+type viewWorld struct {
+	rng      *rand.Rand
+	sorted   bool // objects in ldapscan's order, as the scanner gives them
+	objects  []inventory.Object
+	findings []audit.Finding
+	next     int
+}
+
+var (
+	viewRules = []string{audit.RuleDuplicateSPN, audit.RuleHostAliasConflict, audit.RuleGhostSPN, audit.RuleKerberoastableAccount}
+	// Two invalid spellings share one label value (labelValue).
+	viewSPNs  = []string{"HTTP/a", "HTTP/b", "MSSQLSvc/db:1433", "HOST/x", "HTTP/\xffbad", "HTTP/\xfebad", "HTTP/\uFFFDbad", ""}
+	viewTimes = []time.Time{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), {}}
+)
+
+func (w *viewWorld) newObject() inventory.Object {
+	w.next++
+	domain, dc := "corp.example.test", "DC=corp,DC=example,DC=test"
+	if w.rng.IntN(4) == 0 {
+		domain, dc = "emea.corp.example.test", "DC=emea,DC=corp,DC=example,DC=test"
+	}
+	o := inventory.Object{
+		GUID: fmt.Sprintf("g%05d", w.next), DN: fmt.Sprintf("CN=a%03d,OU=X,%s", w.rng.IntN(60), dc),
+		Domain: domain, SAMAccountName: fmt.Sprintf("a%d", w.next), Kind: inventory.Kinds[w.rng.IntN(len(inventory.Kinds))],
+		SPNs: make([]string, w.rng.IntN(3)),
+	}
+	if w.rng.IntN(5) == 0 {
+		o.Domain = "" // the domain comes from the DN
+	}
+	return o
+}
+
+// dn picks a DN a finding names: mostly an object's, some with no object.
+func (w *viewWorld) dn() string {
+	if len(w.objects) == 0 || w.rng.IntN(8) == 0 {
+		return fmt.Sprintf("CN=gone%d,DC=corp,DC=example,DC=test", w.rng.IntN(5))
+	}
+	return w.objects[w.rng.IntN(len(w.objects))].DN
+}
+
+func (w *viewWorld) newFinding(account string) audit.Finding {
+	f := audit.Finding{
+		Rule:     viewRules[w.rng.IntN(len(viewRules))],
+		Severity: audit.Severities[w.rng.IntN(len(audit.Severities))],
+		SPN:      viewSPNs[w.rng.IntN(len(viewSPNs))],
+		Message:  fmt.Sprintf("m%d", w.rng.IntN(3)),
+	}
+	switch {
+	case account != "":
+		f.Accounts = []string{account}
+		f.SPN = fmt.Sprintf("HTTP/flood%d", w.rng.IntN(1000))
+	default:
+		for range w.rng.IntN(4) {
+			f.Accounts = append(f.Accounts, w.dn())
+		}
+	}
+	if w.rng.IntN(40) != 0 {
+		// As audit.Run gives them (documentOf shares them); a few with
+		// nil lists make the document copy the findings.
+		f.Remediation, f.References = []string{}, []string{}
+		if f.Accounts == nil {
+			f.Accounts = []string{}
+		}
+	}
+	if w.rng.IntN(3) == 0 {
+		t := viewTimes[w.rng.IntN(len(viewTimes))]
+		f.FirstSeen = &t
+	}
+	if w.rng.IntN(3) == 0 {
+		t := viewTimes[w.rng.IntN(len(viewTimes))]
+		f.ChangedAt, f.ChangedOn = &t, []string{"dc1", "dc2"}[w.rng.IntN(2)]
+	}
+	return f
+}
+
+// poll changes the world as one poll and its audit might.
+func (w *viewWorld) poll() {
+	objects, findings := slices.Clone(w.objects), slices.Clone(w.findings)
+	for range w.rng.IntN(4) {
+		switch i := w.rng.IntN(len(objects) + 1); w.rng.IntN(7) {
+		case 0, 1:
+			objects = append(objects, w.newObject())
+		case 2:
+			if i < len(objects) {
+				objects = slices.Delete(objects, i, i+1)
+			}
+		case 3:
+			if i < len(objects) { // one more SPN: changed, same account
+				objects[i].SPNs = append(slices.Clone(objects[i].SPNs), "HTTP/more")
+				objects[i].USNChanged++
+			}
+		case 4:
+			if i < len(objects) { // renamed
+				objects[i].SAMAccountName += "r"
+			}
+		case 5:
+			if i < len(objects) { // read again: equal, nothing shared
+				o := &objects[i]
+				o.DN, o.SAMAccountName, o.GUID = strings.Clone(o.DN), strings.Clone(o.SAMAccountName), strings.Clone(o.GUID)
+			}
+		case 6:
+			if i < len(objects) { // another object with the same DN
+				o := w.newObject()
+				o.DN = objects[i].DN
+				objects = append(objects, o)
+			}
+		}
+	}
+	if w.sorted {
+		slices.SortStableFunc(objects, func(a, b inventory.Object) int { return compareObjects(&a, &b) })
+	}
+	w.objects = objects
+	for range w.rng.IntN(5) {
+		switch i := w.rng.IntN(len(findings) + 1); w.rng.IntN(7) {
+		case 0, 1:
+			findings = append(findings, w.newFinding(""))
+		case 2:
+			if i < len(findings) {
+				findings = slices.Delete(findings, i, i+1)
+			}
+		case 3: // many findings for one account
+			dn := w.dn()
+			for range w.rng.IntN(12) {
+				findings = append(findings, w.newFinding(dn))
+			}
+		case 4:
+			if i < len(findings) { // re-judged: new dates
+				findings[i] = w.newFinding("")
+			}
+		case 6:
+			if i < len(findings) { // the same finding, its remediation list nil or not
+				if findings[i].Remediation == nil {
+					findings[i].Remediation = []string{}
+				} else {
+					findings[i].Remediation = nil
+				}
+			}
+		case 5: // a flood account cleaned up
+			if i < len(findings) && len(findings[i].Accounts) == 1 {
+				dn := findings[i].Accounts[0]
+				findings = slices.DeleteFunc(findings, func(f audit.Finding) bool {
+					return len(f.Accounts) == 1 && f.Accounts[0] == dn && w.rng.IntN(2) == 0
+				})
+			}
+		}
+	}
+	if w.sorted || w.rng.IntN(2) == 0 {
+		slices.SortStableFunc(findings, func(a, b audit.Finding) int { return compareFindings(&a, &b) })
+	} else {
+		// Not the audit's order: the walk's pairing is still a diff.
+		w.rng.Shuffle(len(findings), func(i, j int) { findings[i], findings[j] = findings[j], findings[i] })
+	}
+	w.findings = findings
+}
+
+func (w *viewWorld) scan(started time.Time) (*inventory.Snapshot, audit.Result) {
+	snap := &inventory.Snapshot{
+		Started: started, Duration: time.Second, Objects: w.objects,
+		NamingContexts: []string{"DC=corp,DC=example,DC=test", "DC=emea,DC=corp,DC=example,DC=test"},
+		Directory: inventory.Directory{
+			Domains:        []string{"corp.example.test", "emea.corp.example.test"},
+			NetBIOSDomains: map[string]string{"corp.example.test": "CORP"},
+		},
+	}
+	return snap, audit.Result{Findings: w.findings, Suppressed: make([]audit.SuppressedFinding, len(w.findings)%3)}
+}
+
+// TestViewUpdateEqualsRebuilt derives each poll's view from the last one
+// (updated) over random sequences of polls (objects added, removed,
+// changed, renamed, read again, sharing a DN; findings added, removed,
+// re-dated, with nil lists or not, floods of one account and their
+// cleanup; paging rules; invalid UTF-8 SPNs; caps that the series cross
+// both ways; sorted and unsorted objects and findings) and checks it is
+// deep-equal to newSnapshotView's, index included, and that the index
+// gives what capSeries and datesOf give over every series.
+func TestViewUpdateEqualsRebuilt(t *testing.T) {
+	updates, rebuilds := 0, 0
+	crossings := map[bool]int{} // updates that set truncated (true) or cleared it
+	for trial := range 120 {
+		rng := rand.New(rand.NewPCG(uint64(trial), 17))
+		w := &viewWorld{rng: rng, sorted: trial%4 != 0}
+		order := newSeriesOrder()
+		maxInfo := []int{0, 1, 3, 8, 20, 1000}[trial%6]
+		clk := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		snap, res := w.scan(clk)
+		v := newSnapshotView(snap, res, clk, maxInfo, order)
+		for step := range 40 {
+			w.poll()
+			clk = clk.Add(time.Minute)
+			snap, res = w.scan(clk)
+			got := v.updated(snap, res, clk, maxInfo, order)
+			if got == nil {
+				rebuilds++
+				got = newSnapshotView(snap, res, clk, maxInfo, order)
+			} else {
+				updates++
+				if got.truncated != v.truncated {
+					crossings[got.truncated]++
+				}
+			}
+			want := newSnapshotView(snap, res, clk, maxInfo, order)
+			// The tops of two indexes may end at different series: both
+			// must begin the order and hold the kept series.
+			short, long := got.index.top, want.index.top
+			if len(short) > len(long) {
+				short, long = long, short
+			}
+			if !slices.Equal(short, long[:len(short)]) || len(got.index.top) < min(maxInfo, want.index.series) {
+				t.Fatalf("trial %d step %d: the updated index's top (%d) is not a long enough prefix of the rebuilt one's (%d)", trial, step, len(got.index.top), len(want.index.top))
+			}
+			gotTop := got.index.top
+			got.index.top = want.index.top
+			equal := reflect.DeepEqual(got, want)
+			got.index.top = gotTop
+			if !equal {
+				t.Fatalf("trial %d step %d (%d objects, %d findings, cap %d): updated view differs from the rebuilt one in %v:\n got info %v truncated %v names %v counts %v\nwant info %v truncated %v names %v counts %v",
+					trial, step, len(w.objects), len(w.findings), maxInfo, differingFields(got, want),
+					got.info, got.truncated, got.accountNames, got.findingCounts, want.info, want.truncated, want.accountNames, want.findingCounts)
+			}
+			checkIndexAgainstReference(t, want, res, order, maxInfo)
+			v = got
+		}
+	}
+	t.Logf("%d updates, %d rebuilds; the cap crossed upwards %d times, downwards %d", updates, rebuilds, crossings[true], crossings[false])
+	if crossings[true] == 0 || crossings[false] == 0 {
+		t.Errorf("the series crossed the cap upwards %d times, downwards %d: both must be exercised", crossings[true], crossings[false])
+	}
+	if updates < 3*rebuilds {
+		t.Errorf("%d updates for %d rebuilds: the update path is barely exercised", updates, rebuilds)
+	}
+}
+
+// checkIndexAgainstReference checks the view's capped series and dates
+// against capSeries and datesOf over every series.
+func checkIndexAgainstReference(t *testing.T, v *snapshotView, res audit.Result, order seriesOrder, maxInfo int) {
+	t.Helper()
+	info, truncated := order.capSeries(infoSeriesOf(res.Findings, v.accountNames), maxInfo)
+	if !slices.Equal(v.info, info) || v.truncated != truncated {
+		t.Fatalf("index series %v (truncated %v), capSeries %v (truncated %v)", v.info, v.truncated, info, truncated)
+	}
+	all := datesOf(res.Findings, v.accountNames)
+	for _, s := range info {
+		d, ok := all[s]
+		if got, gotOK := v.dates[s]; ok != gotOK || d != got {
+			t.Fatalf("dates of %v: %v, datesOf %v", s, got, d)
+		}
+	}
+	if len(v.dates) > len(info) {
+		t.Fatalf("%d dates for %d kept series", len(v.dates), len(info))
+	}
+}
+
+// differingFields names the parts of the views (and of their indexes) that
+// differ.
+func differingFields(a, b *snapshotView) []string {
+	parts := map[string][2]any{
+		"document": {a.document, b.document}, "spns": {a.spns, b.spns}, "expired": {a.expiredSuppressions, b.expiredSuppressions},
+		"objectsByKind": {a.objectsByKind, b.objectsByKind}, "objectsByNC": {a.objectsByNC, b.objectsByNC},
+		"findingCounts": {a.findingCounts, b.findingCounts}, "info": {a.info, b.info}, "truncated": {a.truncated, b.truncated},
+		"dates": {a.dates, b.dates}, "accountNames": {a.accountNames, b.accountNames}, "inputs": {a.inputs, b.inputs},
+		"index.groups": {a.index.groups, b.index.groups}, "index.singles": {a.index.singles, b.index.singles}, "index.top": {a.index.top, b.index.top}, "index.series": {a.index.series, b.index.series},
+		"index.dnRefs": {a.index.dnRefs, b.index.dnRefs}, "index.objectsSorted": {a.index.objectsSorted, b.index.objectsSorted}, "index.findingsSorted": {a.index.findingsSorted, b.index.findingsSorted},
+		"index.objects": {a.index.objects, b.index.objects}, "index.findings": {a.index.findings, b.index.findings},
+	}
+	var out []string
+	for name, p := range parts {
+		if !reflect.DeepEqual(p[0], p[1]) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestStoreUpdatesViewOfChangedPoll: the store derives the view of a poll
+// that changed an object and a finding from the published one (the index
+// moves into it) and the result is the view built afresh; a full scan and a
+// poll with another directory are built afresh.
+func TestStoreUpdatesViewOfChangedPoll(t *testing.T) {
+	clk := newClock()
+	s := newTestStore(clk, 3)
+	first := farmResult(inventory.IncrementalScan, clk.Now())
+	succeed(s, first)
+	before := s.load().snapshot
+
+	clk.Advance(time.Minute)
+	snap := *first.Snapshot
+	snap.Started = clk.Now()
+	snap.Objects = slices.Clone(snap.Objects)
+	snap.Objects[0].SPNs = append(slices.Clone(snap.Objects[0].SPNs), "HTTP/added")
+	findings := slices.Clone(first.Result.Findings)
+	findings = findings[1:]
+	next := scanResult{Mode: inventory.IncrementalScan, Snapshot: &snap, Result: audit.Result{Findings: findings}}
+	succeed(s, next)
+	got := s.load().snapshot
+	if got.index != before.index {
+		t.Error("the view of a poll that changed one object was built afresh, not updated")
+	}
+	want := newSnapshotView(next.Snapshot, next.Result, clk.Now(), 3, s.order)
+	if !slices.Equal(got.index.top, want.index.top) {
+		t.Errorf("top %v, want %v", got.index.top, want.index.top)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("updated view differs from one built afresh in %v", differingFields(got, want))
+	}
+
+	clk.Advance(time.Minute)
+	full := scanResult{Mode: inventory.FullScan, Snapshot: &snap, Result: audit.Result{Findings: slices.Clone(findings)}}
+	succeed(s, full)
+	if s.load().snapshot.index == got.index {
+		t.Error("the view of a full scan was updated, not built afresh (it would keep the last scan's strings)")
+	}
+	got = s.load().snapshot
+
+	clk.Advance(time.Minute)
+	other := snap
+	other.Directory.NetBIOSDomains = map[string]string{"corp.example.test": "OTHER"}
+	succeed(s, scanResult{Mode: inventory.IncrementalScan, Snapshot: &other, Result: next.Result})
+	if s.load().snapshot.index == got.index {
+		t.Error("the view of a poll with another directory was updated, not built afresh")
+	}
+}
