@@ -43,7 +43,7 @@ the check could not run.`,
     setspn -S MSSQLSvc/sql01.corp.example.test:1433 CORP\svc_sql`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, args []string) error {
-			defer batchGC()() // one-shot: the collector waits (gc.go)
+			defer src.batchGC()() // one-shot LDIF read: the collector waits (gc.go)
 			f, err := report.ParseFormat(format, checkFormats)
 			if err != nil {
 				return err

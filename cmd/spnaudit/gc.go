@@ -22,6 +22,19 @@ var batch struct {
 	limit   int64 // GOMEMLIMIT before
 }
 
+// batchGC is batchGC() for a command reading an LDIF export, and nothing
+// for one reading the directory. A live read is paced by the DC, not by the
+// client's CPU (docs/performance.md, "Live"), and holds the responses'
+// buffers only a page at a time: without collection its garbage piled up
+// to 320 MiB for `inventory` and 500 MiB for `scan` of a 20,000-object
+// domain (against 60 to 75 MiB collected), for no time saved.
+func (s *source) batchGC() (restore func()) {
+	if s.ldif == "" {
+		return func() {}
+	}
+	return batchGC()
+}
+
 // batchGC sets the collector for a one-shot command (scan, inventory, check)
 // and returns the function that restores it. Such a command reads the
 // inventory, audits it and exits: nearly all it allocates stays live until

@@ -59,3 +59,25 @@ func TestBatchGC(t *testing.T) {
 	}
 	restore()
 }
+
+// TestBatchGCOnlyForLDIF: a live read keeps the collector (its garbage piles
+// up otherwise, for no time saved: gc.go); an LDIF read turns it off.
+func TestBatchGCOnlyForLDIF(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	percent, limit := gcSettings()
+	for _, tc := range []struct {
+		ldif string
+		off  bool
+	}{{"", false}, {"dump.ldf", true}, {"-", true}} {
+		restore := (&source{ldif: tc.ldif}).batchGC()
+		p, _ := gcSettings()
+		restore()
+		if (p == -1) != tc.off {
+			t.Errorf("--ldif %q: GOGC %d during the command, want off %v", tc.ldif, p, tc.off)
+		}
+		if p, l := gcSettings(); p != percent || l != limit {
+			t.Errorf("--ldif %q: after: GOGC %d, limit %d; want %d, %d", tc.ldif, p, l, percent, limit)
+		}
+	}
+}

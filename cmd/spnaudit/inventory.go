@@ -42,7 +42,7 @@ context; it is never written when stderr is not a terminal, nor with --quiet.`,
   spnaudit inventory --ldif dump.ldif`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			defer batchGC()() // one-shot: the collector waits (gc.go)
+			defer src.batchGC()() // one-shot LDIF read: the collector waits (gc.go)
 			f, err := report.ParseFormat(format, report.InventoryFormats)
 			if err != nil {
 				return err

@@ -51,7 +51,7 @@ settings matter.`,
   spnaudit scan --ldif dump.ldf`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			defer batchGC()() // one-shot: the collector waits (gc.go)
+			defer src.batchGC()() // one-shot LDIF read: the collector waits (gc.go)
 			f, err := report.ParseFormat(format, report.FindingsFormats)
 			if err != nil {
 				return err
