@@ -31,8 +31,29 @@ func FoldRune(r rune) rune {
 
 // CompareFold orders strings by their folded forms (FoldRune, rune by rune),
 // without allocating: CompareFold(a, b) == 0 exactly when
-// strings.EqualFold(a, b).
+// strings.EqualFold(a, b). It folds only past the bytes a and b share:
+// sibling DNs share most of theirs (checking that 100,000 objects are
+// sorted spent 12 ms folding them, issue 9). The cut is where both go on
+// with a byte that starts a rune however the bytes before decode (ASCII or
+// a leading byte: UTF-8 decoding, valid or not, never reads one as a
+// continuation), so the shared bytes fold alike on both sides.
 func CompareFold(a, b string) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	for i > 0 && (continuation(a, i) || continuation(b, i)) {
+		i--
+	}
+	return compareFoldRunes(a[i:], b[i:])
+}
+
+// continuation reports whether s[i] is a UTF-8 continuation byte.
+func continuation(s string, i int) bool { return i < len(s) && s[i]&0xC0 == 0x80 }
+
+// compareFoldRunes is CompareFold from the first rune on.
+func compareFoldRunes(a, b string) int {
 	for a != "" && b != "" {
 		ra, na := nextFolded(a)
 		rb, nb := nextFolded(b)
