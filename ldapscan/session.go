@@ -218,20 +218,31 @@ func referralURLs(err error) ([]string, bool) {
 func (s *session) pagedSearch(ctx context.Context, req *ldap.SearchRequest, pageSize uint32, refs *referrals, onPage func([]*ldap.Entry) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make(chan []*ldap.Entry) // unbuffered: one page converted while the next is read
+	return convertWhileReading(cancel, func(pages chan<- []*ldap.Entry) error {
+		return s.readPages(ctx, req, pageSize, refs, pages)
+	}, onPage)
+}
+
+// convertWhileReading runs read, which sends pages, while convert takes them
+// in order on another goroutine: one page converted while the next is read
+// (the channel is unbuffered). A failed convert cancels the read (whose
+// context cancel ends) and its error wins: it is about an earlier page than
+// the read's.
+func convertWhileReading[P any](cancel context.CancelFunc, read func(chan<- P) error, convert func(P) error) error {
+	pages := make(chan P)
 	handled := make(chan error, 1)
 	go func() {
 		var err error
 		for page := range pages {
 			if err == nil {
-				if err = onPage(page); err != nil {
+				if err = convert(page); err != nil {
 					cancel() // stop reading pages nobody will convert
 				}
 			}
 		}
 		handled <- err
 	}()
-	err := s.readPages(ctx, req, pageSize, refs, pages)
+	err := read(pages)
 	close(pages)
 	if perr := <-handled; perr != nil {
 		return perr

@@ -45,33 +45,16 @@ func (s *session) searchRecords(ctx context.Context, req *ldap.SearchRequest, pa
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make(chan [][]byte) // unbuffered: one page converted while the next is read
-	handled := make(chan error, 1)
-	go func() {
-		var err error
-		decoders := newPageDecoders()
-		for page := range pages {
-			if err != nil {
-				continue
-			}
-			var recs []*record
-			if recs, err = decoders.decode(page); err != nil {
-				err = fmt.Errorf("search %q: malformed entry: %w", req.BaseDN, err)
-			} else {
-				err = onPage(recs)
-			}
-			if err != nil {
-				cancel() // stop reading pages nobody will convert
-			}
+	decoders := newPageDecoders()
+	return convertWhileReading(cancel, func(pages chan<- [][]byte) error {
+		return s.readWirePages(ctx, req, pageSize, refs, pages)
+	}, func(page [][]byte) error {
+		recs, err := decoders.decode(page)
+		if err != nil {
+			return fmt.Errorf("search %q: malformed entry: %w", req.BaseDN, err)
 		}
-		handled <- err
-	}()
-	err := s.readWirePages(ctx, req, pageSize, refs, pages)
-	close(pages)
-	if perr := <-handled; perr != nil {
-		return perr
-	}
-	return err
+		return onPage(recs)
+	})
 }
 
 // readWirePages sends the pages of req, each as the entries' raw messages,
