@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"cmp"
+	"math/bits"
 	"runtime"
 	"slices"
 	"strings"
@@ -20,24 +22,40 @@ type hashedRef struct {
 	ref  spnRef
 }
 
-// radixSortByHash is a stable LSD radix sort on the 64-bit hash, 16 bits per
-// pass, so entries with equal hashes keep their insertion order.
+// radixSortByHash sorts entries by hash, stably: entries with equal hashes
+// keep their insertion order.
 func radixSortByHash(entries []hashedRef) {
+	if sorted := sortedByHash(entries); len(entries) > insertionSortMax {
+		copy(entries, sorted) // a new array
+	}
+}
+
+// sortedByHash returns entries sorted by hash, stably: up to
+// insertionSortMax entries in place, more in a new array (entries is left
+// as it was), so that a caller that can take either saves a copy of every
+// entry.
+//
+// One radix pass on the top bits of the hash (up to 16; about 16 entries a
+// bucket) puts every entry in its bucket, then each bucket, small since the
+// hashes are uniform, is insertion-sorted on the whole hash. Four 16-bit
+// LSD passes before cost three times as much (issue 9): each pass
+// scattered every entry to a random place.
+func sortedByHash(entries []hashedRef) []hashedRef {
+	n := len(entries)
+	if n <= insertionSortMax {
+		insertionSortByHash(entries)
+		return entries
+	}
+	digit := min(16, max(1, bits.Len(uint(n))-4))
+	shift := 64 - uint(digit)
+	buckets := 1 << digit
 	// Each pass is shared by the cores (issue 9): every worker counts the
 	// digits of its own segment, then scatters it to the places the counts
-	// of the segments before it leave, so the sort stays stable.
+	// of the segments before it leave, so the scatter stays stable; then
+	// each worker sorts a run of buckets.
 	workers := 1
-	if len(entries) >= parallelSortMin {
+	if n >= parallelSortMin {
 		workers = min(runtime.GOMAXPROCS(0), 8)
-	}
-	tmp := make([]hashedRef, len(entries))
-	src, dst := entries, tmp
-	counts := make([][]int, workers)
-	for w := range counts {
-		counts[w] = make([]int, 1<<16)
-	}
-	segment := func(w int) []hashedRef {
-		return src[len(src)*w/workers : len(src)*(w+1)/workers]
 	}
 	each := func(fn func(w int)) {
 		if workers == 1 {
@@ -50,33 +68,70 @@ func radixSortByHash(entries []hashedRef) {
 		}
 		wg.Wait()
 	}
-	for shift := uint(0); shift < 64; shift += 16 {
-		each(func(w int) {
-			c := counts[w]
-			clear(c)
-			for _, e := range segment(w) {
-				c[uint16(e.hash>>shift)]++
-			}
-		})
-		pos := 0
-		for d := range 1 << 16 {
-			for w := range workers {
-				c := counts[w][d]
-				counts[w][d] = pos
-				pos += c
+	src, dst := entries, make([]hashedRef, n)
+	segment := func(w int) []hashedRef { return src[n*w/workers : n*(w+1)/workers] }
+	counts := make([][]int, workers)
+	each(func(w int) {
+		c := make([]int, buckets)
+		for _, e := range segment(w) {
+			c[e.hash>>shift]++
+		}
+		counts[w] = c
+	})
+	// starts[d] is where bucket d begins in dst.
+	starts := make([]int, buckets+1)
+	pos := 0
+	for d := range buckets {
+		starts[d] = pos
+		for w := range workers {
+			c := counts[w][d]
+			counts[w][d] = pos
+			pos += c
+		}
+	}
+	starts[buckets] = n
+	each(func(w int) {
+		c := counts[w]
+		for _, e := range segment(w) {
+			d := e.hash >> shift
+			dst[c[d]] = e
+			c[d]++
+		}
+	})
+	each(func(w int) {
+		// Worker w sorts the buckets that start in its share of dst.
+		from, to := n*w/workers, n*(w+1)/workers
+		d, _ := slices.BinarySearch(starts[:buckets], from)
+		for ; d < buckets && starts[d] < to; d++ {
+			if b := dst[starts[d]:starts[d+1]]; len(b) > insertionSortMax {
+				sortStableByHash(b)
+			} else {
+				insertionSortByHash(b)
 			}
 		}
-		each(func(w int) {
-			c := counts[w]
-			for _, e := range segment(w) {
-				d := uint16(e.hash >> shift)
-				dst[c[d]] = e
-				c[d]++
-			}
-		})
-		src, dst = dst, src
+	})
+	return dst
+}
+
+// insertionSortMax is the size up to which a bucket is insertion-sorted;
+// a larger one (many equal or clustered hashes) is sorted by merging.
+const insertionSortMax = 64
+
+// insertionSortByHash sorts a few entries by hash, stably.
+func insertionSortByHash(b []hashedRef) {
+	for i := 1; i < len(b); i++ {
+		e := b[i]
+		j := i
+		for ; j > 0 && b[j-1].hash > e.hash; j-- {
+			b[j] = b[j-1]
+		}
+		b[j] = e
 	}
-	// An even number of passes leaves the result in entries.
+}
+
+// sortStableByHash sorts entries by hash, stably, whatever their number.
+func sortStableByHash(b []hashedRef) {
+	slices.SortStableFunc(b, func(x, y hashedRef) int { return cmp.Compare(x.hash, y.hash) })
 }
 
 // parallelSortMin is the number of entries from which radixSortByHash

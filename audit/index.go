@@ -196,7 +196,7 @@ func (ix *index) indexComputers() {
 			}
 		}
 	}
-	radixSortByHash(ix.computers)
+	ix.computers = sortedByHash(ix.computers)
 }
 
 // additionalNames returns a computer's msDS-AdditionalDnsHostName values and
