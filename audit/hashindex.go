@@ -35,11 +35,13 @@ func radixSortByHash(entries []hashedRef) {
 // as it was), so that a caller that can take either saves a copy of every
 // entry.
 //
-// One radix pass on the top bits of the hash (up to 16; about 16 entries a
-// bucket) puts every entry in its bucket, then each bucket, small since the
-// hashes are uniform, is insertion-sorted on the whole hash. Four 16-bit
-// LSD passes before cost three times as much (issue 9): each pass
-// scattered every entry to a random place.
+// Two radix passes on the top bits of the hash (up to 16 in all; about 16
+// entries a bucket) put every entry in its bucket, then each bucket, small
+// since the hashes are uniform, is insertion-sorted on the whole hash. The
+// first pass scatters to at most 256 places, so its writes stream (a
+// 65,536-way scatter missed the TLB on nearly every write); the second
+// sorts each first-pass bucket, which fits in the cache, on the next bits.
+// Four 16-bit LSD passes before cost three times as much (issue 9).
 func sortedByHash(entries []hashedRef) []hashedRef {
 	n := len(entries)
 	if n <= insertionSortMax {
@@ -47,8 +49,9 @@ func sortedByHash(entries []hashedRef) []hashedRef {
 		return entries
 	}
 	digit := min(16, max(1, bits.Len(uint(n))-4))
-	shift := 64 - uint(digit)
-	buckets := 1 << digit
+	digit1 := min(8, digit)
+	shift := 64 - uint(digit1)
+	buckets := 1 << digit1
 	// Each pass is shared by the cores (issue 9): every worker counts the
 	// digits of its own segment, then scatters it to the places the counts
 	// of the segments before it leave, so the scatter stays stable; then
@@ -102,15 +105,59 @@ func sortedByHash(entries []hashedRef) []hashedRef {
 		// Worker w sorts the buckets that start in its share of dst.
 		from, to := n*w/workers, n*(w+1)/workers
 		d, _ := slices.BinarySearch(starts[:buckets], from)
+		var scratch []hashedRef
+		var sub []int
+		if digit > digit1 {
+			sub = make([]int, 1<<(digit-digit1))
+		}
 		for ; d < buckets && starts[d] < to; d++ {
-			if b := dst[starts[d]:starts[d+1]]; len(b) > insertionSortMax {
-				sortStableByHash(b)
-			} else {
-				insertionSortByHash(b)
-			}
+			scratch = sortBucket(dst[starts[d]:starts[d+1]], shift-uint(digit-digit1), sub, scratch)
 		}
 	})
 	return dst
+}
+
+// sortBucket sorts, stably by hash, a bucket whose hashes agree above
+// shift+log2(len(counts)) bits: one pass on the len(counts) values of the
+// bits from shift (none when counts is empty), then insertion sorts. It
+// returns scratch, grown to the bucket's size when it was smaller.
+func sortBucket(b []hashedRef, shift uint, counts []int, scratch []hashedRef) []hashedRef {
+	switch {
+	case len(b) <= insertionSortMax:
+		insertionSortByHash(b)
+		return scratch
+	case len(counts) == 0 || len(b) > 1<<16:
+		// A bucket this large means clustered hashes, not uniform ones.
+		sortStableByHash(b)
+		return scratch
+	}
+	scratch = append(scratch[:0], b...)
+	mask := uint64(len(counts) - 1)
+	clear(counts)
+	for _, e := range scratch {
+		counts[e.hash>>shift&mask]++
+	}
+	pos := 0
+	for d, c := range counts {
+		counts[d] = pos
+		pos += c
+	}
+	for _, e := range scratch {
+		d := e.hash >> shift & mask
+		b[counts[d]] = e
+		counts[d]++
+	}
+	// counts[d] is now where sub-bucket d ends.
+	start := 0
+	for _, end := range counts {
+		if sb := b[start:end]; len(sb) > insertionSortMax {
+			sortStableByHash(sb)
+		} else {
+			insertionSortByHash(sb)
+		}
+		start = end
+	}
+	return scratch
 }
 
 // insertionSortMax is the size up to which a bucket is insertion-sorted;

@@ -17,6 +17,7 @@ func TestRadixSortByHashIsStableSort(t *testing.T) {
 		"top-clusters": func() uint64 { return rng.Uint64N(4)<<62 | rng.Uint64N(1<<20) },
 		"low-only":     func() uint64 { return rng.Uint64N(1 << 16) },
 		"few":          func() uint64 { return rng.Uint64N(8) * 0x9E3779B97F4A7C15 },
+		"top-repeats":  func() uint64 { return rng.Uint64N(1<<10) << 54 },
 	}
 	for name, hash := range shapes {
 		for _, n := range []int{0, 1, 2, insertionSortMax, insertionSortMax + 1, 5000, parallelSortMin + 3, 4*parallelSortMin + 1} {
