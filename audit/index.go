@@ -129,12 +129,17 @@ func (ix *index) indexSPNs(count int) {
 	// visit runs on several cores: each call writes its own SPN's flags.
 	ix.spns = newSPNTable(ix.objs, int(n), looseHash, func(obj, j int, raw string) {
 		var f spnFlag
-		spn, problems := ParseSPN(raw)
+		host, plain := plainHost(raw)
+		malformed := false
+		if !plain {
+			spn, problems := ParseSPN(raw)
+			host, malformed = spn.Host, problems != nil
+		}
 		o := &ix.objs[obj]
 		switch {
-		case problems != nil:
+		case malformed:
 			f = spnMalformed
-		case o.Kind == inventory.KindComputer && namesComputer(o, spn.Host):
+		case o.Kind == inventory.KindComputer && namesComputer(o, host):
 			f = spnOwnName
 		}
 		ix.spnFlags[int(ix.spnStart[obj])+j] = f
