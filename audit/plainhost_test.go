@@ -58,3 +58,17 @@ func FuzzPlainHost(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw string) { checkPlainHost(t, raw) })
 }
+
+// BenchmarkPlainHost against BenchmarkParseSPNPlain: what indexSPNs saves
+// on each of the realistic export's computer SPNs.
+func BenchmarkPlainHost(b *testing.B) {
+	for b.Loop() {
+		plainHost("RestrictedKrbHost/SRV012345.corp.example.test")
+	}
+}
+
+func BenchmarkParseSPNPlain(b *testing.B) {
+	for b.Loop() {
+		ParseSPN("RestrictedKrbHost/SRV012345.corp.example.test")
+	}
+}
