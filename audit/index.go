@@ -270,6 +270,11 @@ func (ix *index) machines(host string, buf []int32) []int32 {
 // or its NetBIOS name qualified with its domain (for computers without
 // dNSHostName).
 func namesComputer(m *inventory.Object, host string) bool {
+	// The common case first, exact (as computers register their SPNs):
+	// it implies the EqualFold comparisons below (issue 9).
+	if netbios, dnsName := computerNames(m); host != "" && (host == dnsName || host == netbios) {
+		return true
+	}
 	for _, n := range m.AdditionalDNSHostNames() {
 		if strings.EqualFold(host, strings.TrimSuffix(n, ".")) {
 			return true
