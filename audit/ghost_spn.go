@@ -65,6 +65,9 @@ func ghostBlind(ix *index) (Finding, bool) {
 // eachGhost calls fn for every SPN whose host is unknown.
 func eachGhost(ix *index, fn func(o *inventory.Object, raw string, spn SPN)) {
 	for i := range ix.objs {
+		if ix.objFlags[i]&objAnyOther == 0 {
+			continue // every SPN malformed or the computer's own name
+		}
 		o := &ix.objs[i]
 		krbtgt := -1 // isKrbtgt(o) once asked: it reads the name, another cache line per object (issue 9)
 		for j, raw := range o.SPNs {

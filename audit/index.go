@@ -37,6 +37,9 @@ type index struct {
 	// of Objects[i].SPNs[j] are spnFlags[spnStart[i]+j].
 	spnFlags []spnFlag
 	spnStart []int32
+	// objFlags sums up spnFlags per object, so that rules skip an object
+	// none of whose SPNs concerns them without reading them (issue 9).
+	objFlags []objFlag
 	// aliasTarget maps a folded service class to the folded class it is an
 	// alias of in sPNMappings ("HTTP" -> "HOST").
 	aliasTarget map[string]string
@@ -116,6 +119,13 @@ const (
 	spnOwnName                       // a computer's SPN for one of its own names
 )
 
+type objFlag uint8
+
+const (
+	objAnyMalformed objFlag = 1 << iota // some SPN is spnMalformed
+	objAnyOther                         // some SPN is neither spnMalformed nor spnOwnName
+)
+
 // indexSPNs builds the SPN table and classifies every SPN in the same pass.
 func (ix *index) indexSPNs(count int) {
 	ix.spnStart = make([]int32, len(ix.objs)+1)
@@ -126,7 +136,9 @@ func (ix *index) indexSPNs(count int) {
 	}
 	ix.spnStart[len(ix.objs)] = n
 	ix.spnFlags = make([]spnFlag, n)
-	// visit runs on several cores: each call writes its own SPN's flags.
+	ix.objFlags = make([]objFlag, len(ix.objs))
+	// visit runs on several cores: each call writes its own SPN's flags,
+	// and its object's, whose SPNs are all visited by one core.
 	ix.spns = newSPNTable(ix.objs, int(n), looseHash, func(obj, j int, raw string) {
 		var f spnFlag
 		host, plain := plainHost(raw)
@@ -143,6 +155,12 @@ func (ix *index) indexSPNs(count int) {
 			f = spnOwnName
 		}
 		ix.spnFlags[int(ix.spnStart[obj])+j] = f
+		switch f {
+		case spnMalformed:
+			ix.objFlags[obj] |= objAnyMalformed
+		case 0:
+			ix.objFlags[obj] |= objAnyOther
+		}
 	})
 }
 
