@@ -40,6 +40,8 @@ type index struct {
 	// objFlags sums up spnFlags per object, so that rules skip an object
 	// none of whose SPNs concerns them without reading them (issue 9).
 	objFlags []objFlag
+	// objSummary answers the rules' first questions per object.
+	objSummary []objSummary
 	// aliasTarget maps a folded service class to the folded class it is an
 	// alias of in sPNMappings ("HTTP" -> "HOST").
 	aliasTarget map[string]string
@@ -119,6 +121,51 @@ const (
 	spnOwnName                       // a computer's SPN for one of its own names
 )
 
+// objSummary holds the answers to the questions most rules ask of every
+// object first, so that their passes skip the objects they cannot report
+// on by reading one byte each instead of the object (312 bytes, several
+// cache lines; issue 9).
+type objSummary uint8
+
+const (
+	sumUser                 objSummary = 1 << iota // Kind == KindUser
+	sumComputer                                    // Kind == KindComputer
+	sumEnabled                                     // Enabled()
+	sumSPNs                                        // len(SPNs) > 0
+	sumDelegatesTo                                 // len(AllowedToDelegateTo) > 0
+	sumActOnBehalf                                 // len(AllowedToActOnBehalf) > 0
+	sumTrustedForDelegation                        // UACTrustedForDelegation, not a DC
+)
+
+func summarize(o *inventory.Object) objSummary {
+	var s objSummary
+	switch o.Kind {
+	case inventory.KindUser:
+		s |= sumUser
+	case inventory.KindComputer:
+		s |= sumComputer
+	}
+	if o.Enabled() {
+		s |= sumEnabled
+	}
+	if len(o.SPNs) > 0 {
+		s |= sumSPNs
+	}
+	if len(o.AllowedToDelegateTo) > 0 {
+		s |= sumDelegatesTo
+	}
+	if len(o.AllowedToActOnBehalf) > 0 {
+		s |= sumActOnBehalf
+	}
+	if o.UserAccountControl&inventory.UACTrustedForDelegation != 0 && !o.IsDC() {
+		s |= sumTrustedForDelegation
+	}
+	return s
+}
+
+// has reports whether object i has every property in want.
+func (ix *index) has(i int, want objSummary) bool { return ix.objSummary[i]&want == want }
+
 type objFlag uint8
 
 const (
@@ -192,10 +239,13 @@ func parseSPNMappings(values []string) map[string]string {
 
 func (ix *index) indexComputers() {
 	n := 0
+	ix.objSummary = make([]objSummary, len(ix.objs))
 	for i := range ix.objs {
-		if ix.objs[i].Kind == inventory.KindComputer {
+		o := &ix.objs[i]
+		if o.Kind == inventory.KindComputer {
 			n++
 		}
+		ix.objSummary[i] = summarize(o)
 	}
 	ix.computers = make([]hashedRef, 0, n)
 	for i := range ix.objs {

@@ -42,6 +42,9 @@ func (missingAESKeys) Severities() []Severity {
 func (missingAESKeys) Check(ix *index) []Finding {
 	var out []Finding
 	for i := range ix.objs {
+		if !ix.has(i, sumSPNs) {
+			continue
+		}
 		o := &ix.objs[i]
 		if len(o.SPNs) == 0 {
 			continue

@@ -32,6 +32,9 @@ func (weakEncryption) Severities() []Severity {
 func (weakEncryption) Check(ix *index) []Finding {
 	var out []Finding
 	for i := range ix.objs {
+		if !ix.has(i, sumEnabled|sumSPNs) {
+			continue
+		}
 		o := &ix.objs[i]
 		if !o.Enabled() || len(o.SPNs) == 0 {
 			continue
