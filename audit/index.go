@@ -42,6 +42,9 @@ type index struct {
 	objFlags []objFlag
 	// objSummary answers the rules' first questions per object.
 	objSummary []objSummary
+	// anyDated: some object has SPNChanged; without one, dateFindings
+	// dates nothing and Run skips its walk (issue 9).
+	anyDated bool
 	// aliasTarget maps a folded service class to the folded class it is an
 	// alias of in sPNMappings ("HTTP" -> "HOST").
 	aliasTarget map[string]string
@@ -246,6 +249,7 @@ func (ix *index) indexComputers() {
 			n++
 		}
 		ix.objSummary[i] = summarize(o)
+		ix.anyDated = ix.anyDated || !o.SPNChanged.IsZero()
 	}
 	ix.computers = make([]hashedRef, 0, n)
 	for i := range ix.objs {
