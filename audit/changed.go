@@ -13,10 +13,16 @@ import (
 // moment the admin's outage began. Accounts the snapshot does not hold
 // (a delegation target that does not exist) have no date.
 func dateFindings(snap *inventory.Snapshot, fs []Finding) {
-	byDN := make(map[string]*inventory.Object, len(snap.Objects))
+	// The map is made at the first dated object: an export without
+	// replication metadata (ldifde's) dates none, and a map sized for every
+	// object cost more than the rest of the function (issue 9).
+	var byDN map[string]*inventory.Object
 	for i := range snap.Objects {
 		o := &snap.Objects[i]
 		if !o.SPNChanged.IsZero() {
+			if byDN == nil {
+				byDN = make(map[string]*inventory.Object, len(snap.Objects)-i)
+			}
 			byDN[strings.ToLower(o.DN)] = o
 		}
 	}

@@ -32,6 +32,9 @@ func (constrainedDelegation) Severities() []Severity {
 func (constrainedDelegation) Check(ix *index) []Finding {
 	var out []Finding
 	for i := range ix.objs {
+		if !ix.has(i, sumEnabled|sumDelegatesTo) {
+			continue // delegates(o) is false
+		}
 		o := &ix.objs[i]
 		if !delegates(o) {
 			continue

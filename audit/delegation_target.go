@@ -38,6 +38,9 @@ func (delegationTarget) Severities() []Severity {
 func (delegationTarget) Check(ix *index) []Finding {
 	var out []Finding
 	for i := range ix.objs {
+		if !ix.has(i, sumEnabled|sumDelegatesTo) {
+			continue // delegates(o) is false
+		}
 		o := &ix.objs[i]
 		if !delegates(o) {
 			continue

@@ -17,6 +17,9 @@ func (disabledAccountSPN) Severities() []Severity { return []Severity{SeverityLo
 func (disabledAccountSPN) Check(ix *index) []Finding {
 	var out []Finding
 	for i := range ix.objs {
+		if !ix.has(i, sumSPNs) || ix.has(i, sumEnabled) {
+			continue
+		}
 		o := &ix.objs[i]
 		if o.Enabled() || isKrbtgt(o) || len(o.SPNs) == 0 {
 			continue

@@ -187,7 +187,9 @@ func Run(snap *inventory.Snapshot, cfg Config) Result {
 	ix := newIndex(snap, cfg)
 	all := checkAll(ix)
 	normalize(all)
-	dateFindings(snap, all) // changed.go
+	if ix.anyDated {
+		dateFindings(snap, all) // changed.go
+	}
 	sortFindings(all)
 	return applySuppressions(ix, all, compileSuppressions(cfg.Ignore))
 }

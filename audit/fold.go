@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"math/bits"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -145,28 +146,90 @@ func hiragana(r rune) rune {
 	return r
 }
 
-// looseHash is foldHash(looseKey(s)): for ASCII s, where the key is the
-// case fold, the same FNV-1a loop as foldHash in one pass, without building
-// the key.
+// looseHash is the hash of looseKey(s): looseEqual values have equal
+// hashes. For ASCII s, whose key is the case fold, it hashes s itself,
+// folding eight bytes at a time, without building the key; the hash of any
+// string upper-cases its ASCII letters, so an ASCII value and its key hash
+// alike. Eight bytes take one 64x64->128-bit multiply where FNV-1a took
+// eight dependent ones (issue 9: hashing the realistic export's 1M SPNs was
+// a sixth of the audit).
 func looseHash(s string) uint64 {
-	h := uint64(fnvOffset64)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			return looseHashSlow(s)
-		}
-		if 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		h = (h ^ uint64(c)) * fnvPrime64
+	if h, ok := wordHash(s, true); ok {
+		return h
 	}
+	return looseHashSlow(s)
+}
+
+// looseHashSlow is kept out of line so the ASCII path stays tight.
+//
+//go:noinline
+func looseHashSlow(s string) uint64 {
+	h, _ := wordHash(looseKey(s), false)
 	return h
 }
 
-// looseHashSlow is kept out of line so the ASCII loop stays tight.
-//
-//go:noinline
-func looseHashSlow(s string) uint64 { return foldHash(looseKey(s)) }
+const (
+	wordHashSeed = 0x243f6a8885a308d3
+	wordHashMul  = 0x9e3779b97f4a7c15
+	wordHashEnd  = 0xbf58476d1ce4e5b9
+	bytes7F      = 0x7f7f7f7f7f7f7f7f
+	bytes80      = 0x8080808080808080
+)
+
+// wordHash hashes s eight bytes at a time with its ASCII letters
+// upper-cased; with asciiOnly, it gives up (false) at the first byte
+// outside ASCII.
+func wordHash(s string, asciiOnly bool) (uint64, bool) {
+	n := len(s)
+	h := wordHashSeed ^ uint64(n)
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		w := load8(s[i:])
+		if asciiOnly && w&bytes80 != 0 {
+			return 0, false
+		}
+		h = wordMix(h, upperASCII8(w))
+	}
+	if i < n {
+		var w uint64
+		if n >= 8 {
+			w = load8(s[n-8:]) // the last eight bytes, overlapping the ones before
+		} else {
+			for j := n - 1; j >= i; j-- {
+				w = w<<8 | uint64(s[j])
+			}
+		}
+		if asciiOnly && w&bytes80 != 0 {
+			return 0, false
+		}
+		h = wordMix(h, upperASCII8(w))
+	}
+	return wordMix(h, wordHashEnd), true
+}
+
+// wordMix folds w into h: the high and low halves of (h^w) times an odd
+// constant, xored (wyhash's mixing step).
+func wordMix(h, w uint64) uint64 {
+	hi, lo := bits.Mul64(h^w, wordHashMul)
+	return hi ^ lo
+}
+
+// load8 reads s[0:8] little-endian (the compiler makes it one load).
+func load8(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// upperASCII8 upper-cases the ASCII letters among the eight bytes of w and
+// leaves every other byte: a byte is a-z when its low seven bits plus 0x1F
+// reach 0x80 and plus 0x05 do not, and its high bit is clear (the sums of
+// seven-bit values do not carry into the next byte).
+func upperASCII8(w uint64) uint64 {
+	x := w & bytes7F
+	lower := (x + 0x1f1f1f1f1f1f1f1f) &^ (x + 0x0505050505050505) &^ w & bytes80
+	return w - lower>>2
+}
 
 // looseEqual reports whether Windows treats a and b as the same SPN.
 func looseEqual(a, b string) bool {

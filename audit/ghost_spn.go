@@ -65,13 +65,23 @@ func ghostBlind(ix *index) (Finding, bool) {
 // eachGhost calls fn for every SPN whose host is unknown.
 func eachGhost(ix *index, fn func(o *inventory.Object, raw string, spn SPN)) {
 	for i := range ix.objs {
-		o := &ix.objs[i]
-		if isKrbtgt(o) {
-			continue
+		if ix.objFlags[i]&objAnyOther == 0 {
+			continue // every SPN malformed or the computer's own name
 		}
+		o := &ix.objs[i]
+		krbtgt := -1 // isKrbtgt(o) once asked: it reads the name, another cache line per object (issue 9)
 		for j, raw := range o.SPNs {
 			if ix.flags(i, j)&(spnMalformed|spnOwnName) != 0 {
 				continue // malformed-spn reports those; a computer's own name is known
+			}
+			if krbtgt < 0 {
+				krbtgt = 0
+				if isKrbtgt(o) {
+					krbtgt = 1
+				}
+			}
+			if krbtgt == 1 {
+				break
 			}
 			spn, _ := ParseSPN(raw)
 			if !ix.notAHostName(spn) && !ix.knownHost(spn.Host) {

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"cmp"
+	"math/bits"
 	"runtime"
 	"slices"
 	"strings"
@@ -20,24 +22,43 @@ type hashedRef struct {
 	ref  spnRef
 }
 
-// radixSortByHash is a stable LSD radix sort on the 64-bit hash, 16 bits per
-// pass, so entries with equal hashes keep their insertion order.
+// radixSortByHash sorts entries by hash, stably: entries with equal hashes
+// keep their insertion order.
 func radixSortByHash(entries []hashedRef) {
+	if sorted := sortedByHash(entries); len(entries) > insertionSortMax {
+		copy(entries, sorted) // a new array
+	}
+}
+
+// sortedByHash returns entries sorted by hash, stably: up to
+// insertionSortMax entries in place, more in a new array (entries is left
+// as it was), so that a caller that can take either saves a copy of every
+// entry.
+//
+// Two radix passes on the top bits of the hash (up to 16 in all; about 16
+// entries a bucket) put every entry in its bucket, then each bucket, small
+// since the hashes are uniform, is insertion-sorted on the whole hash. The
+// first pass scatters to at most 256 places, so its writes stream (a
+// 65,536-way scatter missed the TLB on nearly every write); the second
+// sorts each first-pass bucket, which fits in the cache, on the next bits.
+// Four 16-bit LSD passes before cost three times as much (issue 9).
+func sortedByHash(entries []hashedRef) []hashedRef {
+	n := len(entries)
+	if n <= insertionSortMax {
+		insertionSortByHash(entries)
+		return entries
+	}
+	digit := min(16, max(1, bits.Len(uint(n))-4))
+	digit1 := min(8, digit)
+	shift := 64 - uint(digit1)
+	buckets := 1 << digit1
 	// Each pass is shared by the cores (issue 9): every worker counts the
 	// digits of its own segment, then scatters it to the places the counts
-	// of the segments before it leave, so the sort stays stable.
+	// of the segments before it leave, so the scatter stays stable; then
+	// each worker sorts a run of buckets.
 	workers := 1
-	if len(entries) >= parallelSortMin {
+	if n >= parallelSortMin {
 		workers = min(runtime.GOMAXPROCS(0), 8)
-	}
-	tmp := make([]hashedRef, len(entries))
-	src, dst := entries, tmp
-	counts := make([][]int, workers)
-	for w := range counts {
-		counts[w] = make([]int, 1<<16)
-	}
-	segment := func(w int) []hashedRef {
-		return src[len(src)*w/workers : len(src)*(w+1)/workers]
 	}
 	each := func(fn func(w int)) {
 		if workers == 1 {
@@ -50,33 +71,114 @@ func radixSortByHash(entries []hashedRef) {
 		}
 		wg.Wait()
 	}
-	for shift := uint(0); shift < 64; shift += 16 {
-		each(func(w int) {
-			c := counts[w]
-			clear(c)
-			for _, e := range segment(w) {
-				c[uint16(e.hash>>shift)]++
-			}
-		})
-		pos := 0
-		for d := range 1 << 16 {
-			for w := range workers {
-				c := counts[w][d]
-				counts[w][d] = pos
-				pos += c
-			}
+	src, dst := entries, make([]hashedRef, n)
+	segment := func(w int) []hashedRef { return src[n*w/workers : n*(w+1)/workers] }
+	counts := make([][]int, workers)
+	each(func(w int) {
+		c := make([]int, buckets)
+		for _, e := range segment(w) {
+			c[e.hash>>shift]++
 		}
-		each(func(w int) {
-			c := counts[w]
-			for _, e := range segment(w) {
-				d := uint16(e.hash >> shift)
-				dst[c[d]] = e
-				c[d]++
-			}
-		})
-		src, dst = dst, src
+		counts[w] = c
+	})
+	// starts[d] is where bucket d begins in dst.
+	starts := make([]int, buckets+1)
+	pos := 0
+	for d := range buckets {
+		starts[d] = pos
+		for w := range workers {
+			c := counts[w][d]
+			counts[w][d] = pos
+			pos += c
+		}
 	}
-	// An even number of passes leaves the result in entries.
+	starts[buckets] = n
+	each(func(w int) {
+		c := counts[w]
+		for _, e := range segment(w) {
+			d := e.hash >> shift
+			dst[c[d]] = e
+			c[d]++
+		}
+	})
+	each(func(w int) {
+		// Worker w sorts the buckets that start in its share of dst.
+		from, to := n*w/workers, n*(w+1)/workers
+		d, _ := slices.BinarySearch(starts[:buckets], from)
+		var scratch []hashedRef
+		var sub []int
+		if digit > digit1 {
+			sub = make([]int, 1<<(digit-digit1))
+		}
+		for ; d < buckets && starts[d] < to; d++ {
+			scratch = sortBucket(dst[starts[d]:starts[d+1]], shift-uint(digit-digit1), sub, scratch)
+		}
+	})
+	return dst
+}
+
+// sortBucket sorts, stably by hash, a bucket whose hashes agree above
+// shift+log2(len(counts)) bits: one pass on the len(counts) values of the
+// bits from shift (none when counts is empty), then insertion sorts. It
+// returns scratch, grown to the bucket's size when it was smaller.
+func sortBucket(b []hashedRef, shift uint, counts []int, scratch []hashedRef) []hashedRef {
+	switch {
+	case len(b) <= insertionSortMax:
+		insertionSortByHash(b)
+		return scratch
+	case len(counts) == 0 || len(b) > 1<<16:
+		// A bucket this large means clustered hashes, not uniform ones.
+		sortStableByHash(b)
+		return scratch
+	}
+	scratch = append(scratch[:0], b...)
+	mask := uint64(len(counts) - 1)
+	clear(counts)
+	for _, e := range scratch {
+		counts[e.hash>>shift&mask]++
+	}
+	pos := 0
+	for d, c := range counts {
+		counts[d] = pos
+		pos += c
+	}
+	for _, e := range scratch {
+		d := e.hash >> shift & mask
+		b[counts[d]] = e
+		counts[d]++
+	}
+	// counts[d] is now where sub-bucket d ends.
+	start := 0
+	for _, end := range counts {
+		if sb := b[start:end]; len(sb) > insertionSortMax {
+			sortStableByHash(sb)
+		} else {
+			insertionSortByHash(sb)
+		}
+		start = end
+	}
+	return scratch
+}
+
+// insertionSortMax is the size up to which a bucket is insertion-sorted;
+// a larger one (many equal or clustered hashes) is sorted by merging.
+const insertionSortMax = 64
+
+// insertionSortByHash sorts a few entries by hash, stably.
+func insertionSortByHash(b []hashedRef) {
+	for i := 1; i < len(b); i++ {
+		e := b[i]
+		j := i
+		for ; j > 0 && b[j-1].hash > e.hash; j-- {
+			b[j] = b[j-1]
+		}
+		b[j] = e
+	}
+}
+
+// sortStableByHash sorts entries by hash, stably, whatever their number.
+func sortStableByHash(b []hashedRef) {
+	slices.SortStableFunc(b, func(x, y hashedRef) int { return cmp.Compare(x.hash, y.hash) })
 }
 
 // parallelSortMin is the number of entries from which radixSortByHash

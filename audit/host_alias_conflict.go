@@ -76,9 +76,10 @@ func (hostAliasConflict) Check(ix *index) []Finding {
 	}
 	for a := range ix.objs {
 		holder := &ix.objs[a]
-		if ix.isSambaDNSAccount(holder) {
-			continue
-		}
+		// Samba's DNS account is left alone; asked only of an account with
+		// an SPN to look at, since it reads the name, a cache line per
+		// object (issue 9).
+		samba := -1
 		for j, raw := range holder.SPNs {
 			flags := ix.flags(a, j)
 			if flags&spnMalformed != 0 {
@@ -93,6 +94,15 @@ func (hostAliasConflict) Check(ix *index) []Finding {
 			isAlias := !strings.EqualFold(raw[:slash], target)
 			if !isAlias && flags&spnOwnName != 0 {
 				continue // a computer's own HOST SPN: found from the alias side
+			}
+			if samba < 0 {
+				samba = 0
+				if ix.isSambaDNSAccount(holder) {
+					samba = 1
+				}
+			}
+			if samba == 1 {
+				break
 			}
 			var pairedBuf [4]int32
 			paired := pairedBuf[:0]

@@ -37,6 +37,14 @@ type index struct {
 	// of Objects[i].SPNs[j] are spnFlags[spnStart[i]+j].
 	spnFlags []spnFlag
 	spnStart []int32
+	// objFlags sums up spnFlags per object, so that rules skip an object
+	// none of whose SPNs concerns them without reading them (issue 9).
+	objFlags []objFlag
+	// objSummary answers the rules' first questions per object.
+	objSummary []objSummary
+	// anyDated: some object has SPNChanged; without one, dateFindings
+	// dates nothing and Run skips its walk (issue 9).
+	anyDated bool
 	// aliasTarget maps a folded service class to the folded class it is an
 	// alias of in sPNMappings ("HTTP" -> "HOST").
 	aliasTarget map[string]string
@@ -116,6 +124,58 @@ const (
 	spnOwnName                       // a computer's SPN for one of its own names
 )
 
+// objSummary holds the answers to the questions most rules ask of every
+// object first, so that their passes skip the objects they cannot report
+// on by reading one byte each instead of the object (312 bytes, several
+// cache lines; issue 9).
+type objSummary uint8
+
+const (
+	sumUser                 objSummary = 1 << iota // Kind == KindUser
+	sumComputer                                    // Kind == KindComputer
+	sumEnabled                                     // Enabled()
+	sumSPNs                                        // len(SPNs) > 0
+	sumDelegatesTo                                 // len(AllowedToDelegateTo) > 0
+	sumActOnBehalf                                 // len(AllowedToActOnBehalf) > 0
+	sumTrustedForDelegation                        // UACTrustedForDelegation, not a DC
+)
+
+func summarize(o *inventory.Object) objSummary {
+	var s objSummary
+	switch o.Kind {
+	case inventory.KindUser:
+		s |= sumUser
+	case inventory.KindComputer:
+		s |= sumComputer
+	}
+	if o.Enabled() {
+		s |= sumEnabled
+	}
+	if len(o.SPNs) > 0 {
+		s |= sumSPNs
+	}
+	if len(o.AllowedToDelegateTo) > 0 {
+		s |= sumDelegatesTo
+	}
+	if len(o.AllowedToActOnBehalf) > 0 {
+		s |= sumActOnBehalf
+	}
+	if o.UserAccountControl&inventory.UACTrustedForDelegation != 0 && !o.IsDC() {
+		s |= sumTrustedForDelegation
+	}
+	return s
+}
+
+// has reports whether object i has every property in want.
+func (ix *index) has(i int, want objSummary) bool { return ix.objSummary[i]&want == want }
+
+type objFlag uint8
+
+const (
+	objAnyMalformed objFlag = 1 << iota // some SPN is spnMalformed
+	objAnyOther                         // some SPN is neither spnMalformed nor spnOwnName
+)
+
 // indexSPNs builds the SPN table and classifies every SPN in the same pass.
 func (ix *index) indexSPNs(count int) {
 	ix.spnStart = make([]int32, len(ix.objs)+1)
@@ -126,18 +186,31 @@ func (ix *index) indexSPNs(count int) {
 	}
 	ix.spnStart[len(ix.objs)] = n
 	ix.spnFlags = make([]spnFlag, n)
-	// visit runs on several cores: each call writes its own SPN's flags.
+	ix.objFlags = make([]objFlag, len(ix.objs))
+	// visit runs on several cores: each call writes its own SPN's flags,
+	// and its object's, whose SPNs are all visited by one core.
 	ix.spns = newSPNTable(ix.objs, int(n), looseHash, func(obj, j int, raw string) {
 		var f spnFlag
-		spn, problems := ParseSPN(raw)
+		host, plain := plainHost(raw)
+		malformed := false
+		if !plain {
+			spn, problems := ParseSPN(raw)
+			host, malformed = spn.Host, problems != nil
+		}
 		o := &ix.objs[obj]
 		switch {
-		case problems != nil:
+		case malformed:
 			f = spnMalformed
-		case o.Kind == inventory.KindComputer && namesComputer(o, spn.Host):
+		case o.Kind == inventory.KindComputer && namesComputer(o, host):
 			f = spnOwnName
 		}
 		ix.spnFlags[int(ix.spnStart[obj])+j] = f
+		switch f {
+		case spnMalformed:
+			ix.objFlags[obj] |= objAnyMalformed
+		case 0:
+			ix.objFlags[obj] |= objAnyOther
+		}
 	})
 }
 
@@ -169,10 +242,14 @@ func parseSPNMappings(values []string) map[string]string {
 
 func (ix *index) indexComputers() {
 	n := 0
+	ix.objSummary = make([]objSummary, len(ix.objs))
 	for i := range ix.objs {
-		if ix.objs[i].Kind == inventory.KindComputer {
+		o := &ix.objs[i]
+		if o.Kind == inventory.KindComputer {
 			n++
 		}
+		ix.objSummary[i] = summarize(o)
+		ix.anyDated = ix.anyDated || !o.SPNChanged.IsZero()
 	}
 	ix.computers = make([]hashedRef, 0, n)
 	for i := range ix.objs {
@@ -196,7 +273,7 @@ func (ix *index) indexComputers() {
 			}
 		}
 	}
-	radixSortByHash(ix.computers)
+	ix.computers = sortedByHash(ix.computers)
 }
 
 // additionalNames returns a computer's msDS-AdditionalDnsHostName values and
@@ -265,6 +342,11 @@ func (ix *index) machines(host string, buf []int32) []int32 {
 // or its NetBIOS name qualified with its domain (for computers without
 // dNSHostName).
 func namesComputer(m *inventory.Object, host string) bool {
+	// The common case first, exact (as computers register their SPNs):
+	// it implies the EqualFold comparisons below (issue 9).
+	if netbios, dnsName := computerNames(m); host != "" && (host == dnsName || host == netbios) {
+		return true
+	}
 	for _, n := range m.AdditionalDNSHostNames() {
 		if strings.EqualFold(host, strings.TrimSuffix(n, ".")) {
 			return true

@@ -24,6 +24,9 @@ func (malformedSPN) Severities() []Severity {
 func (malformedSPN) Check(ix *index) []Finding {
 	var out []Finding
 	for i := range ix.objs {
+		if ix.objFlags[i]&objAnyMalformed == 0 {
+			continue
+		}
 		o := &ix.objs[i]
 		for j, raw := range o.SPNs {
 			if ix.flags(i, j)&spnMalformed != 0 {

@@ -42,11 +42,15 @@ func (missingAESKeys) Severities() []Severity {
 func (missingAESKeys) Check(ix *index) []Finding {
 	var out []Finding
 	for i := range ix.objs {
-		o := &ix.objs[i]
-		if isKrbtgt(o) || len(o.SPNs) == 0 {
+		if !ix.has(i, sumSPNs) {
 			continue
 		}
-		if lacks, known := ix.lacksAESKeys(o); lacks && known {
+		o := &ix.objs[i]
+		if len(o.SPNs) == 0 {
+			continue
+		}
+		// isKrbtgt last: it reads the name, another cache line per object.
+		if lacks, known := ix.lacksAESKeys(o); lacks && known && !isKrbtgt(o) {
 			out = append(out, missingAESKeysFinding(ix, o))
 		}
 	}

@@ -69,6 +69,9 @@ func (missingSPNPair) Check(ix *index) []Finding {
 	var out []Finding
 	var entries []pairEntry // reused across accounts
 	for i := range ix.objs {
+		if ix.objSummary[i]&(sumComputer|sumSPNs) != sumSPNs {
+			continue
+		}
 		o := &ix.objs[i]
 		if o.Kind == inventory.KindComputer || isKrbtgt(o) || len(o.SPNs) == 0 {
 			continue

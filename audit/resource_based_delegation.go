@@ -35,6 +35,9 @@ func (resourceBasedDelegation) Severities() []Severity {
 func (resourceBasedDelegation) Check(ix *index) []Finding {
 	var out []Finding
 	for i := range ix.objs {
+		if !ix.has(i, sumEnabled|sumActOnBehalf) {
+			continue
+		}
 		o := &ix.objs[i]
 		if !o.Enabled() {
 			continue

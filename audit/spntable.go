@@ -65,7 +65,7 @@ func newSPNTable(objs []inventory.Object, size int, hash func(string) uint64, vi
 		}
 		wg.Wait()
 	}
-	radixSortByHash(t.entries)
+	t.entries = sortedByHash(t.entries)
 	return t
 }
 

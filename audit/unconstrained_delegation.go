@@ -21,8 +21,9 @@ func (unconstrainedDelegation) Severities() []Severity {
 func (unconstrainedDelegation) Check(ix *index) []Finding {
 	// Counted first, as kerberoastable-account's: no growing slice to copy.
 	n := 0
+	const want = sumEnabled | sumSPNs | sumTrustedForDelegation // delegatesUnconstrained's
 	for i := range ix.objs {
-		if delegatesUnconstrained(&ix.objs[i]) {
+		if ix.has(i, want) && delegatesUnconstrained(&ix.objs[i]) {
 			n++
 		}
 	}
@@ -32,6 +33,9 @@ func (unconstrainedDelegation) Check(ix *index) []Finding {
 	out := make([]Finding, 0, n)
 	dns := make([]string, n) // every finding's Accounts, in one allocation
 	for i := range ix.objs {
+		if !ix.has(i, want) {
+			continue
+		}
 		o := &ix.objs[i]
 		if !delegatesUnconstrained(o) {
 			continue

@@ -32,14 +32,20 @@ func (weakEncryption) Severities() []Severity {
 func (weakEncryption) Check(ix *index) []Finding {
 	var out []Finding
 	for i := range ix.objs {
+		if !ix.has(i, sumEnabled|sumSPNs) {
+			continue
+		}
 		o := &ix.objs[i]
-		if !o.Enabled() || isKrbtgt(o) || len(o.SPNs) == 0 {
+		if !o.Enabled() || len(o.SPNs) == 0 {
 			continue
 		}
 		enc, explicit := explicitEncTypes(o)
+		weak := o.UserAccountControl&inventory.UACUseDESKeyOnly != 0 || explicit && (enc&encDES != 0 || enc&encAES == 0)
+		// isKrbtgt only for an account to report: it reads the name,
+		// another cache line per object (issue 9).
 		switch {
-		case o.UserAccountControl&inventory.UACUseDESKeyOnly != 0,
-			explicit && (enc&encDES != 0 || enc&encAES == 0):
+		case !weak && (explicit || !ix.issuesRC4ByDefault()), isKrbtgt(o):
+		case weak:
 			out = append(out, weakEncryptionFinding(ix, o, SeverityHigh))
 		case !explicit && ix.issuesRC4ByDefault():
 			sev := SeverityMedium
