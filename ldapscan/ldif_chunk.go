@@ -247,13 +247,6 @@ func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 		again = false
 		for i, l := range lines {
 			desc, value, err := p.parseLine(l)
-			if err == nil && !keepAll && bytes.IndexByte(desc, ';') >= 0 {
-				keepAll, again = true, true
-				rec.reset(dn)
-				p.res.warnings, p.res.moreWarnings = p.res.warnings[:warnings], moreWarnings
-				p.byURL = p.byURL[:0]
-				break
-			}
 			if errors.Is(err, errURLValue) {
 				p.warn("ldif line %d: %s: value given by URL not read", l.no, desc)
 				p.byURL = append(p.byURL, urlValue{desc: string(desc), no: l.no})
@@ -262,14 +255,25 @@ func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 			if err != nil {
 				return err
 			}
+			// What desc is, from the previous entry's i-th attribute when
+			// it is the same name (issue 9: the name compared once, not
+			// with changetype, control and ';' in turn).
+			a := p.attr(i, desc)
+			if a.option && !keepAll {
+				keepAll, again = true, true
+				rec.reset(dn)
+				p.res.warnings, p.res.moreWarnings = p.res.warnings[:warnings], moreWarnings
+				p.byURL = p.byURL[:0]
+				break
+			}
 			switch {
-			case foldEqual(desc, "changetype"):
+			case a.changetype:
 				if !foldEqual(value, "add") {
 					p.warn("ldif line %d: %s: changetype %s record skipped", p.recordAt, dn, strings.ToLower(string(value)))
 					return nil
 				}
 				continue
-			case foldEqual(desc, "control"):
+			case a.control:
 				continue
 			case keepAll:
 				if err := rec.add(string(desc), [][]byte{value}); err != nil {
@@ -277,8 +281,8 @@ func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 				}
 				continue
 			}
-			if id := p.attrID(i, desc); id >= 0 {
-				rec.putKnown(id, value)
+			if a.id >= 0 {
+				rec.putKnown1(a.id, value)
 			}
 		}
 	}
@@ -400,27 +404,35 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
-// attrID returns the index in knownAttrs of attribute desc, the i-th
-// attribute of its entry, or -1 when no reader of records asks for it. The
-// entries of an export list their attributes in the same order, so the
-// answer for the previous entry's i-th attribute is tried first.
-func (p *chunkParser) attrID(i int, desc []byte) int {
+// attr says what attribute desc, the i-th attribute of its entry, is: its
+// index in knownAttrs (-1 when no reader of records asks for it), and
+// whether it is changetype, control, or has options. The entries of an
+// export list their attributes in the same order, so the answer for the
+// previous entry's i-th attribute is tried first.
+func (p *chunkParser) attr(i int, desc []byte) seenAttr {
 	if i < len(p.seen) && bytes.Equal(p.seen[i].desc, desc) {
-		return p.seen[i].id
+		return p.seen[i]
 	}
-	id := ldifAttrID(desc)
+	a := seenAttr{
+		id:         ldifAttrID(desc),
+		option:     bytes.IndexByte(desc, ';') >= 0,
+		changetype: foldEqual(desc, "changetype"),
+		control:    foldEqual(desc, "control"),
+	}
 	if i < 64 {
 		for len(p.seen) <= i {
 			p.seen = append(p.seen, seenAttr{})
 		}
-		p.seen[i] = seenAttr{desc: append(p.seen[i].desc[:0], desc...), id: id}
+		a.desc = append(p.seen[i].desc[:0], desc...)
+		p.seen[i] = a
 	}
-	return id
+	return a
 }
 
 type seenAttr struct {
-	desc []byte
-	id   int
+	desc                        []byte
+	id                          int
+	option, changetype, control bool
 }
 
 // ldifAttrID returns the index in knownAttrs of attribute desc (any case),
@@ -462,10 +474,22 @@ func ldifAttributes() []string {
 // parseLine splits "desc: value", "desc:: base64" and "desc:< url"; a
 // decoded value goes into the arena.
 func (p *chunkParser) parseLine(l ldifLine) ([]byte, []byte, error) {
-	desc, rest, ok := bytes.Cut(l.text, []byte{':'})
-	if !ok || len(desc) == 0 || hasBlank(desc) {
+	// One pass over the name: the colon found and blanks refused together
+	// (bytes.Cut and hasBlank each walked it, issue 9).
+	colon, blank := -1, false
+	for i, c := range l.text {
+		if c == ':' {
+			colon = i
+			break
+		}
+		if c == ' ' || c == '\t' {
+			blank = true
+		}
+	}
+	if colon <= 0 || blank {
 		return nil, nil, fmt.Errorf("ldif line %d: want \"attribute: value\", got %q", l.no, truncate(string(l.text), 60))
 	}
+	desc, rest := l.text[:colon], l.text[colon+1:]
 	switch {
 	case len(rest) > 0 && rest[0] == ':':
 		enc := bytes.TrimSpace(rest[1:])
@@ -486,17 +510,10 @@ func (p *chunkParser) parseLine(l ldifLine) ([]byte, []byte, error) {
 	case len(rest) > 0 && rest[0] == '<':
 		return desc, nil, errURLValue
 	}
-	return desc, bytes.TrimLeft(rest, " "), nil
-}
-
-// hasBlank is bytes.ContainsAny(b, " \t") for the short attribute names.
-func hasBlank(b []byte) bool {
-	for _, c := range b {
-		if c == ' ' || c == '\t' {
-			return true
-		}
+	for len(rest) > 0 && rest[0] == ' ' {
+		rest = rest[1:]
 	}
-	return false
+	return desc, rest, nil
 }
 
 func truncate(s string, n int) string {

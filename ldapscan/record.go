@@ -73,6 +73,18 @@ func (r *record) putKnown(id int, values ...[]byte) {
 	r.known[id] = append(r.known[id], values...)
 }
 
+// putKnown1 is putKnown of one value, without the variadic slice and its
+// copy: called for every kept line of an export (issue 9).
+func (r *record) putKnown1(id int, value []byte) {
+	if id == objectClassID {
+		r.classesSet = false
+	}
+	if len(r.known[id]) == 0 {
+		r.used = append(r.used, id)
+	}
+	r.known[id] = append(r.known[id], value)
+}
+
 // get returns the values stored under key (a lower-case name).
 func (r *record) get(key string) [][]byte {
 	if id, ok := knownAttrIDs[key]; ok {
@@ -332,6 +344,15 @@ var objectClassNames = [...]string{
 
 var objectClassID = knownAttrIDs["objectClass"]
 
+// classesByLength lists, for each length, the indexes of the
+// objectClassNames of that length.
+var classesByLength = func() (t [40][]int) {
+	for i, n := range objectClassNames {
+		t[len(n)] = append(t[len(n)], i)
+	}
+	return t
+}()
+
 // objectClassBit returns the bit of class in record.classes, or 0 when the
 // class is not one of objectClassNames (as spelt there).
 func objectClassBit(class string) uint16 {
@@ -375,11 +396,20 @@ func (r *record) objectClasses() uint16 {
 	}
 	var bits uint16
 	for _, v := range r.known[objectClassID] {
-		ascii := isASCII(v)
-		for i, n := range objectClassNames {
+		if len(v) < len(classesByLength) && isASCII(v) {
 			// Values of another length can match only through a
-			// non-ASCII fold (U+212A for k, U+017F for s).
-			if (len(v) == len(n) || !ascii) && strings.EqualFold(string(v), n) {
+			// non-ASCII fold (U+212A for k, U+017F for s): an ASCII
+			// value is compared with the names of its length only
+			// ("top", "person": none or two of twelve, issue 9).
+			for _, i := range classesByLength[len(v)] {
+				if strings.EqualFold(string(v), objectClassNames[i]) {
+					bits |= 1 << i
+				}
+			}
+			continue
+		}
+		for i, n := range objectClassNames {
+			if strings.EqualFold(string(v), n) {
 				bits |= 1 << i
 			}
 		}
