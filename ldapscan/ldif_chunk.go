@@ -227,7 +227,9 @@ func (p *chunkParser) endRecord() error {
 	if err != nil {
 		return err
 	}
-	return p.addEntry(string(dn), lines[1:])
+	// The DN is cut from the slab, as the object's other strings: no
+	// allocation of its own (issue 9).
+	return p.addEntry(p.slab.str(dn), lines[1:])
 }
 
 func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {

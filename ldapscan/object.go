@@ -153,6 +153,13 @@ func (sl *objectSlab) text(n int, own *strings.Builder) (*strings.Builder, int) 
 	return &sl.b, sl.b.Len()
 }
 
+// str returns b as a string cut from the slab's text.
+func (sl *objectSlab) str(b []byte) string {
+	sb, at := sl.text(len(b), nil)
+	sb.Write(b)
+	return sb.String()[at:]
+}
+
 // list returns n strings (nil for 0), their capacity n.
 func (sl *objectSlab) list(n int) []string {
 	switch {
