@@ -275,6 +275,10 @@ func TestLDIFAttributesCoverReads(t *testing.T) {
 			if (fn.Name == "intAttr" || fn.Name == "int32Attr") && len(c.Args) > 1 {
 				arg = c.Args[1]
 			}
+			// The indexes object.go reads by (objectAttrIDs).
+			if fn.Name == "knownID" && len(c.Args) > 0 {
+				arg = c.Args[0]
+			}
 		}
 		var name string
 		switch a := arg.(type) {
