@@ -51,7 +51,7 @@ func objectFromRecordIn(r *record, slab *objectSlab) (inventory.Object, error) {
 	text.sizeFirst(dns)
 	text.sizeAll(deleg)
 	text.sizeAll(spns)
-	text.b, text.base = slab.text(text.n, &text.own)
+	text.b, text.base = slab.text(text.n)
 	if len(guid) > 0 {
 		var out [36]byte
 		putGUID(&out, guid[0])
@@ -120,7 +120,6 @@ func objectFromRecordIn(r *record, slab *objectSlab) (inventory.Object, error) {
 // first, written in the same order, then cut in that order.
 type objectText struct {
 	n    int
-	own  strings.Builder // without a slab
 	b    *strings.Builder
 	base int // where the object's text starts in b
 	s    string
@@ -141,10 +140,12 @@ const (
 	slabLists = 1024
 )
 
-// text returns a Builder with room for n more bytes, and its length: own
-// when sl is nil.
-func (sl *objectSlab) text(n int, own *strings.Builder) (*strings.Builder, int) {
+// text returns a Builder with room for n more bytes, and its length: a new
+// one when sl is nil (an objectText that held its own Builder escaped whole
+// to the heap, issue 9).
+func (sl *objectSlab) text(n int) (*strings.Builder, int) {
 	if sl == nil {
+		own := new(strings.Builder)
 		own.Grow(n)
 		return own, 0
 	}
@@ -157,7 +158,7 @@ func (sl *objectSlab) text(n int, own *strings.Builder) (*strings.Builder, int) 
 
 // str returns b as a string cut from the slab's text.
 func (sl *objectSlab) str(b []byte) string {
-	sb, at := sl.text(len(b), nil)
+	sb, at := sl.text(len(b))
 	sb.Write(b)
 	return sb.String()[at:]
 }

@@ -22,6 +22,11 @@ type record struct {
 	// name (classesSet: computed), for has and kindOf (issue 9).
 	classes    uint16
 	classesSet bool
+	// classKey is the objectClass values classKeyBits was computed from,
+	// each after its length in a byte: the entries of an export repeat
+	// the same classes, compared here byte for byte (issue 9).
+	classKey     []byte
+	classKeyBits uint16
 	attrs      map[string][][]byte
 	// ranges tracks attributes whose values arrive in ranges; an attribute
 	// stays here until its "-*" terminator has been merged.
@@ -394,8 +399,13 @@ func (r *record) objectClasses() uint16 {
 	if r.classesSet {
 		return r.classes
 	}
+	values := r.known[objectClassID]
+	if r.sameClassKey(values) {
+		r.classes, r.classesSet = r.classKeyBits, true
+		return r.classes
+	}
 	var bits uint16
-	for _, v := range r.known[objectClassID] {
+	for _, v := range values {
 		if len(v) < len(classesByLength) && isASCII(v) {
 			// Values of another length can match only through a
 			// non-ASCII fold (U+212A for k, U+017F for s): an ASCII
@@ -415,5 +425,34 @@ func (r *record) objectClasses() uint16 {
 		}
 	}
 	r.classes, r.classesSet = bits, true
+	r.setClassKey(values, bits)
 	return bits
+}
+
+// sameClassKey reports whether values are those classKey holds.
+func (r *record) sameClassKey(values [][]byte) bool {
+	k := r.classKey
+	for _, v := range values {
+		if len(k) == 0 || int(k[0]) != len(v) || len(k) < 1+len(v) || string(k[1:1+len(v)]) != string(v) {
+			return false
+		}
+		k = k[1+len(v):]
+	}
+	return len(k) == 0
+}
+
+// setClassKey remembers that values give bits; values longer than a byte
+// can count are not remembered (no key: only no value matches it, whose
+// bits are 0).
+func (r *record) setClassKey(values [][]byte, bits uint16) {
+	r.classKey, r.classKeyBits = r.classKey[:0], 0
+	for _, v := range values {
+		if len(v) > 255 {
+			r.classKey = r.classKey[:0]
+			return
+		}
+		r.classKey = append(r.classKey, byte(len(v)))
+		r.classKey = append(r.classKey, v...)
+	}
+	r.classKeyBits = bits
 }
