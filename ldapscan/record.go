@@ -27,7 +27,7 @@ type record struct {
 	// the same classes, compared here byte for byte (issue 9).
 	classKey     []byte
 	classKeyBits uint16
-	attrs      map[string][][]byte
+	attrs        map[string][][]byte
 	// ranges tracks attributes whose values arrive in ranges; an attribute
 	// stays here until its "-*" terminator has been merged.
 	ranges map[string]*rangeState
