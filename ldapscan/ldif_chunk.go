@@ -249,12 +249,12 @@ func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 		again = false
 		for i, l := range lines {
 			desc, value, err := p.parseLine(l)
-			if errors.Is(err, errURLValue) {
-				p.warn("ldif line %d: %s: value given by URL not read", l.no, desc)
-				p.byURL = append(p.byURL, urlValue{desc: string(desc), no: l.no})
-				continue
-			}
 			if err != nil {
+				if errors.Is(err, errURLValue) {
+					p.warn("ldif line %d: %s: value given by URL not read", l.no, desc)
+					p.byURL = append(p.byURL, urlValue{desc: string(desc), no: l.no})
+					continue
+				}
 				return err
 			}
 			// What desc is, from the previous entry's i-th attribute when
@@ -411,9 +411,9 @@ func lowerASCII(c byte) byte {
 // whether it is changetype, control, or has options. The entries of an
 // export list their attributes in the same order, so the answer for the
 // previous entry's i-th attribute is tried first.
-func (p *chunkParser) attr(i int, desc []byte) seenAttr {
-	if i < len(p.seen) && bytes.Equal(p.seen[i].desc, desc) {
-		return p.seen[i]
+func (p *chunkParser) attr(i int, desc []byte) *seenAttr {
+	if i < len(p.seen) && string(p.seen[i].desc) == string(desc) {
+		return &p.seen[i]
 	}
 	a := seenAttr{
 		id:         ldifAttrID(desc),
@@ -427,8 +427,9 @@ func (p *chunkParser) attr(i int, desc []byte) seenAttr {
 		}
 		a.desc = append(p.seen[i].desc[:0], desc...)
 		p.seen[i] = a
+		return &p.seen[i]
 	}
-	return a
+	return &a
 }
 
 type seenAttr struct {
