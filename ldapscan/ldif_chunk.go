@@ -248,7 +248,23 @@ func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 	for again := true; again; {
 		again = false
 		for i, l := range lines {
-			desc, value, err := p.parseLine(l)
+			var desc, value []byte
+			var err error
+			// A line of the previous entry's i-th attribute, as spelt
+			// there, needs no search for its colon nor check of its
+			// name (issue 9): only its value is parsed.
+			var a *seenAttr
+			if i < len(p.seen) {
+				// (An empty desc is a position no line filled.)
+				if d := p.seen[i].desc; len(d) > 0 && len(l.text) > len(d) && l.text[len(d)] == ':' && string(l.text[:len(d)]) == string(d) {
+					a = &p.seen[i]
+					desc = l.text[:len(d)]
+					value, err = p.parseValue(l, desc, l.text[len(d)+1:])
+				}
+			}
+			if a == nil {
+				desc, value, err = p.parseLine(l)
+			}
 			if err != nil {
 				if errors.Is(err, errURLValue) {
 					p.warn("ldif line %d: %s: value given by URL not read", l.no, desc)
@@ -260,7 +276,9 @@ func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 			// What desc is, from the previous entry's i-th attribute when
 			// it is the same name (issue 9: the name compared once, not
 			// with changetype, control and ';' in turn).
-			a := p.attr(i, desc)
+			if a == nil {
+				a = p.attr(i, desc)
+			}
 			if a.option && !keepAll {
 				keepAll, again = true, true
 				rec.reset(dn)
@@ -492,7 +510,13 @@ func (p *chunkParser) parseLine(l ldifLine) ([]byte, []byte, error) {
 	if colon <= 0 || blank {
 		return nil, nil, fmt.Errorf("ldif line %d: want \"attribute: value\", got %q", l.no, truncate(string(l.text), 60))
 	}
-	desc, rest := l.text[:colon], l.text[colon+1:]
+	desc := l.text[:colon]
+	value, err := p.parseValue(l, desc, l.text[colon+1:])
+	return desc, value, err
+}
+
+// parseValue parses what follows the colon of line l of attribute desc.
+func (p *chunkParser) parseValue(l ldifLine, desc, rest []byte) ([]byte, error) {
 	switch {
 	case len(rest) > 0 && rest[0] == ':':
 		enc := bytes.TrimSpace(rest[1:])
@@ -505,18 +529,18 @@ func (p *chunkParser) parseLine(l ldifLine) ([]byte, []byte, error) {
 		if err != nil {
 			if w, err = base64.RawStdEncoding.Decode(dst, enc); err != nil {
 				p.arena = p.arena[:at]
-				return nil, nil, fmt.Errorf("ldif line %d: %s: bad base64 value: %w", l.no, desc, err)
+				return nil, fmt.Errorf("ldif line %d: %s: bad base64 value: %w", l.no, desc, err)
 			}
 		}
 		p.arena = p.arena[:at+w]
-		return desc, p.arena[at : at+w : at+w], nil
+		return p.arena[at : at+w : at+w], nil
 	case len(rest) > 0 && rest[0] == '<':
-		return desc, nil, errURLValue
+		return nil, errURLValue
 	}
 	for len(rest) > 0 && rest[0] == ' ' {
 		rest = rest[1:]
 	}
-	return desc, rest, nil
+	return rest, nil
 }
 
 func truncate(s string, n int) string {

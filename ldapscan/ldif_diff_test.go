@@ -97,6 +97,15 @@ func ldifDiffInputs(t *testing.T) map[string][]byte {
 		"dn: CN=c,DC=x\nservicePrincipalName;range=0-0: HTTP/c\ndescription:< file:///d\n",
 		"dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\nmsDS-AllowedToDelegateTo: cifs/b\nfoo;range=0-*: 1\nservicePrincipalName: HTTP/b\n",
 		"dn: CN=a,DC=x\nobjectGUID:: AAAA\nx;range=0-*: 1\nservicePrincipalName: HTTP/a\n",
+		// The previous entry's i-th name, tried first (chunkParser.attr):
+		// a position a URL line left unfilled, then a line with no name;
+		// the same name followed by more of a name, a blank, options.
+		"dn: CN=a,DC=x\nfoo:< file:///f\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\n: HTTP/b\nservicePrincipalName: HTTP/b\n",
+		"dn: CN=a,DC=x\nfoo:< file:///f\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nfoo: 1\nservicePrincipalName: HTTP/b\n",
+		"dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nservicePrincipalNameX: HTTP/b\nservicePrincipalName: HTTP/b\n",
+		"dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nservicePrincipalName : HTTP/b\n",
+		"dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nservicePrincipalName;range=0-*: HTTP/b\n",
+		"dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nservicePrincipalName:: SFRUUC9i\nservicePrincipalName:< file:///s\n",
 	} {
 		in[fmt.Sprintf("case%d", i)] = []byte(s)
 	}
