@@ -266,3 +266,15 @@ func TestObjectClassesReusedRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestKnownAttrSlotsHoldEveryName: each name of ldifAttributes, as the code
+// spells it, has a slot of its own in knownAttrSlots, so asking a record
+// for it never goes to the map (issue 9: objectSid, listed twice, had
+// lost its slot to itself).
+func TestKnownAttrSlotsHoldEveryName(t *testing.T) {
+	for _, name := range ldifAttributes() {
+		if slot := knownAttrSlots[attrSlot(name)]; slot.name != name || slot.id != knownAttrIDs[name] {
+			t.Errorf("%s: slot holds %q (id %d), want itself (id %d)", name, slot.name, slot.id, knownAttrIDs[name])
+		}
+	}
+}

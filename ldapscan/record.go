@@ -233,22 +233,51 @@ type attrSlotEntry struct {
 	id   int
 }
 
-func attrSlot(name string) int {
+func attrSlot(name string) int { return attrSlotOf(name, attrSlotSeed) }
+
+func attrSlotOf(name string, seed uint32) int {
 	n := len(name)
-	return (n*131 + int(name[0])*7 + int(name[n-1])*13 + int(name[n/2])*17 + int(name[n/3])*29 + int(name[2*n/3])*3) & (attrSlots - 1)
+	h := uint32(n*131 + int(name[0])*7 + int(name[n-1])*13 + int(name[n/2])*17 + int(name[n/3])*29 + int(name[2*n/3])*3)
+	return int((h * seed) >> 16 & (attrSlots - 1))
 }
+
+// attrSlotSeed spreads the names of ldifAttributes over the slots of
+// knownAttrSlots each in its own: a name whose slot another took was
+// looked up in the map (objectSid, asked of every entry, was one: issue 9).
+var attrSlotSeed = func() uint32 {
+	names := slices.Compact(slices.Sorted(slices.Values(ldifAttributes())))
+	seed := uint32(1)
+	for ; seed < 1<<20; seed += 2 {
+		taken := map[int]bool{}
+		unique := true
+		for _, name := range names {
+			k := attrSlotOf(name, seed)
+			if taken[k] {
+				unique = false
+				break
+			}
+			taken[k] = true
+		}
+		if unique {
+			break
+		}
+	}
+	return seed
+}()
 
 const attrSlots = 1024 // a power of two
 
 // knownAttrSlots holds the names of ldifAttributes, as spelt, whose slot no
 // other takes; the others, and other spellings, are found in the map.
 var knownAttrSlots = func() (t [attrSlots]attrSlotEntry) {
-	// The names as the code spells them: those it asks for.
+	// The names as the code spells them: those it asks for, each once
+	// (objectSid is listed twice, and took its own slot away).
+	names := slices.Compact(slices.Sorted(slices.Values(ldifAttributes())))
 	taken := map[int]int{}
-	for _, name := range ldifAttributes() {
+	for _, name := range names {
 		taken[attrSlot(name)]++
 	}
-	for _, name := range ldifAttributes() {
+	for _, name := range names {
 		if k := attrSlot(name); taken[k] == 1 {
 			t[k] = attrSlotEntry{name: name, id: knownAttrIDs[name]}
 		}
