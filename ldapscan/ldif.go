@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/spnaudit/spnaudit/inventory"
@@ -218,7 +219,14 @@ func strictlyOrdered(objects []inventory.Object) bool {
 
 // objectBefore is compareObjects(*a, *b) < 0 without copying the objects.
 func objectBefore(a, b *inventory.Object) bool {
-	if c := inventory.CompareFold(a.DN, b.DN); c != 0 {
+	// The ASCII bytes the two DNs share fold alike: the fold starts past
+	// them (issue 9: neighbours in an export share all but a few bytes).
+	x, y := a.DN, b.DN
+	i := 0
+	for i < len(x) && i < len(y) && x[i] == y[i] && x[i] < utf8.RuneSelf {
+		i++
+	}
+	if c := inventory.CompareFold(x[i:], y[i:]); c != 0 {
 		return c < 0
 	}
 	return a.GUID < b.GUID
