@@ -128,3 +128,62 @@ func domainFromParsedDN(dn string) string {
 	slices.Reverse(labels)
 	return strings.Join(labels, ".")
 }
+
+// DomainCache is DomainFromDN for DNs read one after the other, as an
+// export lists them: a DN whose first component is plain and not DC=, and
+// whose rest is the rest of the last such DN, has that DN's domain (its
+// DC= suffix lies in the rest), found without walking the whole DN again
+// (issue 9). The zero value is ready; it is not safe for concurrent use.
+type DomainCache struct {
+	tail   string // the DN after its first comma, of the DN last cached
+	domain string
+}
+
+// DomainFromDN returns DomainFromDN(dn).
+func (c *DomainCache) DomainFromDN(dn string) string {
+	first, ok := plainFirstComponent(dn)
+	if !ok {
+		return DomainFromDN(dn)
+	}
+	if tail := dn[first+1:]; c.tail != "" && tail == c.tail {
+		return c.domain
+	}
+	d := DomainFromDN(dn)
+	if _, plain := plainDCSuffix(dn); plain {
+		c.tail, c.domain = dn[first+1:], d
+	}
+	return d
+}
+
+// plainFirstComponent returns the offset of the comma that ends dn's first
+// component when that component is plain (plainDNByte), type=value with a
+// type other than DC; false otherwise.
+func plainFirstComponent(dn string) (int, bool) {
+	eq := -1
+	for i := 0; i < len(dn); i++ {
+		c := dn[i]
+		if c == ',' {
+			if eq < 0 {
+				return 0, false
+			}
+			t0, t1 := 0, eq
+			for t0 < t1 && dn[t0] == ' ' {
+				t0++
+			}
+			for t1 > t0 && dn[t1-1] == ' ' {
+				t1--
+			}
+			if t0 == t1 || t1-t0 == 2 && dn[t0]|0x20 == 'd' && dn[t0+1]|0x20 == 'c' {
+				return 0, false
+			}
+			return i, true
+		}
+		if !plainDNBytes[c] {
+			return 0, false
+		}
+		if c == '=' && eq < 0 {
+			eq = i
+		}
+	}
+	return 0, false
+}

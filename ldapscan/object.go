@@ -65,7 +65,7 @@ func objectFromRecordIn(r *record, slab *objectSlab) (inventory.Object, error) {
 	lists := slab.list(len(deleg) + len(spns))
 	o := inventory.Object{
 		DN:     r.dn,
-		Domain: inventory.DomainFromDN(r.dn),
+		Domain: slab.domainOf(r.dn),
 		Kind:   kindOf(r),
 	}
 	if len(guid) > 0 {
@@ -131,8 +131,17 @@ type objectText struct {
 // entries. A string of a Builder is never written again, so the objects'
 // strings may share it.
 type objectSlab struct {
-	b     strings.Builder
-	lists []string
+	b       strings.Builder
+	lists   []string
+	domains inventory.DomainCache // the objects' domains, in export order
+}
+
+// domainOf is inventory.DomainFromDN(dn), through the slab's cache.
+func (sl *objectSlab) domainOf(dn string) string {
+	if sl == nil {
+		return inventory.DomainFromDN(dn)
+	}
+	return sl.domains.DomainFromDN(dn)
 }
 
 const (
