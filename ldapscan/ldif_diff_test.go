@@ -15,8 +15,10 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/spnaudit/spnaudit/internal/gen"
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 // ldifDiffInputs are the exports the fast reader is compared on with the
@@ -152,6 +154,27 @@ func compareWithReference(t *testing.T, name string, data []byte) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%s (file): result differs from the reference:\n got %+v\nwant %+v", name, got, want)
+	}
+}
+
+// TestLDIFWhileTouching: the chunks that come while the reservation is
+// being touched wait in pending and are copied in export order once it is
+// done, as from a file read in many chunks: the result is the reference's,
+// however long the touch takes.
+func TestLDIFWhileTouching(t *testing.T) {
+	defer func(n int, f func([]inventory.Object)) { ldifChunkSize, touchReserved = n, f }(ldifChunkSize, touchReserved)
+	inputs := ldifDiffInputs(t)
+	for _, delay := range []time.Duration{0, 30 * time.Millisecond} {
+		touchReserved = func(o []inventory.Object) {
+			time.Sleep(delay)
+			touch(o)
+		}
+		for _, size := range []int{4096, 200} {
+			ldifChunkSize = size
+			for _, name := range []string{"gen/realistic", "gen/flood", "gen/directory", "gen/realistic/folded"} {
+				compareWithReference(t, fmt.Sprintf("%s, chunks of %d, touch after %v", name, size, delay), inputs[name])
+			}
+		}
 	}
 }
 
