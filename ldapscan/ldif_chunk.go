@@ -315,8 +315,9 @@ func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 	// The builders hold state across entries, so the reader feeds them in
 	// export order (ldifReader.merge); here they only answer for this entry:
 	// whether it is sound, and whether it describes the directory.
-	membership := len(rec.values("memberOf")) > 0 || rec.has("objectClass", "group") ||
-		rec.has("objectClass", "domain") || rec.has("objectClass", "domainDNS")
+	// One look at the classes, by the bits has("objectClass", ...) reads
+	// (issue 9: three questions and a lookup by name for every entry).
+	membership := len(rec.known[memberOfID]) > 0 || rec.objectClasses()&membershipClasses != 0
 	if membership {
 		if err := p.groups.add(rec); err != nil {
 			return fmt.Errorf("ldif line %d: %w", p.recordAt, err)
@@ -368,6 +369,13 @@ func (p *chunkParser) incompleteObject(rec *record) error {
 }
 
 var errURLValue = errors.New("value given by URL")
+
+// memberOfID and membershipClasses are what addEntry asks of every entry
+// to tell a membership entry: memberOf values, or one of these classes.
+var (
+	memberOfID        = knownID("memberOf")
+	membershipClasses = objectClassBit("group") | objectClassBit("domain") | objectClassBit("domainDNS")
+)
 
 // hasKey reports whether an LDIF line is of attribute key.
 func hasKey(line []byte, key string) bool {
