@@ -259,7 +259,12 @@ func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 				if d := p.seen[i].desc; len(d) > 0 && len(l.text) > len(d) && l.text[len(d)] == ':' && string(l.text[:len(d)]) == string(d) {
 					a = &p.seen[i]
 					desc = l.text[:len(d)]
-					value, err = p.parseValue(l, desc, l.text[len(d)+1:])
+					// "name: value", the common case, inline.
+					if rest := l.text[len(d)+1:]; len(rest) >= 2 && rest[0] == ' ' && rest[1] != ' ' {
+						value = rest[1:]
+					} else {
+						value, err = p.parseValue(l, desc, rest)
+					}
 				}
 			}
 			if a == nil {

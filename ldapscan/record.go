@@ -84,10 +84,11 @@ func (r *record) putKnown1(id int, value []byte) {
 	if id == objectClassID {
 		r.classesSet = false
 	}
-	if len(r.known[id]) == 0 {
+	k := &r.known[id]
+	if len(*k) == 0 {
 		r.used = append(r.used, id)
 	}
-	r.known[id] = append(r.known[id], value)
+	*k = append(*k, value)
 }
 
 // get returns the values stored under key (a lower-case name).
