@@ -51,41 +51,61 @@ const maxDomainSuffixes = 4096
 // of "CN=x,OU=y,DC=corp,DC=test"), and false when dn is not a plain DN whose
 // every component is type=value with a type: such a DN goes to the parser.
 func plainDCSuffix(dn string) (string, bool) {
-	if strings.TrimSpace(dn) == "" {
-		return "", false
-	}
-	suffix := len(dn)
-	inSuffix := true
-	end := len(dn)
-	for i := len(dn) - 1; i >= -1; i-- {
-		if i >= 0 {
+	// One pass from the left (issue 9: a loop per byte, a Cut, a Trim and
+	// an EqualFold per component before): each component's first '='
+	// noted on the way, its type checked at its comma.
+	suffix := -1 // start of the trailing run of DC= components
+	start, eq := 0, -1
+	for i := 0; i <= len(dn); i++ {
+		if i < len(dn) {
 			c := dn[i]
-			if c == ',' {
-				goto component
+			if c != ',' {
+				if !plainDNBytes[c] {
+					return "", false
+				}
+				if c == '=' && eq < 0 {
+					eq = i
+				}
+				continue
 			}
-			if !plainDNByte(c) {
-				return "", false
-			}
-			continue
 		}
-	component:
-		{
-			comp := dn[i+1 : end]
-			typ, _, ok := strings.Cut(comp, "=")
-			typ = strings.Trim(typ, " ")
-			if !ok || typ == "" {
-				return "", false
-			}
-			if inSuffix && strings.EqualFold(typ, "DC") {
-				suffix = i + 1
-			} else {
-				inSuffix = false
-			}
-			end = i
+		if eq < 0 {
+			return "", false
 		}
+		t0, t1 := start, eq
+		for t0 < t1 && dn[t0] == ' ' {
+			t0++
+		}
+		for t1 > t0 && dn[t1-1] == ' ' {
+			t1--
+		}
+		switch {
+		case t0 == t1:
+			return "", false
+		// "DC" in any case: no byte but d and D gives 'd' once 0x20 is
+		// set, nor but c and C 'c' (plain bytes are ASCII).
+		case t1-t0 == 2 && dn[t0]|0x20 == 'd' && dn[t0+1]|0x20 == 'c':
+			if suffix < 0 {
+				suffix = start
+			}
+		default:
+			suffix = -1
+		}
+		start, eq = i+1, -1
+	}
+	if suffix < 0 {
+		return "", true
 	}
 	return dn[suffix:], true
 }
+
+// plainDNBytes[c] is plainDNByte(c).
+var plainDNBytes = func() (t [256]bool) {
+	for c := range t {
+		t[c] = plainDNByte(byte(c))
+	}
+	return t
+}()
 
 func plainDNByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
@@ -107,4 +127,63 @@ func domainFromParsedDN(dn string) string {
 	}
 	slices.Reverse(labels)
 	return strings.Join(labels, ".")
+}
+
+// DomainCache is DomainFromDN for DNs read one after the other, as an
+// export lists them: a DN whose first component is plain and not DC=, and
+// whose rest is the rest of the last such DN, has that DN's domain (its
+// DC= suffix lies in the rest), found without walking the whole DN again
+// (issue 9). The zero value is ready; it is not safe for concurrent use.
+type DomainCache struct {
+	tail   string // the DN after its first comma, of the DN last cached
+	domain string
+}
+
+// DomainFromDN returns DomainFromDN(dn).
+func (c *DomainCache) DomainFromDN(dn string) string {
+	first, ok := plainFirstComponent(dn)
+	if !ok {
+		return DomainFromDN(dn)
+	}
+	if tail := dn[first+1:]; c.tail != "" && tail == c.tail {
+		return c.domain
+	}
+	d := DomainFromDN(dn)
+	if _, plain := plainDCSuffix(dn); plain {
+		c.tail, c.domain = dn[first+1:], d
+	}
+	return d
+}
+
+// plainFirstComponent returns the offset of the comma that ends dn's first
+// component when that component is plain (plainDNByte), type=value with a
+// type other than DC; false otherwise.
+func plainFirstComponent(dn string) (int, bool) {
+	eq := -1
+	for i := 0; i < len(dn); i++ {
+		c := dn[i]
+		if c == ',' {
+			if eq < 0 {
+				return 0, false
+			}
+			t0, t1 := 0, eq
+			for t0 < t1 && dn[t0] == ' ' {
+				t0++
+			}
+			for t1 > t0 && dn[t1-1] == ' ' {
+				t1--
+			}
+			if t0 == t1 || t1-t0 == 2 && dn[t0]|0x20 == 'd' && dn[t0+1]|0x20 == 'c' {
+				return 0, false
+			}
+			return i, true
+		}
+		if !plainDNBytes[c] {
+			return 0, false
+		}
+		if c == '=' && eq < 0 {
+			eq = i
+		}
+	}
+	return 0, false
 }

@@ -227,7 +227,9 @@ func (p *chunkParser) endRecord() error {
 	if err != nil {
 		return err
 	}
-	return p.addEntry(string(dn), lines[1:])
+	// The DN is cut from the slab, as the object's other strings: no
+	// allocation of its own (issue 9).
+	return p.addEntry(p.slab.str(dn), lines[1:])
 }
 
 func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
@@ -246,30 +248,57 @@ func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 	for again := true; again; {
 		again = false
 		for i, l := range lines {
-			desc, value, err := p.parseLine(l)
-			if err == nil && !keepAll && bytes.IndexByte(desc, ';') >= 0 {
+			var desc, value []byte
+			var err error
+			// A line of the previous entry's i-th attribute, as spelt
+			// there, needs no search for its colon nor check of its
+			// name (issue 9): only its value is parsed.
+			var a *seenAttr
+			if i < len(p.seen) {
+				// (An empty desc is a position no line filled.)
+				if d := p.seen[i].desc; len(d) > 0 && len(l.text) > len(d) && l.text[len(d)] == ':' && string(l.text[:len(d)]) == string(d) {
+					a = &p.seen[i]
+					desc = l.text[:len(d)]
+					// "name: value", the common case, inline.
+					if rest := l.text[len(d)+1:]; len(rest) >= 2 && rest[0] == ' ' && rest[1] != ' ' {
+						value = rest[1:]
+					} else {
+						value, err = p.parseValue(l, desc, rest)
+					}
+				}
+			}
+			if a == nil {
+				desc, value, err = p.parseLine(l)
+			}
+			if err != nil {
+				if errors.Is(err, errURLValue) {
+					p.warn("ldif line %d: %s: value given by URL not read", l.no, desc)
+					p.byURL = append(p.byURL, urlValue{desc: string(desc), no: l.no})
+					continue
+				}
+				return err
+			}
+			// What desc is, from the previous entry's i-th attribute when
+			// it is the same name (issue 9: the name compared once, not
+			// with changetype, control and ';' in turn).
+			if a == nil {
+				a = p.attr(i, desc)
+			}
+			if a.option && !keepAll {
 				keepAll, again = true, true
 				rec.reset(dn)
 				p.res.warnings, p.res.moreWarnings = p.res.warnings[:warnings], moreWarnings
 				p.byURL = p.byURL[:0]
 				break
 			}
-			if errors.Is(err, errURLValue) {
-				p.warn("ldif line %d: %s: value given by URL not read", l.no, desc)
-				p.byURL = append(p.byURL, urlValue{desc: string(desc), no: l.no})
-				continue
-			}
-			if err != nil {
-				return err
-			}
 			switch {
-			case foldEqual(desc, "changetype"):
+			case a.changetype:
 				if !foldEqual(value, "add") {
 					p.warn("ldif line %d: %s: changetype %s record skipped", p.recordAt, dn, strings.ToLower(string(value)))
 					return nil
 				}
 				continue
-			case foldEqual(desc, "control"):
+			case a.control:
 				continue
 			case keepAll:
 				if err := rec.add(string(desc), [][]byte{value}); err != nil {
@@ -277,8 +306,8 @@ func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 				}
 				continue
 			}
-			if id := p.attrID(i, desc); id >= 0 {
-				rec.putKnown(id, value)
+			if a.id >= 0 {
+				rec.putKnown1(a.id, value)
 			}
 		}
 	}
@@ -291,8 +320,9 @@ func (p *chunkParser) addEntry(dn string, lines []ldifLine) error {
 	// The builders hold state across entries, so the reader feeds them in
 	// export order (ldifReader.merge); here they only answer for this entry:
 	// whether it is sound, and whether it describes the directory.
-	membership := len(rec.values("memberOf")) > 0 || rec.has("objectClass", "group") ||
-		rec.has("objectClass", "domain") || rec.has("objectClass", "domainDNS")
+	// One look at the classes, by the bits has("objectClass", ...) reads
+	// (issue 9: three questions and a lookup by name for every entry).
+	membership := len(rec.known[memberOfID]) > 0 || rec.objectClasses()&membershipClasses != 0
 	if membership {
 		if err := p.groups.add(rec); err != nil {
 			return fmt.Errorf("ldif line %d: %w", p.recordAt, err)
@@ -344,6 +374,13 @@ func (p *chunkParser) incompleteObject(rec *record) error {
 }
 
 var errURLValue = errors.New("value given by URL")
+
+// memberOfID and membershipClasses are what addEntry asks of every entry
+// to tell a membership entry: memberOf values, or one of these classes.
+var (
+	memberOfID        = knownID("memberOf")
+	membershipClasses = objectClassBit("group") | objectClassBit("domain") | objectClassBit("domainDNS")
+)
 
 // hasKey reports whether an LDIF line is of attribute key.
 func hasKey(line []byte, key string) bool {
@@ -400,27 +437,36 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
-// attrID returns the index in knownAttrs of attribute desc, the i-th
-// attribute of its entry, or -1 when no reader of records asks for it. The
-// entries of an export list their attributes in the same order, so the
-// answer for the previous entry's i-th attribute is tried first.
-func (p *chunkParser) attrID(i int, desc []byte) int {
-	if i < len(p.seen) && bytes.Equal(p.seen[i].desc, desc) {
-		return p.seen[i].id
+// attr says what attribute desc, the i-th attribute of its entry, is: its
+// index in knownAttrs (-1 when no reader of records asks for it), and
+// whether it is changetype, control, or has options. The entries of an
+// export list their attributes in the same order, so the answer for the
+// previous entry's i-th attribute is tried first.
+func (p *chunkParser) attr(i int, desc []byte) *seenAttr {
+	if i < len(p.seen) && string(p.seen[i].desc) == string(desc) {
+		return &p.seen[i]
 	}
-	id := ldifAttrID(desc)
+	a := seenAttr{
+		id:         ldifAttrID(desc),
+		option:     bytes.IndexByte(desc, ';') >= 0,
+		changetype: foldEqual(desc, "changetype"),
+		control:    foldEqual(desc, "control"),
+	}
 	if i < 64 {
 		for len(p.seen) <= i {
 			p.seen = append(p.seen, seenAttr{})
 		}
-		p.seen[i] = seenAttr{desc: append(p.seen[i].desc[:0], desc...), id: id}
+		a.desc = append(p.seen[i].desc[:0], desc...)
+		p.seen[i] = a
+		return &p.seen[i]
 	}
-	return id
+	return &a
 }
 
 type seenAttr struct {
-	desc []byte
-	id   int
+	desc                        []byte
+	id                          int
+	option, changetype, control bool
 }
 
 // ldifAttrID returns the index in knownAttrs of attribute desc (any case),
@@ -462,10 +508,28 @@ func ldifAttributes() []string {
 // parseLine splits "desc: value", "desc:: base64" and "desc:< url"; a
 // decoded value goes into the arena.
 func (p *chunkParser) parseLine(l ldifLine) ([]byte, []byte, error) {
-	desc, rest, ok := bytes.Cut(l.text, []byte{':'})
-	if !ok || len(desc) == 0 || hasBlank(desc) {
+	// One pass over the name: the colon found and blanks refused together
+	// (bytes.Cut and hasBlank each walked it, issue 9).
+	colon, blank := -1, false
+	for i, c := range l.text {
+		if c == ':' {
+			colon = i
+			break
+		}
+		if c == ' ' || c == '\t' {
+			blank = true
+		}
+	}
+	if colon <= 0 || blank {
 		return nil, nil, fmt.Errorf("ldif line %d: want \"attribute: value\", got %q", l.no, truncate(string(l.text), 60))
 	}
+	desc := l.text[:colon]
+	value, err := p.parseValue(l, desc, l.text[colon+1:])
+	return desc, value, err
+}
+
+// parseValue parses what follows the colon of line l of attribute desc.
+func (p *chunkParser) parseValue(l ldifLine, desc, rest []byte) ([]byte, error) {
 	switch {
 	case len(rest) > 0 && rest[0] == ':':
 		enc := bytes.TrimSpace(rest[1:])
@@ -478,25 +542,18 @@ func (p *chunkParser) parseLine(l ldifLine) ([]byte, []byte, error) {
 		if err != nil {
 			if w, err = base64.RawStdEncoding.Decode(dst, enc); err != nil {
 				p.arena = p.arena[:at]
-				return nil, nil, fmt.Errorf("ldif line %d: %s: bad base64 value: %w", l.no, desc, err)
+				return nil, fmt.Errorf("ldif line %d: %s: bad base64 value: %w", l.no, desc, err)
 			}
 		}
 		p.arena = p.arena[:at+w]
-		return desc, p.arena[at : at+w : at+w], nil
+		return p.arena[at : at+w : at+w], nil
 	case len(rest) > 0 && rest[0] == '<':
-		return desc, nil, errURLValue
+		return nil, errURLValue
 	}
-	return desc, bytes.TrimLeft(rest, " "), nil
-}
-
-// hasBlank is bytes.ContainsAny(b, " \t") for the short attribute names.
-func hasBlank(b []byte) bool {
-	for _, c := range b {
-		if c == ' ' || c == '\t' {
-			return true
-		}
+	for len(rest) > 0 && rest[0] == ' ' {
+		rest = rest[1:]
 	}
-	return false
+	return rest, nil
 }
 
 func truncate(s string, n int) string {

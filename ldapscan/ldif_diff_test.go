@@ -15,8 +15,10 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/spnaudit/spnaudit/internal/gen"
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 // ldifDiffInputs are the exports the fast reader is compared on with the
@@ -97,6 +99,15 @@ func ldifDiffInputs(t *testing.T) map[string][]byte {
 		"dn: CN=c,DC=x\nservicePrincipalName;range=0-0: HTTP/c\ndescription:< file:///d\n",
 		"dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\nmsDS-AllowedToDelegateTo: cifs/b\nfoo;range=0-*: 1\nservicePrincipalName: HTTP/b\n",
 		"dn: CN=a,DC=x\nobjectGUID:: AAAA\nx;range=0-*: 1\nservicePrincipalName: HTTP/a\n",
+		// The previous entry's i-th name, tried first (chunkParser.attr):
+		// a position a URL line left unfilled, then a line with no name;
+		// the same name followed by more of a name, a blank, options.
+		"dn: CN=a,DC=x\nfoo:< file:///f\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\n: HTTP/b\nservicePrincipalName: HTTP/b\n",
+		"dn: CN=a,DC=x\nfoo:< file:///f\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nfoo: 1\nservicePrincipalName: HTTP/b\n",
+		"dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nservicePrincipalNameX: HTTP/b\nservicePrincipalName: HTTP/b\n",
+		"dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nservicePrincipalName : HTTP/b\n",
+		"dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nservicePrincipalName;range=0-*: HTTP/b\n",
+		"dn: CN=a,DC=x\nservicePrincipalName: HTTP/a\n\ndn: CN=b,DC=x\nservicePrincipalName:: SFRUUC9i\nservicePrincipalName:< file:///s\n",
 	} {
 		in[fmt.Sprintf("case%d", i)] = []byte(s)
 	}
@@ -143,6 +154,27 @@ func compareWithReference(t *testing.T, name string, data []byte) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%s (file): result differs from the reference:\n got %+v\nwant %+v", name, got, want)
+	}
+}
+
+// TestLDIFWhileTouching: the chunks that come while the reservation is
+// being touched wait in pending and are copied in export order once it is
+// done, as from a file read in many chunks: the result is the reference's,
+// however long the touch takes.
+func TestLDIFWhileTouching(t *testing.T) {
+	defer func(n int, f func([]inventory.Object)) { ldifChunkSize, touchReserved = n, f }(ldifChunkSize, touchReserved)
+	inputs := ldifDiffInputs(t)
+	for _, delay := range []time.Duration{0, 30 * time.Millisecond} {
+		touchReserved = func(o []inventory.Object) {
+			time.Sleep(delay)
+			touch(o)
+		}
+		for _, size := range []int{4096, 200} {
+			ldifChunkSize = size
+			for _, name := range []string{"gen/realistic", "gen/flood", "gen/directory", "gen/realistic/folded"} {
+				compareWithReference(t, fmt.Sprintf("%s, chunks of %d, touch after %v", name, size, delay), inputs[name])
+			}
+		}
 	}
 }
 
@@ -274,6 +306,10 @@ func TestLDIFAttributesCoverReads(t *testing.T) {
 		case *ast.Ident:
 			if (fn.Name == "intAttr" || fn.Name == "int32Attr") && len(c.Args) > 1 {
 				arg = c.Args[1]
+			}
+			// The indexes object.go reads by (objectAttrIDs).
+			if fn.Name == "knownID" && len(c.Args) > 0 {
+				arg = c.Args[0]
 			}
 		}
 		var name string

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -293,4 +295,30 @@ func exportLDIF(fa *fakeAD) string {
 		b.WriteString("\r\n")
 	}
 	return b.String()
+}
+
+// TestObjectBeforeMatchesCompareObjects: objectBefore, which starts the
+// fold past the ASCII bytes two DNs share, orders as compareObjects does,
+// over DNs that share prefixes and differ in case, in multi-byte letters
+// (the Kelvin sign folds to k, the long s to s), in invalid UTF-8 and in
+// length.
+func TestObjectBeforeMatchesCompareObjects(t *testing.T) {
+	parts := []string{"", "a", "A", "k", "K", "\u212a", "s", "\u017f", "é", "É", "\xff", "\xc3", ",", "0", "z"}
+	var dns []string
+	for _, p := range parts {
+		for _, q := range parts {
+			dns = append(dns, "CN=srv"+p+q, "CN=SRV"+p+q+",DC=x", "cn=srv"+p)
+		}
+	}
+	for _, a := range dns {
+		for _, b := range dns {
+			for _, guids := range [][2]string{{"", ""}, {"1", "2"}, {"2", "1"}} {
+				x := inventory.Object{DN: a, GUID: guids[0]}
+				y := inventory.Object{DN: b, GUID: guids[1]}
+				if got, want := objectBefore(&x, &y), compareObjects(x, y) < 0; got != want {
+					t.Fatalf("objectBefore(%q %s, %q %s) = %v, compareObjects says %v", a, guids[0], b, guids[1], got, want)
+				}
+			}
+		}
+	}
 }

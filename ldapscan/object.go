@@ -36,8 +36,9 @@ func objectFromRecord(r *record) (inventory.Object, error) {
 // were one per value, or none with a slab, and fewer objects for the
 // collector to mark (issue 9).
 func objectFromRecordIn(r *record, slab *objectSlab) (inventory.Object, error) {
-	guid, sam, dns := r.values("objectGUID"), r.values("sAMAccountName"), r.values("dNSHostName")
-	deleg, spns := r.values("msDS-AllowedToDelegateTo"), r.values("servicePrincipalName")
+	ids := &objectAttrIDs
+	guid, sam, dns := r.known[ids.guid], r.known[ids.sam], r.known[ids.dns]
+	deleg, spns := r.known[ids.deleg], r.known[ids.spns]
 	var text objectText
 	if len(guid) > 0 {
 		if len(guid[0]) != 16 {
@@ -50,7 +51,7 @@ func objectFromRecordIn(r *record, slab *objectSlab) (inventory.Object, error) {
 	text.sizeFirst(dns)
 	text.sizeAll(deleg)
 	text.sizeAll(spns)
-	text.b, text.base = slab.text(text.n, &text.own)
+	text.b, text.base = slab.text(text.n)
 	if len(guid) > 0 {
 		var out [36]byte
 		putGUID(&out, guid[0])
@@ -64,7 +65,7 @@ func objectFromRecordIn(r *record, slab *objectSlab) (inventory.Object, error) {
 	lists := slab.list(len(deleg) + len(spns))
 	o := inventory.Object{
 		DN:     r.dn,
-		Domain: inventory.DomainFromDN(r.dn),
+		Domain: slab.domainOf(r.dn),
 		Kind:   kindOf(r),
 	}
 	if len(guid) > 0 {
@@ -75,32 +76,33 @@ func objectFromRecordIn(r *record, slab *objectSlab) (inventory.Object, error) {
 	o.AllowedToDelegateTo = text.all(deleg, lists[:len(deleg):len(deleg)])
 	o.SPNs = text.all(spns, lists[len(deleg):])
 	// A computer's other names count as its HOST names (host-alias-conflict).
-	if dns, sam := r.strings("msDS-AdditionalDnsHostName"), r.strings("msDS-AdditionalSamAccountName"); dns != nil || sam != nil {
-		o.Additional = &inventory.AdditionalNames{DNSHostNames: dns, SAMAccountNames: sam}
+	if len(r.known[ids.addDNS]) > 0 || len(r.known[ids.addSAM]) > 0 {
+		o.Additional = &inventory.AdditionalNames{DNSHostNames: r.strings("msDS-AdditionalDnsHostName"),
+			SAMAccountNames: r.strings("msDS-AdditionalSamAccountName")}
 	}
 	var err error
-	if o.UserAccountControl, _, err = int32Attr(r, "userAccountControl"); err != nil {
+	if o.UserAccountControl, _, err = int32Value(r, r.known[ids.uac], "userAccountControl"); err != nil {
 		return o, err
 	}
-	if enc, ok, err := int32Attr(r, "msDS-SupportedEncryptionTypes"); err != nil {
+	if enc, ok, err := int32Value(r, r.known[ids.enc], "msDS-SupportedEncryptionTypes"); err != nil {
 		return o, err
 	} else if ok {
 		o.SupportedEncryptionTypes = &enc
 	}
-	pwd, err := intAttr(r, "pwdLastSet")
+	pwd, err := intValue(r, r.known[ids.pwd], "pwdLastSet")
 	if err != nil {
 		return o, err
 	}
 	o.PwdLastSet = fileTime(pwd)
-	admin, err := intAttr(r, "adminCount")
+	admin, err := intValue(r, r.known[ids.admin], "adminCount")
 	if err != nil {
 		return o, err
 	}
 	o.AdminCount = int(admin)
-	if o.USNChanged, err = intAttr(r, "uSNChanged"); err != nil {
+	if o.USNChanged, err = intValue(r, r.known[ids.usn], "uSNChanged"); err != nil {
 		return o, err
 	}
-	primary, err := intAttr(r, "primaryGroupID")
+	primary, err := intValue(r, r.known[ids.primary], "primaryGroupID")
 	if err != nil {
 		return o, err
 	}
@@ -118,7 +120,6 @@ func objectFromRecordIn(r *record, slab *objectSlab) (inventory.Object, error) {
 // first, written in the same order, then cut in that order.
 type objectText struct {
 	n    int
-	own  strings.Builder // without a slab
 	b    *strings.Builder
 	base int // where the object's text starts in b
 	s    string
@@ -130,8 +131,17 @@ type objectText struct {
 // entries. A string of a Builder is never written again, so the objects'
 // strings may share it.
 type objectSlab struct {
-	b     strings.Builder
-	lists []string
+	b       strings.Builder
+	lists   []string
+	domains inventory.DomainCache // the objects' domains, in export order
+}
+
+// domainOf is inventory.DomainFromDN(dn), through the slab's cache.
+func (sl *objectSlab) domainOf(dn string) string {
+	if sl == nil {
+		return inventory.DomainFromDN(dn)
+	}
+	return sl.domains.DomainFromDN(dn)
 }
 
 const (
@@ -139,10 +149,12 @@ const (
 	slabLists = 1024
 )
 
-// text returns a Builder with room for n more bytes, and its length: own
-// when sl is nil.
-func (sl *objectSlab) text(n int, own *strings.Builder) (*strings.Builder, int) {
+// text returns a Builder with room for n more bytes, and its length: a new
+// one when sl is nil (an objectText that held its own Builder escaped whole
+// to the heap, issue 9).
+func (sl *objectSlab) text(n int) (*strings.Builder, int) {
 	if sl == nil {
+		own := new(strings.Builder)
 		own.Grow(n)
 		return own, 0
 	}
@@ -151,6 +163,13 @@ func (sl *objectSlab) text(n int, own *strings.Builder) (*strings.Builder, int) 
 		sl.b.Grow(max(slabText, n))
 	}
 	return &sl.b, sl.b.Len()
+}
+
+// str returns b as a string cut from the slab's text.
+func (sl *objectSlab) str(b []byte) string {
+	sb, at := sl.text(len(b))
+	sb.Write(b)
+	return sb.String()[at:]
 }
 
 // list returns n strings (nil for 0), their capacity n.
@@ -248,9 +267,37 @@ var (
 	classUser         = objectClassBit("user")
 )
 
+// objectAttrIDs are the indexes in knownAttrs of the attributes
+// objectFromRecordIn reads: found once, not by name for each of the
+// 255,000 objects of a large export (issue 9).
+var objectAttrIDs = struct {
+	guid, sam, dns, deleg, spns, addDNS, addSAM, uac, enc, pwd, admin, usn, primary int
+}{
+	guid: knownID("objectGUID"), sam: knownID("sAMAccountName"), dns: knownID("dNSHostName"),
+	deleg: knownID("msDS-AllowedToDelegateTo"), spns: knownID("servicePrincipalName"),
+	addDNS: knownID("msDS-AdditionalDnsHostName"), addSAM: knownID("msDS-AdditionalSamAccountName"),
+	uac: knownID("userAccountControl"), enc: knownID("msDS-SupportedEncryptionTypes"),
+	pwd: knownID("pwdLastSet"), admin: knownID("adminCount"), usn: knownID("uSNChanged"),
+	primary: knownID("primaryGroupID"),
+}
+
+// knownID returns the index in knownAttrs of name, which must be one of
+// ldifAttributes.
+func knownID(name string) int {
+	id, ok := knownAttrIDs[name]
+	if !ok {
+		panic("ldapscan: " + name + " is not in ldifAttributes")
+	}
+	return id
+}
+
 // intAttr parses an INTEGER (or Large Integer) attribute; absent is 0.
 func intAttr(r *record, name string) (int64, error) {
-	vs := r.values(name)
+	return intValue(r, r.values(name), name)
+}
+
+// intValue is intAttr of the values vs of attribute name.
+func intValue(r *record, vs [][]byte, name string) (int64, error) {
 	if len(vs) == 0 || len(vs[0]) == 0 {
 		return 0, nil
 	}
@@ -267,10 +314,15 @@ func intAttr(r *record, name string) (int64, error) {
 // int32Attr parses a 32-bit flags attribute. AD stores them as signed
 // INTEGER, so bit 31 reads as a negative number; both forms are accepted.
 func int32Attr(r *record, name string) (uint32, bool, error) {
-	if vs := r.values(name); len(vs) == 0 || len(vs[0]) == 0 {
+	return int32Value(r, r.values(name), name)
+}
+
+// int32Value is int32Attr of the values vs of attribute name.
+func int32Value(r *record, vs [][]byte, name string) (uint32, bool, error) {
+	if len(vs) == 0 || len(vs[0]) == 0 {
 		return 0, false, nil
 	}
-	n, err := intAttr(r, name)
+	n, err := intValue(r, vs, name)
 	if err != nil {
 		return 0, false, err
 	}

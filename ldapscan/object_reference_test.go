@@ -227,3 +227,54 @@ func TestObjectClassBit(t *testing.T) {
 		}
 	}
 }
+
+// TestObjectClassesReusedRecord: a record reused entry after entry, as the
+// LDIF reader does, answers from the classes it remembers (classKey) only
+// when they are the same values: each entry's bits are those of a fresh
+// record of the same values.
+func TestObjectClassesReusedRecord(t *testing.T) {
+	long := strings.Repeat("x", 300)
+	entries := [][]string{
+		{"top", "person", "user", "computer"},
+		{"top", "person", "user", "computer"},
+		{"top", "person", "user"},
+		{"top", "person", "user", "computer", "group"},
+		{"Top", "Person", "User", "Computer"},
+		{},
+		{"group"},
+		{long, "group"},
+		{long},
+		{},
+		{"", "group"},
+		{"groupx"},
+		{"grou", "p"},
+		{"msDS-GroupManagedServiceAccount"},
+		{"u\u017fer"},
+		{"u\u017fer"},
+		{"group"},
+	}
+	r := newRecord("")
+	for i, classes := range entries {
+		r.reset("CN=e,DC=x")
+		fresh := newRecord("CN=e,DC=x")
+		for _, c := range classes {
+			r.putKnown1(objectClassID, []byte(c))
+			fresh.putKnown1(objectClassID, []byte(c))
+		}
+		if got, want := r.objectClasses(), fresh.objectClasses(); got != want {
+			t.Errorf("entry %d %q: classes %b, a fresh record's %b", i, classes, got, want)
+		}
+	}
+}
+
+// TestKnownAttrSlotsHoldEveryName: each name of ldifAttributes, as the code
+// spells it, has a slot of its own in knownAttrSlots, so asking a record
+// for it never goes to the map (issue 9: objectSid, listed twice, had
+// lost its slot to itself).
+func TestKnownAttrSlotsHoldEveryName(t *testing.T) {
+	for _, name := range ldifAttributes() {
+		if slot := knownAttrSlots[attrSlot(name)]; slot.name != name || slot.id != knownAttrIDs[name] {
+			t.Errorf("%s: slot holds %q (id %d), want itself (id %d)", name, slot.name, slot.id, knownAttrIDs[name])
+		}
+	}
+}

@@ -22,7 +22,12 @@ type record struct {
 	// name (classesSet: computed), for has and kindOf (issue 9).
 	classes    uint16
 	classesSet bool
-	attrs      map[string][][]byte
+	// classKey is the objectClass values classKeyBits was computed from,
+	// each after its length in a byte: the entries of an export repeat
+	// the same classes, compared here byte for byte (issue 9).
+	classKey     []byte
+	classKeyBits uint16
+	attrs        map[string][][]byte
 	// ranges tracks attributes whose values arrive in ranges; an attribute
 	// stays here until its "-*" terminator has been merged.
 	ranges map[string]*rangeState
@@ -71,6 +76,19 @@ func (r *record) putKnown(id int, values ...[]byte) {
 		r.used = append(r.used, id)
 	}
 	r.known[id] = append(r.known[id], values...)
+}
+
+// putKnown1 is putKnown of one value, without the variadic slice and its
+// copy: called for every kept line of an export (issue 9).
+func (r *record) putKnown1(id int, value []byte) {
+	if id == objectClassID {
+		r.classesSet = false
+	}
+	k := &r.known[id]
+	if len(*k) == 0 {
+		r.used = append(r.used, id)
+	}
+	*k = append(*k, value)
 }
 
 // get returns the values stored under key (a lower-case name).
@@ -216,22 +234,51 @@ type attrSlotEntry struct {
 	id   int
 }
 
-func attrSlot(name string) int {
+func attrSlot(name string) int { return attrSlotOf(name, attrSlotSeed) }
+
+func attrSlotOf(name string, seed uint32) int {
 	n := len(name)
-	return (n*131 + int(name[0])*7 + int(name[n-1])*13 + int(name[n/2])*17 + int(name[n/3])*29 + int(name[2*n/3])*3) & (attrSlots - 1)
+	h := uint32(n*131 + int(name[0])*7 + int(name[n-1])*13 + int(name[n/2])*17 + int(name[n/3])*29 + int(name[2*n/3])*3)
+	return int((h * seed) >> 16 & (attrSlots - 1))
 }
+
+// attrSlotSeed spreads the names of ldifAttributes over the slots of
+// knownAttrSlots each in its own: a name whose slot another took was
+// looked up in the map (objectSid, asked of every entry, was one: issue 9).
+var attrSlotSeed = func() uint32 {
+	names := slices.Compact(slices.Sorted(slices.Values(ldifAttributes())))
+	seed := uint32(1)
+	for ; seed < 1<<20; seed += 2 {
+		taken := map[int]bool{}
+		unique := true
+		for _, name := range names {
+			k := attrSlotOf(name, seed)
+			if taken[k] {
+				unique = false
+				break
+			}
+			taken[k] = true
+		}
+		if unique {
+			break
+		}
+	}
+	return seed
+}()
 
 const attrSlots = 1024 // a power of two
 
 // knownAttrSlots holds the names of ldifAttributes, as spelt, whose slot no
 // other takes; the others, and other spellings, are found in the map.
 var knownAttrSlots = func() (t [attrSlots]attrSlotEntry) {
-	// The names as the code spells them: those it asks for.
+	// The names as the code spells them: those it asks for, each once
+	// (objectSid is listed twice, and took its own slot away).
+	names := slices.Compact(slices.Sorted(slices.Values(ldifAttributes())))
 	taken := map[int]int{}
-	for _, name := range ldifAttributes() {
+	for _, name := range names {
 		taken[attrSlot(name)]++
 	}
-	for _, name := range ldifAttributes() {
+	for _, name := range names {
 		if k := attrSlot(name); taken[k] == 1 {
 			t[k] = attrSlotEntry{name: name, id: knownAttrIDs[name]}
 		}
@@ -332,6 +379,15 @@ var objectClassNames = [...]string{
 
 var objectClassID = knownAttrIDs["objectClass"]
 
+// classesByLength lists, for each length, the indexes of the
+// objectClassNames of that length.
+var classesByLength = func() (t [40][]int) {
+	for i, n := range objectClassNames {
+		t[len(n)] = append(t[len(n)], i)
+	}
+	return t
+}()
+
 // objectClassBit returns the bit of class in record.classes, or 0 when the
 // class is not one of objectClassNames (as spelt there).
 func objectClassBit(class string) uint16 {
@@ -373,17 +429,60 @@ func (r *record) objectClasses() uint16 {
 	if r.classesSet {
 		return r.classes
 	}
+	values := r.known[objectClassID]
+	if r.sameClassKey(values) {
+		r.classes, r.classesSet = r.classKeyBits, true
+		return r.classes
+	}
 	var bits uint16
-	for _, v := range r.known[objectClassID] {
-		ascii := isASCII(v)
-		for i, n := range objectClassNames {
+	for _, v := range values {
+		if len(v) < len(classesByLength) && isASCII(v) {
 			// Values of another length can match only through a
-			// non-ASCII fold (U+212A for k, U+017F for s).
-			if (len(v) == len(n) || !ascii) && strings.EqualFold(string(v), n) {
+			// non-ASCII fold (U+212A for k, U+017F for s): an ASCII
+			// value is compared with the names of its length only
+			// ("top", "person": none or two of twelve, issue 9).
+			for _, i := range classesByLength[len(v)] {
+				if strings.EqualFold(string(v), objectClassNames[i]) {
+					bits |= 1 << i
+				}
+			}
+			continue
+		}
+		for i, n := range objectClassNames {
+			if strings.EqualFold(string(v), n) {
 				bits |= 1 << i
 			}
 		}
 	}
 	r.classes, r.classesSet = bits, true
+	r.setClassKey(values, bits)
 	return bits
+}
+
+// sameClassKey reports whether values are those classKey holds.
+func (r *record) sameClassKey(values [][]byte) bool {
+	k := r.classKey
+	for _, v := range values {
+		if len(k) == 0 || int(k[0]) != len(v) || len(k) < 1+len(v) || string(k[1:1+len(v)]) != string(v) {
+			return false
+		}
+		k = k[1+len(v):]
+	}
+	return len(k) == 0
+}
+
+// setClassKey remembers that values give bits; values longer than a byte
+// can count are not remembered (no key: only no value matches it, whose
+// bits are 0).
+func (r *record) setClassKey(values [][]byte, bits uint16) {
+	r.classKey, r.classKeyBits = r.classKey[:0], 0
+	for _, v := range values {
+		if len(v) > 255 {
+			r.classKey = r.classKey[:0]
+			return
+		}
+		r.classKey = append(r.classKey, byte(len(v)))
+		r.classKey = append(r.classKey, v...)
+	}
+	r.classKeyBits = bits
 }
