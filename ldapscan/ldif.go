@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"slices"
 	"sync/atomic"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/spnaudit/spnaudit/inventory"
@@ -269,14 +268,9 @@ func strictlyOrdered(objects []inventory.Object) bool {
 
 // objectBefore is compareObjects(*a, *b) < 0 without copying the objects.
 func objectBefore(a, b *inventory.Object) bool {
-	// The ASCII bytes the two DNs share fold alike: the fold starts past
-	// them (issue 9: neighbours in an export share all but a few bytes).
-	x, y := a.DN, b.DN
-	i := 0
-	for i < len(x) && i < len(y) && x[i] == y[i] && x[i] < utf8.RuneSelf {
-		i++
-	}
-	if c := inventory.CompareFold(x[i:], y[i:]); c != 0 {
+	// CompareFold folds only past the bytes the DNs share: neighbours in an
+	// export share all but a few (issue 9).
+	if c := inventory.CompareFold(a.DN, b.DN); c != 0 {
 		return c < 0
 	}
 	return a.GUID < b.GUID
