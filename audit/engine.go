@@ -89,6 +89,10 @@ type Result struct {
 	// order. They suppress nothing; callers report them so someone renews or
 	// removes them.
 	ExpiredSuppressions []Suppression `json:"expired_suppressions"`
+
+	// change is how an incremental audit made the result from the one
+	// before it, nil for a full audit (SetChange, ChangeFrom).
+	change *ResultChange
 }
 
 // SuppressedFinding is a finding silenced by a suppression.

@@ -198,6 +198,10 @@ type Snapshot struct {
 	// domain of the forest, or the configured base DN), so that one holding
 	// no object counts 0 in ObjectsByNamingContext; empty for LDIF exports.
 	NamingContexts []string `json:"naming_contexts,omitempty"`
+
+	// change is how a poll made the snapshot from the one before it, nil
+	// for a full scan (SetChange, ChangeFrom).
+	change *Change
 }
 
 // SPNCount returns the number of SPN values in the snapshot.
