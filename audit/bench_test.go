@@ -29,7 +29,7 @@ func syntheticForest(accounts int) *inventory.Snapshot {
 	users := accounts - computers
 	snap := &inventory.Snapshot{
 		Directory: inventory.Directory{ForestDNS: domains[0], Domains: domains, SPNMappings: defaultSPNMappings},
-		Objects:   make([]inventory.Object, 0, accounts),
+		Objects:   inventory.Pointers(make([]inventory.Object, 0, accounts)),
 		Started:   testNow,
 	}
 	aes := ptr(inventory.EncRC4HMAC | inventory.EncAES128 | inventory.EncAES256)
@@ -60,7 +60,7 @@ func syntheticForest(accounts int) *inventory.Snapshot {
 		case i%500 == 3:
 			o.UserAccountControl |= inventory.UACAccountDisable
 		}
-		snap.Objects = append(snap.Objects, o)
+		snap.Objects = append(snap.Objects, new(o))
 		snap.Directory.DNSNames = append(snap.Directory.DNSNames, fqdn(i))
 	}
 	for i := range users {
@@ -100,7 +100,7 @@ func syntheticForest(accounts int) *inventory.Snapshot {
 		if i%250 == 5 {
 			o.UserAccountControl |= inventory.UACAccountDisable
 		}
-		snap.Objects = append(snap.Objects, o)
+		snap.Objects = append(snap.Objects, new(o))
 	}
 	return snap
 }

@@ -18,7 +18,7 @@ func dateFindings(snap *inventory.Snapshot, fs []Finding) {
 	// object cost more than the rest of the function (issue 9).
 	var byDN map[string]*inventory.Object
 	for i := range snap.Objects {
-		o := &snap.Objects[i]
+		o := snap.Objects[i]
 		if !o.SPNChanged.IsZero() {
 			if byDN == nil {
 				byDN = make(map[string]*inventory.Object, len(snap.Objects)-i)

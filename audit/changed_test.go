@@ -16,7 +16,7 @@ func TestFindingsChangedAt(t *testing.T) {
 	dsa2 := "CN=NTDS Settings,CN=DC2,CN=Servers,CN=Branch,CN=Sites,CN=Configuration,DC=example,DC=test"
 	snap := &inventory.Snapshot{
 		Directory: inventory.Directory{DCs: map[string]string{"11111111-2222-3333-4444-555555555555": "dc1.example.test"}},
-		Objects: []inventory.Object{
+		Objects: []*inventory.Object{
 			{DN: "CN=svc_a,DC=example,DC=test", SAMAccountName: "svc_a", Kind: inventory.KindUser,
 				SPNs: []string{"HTTP/web.example.test"}, SPNChanged: early, SPNChangedBy: "11111111-2222-3333-4444-555555555555"},
 			{DN: "CN=svc_b,DC=example,DC=test", SAMAccountName: "svc_b", Kind: inventory.KindUser,

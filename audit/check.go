@@ -41,7 +41,7 @@ func withSPN(snap *inventory.Snapshot, spn, account string) *inventory.Snapshot 
 	after.Objects = slices.Clone(snap.Objects)
 	targets := (&index{snap: snap, objs: snap.Objects}).resolveAccount(account)
 	if len(targets) == 0 {
-		after.Objects = append(after.Objects, inventory.Object{
+		after.Objects = append(after.Objects, &inventory.Object{
 			DN:             account,
 			SAMAccountName: account,
 			Kind:           inventory.KindUser,
@@ -50,9 +50,10 @@ func withSPN(snap *inventory.Snapshot, spn, account string) *inventory.Snapshot 
 		return &after
 	}
 	for _, t := range targets {
-		o := &after.Objects[t]
-		if !slices.ContainsFunc(o.SPNs, func(held string) bool { return strings.EqualFold(held, spn) }) {
-			o.SPNs = append(slices.Clip(o.SPNs), spn)
+		if o := after.Objects[t]; !slices.ContainsFunc(o.SPNs, func(held string) bool { return strings.EqualFold(held, spn) }) {
+			changed := *o // the snapshot's objects are shared, never modified
+			changed.SPNs = append(slices.Clip(o.SPNs), spn)
+			after.Objects[t] = &changed
 		}
 	}
 	return &after

@@ -35,7 +35,7 @@ func (constrainedDelegation) Check(ix *index) []Finding {
 		if !ix.has(i, sumEnabled|sumDelegatesTo) {
 			continue // delegates(o) is false
 		}
-		o := &ix.objs[i]
+		o := ix.objs[i]
 		if !delegates(o) {
 			continue
 		}

@@ -32,7 +32,7 @@ func (ix *index) dcHost(host string) *inventory.Object {
 	var found [4]int32
 	for _, m := range ix.machines(host, found[:0]) {
 		if ix.objs[m].IsDC() {
-			return &ix.objs[m]
+			return ix.objs[m]
 		}
 	}
 	return nil
@@ -91,7 +91,7 @@ func (ix *index) objectBySID(sid string) *inventory.Object {
 		}
 	})
 	if i, ok := ix.bySID[sid]; ok {
-		return &ix.objs[i]
+		return ix.objs[i]
 	}
 	return nil
 }

@@ -41,7 +41,7 @@ func (delegationTarget) Check(ix *index) []Finding {
 		if !ix.has(i, sumEnabled|sumDelegatesTo) {
 			continue // delegates(o) is false
 		}
-		o := &ix.objs[i]
+		o := ix.objs[i]
 		if !delegates(o) {
 			continue
 		}
@@ -83,7 +83,7 @@ func delegationTargetFinding(ix *index, o *inventory.Object, raw string) (Findin
 		f.Severity = SeverityHigh
 		names := make([]string, len(holders))
 		for i, h := range holders {
-			names[i] = ix.accountName(&ix.objs[h.obj])
+			names[i] = ix.accountName(ix.objs[h.obj])
 			f.Accounts = append(f.Accounts, ix.objs[h.obj].DN)
 		}
 		f.Message = fmt.Sprintf("%s delegates to %s, which is registered on %d accounts (%s): the KDC cannot tell "+
@@ -93,7 +93,7 @@ func delegationTargetFinding(ix *index, o *inventory.Object, raw string) (Findin
 		f.References = append(f.References, refSPNEvent11)
 	default:
 		if holder, machine, ok := delegationTargetAliasConflict(ix, raw, spn); ok {
-			h, m := &ix.objs[holder], &ix.objs[machine]
+			h, m := ix.objs[holder], ix.objs[machine]
 			if m.IsDC() {
 				f.Severity = SeverityHigh
 			}
@@ -139,7 +139,7 @@ func delegationTargetAliasConflict(ix *index, raw string, spn SPN) (holder, othe
 			}
 		}
 		for _, m := range machines {
-			if m != h.obj && !holdsExactly(ix, m, raw) && coversByAlias(&ix.objs[m], target, spn) != "" {
+			if m != h.obj && !holdsExactly(ix, m, raw) && coversByAlias(ix.objs[m], target, spn) != "" {
 				return h.obj, m, true
 			}
 		}
@@ -156,7 +156,7 @@ func (ix *index) coveredByHost(spn SPN) bool {
 	}
 	var found [4]int32
 	for _, m := range ix.machines(spn.Host, found[:0]) {
-		if coversByAlias(&ix.objs[m], target, spn) != "" {
+		if coversByAlias(ix.objs[m], target, spn) != "" {
 			return true
 		}
 	}

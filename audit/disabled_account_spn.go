@@ -20,7 +20,7 @@ func (disabledAccountSPN) Check(ix *index) []Finding {
 		if !ix.has(i, sumSPNs) || ix.has(i, sumEnabled) {
 			continue
 		}
-		o := &ix.objs[i]
+		o := ix.objs[i]
 		if o.Enabled() || isKrbtgt(o) || len(o.SPNs) == 0 {
 			continue
 		}

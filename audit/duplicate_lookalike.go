@@ -47,7 +47,7 @@ func lookalikeFinding(ix *index, refs []spnRef, names, accounts []string) (Findi
 				lookalike = raw
 			}
 			fakes = append(fakes, quotedSPN(raw))
-			deletes = append(deletes, ix.setspnDelete(raw, &ix.objs[r.obj]))
+			deletes = append(deletes, ix.setspnDelete(raw, ix.objs[r.obj]))
 		}
 	}
 	msg := fmt.Sprintf("look-alike SPNs: %s are one SPN to Windows, which compares SPNs ignoring case, "+
@@ -68,7 +68,7 @@ func lookalikeFinding(ix *index, refs []spnRef, names, accounts []string) (Findi
 		msg += " None of them is plain ASCII: keep the value on the account the service runs as and delete the others."
 		lines = append(lines, "# Keep the value on the account the service runs as; delete the others:")
 		for _, r := range refs {
-			lines = append(lines, ix.setspnDelete(ix.spns.raw(r), &ix.objs[r.obj]))
+			lines = append(lines, ix.setspnDelete(ix.spns.raw(r), ix.objs[r.obj]))
 		}
 	}
 	return Finding{

@@ -39,7 +39,7 @@ func duplicateFinding(ix *index, shared []spnRef) (Finding, bool) {
 	accounts := make([]string, len(refs))
 	names := make([]string, len(refs))
 	for i, r := range refs {
-		o := &ix.objs[r.obj]
+		o := ix.objs[r.obj]
 		if isKrbtgt(o) {
 			critical = true
 		} else {
@@ -97,13 +97,13 @@ func duplicateRemediation(ix *index, raw string, spn SPN, refs []spnRef) []strin
 	lines := []string{"setspn -Q " + psArg(raw)}
 	if owner >= 0 {
 		lines = append(lines, fmt.Sprintf("# %s belongs to the computer %s; remove it from the other accounts:",
-			quotedSPN(raw), ix.accountName(&ix.objs[owner])))
+			quotedSPN(raw), ix.accountName(ix.objs[owner])))
 	} else {
 		lines = append(lines, fmt.Sprintf("# Keep %s only on the account the service runs as; delete it from every other one:", quotedSPN(raw)))
 	}
 	for _, r := range refs {
 		if r.obj != owner {
-			lines = append(lines, ix.setspnDelete(raw, &ix.objs[r.obj]))
+			lines = append(lines, ix.setspnDelete(raw, ix.objs[r.obj]))
 		}
 	}
 	return append(lines, "setspn -X -F")

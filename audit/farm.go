@@ -139,7 +139,7 @@ func (ix *index) resolveAccount(ref string) []int32 {
 	sam = strings.TrimSuffix(sam, "$")
 	var out []int32
 	for i := range ix.objs {
-		o := &ix.objs[i]
+		o := ix.objs[i]
 		if !strings.EqualFold(strings.TrimSuffix(o.SAMAccountName, "$"), sam) {
 			continue
 		}

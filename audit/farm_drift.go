@@ -125,7 +125,7 @@ func driftFinding(ix *index, d farmDiff) Finding {
 			References:  refs,
 		}
 	}
-	owner := &ix.objs[d.account]
+	owner := ix.objs[d.account]
 	f := Finding{Rule: RuleFarmDrift, SPN: d.spn, Accounts: []string{owner.DN}, References: refs}
 	switch d.kind {
 	case driftMissing:
@@ -137,7 +137,7 @@ func driftFinding(ix *index, d farmDiff) Finding {
 		f.Severity = SeverityHigh
 		names := make([]string, len(d.others))
 		for i, o := range d.others {
-			other := &ix.objs[o]
+			other := ix.objs[o]
 			f.Accounts = append(f.Accounts, other.DN)
 			names[i] = ix.accountName(other)
 			f.Remediation = append(f.Remediation, ix.setspnDelete(d.spn, other))

@@ -68,7 +68,7 @@ func eachGhost(ix *index, fn func(o *inventory.Object, raw string, spn SPN)) {
 		if ix.objFlags[i]&objAnyOther == 0 {
 			continue // every SPN malformed or the computer's own name
 		}
-		o := &ix.objs[i]
+		o := ix.objs[i]
 		krbtgt := -1 // isKrbtgt(o) once asked: it reads the name, another cache line per object (issue 9)
 		for j, raw := range o.SPNs {
 			if ix.flags(i, j)&(spnMalformed|spnOwnName) != 0 {

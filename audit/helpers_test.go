@@ -167,7 +167,7 @@ func snapshot(objs ...inventory.Object) *inventory.Snapshot {
 			ForestDNS: testDomain,
 			Domains:   []string{testDomain, "child." + testDomain},
 		},
-		Objects: objs,
+		Objects: inventory.Pointers(objs),
 		Started: testNow,
 	}
 }

@@ -75,7 +75,7 @@ func (hostAliasConflict) Check(ix *index) []Finding {
 		return target, ok
 	}
 	for a := range ix.objs {
-		holder := &ix.objs[a]
+		holder := ix.objs[a]
 		// Samba's DNS account is left alone; asked only of an account with
 		// an SPN to look at, since it reads the name, a cache line per
 		// object (issue 9).
@@ -117,7 +117,7 @@ func (hostAliasConflict) Check(ix *index) []Finding {
 					}
 					paired = append(paired, h.obj)
 					spn, _ := ParseSPN(raw)
-					other := &ix.objs[h.obj]
+					other := ix.objs[h.obj]
 					hostRaw := ix.spns.raw(h)
 					if other.Kind == inventory.KindComputer && ix.flags(int(h.obj), int(h.spn))&spnOwnName != 0 {
 						out = append(out, aliasConflictFinding(ix, holder, other, raw, spn, target, hostRaw))
@@ -139,13 +139,13 @@ func (hostAliasConflict) Check(ix *index) []Finding {
 				key := aliasKey{m, target}
 				covering, known := plainCovered[key]
 				if !spn.Plain() || !known {
-					covering = coversByAlias(&ix.objs[m], target, spn)
+					covering = coversByAlias(ix.objs[m], target, spn)
 					if spn.Plain() {
 						plainCovered[key] = covering
 					}
 				}
 				if covering != "" {
-					out = append(out, aliasConflictFinding(ix, holder, &ix.objs[m], raw, spn, target, covering))
+					out = append(out, aliasConflictFinding(ix, holder, ix.objs[m], raw, spn, target, covering))
 				}
 			}
 		}

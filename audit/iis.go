@@ -40,7 +40,7 @@ func (ix *index) poolIdentity(site *inventory.IISSite, pool inventory.IISAppPool
 	objs := slices.Clone(ix.machines(site.Node, buf[:0]))
 	name := strings.ToUpper(strings.SplitN(site.Node, ".", 2)[0]) + "$"
 	if len(objs) == 1 {
-		name = ix.accountName(&ix.objs[objs[0]])
+		name = ix.accountName(ix.objs[objs[0]])
 	}
 	return iisIdentity{name: name + " (" + pool.IdentityType + ")", machine: true, objs: objs}
 }
@@ -96,7 +96,7 @@ func (ix *index) placeSPN(spn string, id iisIdentity) spnPlace {
 		if parsed, problems := ParseSPN(spn); problems == nil {
 			if target, ok := ix.hostAliasTarget(parsed.Class); ok {
 				for _, m := range id.objs {
-					if namesComputer(&ix.objs[m], parsed.Host) && coversByAlias(&ix.objs[m], target, parsed) != "" {
+					if namesComputer(ix.objs[m], parsed.Host) && coversByAlias(ix.objs[m], target, parsed) != "" {
 						p.onIdentity = true
 					}
 				}
@@ -114,7 +114,7 @@ func (ix *index) heldByComputer(objs []int32) bool {
 func (ix *index) names(objs []int32) string {
 	out := make([]string, len(objs))
 	for i, o := range objs {
-		out[i] = ix.accountName(&ix.objs[o])
+		out[i] = ix.accountName(ix.objs[o])
 	}
 	return strings.Join(out, ", ")
 }
@@ -154,14 +154,14 @@ func hostForms(host, domain string) (netbios, fqdn string) {
 // node's computer account.
 func (ix *index) identityDomain(site *inventory.IISSite, id iisIdentity) string {
 	if len(id.objs) > 0 {
-		return domainOf(&ix.objs[id.objs[0]])
+		return domainOf(ix.objs[id.objs[0]])
 	}
 	if _, suffix, ok := strings.Cut(site.Node, "."); ok {
 		return suffix
 	}
 	var buf [4]int32
 	if m := ix.machines(site.Node, buf[:0]); len(m) > 0 {
-		return domainOf(&ix.objs[m[0]])
+		return domainOf(ix.objs[m[0]])
 	}
 	return ""
 }

@@ -59,7 +59,7 @@ func (iisAppPoolCredentials) Check(ix *index) []Finding {
 				}
 			}
 		}
-		acct := &ix.objs[id.objs[0]]
+		acct := ix.objs[id.objs[0]]
 		switch {
 		case !w.UseAppPoolCredentials && len(onPool) > 0:
 			seen[key] = true
@@ -81,7 +81,7 @@ func (iisAppPoolCredentials) Check(ix *index) []Finding {
 			for _, spn := range onMachine {
 				for _, m := range machines {
 					if holdsExactly(ix, m, spn) {
-						lines = append(lines, ix.setspnDelete(spn, &ix.objs[m]))
+						lines = append(lines, ix.setspnDelete(spn, ix.objs[m]))
 					}
 				}
 				lines = append(lines, ix.setspnAdd(spn, acct))

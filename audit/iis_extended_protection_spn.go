@@ -39,7 +39,7 @@ func (iisExtendedProtectionSPN) Check(ix *index) []Finding {
 			if p.onIdentity {
 				continue
 			}
-			acct := &ix.objs[id.objs[0]]
+			acct := ix.objs[id.objs[0]]
 			src := where(site, app, app.WindowsAuth.Source)
 			if len(p.others) == 0 {
 				out = append(out, Finding{
@@ -60,7 +60,7 @@ func (iisExtendedProtectionSPN) Check(ix *index) []Finding {
 			}
 			lines := []string{"# Tickets for it are encrypted with the key of " + ix.names(p.others) + "; move it to the pool identity " + id.name + ":"}
 			for _, o := range p.others {
-				lines = append(lines, ix.setspnDelete(spn, &ix.objs[o]))
+				lines = append(lines, ix.setspnDelete(spn, ix.objs[o]))
 			}
 			lines = append(lines, ix.setspnAdd(spn, acct))
 			out = append(out, Finding{

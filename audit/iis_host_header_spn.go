@@ -29,7 +29,7 @@ func (iisHostHeaderSPN) Check(ix *index) []Finding {
 		if len(id.objs) != 1 {
 			continue // not in the inventory: nothing to compare with
 		}
-		acct := &ix.objs[id.objs[0]]
+		acct := ix.objs[id.objs[0]]
 		domain := ix.identityDomain(site, id)
 		done := make(map[string]bool)
 		for _, h := range site.HostHeaders() {
@@ -54,7 +54,7 @@ func (iisHostHeaderSPN) Check(ix *index) []Finding {
 					elsewhere = append(elsewhere, fmt.Sprintf("%s is on %s", spn, ix.names(p.others)))
 					others = append(others, p.others...)
 					for _, o := range p.others {
-						lines = append(lines, ix.setspnDelete(spn, &ix.objs[o]))
+						lines = append(lines, ix.setspnDelete(spn, ix.objs[o]))
 					}
 				}
 				missing = append(missing, spn)

@@ -30,7 +30,7 @@ func (iisWinRM) Check(ix *index) []Finding {
 		if !app.WinRM || id.machine || len(id.objs) != 1 || !usesKerberos(app) || w.UseKernelMode && !w.UseAppPoolCredentials {
 			return
 		}
-		acct := &ix.objs[id.objs[0]]
+		acct := ix.objs[id.objs[0]]
 		netbios, fqdn := hostForms(site.Node, ix.identityDomain(site, id))
 		var missing, lines []string
 		var others []int32
@@ -45,7 +45,7 @@ func (iisWinRM) Check(ix *index) []Finding {
 			}
 			missing = append(missing, spn)
 			for _, o := range p.others {
-				lines = append(lines, ix.setspnDelete(spn, &ix.objs[o]))
+				lines = append(lines, ix.setspnDelete(spn, ix.objs[o]))
 			}
 			others = append(others, p.others...)
 			lines = append(lines, ix.setspnAdd(spn, acct))
@@ -73,7 +73,7 @@ func (iisWinRM) Check(ix *index) []Finding {
 func (ix *index) machineName(node string) string {
 	var buf [4]int32
 	if m := ix.machines(node, buf[:0]); len(m) == 1 {
-		return ix.accountName(&ix.objs[m[0]])
+		return ix.accountName(ix.objs[m[0]])
 	}
 	label, _, _ := strings.Cut(node, ".")
 	return strings.ToUpper(label) + "$"

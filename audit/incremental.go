@@ -127,7 +127,7 @@ func Next(prev *State, snap *inventory.Snapshot, cfg Config) *State {
 	var onSame func(int32)
 	if ages := newAgeCheck(prev.now, now, cfg.MaxPasswordAge); ages != nil {
 		onSame = func(j int32) {
-			if ages.moved(&cur[j]) {
+			if ages.moved(cur[j]) {
 				aged = append(aged, j)
 			}
 		}
@@ -234,11 +234,11 @@ func blind(snap *inventory.Snapshot, cfg Config, computers int) bool {
 // prev did not hold as they are. It walks both in ldapscan's order (folded
 // DN, then GUID); lists in another order still give a correct, larger
 // diff.
-func diffObjects(prev, cur []inventory.Object, same func(j int32)) (oldToNew, added, removed []int32) {
+func diffObjects(prev, cur []*inventory.Object, same func(j int32)) (oldToNew, added, removed []int32) {
 	oldToNew = make([]int32, len(prev))
 	i, j := 0, 0
 	for i < len(prev) && j < len(cur) {
-		if sameObject(&prev[i], &cur[j]) {
+		if sameObject(prev[i], cur[j]) {
 			oldToNew[i] = int32(j)
 			if same != nil {
 				same(int32(j)) // while the object is in the cache
@@ -276,6 +276,9 @@ func diffObjects(prev, cur []inventory.Object, same func(j int32)) (oldToNew, ad
 // diff reads every object, bound by memory: about 5 ms at 100,000 objects,
 // no faster comparing the structs' bytes.
 func sameObject(a, b *inventory.Object) bool {
+	if a == b {
+		return true // a poll shares the objects it did not change
+	}
 	if a.GUID == b.GUID && a.DN == b.DN && a.Domain == b.Domain && a.SAMAccountName == b.SAMAccountName &&
 		a.Kind == b.Kind && a.UserAccountControl == b.UserAccountControl && a.DNSHostName == b.DNSHostName &&
 		a.Additional == b.Additional && a.SupportedEncryptionTypes == b.SupportedEncryptionTypes &&
@@ -300,14 +303,14 @@ func sameSlice[T any](a, b []T) bool {
 // agedObjects lists the positions in cur of the unchanged objects whose
 // kerberoastable-account finding moves with the reference time alone (Next
 // finds them in the diff's pass; the test compares the two).
-func agedObjects(prev *State, cur []inventory.Object, oldToNew []int32, now time.Time, maxAge time.Duration) []int32 {
+func agedObjects(prev *State, cur []*inventory.Object, oldToNew []int32, now time.Time, maxAge time.Duration) []int32 {
 	ages := newAgeCheck(prev.now, now, maxAge)
 	if ages == nil {
 		return nil
 	}
 	var out []int32
 	for _, p := range oldToNew {
-		if p >= 0 && ages.moved(&cur[p]) {
+		if p >= 0 && ages.moved(cur[p]) {
 			out = append(out, p)
 		}
 	}

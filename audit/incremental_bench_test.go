@@ -18,9 +18,11 @@ func changedCopy(snap *inventory.Snapshot, k, round int) *inventory.Snapshot {
 	next.Started = snap.Started.Add(5 * time.Minute)
 	next.Objects = slices.Clone(snap.Objects)
 	for i := range k {
-		o := &next.Objects[(i*len(next.Objects)/k+round)%len(next.Objects)]
+		at := (i*len(next.Objects)/k + round) % len(next.Objects)
+		o := *next.Objects[at] // the previous snapshot's object stays as it was
 		o.SPNs = append(slices.Clip(o.SPNs), fmt.Sprintf("HTTP/changed-%d-%d.bench.test", round, i))
 		o.USNChanged++
+		next.Objects[at] = &o
 	}
 	return &next
 }

@@ -243,15 +243,15 @@ func (g *dirGen) directory(n int, dns bool) *inventory.Snapshot {
 		snap.Directory.DCs = map[string]string{"dc1": "DC1"}
 	}
 	for range n {
-		snap.Objects = append(snap.Objects, g.object())
+		snap.Objects = append(snap.Objects, new(g.object()))
 	}
 	sortGenObjects(snap.Objects)
 	return snap
 }
 
 // sortGenObjects orders objects as ldapscan does (folded DN, then GUID).
-func sortGenObjects(objs []inventory.Object) {
-	slices.SortFunc(objs, func(a, b inventory.Object) int {
+func sortGenObjects(objs []*inventory.Object) {
+	slices.SortFunc(objs, func(a, b *inventory.Object) int {
 		if c := inventory.CompareFold(a.DN, b.DN); c != 0 {
 			return c
 		}
@@ -269,11 +269,11 @@ func (g *dirGen) change(snap *inventory.Snapshot, k int) (*inventory.Snapshot, [
 		i := g.r.IntN(len(objs) + 1)
 		if i == len(objs) || g.r.IntN(12) == 0 {
 			o := g.object()
-			objs = append(objs, o)
+			objs = append(objs, new(o))
 			what = append(what, "add "+o.DN)
 			continue
 		}
-		o := objs[i] // a copy: the previous snapshot's object stays as it was
+		o := *objs[i] // a copy: the previous snapshot's object stays as it was
 		var edit string
 		switch g.r.IntN(11) {
 		case 0:
@@ -334,7 +334,7 @@ func (g *dirGen) change(snap *inventory.Snapshot, k int) (*inventory.Snapshot, [
 			o.PwdLastSet = o.PwdLastSet.Add(-time.Duration(g.r.IntN(400*24)) * time.Hour)
 			edit = "replace SPNs, password"
 		}
-		objs[i] = o
+		objs[i] = &o
 		what = append(what, edit+" "+o.DN)
 	}
 	sortGenObjects(objs)

@@ -19,11 +19,11 @@ type neighbourIndex struct {
 	delta  []hashedRef // ref.obj: current position; sorted by hash
 }
 
-func newNeighbourIndex(objs []inventory.Object) *neighbourIndex {
+func newNeighbourIndex(objs []*inventory.Object) *neighbourIndex {
 	var keys []uint64
 	entries := make([]hashedRef, 0, 3*len(objs))
 	for i := range objs {
-		keys = uniqueKeys(&objs[i], keys)
+		keys = uniqueKeys(objs[i], keys)
 		for _, k := range keys {
 			entries = append(entries, hashedRef{hash: k, ref: spnRef{obj: int32(i)}})
 		}
@@ -52,7 +52,7 @@ func (x *neighbourIndex) each(k uint64, fn func(pos int32)) {
 // update returns the index of the objects after a change: oldToNew maps
 // every previous position to the new one (-1: removed or changed), and
 // added lists the new positions of the objects added or changed.
-func (x *neighbourIndex) update(oldToNew []int32, objs []inventory.Object, added []int32) *neighbourIndex {
+func (x *neighbourIndex) update(oldToNew []int32, objs []*inventory.Object, added []int32) *neighbourIndex {
 	out := &neighbourIndex{base: x.base, baseTo: make([]int32, len(x.baseTo))}
 	for i, p := range x.baseTo {
 		if p >= 0 {
@@ -68,7 +68,7 @@ func (x *neighbourIndex) update(oldToNew []int32, objs []inventory.Object, added
 	}
 	var keys []uint64
 	for _, p := range added {
-		keys = uniqueKeys(&objs[p], keys)
+		keys = uniqueKeys(objs[p], keys)
 		for _, k := range keys {
 			out.delta = append(out.delta, hashedRef{hash: k, ref: spnRef{obj: p}})
 		}

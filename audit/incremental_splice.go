@@ -19,7 +19,7 @@ type hood struct {
 	seen   map[uint64]struct{} // keys already looked up
 	in     map[int32]struct{}  // positions already in judged
 	ix     *neighbourIndex     // the new objects' keys
-	cur    []inventory.Object  // the new objects
+	cur    []*inventory.Object  // the new objects
 	keys   []uint64            // scratch
 	hosts  []uint64            // scratch
 	buf    []uint64            // scratch
@@ -35,7 +35,7 @@ type hood struct {
 // one, old or new version. A finding replaced is one naming a subject,
 // whose own object may be a hop further; judging that one needs its
 // neighbours too: the rules run on the subjects and two hops around them.
-func neighbourhood(ix *neighbourIndex, old, cur []inventory.Object, added, removed, aged []int32, hosts []uint64) *hood {
+func neighbourhood(ix *neighbourIndex, old, cur []*inventory.Object, added, removed, aged []int32, hosts []uint64) *hood {
 	h := &hood{dns: map[uint64][]string{}, quick: new([1024]uint64), seen: map[uint64]struct{}{}, in: map[int32]struct{}{}, ix: ix, cur: cur}
 	var subjects []int32
 	add := func(p int32) {
@@ -51,10 +51,10 @@ func neighbourhood(ix *neighbourIndex, old, cur []inventory.Object, added, remov
 		add(p)
 	}
 	for _, p := range removed {
-		h.reach(&old[p], add)
+		h.reach(old[p], add)
 	}
 	for _, p := range added {
-		h.reach(&cur[p], add)
+		h.reach(cur[p], add)
 	}
 	for _, k := range hosts { // hosts whose DNS answer changed
 		if _, ok := h.seen[k]; !ok {
@@ -76,7 +76,7 @@ func neighbourhood(ix *neighbourIndex, old, cur []inventory.Object, added, remov
 	for range hops {
 		var next []int32
 		for _, p := range frontier {
-			h.reach(&cur[p], func(q int32) {
+			h.reach(cur[p], func(q int32) {
 				if _, ok := h.in[q]; !ok {
 					h.in[q] = struct{}{}
 					next = append(next, q)
@@ -104,7 +104,7 @@ func (h *hood) reach(o *inventory.Object, fn func(int32)) {
 			break
 		}
 		h.ix.each(k, func(p int32) {
-			if c := &h.cur[p]; c.Kind == inventory.KindComputer {
+			if c := h.cur[p]; c.Kind == inventory.KindComputer {
 				h.buf = nameKeys(c, h.buf[:0])
 				h.keys = append(h.keys, h.buf...)
 			}
@@ -180,13 +180,13 @@ func rejudge(prev Result, snap *inventory.Snapshot, cfg Config, h *hood, names n
 		// computer: the directory has some (Next checked), so the
 		// neighbourhood must have one too. Nothing relates it to the
 		// subjects, so it changes none of their findings.
-		if c := slices.IndexFunc(snap.Objects, func(o inventory.Object) bool { return o.Kind == inventory.KindComputer }); c >= 0 {
+		if c := slices.IndexFunc(snap.Objects, func(o *inventory.Object) bool { return o.Kind == inventory.KindComputer }); c >= 0 {
 			positions = append(slices.Clone(positions), int32(c))
 			slices.Sort(positions)
 		}
 	}
 	sub := *snap
-	sub.Objects = make([]inventory.Object, len(positions))
+	sub.Objects = make([]*inventory.Object, len(positions))
 	for i, p := range positions {
 		sub.Objects[i] = snap.Objects[p]
 	}

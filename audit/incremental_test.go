@@ -92,8 +92,9 @@ func scenarios() []struct {
 	bridgeAfter := slices.Clone(bridgeBefore)
 	bridgeAfter[3].SPNs = append(slices.Clip(bridgeAfter[3].SPNs), "HTTP/web5."+genDomain)
 	snap := func(objs []inventory.Object) *inventory.Snapshot {
-		sortGenObjects(objs)
-		return &inventory.Snapshot{Directory: dir, Objects: objs, Started: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
+		listed := inventory.Pointers(objs)
+		sortGenObjects(listed)
+		return &inventory.Snapshot{Directory: dir, Objects: listed, Started: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
 	}
 	return []struct {
 		name          string
@@ -293,7 +294,7 @@ func TestAgedObjectsMatchesAgeMark(t *testing.T) {
 				want = append(want, int32(i))
 			}
 		}
-		got := agedObjects(&State{now: prevNow}, objs, oldToNew, now, 0)
+		got := agedObjects(&State{now: prevNow}, inventory.Pointers(objs), oldToNew, now, 0)
 		if !slices.Equal(got, want) {
 			t.Fatalf("round %d: agedObjects %v, want %v", round, got, want)
 		}

@@ -25,7 +25,7 @@ var defaultSPNMappings = []string{
 // what is built on first use is built under a sync.Once.
 type index struct {
 	snap      *inventory.Snapshot
-	objs      []inventory.Object
+	objs      []*inventory.Object
 	now       time.Time // zero when neither Config.Now nor Snapshot.Started is set
 	maxPwdAge time.Duration
 	farms     []Farm
@@ -197,7 +197,7 @@ func (ix *index) indexSPNs(count int) {
 			spn, problems := ParseSPN(raw)
 			host, malformed = spn.Host, problems != nil
 		}
-		o := &ix.objs[obj]
+		o := ix.objs[obj]
 		switch {
 		case malformed:
 			f = spnMalformed
@@ -244,7 +244,7 @@ func (ix *index) indexComputers() {
 	n := 0
 	ix.objSummary = make([]objSummary, len(ix.objs))
 	for i := range ix.objs {
-		o := &ix.objs[i]
+		o := ix.objs[i]
 		if o.Kind == inventory.KindComputer {
 			n++
 		}
@@ -253,7 +253,7 @@ func (ix *index) indexComputers() {
 	}
 	ix.computers = make([]hashedRef, 0, n)
 	for i := range ix.objs {
-		o := &ix.objs[i]
+		o := ix.objs[i]
 		if o.Kind != inventory.KindComputer {
 			continue
 		}
@@ -331,7 +331,7 @@ func (ix *index) indexNames() {
 func (ix *index) machines(host string, buf []int32) []int32 {
 	label, _, _ := strings.Cut(host, ".")
 	for _, e := range hashRun(ix.computers, foldHash(label)) {
-		if !slices.Contains(buf, e.ref.obj) && namesComputer(&ix.objs[e.ref.obj], host) {
+		if !slices.Contains(buf, e.ref.obj) && namesComputer(ix.objs[e.ref.obj], host) {
 			buf = append(buf, e.ref.obj)
 		}
 	}

@@ -31,7 +31,7 @@ func (kerberoastableAccount) Check(ix *index) []Finding {
 	n := 0
 	const want = sumUser | sumEnabled | sumSPNs // kerberoastable's first questions
 	for i := range ix.objs {
-		if ix.has(i, want) && kerberoastable(ix, &ix.objs[i]) {
+		if ix.has(i, want) && kerberoastable(ix, ix.objs[i]) {
 			n++
 		}
 	}
@@ -41,7 +41,7 @@ func (kerberoastableAccount) Check(ix *index) []Finding {
 	out := make([]Finding, 0, n)
 	dns := make([]string, n) // every finding's Accounts, in one allocation
 	for i := range ix.objs {
-		if o := &ix.objs[i]; ix.has(i, want) && kerberoastable(ix, o) {
+		if o := ix.objs[i]; ix.has(i, want) && kerberoastable(ix, o) {
 			k := len(out)
 			dns[k] = o.DN
 			out = append(out, kerberoastFinding(ix, o, dns[k:k+1:k+1]))

@@ -27,7 +27,7 @@ func (malformedSPN) Check(ix *index) []Finding {
 		if ix.objFlags[i]&objAnyMalformed == 0 {
 			continue
 		}
-		o := &ix.objs[i]
+		o := ix.objs[i]
 		for j, raw := range o.SPNs {
 			if ix.flags(i, j)&spnMalformed != 0 {
 				_, problems := ParseSPN(raw)
@@ -39,7 +39,7 @@ func (malformedSPN) Check(ix *index) []Finding {
 }
 
 func malformedFinding(ix *index, obj int32, raw string, problems []Problem) Finding {
-	o := &ix.objs[obj]
+	o := ix.objs[obj]
 	sev := malformedSeverity(raw)
 	reasons := make([]string, len(problems))
 	for i, p := range problems {
@@ -96,7 +96,7 @@ func lookalikeOf(ix *index, obj int32, raw string) (string, *inventory.Object, b
 	}
 	for _, r := range ix.spns.holders(look) {
 		if r.obj != obj && !strings.EqualFold(ix.spns.raw(r), raw) {
-			return ix.spns.raw(r), &ix.objs[r.obj], true
+			return ix.spns.raw(r), ix.objs[r.obj], true
 		}
 	}
 	return "", nil, false

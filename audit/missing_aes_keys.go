@@ -45,7 +45,7 @@ func (missingAESKeys) Check(ix *index) []Finding {
 		if !ix.has(i, sumSPNs) {
 			continue
 		}
-		o := &ix.objs[i]
+		o := ix.objs[i]
 		if len(o.SPNs) == 0 {
 			continue
 		}

@@ -72,7 +72,7 @@ func (missingSPNPair) Check(ix *index) []Finding {
 		if ix.objSummary[i]&(sumComputer|sumSPNs) != sumSPNs {
 			continue
 		}
-		o := &ix.objs[i]
+		o := ix.objs[i]
 		if o.Kind == inventory.KindComputer || isKrbtgt(o) || len(o.SPNs) == 0 {
 			continue
 		}

@@ -20,16 +20,16 @@ func Plan(snap *inventory.Snapshot, farms []Farm) []string {
 		case driftBadFarm:
 			notes = append(notes, "# Farm "+d.farm.Name+" skipped: "+d.problem)
 		case driftMissing:
-			adds = append(adds, ix.setspnAdd(d.spn, &ix.objs[d.account]))
+			adds = append(adds, ix.setspnAdd(d.spn, ix.objs[d.account]))
 		case driftWrongAccount:
 			for _, o := range d.others {
-				deletes = append(deletes, ix.setspnDelete(d.spn, &ix.objs[o]))
+				deletes = append(deletes, ix.setspnDelete(d.spn, ix.objs[o]))
 			}
 			if !d.onOwner {
-				adds = append(adds, ix.setspnAdd(d.spn, &ix.objs[d.account]))
+				adds = append(adds, ix.setspnAdd(d.spn, ix.objs[d.account]))
 			}
 		case driftExtra:
-			deletes = append(deletes, ix.setspnDelete(d.spn, &ix.objs[d.account]))
+			deletes = append(deletes, ix.setspnDelete(d.spn, ix.objs[d.account]))
 		}
 	}
 	lines := []string{

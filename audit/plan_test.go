@@ -14,14 +14,16 @@ import (
 func runSetspn(t *testing.T, snap *inventory.Snapshot, script []string) *inventory.Snapshot {
 	t.Helper()
 	out := *snap
-	out.Objects = slices.Clone(snap.Objects)
-	for i := range out.Objects {
-		out.Objects[i].SPNs = slices.Clone(out.Objects[i].SPNs)
+	out.Objects = make([]*inventory.Object, len(snap.Objects))
+	for i, o := range snap.Objects { // copies: snap's objects stay as they were
+		c := *o
+		c.SPNs = slices.Clone(o.SPNs)
+		out.Objects[i] = &c
 	}
 	find := func(account string) *inventory.Object {
 		for i := range out.Objects {
-			if strings.EqualFold(newIndex(&out, Config{}).accountName(&out.Objects[i]), account) {
-				return &out.Objects[i]
+			if strings.EqualFold(newIndex(&out, Config{}).accountName(out.Objects[i]), account) {
+				return out.Objects[i]
 			}
 		}
 		t.Fatalf("script names unknown account %q", account)
@@ -40,7 +42,7 @@ func runSetspn(t *testing.T, snap *inventory.Snapshot, script []string) *invento
 		case "-D":
 			o.SPNs = slices.DeleteFunc(o.SPNs, func(s string) bool { return strings.EqualFold(s, f[2]) })
 		case "-S":
-			held := slices.ContainsFunc(out.Objects, func(x inventory.Object) bool {
+			held := slices.ContainsFunc(out.Objects, func(x *inventory.Object) bool {
 				return slices.ContainsFunc(x.SPNs, func(s string) bool { return strings.EqualFold(s, f[2]) })
 			})
 			if !held {

@@ -38,7 +38,7 @@ func (resourceBasedDelegation) Check(ix *index) []Finding {
 		if !ix.has(i, sumEnabled|sumActOnBehalf) {
 			continue
 		}
-		o := &ix.objs[i]
+		o := ix.objs[i]
 		if !o.Enabled() {
 			continue
 		}

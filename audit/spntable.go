@@ -14,7 +14,7 @@ type spnRef struct{ obj, spn int32 }
 // (looseEqual: whole value, ignoring case, diacritics, kana type and width),
 // from the hashes of their loose keys.
 type spnTable struct {
-	objs    []inventory.Object
+	objs    []*inventory.Object
 	hash    func(string) uint64
 	entries []hashedRef // sorted by hash; equal hashes stay in object order
 }
@@ -24,7 +24,7 @@ type spnTable struct {
 // is shared by the cores (issue 9): visit is called concurrently, for
 // different objects, and must only write what belongs to its SPN. size is
 // the number of SPNs, or 0 to count them.
-func newSPNTable(objs []inventory.Object, size int, hash func(string) uint64, visit func(obj, spn int, raw string)) *spnTable {
+func newSPNTable(objs []*inventory.Object, size int, hash func(string) uint64, visit func(obj, spn int, raw string)) *spnTable {
 	if size <= 0 {
 		for i := range objs {
 			size += len(objs[i].SPNs)

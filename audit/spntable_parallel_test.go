@@ -58,7 +58,7 @@ func TestSPNTableParallelFill(t *testing.T) {
 	for i := range objs {
 		visits[i] = make([]int, len(objs[i].SPNs))
 	}
-	tab := newSPNTable(objs, 0, looseHash, func(obj, spn int, raw string) {
+	tab := newSPNTable(inventory.Pointers(objs), 0, looseHash, func(obj, spn int, raw string) {
 		if objs[obj].SPNs[spn] != raw {
 			t.Errorf("visit(%d, %d, %q): not that SPN", obj, spn, raw)
 		}

@@ -22,7 +22,7 @@ func TestSPNTable(t *testing.T) {
 		"total collision": func(string) uint64 { return 0 },
 	} {
 		t.Run(name, func(t *testing.T) {
-			tab := newSPNTable(objs, 0, hash, nil)
+			tab := newSPNTable(inventory.Pointers(objs), 0, hash, nil)
 			holders := func(raw string) []string {
 				var dns []string
 				for _, r := range tab.holders(raw) {

@@ -238,6 +238,6 @@ func accountMatches(ix *index, re *regexp.Regexp, dn string) bool {
 	if i < 0 {
 		return false
 	}
-	o := &ix.objs[i]
+	o := ix.objs[i]
 	return re.MatchString(o.SAMAccountName) || re.MatchString(ix.accountName(o))
 }

@@ -23,7 +23,7 @@ func (unconstrainedDelegation) Check(ix *index) []Finding {
 	n := 0
 	const want = sumEnabled | sumSPNs | sumTrustedForDelegation // delegatesUnconstrained's
 	for i := range ix.objs {
-		if ix.has(i, want) && delegatesUnconstrained(&ix.objs[i]) {
+		if ix.has(i, want) && delegatesUnconstrained(ix.objs[i]) {
 			n++
 		}
 	}
@@ -36,7 +36,7 @@ func (unconstrainedDelegation) Check(ix *index) []Finding {
 		if !ix.has(i, want) {
 			continue
 		}
-		o := &ix.objs[i]
+		o := ix.objs[i]
 		if !delegatesUnconstrained(o) {
 			continue
 		}

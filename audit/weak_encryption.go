@@ -35,7 +35,7 @@ func (weakEncryption) Check(ix *index) []Finding {
 		if !ix.has(i, sumEnabled|sumSPNs) {
 			continue
 		}
-		o := &ix.objs[i]
+		o := ix.objs[i]
 		if !o.Enabled() || len(o.SPNs) == 0 {
 			continue
 		}

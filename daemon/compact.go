@@ -184,14 +184,17 @@ func (p *objectPacker) pack(o *inventory.Object) {
 }
 
 // compactedScan returns res with a copy of its snapshot whose objects'
-// strings are packed: equal in every value, res itself unchanged.
+// strings are packed: equal in every value, res itself unchanged. The
+// copies lie in one array in the snapshot's order, as the audit walks them.
 func compactedScan(res *ldapscan.Result) *ldapscan.Result {
 	snap := *res.Snapshot
-	snap.Objects = slices.Clone(snap.Objects)
+	packed := make([]inventory.Object, len(snap.Objects))
 	var p objectPacker
-	for i := range snap.Objects {
-		p.pack(&snap.Objects[i])
+	for i, o := range snap.Objects {
+		packed[i] = *o
+		p.pack(&packed[i])
 	}
+	snap.Objects = inventory.Pointers(packed)
 	out := *res
 	out.Snapshot = &snap
 	return &out

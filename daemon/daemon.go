@@ -390,7 +390,7 @@ func (d *Daemon) unchanged(res *ldapscan.Result, resolved map[string]bool) bool 
 // uSNChanged, but inventory.ApplyPrivileges gives the member a new
 // Privilege in a copy (and the audit judges it: kerberoastable-account
 // becomes critical). Equal lengths alone would reuse the old audit.
-func sameObjects(a, b []inventory.Object) bool {
+func sameObjects(a, b []*inventory.Object) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 

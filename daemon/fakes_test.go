@@ -176,7 +176,7 @@ func (s *fakeScanner) play(ctx context.Context, call string, prev *ldapscan.Resu
 	}
 	snap := &inventory.Snapshot{Server: st.result, Started: s.clock.Now(), Duration: st.takes}
 	for i := range st.objects {
-		snap.Objects = append(snap.Objects, inventory.Object{
+		snap.Objects = append(snap.Objects, &inventory.Object{
 			DN: fmt.Sprintf("CN=svc%d,DC=example,DC=test", i), SPNs: []string{fmt.Sprintf("HTTP/host%d", i)},
 		})
 	}

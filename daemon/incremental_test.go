@@ -19,7 +19,7 @@ import (
 // entries, or, when the script says so, falls back to a full scan.
 type editingScanner struct {
 	full  *inventory.Snapshot
-	polls []func(objs []inventory.Object) ([]inventory.Object, inventory.ScanMode)
+	polls []func(objs []*inventory.Object) ([]*inventory.Object, inventory.ScanMode)
 }
 
 func (s *editingScanner) Scan(context.Context) (*ldapscan.Result, error) {
@@ -50,18 +50,20 @@ func TestIncrementalAuditFollowsPolls(t *testing.T) {
 				Kind: inventory.KindUser, Domain: "example.test", SPNs: []string{fmt.Sprintf("MSSQLSvc/srv%03d.example.test:1433", i)}})
 	}
 	slices.SortFunc(objs, func(a, b inventory.Object) int { return inventory.CompareFold(a.DN, b.DN) })
-	addSPN := func(i int, spn string) func([]inventory.Object) ([]inventory.Object, inventory.ScanMode) {
-		return func(prev []inventory.Object) ([]inventory.Object, inventory.ScanMode) {
+	addSPN := func(i int, spn string) func([]*inventory.Object) ([]*inventory.Object, inventory.ScanMode) {
+		return func(prev []*inventory.Object) ([]*inventory.Object, inventory.ScanMode) {
 			next := slices.Clone(prev)
-			next[i].SPNs = append(slices.Clip(next[i].SPNs), spn)
+			changed := *next[i] // the previous snapshot's object stays as it was
+			changed.SPNs = append(slices.Clip(changed.SPNs), spn)
+			next[i] = &changed
 			return next, inventory.IncrementalScan
 		}
 	}
-	full := func(prev []inventory.Object) ([]inventory.Object, inventory.ScanMode) {
+	full := func(prev []*inventory.Object) ([]*inventory.Object, inventory.ScanMode) {
 		return slices.Clone(prev), inventory.FullScan
 	}
-	scanner := &editingScanner{full: &inventory.Snapshot{Directory: dir, Objects: objs, Server: dc1},
-		polls: []func([]inventory.Object) ([]inventory.Object, inventory.ScanMode){
+	scanner := &editingScanner{full: &inventory.Snapshot{Directory: dir, Objects: inventory.Pointers(objs), Server: dc1},
+		polls: []func([]*inventory.Object) ([]*inventory.Object, inventory.ScanMode){
 			addSPN(3, "HOST/SRV005"),             // a duplicate of another computer's
 			addSPN(10, "HTTP/gone.example.test"), // a ghost
 			full,                                 // the poll fell back to a full scan

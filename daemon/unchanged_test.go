@@ -61,8 +61,8 @@ func (a *answersInTurn) ResolveHosts(context.Context, *inventory.Snapshot) (map[
 // audit judges time: password ages, suppressions past their day).
 func TestPollThatChangedNothingSkipsAudit(t *testing.T) {
 	dir := inventory.Directory{ForestDNS: "example.test", Domains: []string{"example.test"}, DSHeuristics: ""}
-	objects := []inventory.Object{{DN: "CN=svc1,DC=example,DC=test", SPNs: []string{"HTTP/a"}}}
-	snap := func(d inventory.Directory, objs []inventory.Object) *inventory.Snapshot {
+	objects := []*inventory.Object{{DN: "CN=svc1,DC=example,DC=test", SPNs: []string{"HTTP/a"}}}
+	snap := func(d inventory.Directory, objs []*inventory.Object) *inventory.Snapshot {
 		return &inventory.Snapshot{Directory: d, Objects: objs, Server: dc1}
 	}
 	poll := func(s *inventory.Snapshot, st ldapscan.Stats) *ldapscan.Result {
@@ -73,7 +73,9 @@ func TestPollThatChangedNothingSkipsAudit(t *testing.T) {
 		return &ldapscan.Result{Snapshot: s, Stats: st}
 	}
 	privileged := slices.Clone(objects)
-	privileged[0].Privilege = &inventory.Privilege{Group: "Domain Admins"}
+	admin := *objects[0] // as ApplyPrivileges does: a copy of the object
+	admin.Privilege = &inventory.Privilege{Group: "Domain Admins"}
+	privileged[0] = &admin
 	disabled := dir
 	disabled.DSHeuristics = "00000000010000000002000000011"
 	moreDNS := dir
@@ -151,7 +153,7 @@ func (h *copyingHistory) Record(_ *inventory.Snapshot, findings []audit.Finding,
 // audit it reuses (not the history's copy), so the metrics store can reuse
 // its view.
 func TestReusedAuditKeepsItsFindingsWithHistory(t *testing.T) {
-	objects := []inventory.Object{{DN: "CN=svc1,DC=example,DC=test", SPNs: []string{"HTTP/a"}}}
+	objects := []*inventory.Object{{DN: "CN=svc1,DC=example,DC=test", SPNs: []string{"HTTP/a"}}}
 	full := &ldapscan.Result{Snapshot: &inventory.Snapshot{Objects: objects, Server: dc1}, Stats: ldapscan.Stats{Mode: inventory.FullScan, Entries: 1, Server: dc1}}
 	quiet := &ldapscan.Result{Snapshot: &inventory.Snapshot{Objects: objects, Server: dc1}, Stats: ldapscan.Stats{Mode: inventory.IncrementalScan, Server: dc1}}
 	sink := &findingsSink{}

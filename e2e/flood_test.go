@@ -47,12 +47,12 @@ func floodSnapshot() *inventory.Snapshot {
 	return &inventory.Snapshot{
 		Directory: inventory.Directory{ForestDNS: floodDomain, Domains: []string{floodDomain},
 			NetBIOSDomains: map[string]string{floodDomain: "CORP"}, DNSNames: []string{"intranet." + floodDomain}},
-		Objects: []inventory.Object{
-			flooder,
-			user("svc-intranet", floodDuplicate),
-			user("svc-legacy", floodDuplicate),
-			user("svc-web", floodAliasTarget),
-			web1,
+		Objects: []*inventory.Object{
+			new(flooder),
+			new(user("svc-intranet", floodDuplicate)),
+			new(user("svc-legacy", floodDuplicate)),
+			new(user("svc-web", floodAliasTarget)),
+			new(web1),
 		},
 		Server:  "dc1." + floodDomain,
 		Started: time.Now(),

@@ -24,12 +24,12 @@ type Change struct {
 	// base names the base's objects without keeping them alive: a weak
 	// pointer to its first object, and its length. A strong one would keep
 	// every earlier snapshot's objects, through their own changes.
-	base    weak.Pointer[Object]
+	base    weak.Pointer[*Object]
 	baseLen int
 	// objects are the snapshot's objects the change describes: a copy of
 	// the snapshot whose objects were replaced carries a change that no
 	// longer describes it, and ChangeFrom refuses it.
-	objects []Object
+	objects []*Object
 }
 
 // SetChange records that s was made from base by removing the objects at
@@ -66,9 +66,9 @@ func (s *Snapshot) ChangeFrom(base *Snapshot) *Change {
 }
 
 // firstObject is the weak pointer that names a list of objects.
-func firstObject(objs []Object) weak.Pointer[Object] {
+func firstObject(objs []*Object) weak.Pointer[*Object] {
 	if len(objs) == 0 {
-		return weak.Pointer[Object]{}
+		return weak.Pointer[*Object]{}
 	}
 	return weak.Make(&objs[0])
 }

@@ -12,13 +12,13 @@ import (
 func randomChange(r *rand.Rand, n int) (base, snap *Snapshot, removed, added []int32) {
 	base = &Snapshot{}
 	for i := range n {
-		base.Objects = append(base.Objects, Object{GUID: fmt.Sprint("b", i)})
+		base.Objects = append(base.Objects, new(Object{GUID: fmt.Sprint("b", i)}))
 	}
 	snap = &Snapshot{}
 	for i := range base.Objects {
 		for r.IntN(5) == 0 { // new objects before this one
 			added = append(added, int32(len(snap.Objects)))
-			snap.Objects = append(snap.Objects, Object{GUID: fmt.Sprint("new", len(snap.Objects))})
+			snap.Objects = append(snap.Objects, new(Object{GUID: fmt.Sprint("new", len(snap.Objects))}))
 		}
 		if r.IntN(4) == 0 {
 			removed = append(removed, int32(i))
@@ -28,7 +28,7 @@ func randomChange(r *rand.Rand, n int) (base, snap *Snapshot, removed, added []i
 	}
 	if r.IntN(2) == 0 {
 		added = append(added, int32(len(snap.Objects)))
-		snap.Objects = append(snap.Objects, Object{GUID: "last"})
+		snap.Objects = append(snap.Objects, new(Object{GUID: "last"}))
 	}
 	return base, snap, removed, added
 }
@@ -108,7 +108,7 @@ func TestChangeFromNamesItsBase(t *testing.T) {
 // TestSetChangeRefusesBadPositions: positions a consumer would misread are
 // refused, and leave no change behind.
 func TestSetChangeRefusesBadPositions(t *testing.T) {
-	base := &Snapshot{Objects: make([]Object, 4)}
+	base := &Snapshot{Objects: Pointers(make([]Object, 4))}
 	for _, tc := range []struct {
 		name           string
 		n              int
@@ -121,7 +121,7 @@ func TestSetChangeRefusesBadPositions(t *testing.T) {
 		{"added repeated", 4, []int32{1, 2}, []int32{1, 1}},
 		{"negative", 4, []int32{-1}, []int32{0}},
 	} {
-		snap := &Snapshot{Objects: make([]Object, tc.n)}
+		snap := &Snapshot{Objects: Pointers(make([]Object, tc.n))}
 		if err := snap.SetChange(base, tc.removed, tc.added); err == nil {
 			t.Errorf("%s: SetChange accepted it", tc.name)
 		}

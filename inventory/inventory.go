@@ -189,7 +189,7 @@ type Directory struct {
 // It is never modified after it is built.
 type Snapshot struct {
 	Directory Directory `json:"directory"`
-	Objects   []Object  `json:"objects"`
+	Objects   []*Object  `json:"objects"`
 	// Server is the domain controller the scan read from.
 	Server   string        `json:"server"`
 	Started  time.Time     `json:"started"`
@@ -211,4 +211,16 @@ func (s *Snapshot) SPNCount() int {
 		n += len(s.Objects[i].SPNs)
 	}
 	return n
+}
+
+// Pointers returns a pointer to each of objs, in order. A reader builds its
+// objects in one array, where they lie together in memory in the order the
+// audit walks them, and the snapshot lists them through pointers, which a
+// poll copies instead of the objects (issue 9).
+func Pointers(objs []Object) []*Object {
+	out := make([]*Object, len(objs))
+	for i := range objs {
+		out[i] = &objs[i]
+	}
+	return out
 }

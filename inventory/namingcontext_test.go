@@ -29,7 +29,7 @@ func TestObjectsByNamingContext(t *testing.T) {
 	const root, child, empty = "DC=corp,DC=example,DC=test", "DC=child,DC=corp,DC=example,DC=test", "DC=empty,DC=test"
 	s := &Snapshot{
 		NamingContexts: []string{root, child, empty},
-		Objects: []Object{
+		Objects: []*Object{
 			{DN: "CN=a,CN=Users," + root}, {DN: "CN=b,OU=Web," + root},
 			{DN: "CN=c,CN=Users," + child},
 			{DN: "CN=stray,DC=elsewhere"},

@@ -117,11 +117,10 @@ type primaryRef struct {
 // ApplyPrivileges returns objects with Privilege and PrivilegeUnknown set
 // from m. objects is not modified; when nothing changes it is returned
 // as is (snapshots are immutable and may share it).
-func ApplyPrivileges(objects []Object, m Membership) []Object {
+func ApplyPrivileges(objects []*Object, m Membership) []*Object {
 	ix := m.index()
-	var out []Object
-	for i := range objects {
-		o := &objects[i]
+	var out []*Object
+	for i, o := range objects {
 		p, unknown := ix.privilegeOf(o)
 		if equalPrivilege(o.Privilege, p) && o.PrivilegeUnknown == unknown {
 			continue
@@ -129,7 +128,9 @@ func ApplyPrivileges(objects []Object, m Membership) []Object {
 		if out == nil {
 			out = slices.Clone(objects)
 		}
-		out[i].Privilege, out[i].PrivilegeUnknown = p, unknown
+		changed := *o // objects are shared with the snapshot before
+		changed.Privilege, changed.PrivilegeUnknown = p, unknown
+		out[i] = &changed
 	}
 	if out == nil {
 		return objects
@@ -138,12 +139,11 @@ func ApplyPrivileges(objects []Object, m Membership) []Object {
 }
 
 // SetPrivileges is ApplyPrivileges for objects the caller owns: it sets
-// each object's privilege in place instead of copying the slice, which for
-// the 255,000 objects of a large LDIF export is 115 MB (issue 9).
-func SetPrivileges(objects []Object, m Membership) {
+// each object's privilege in place instead of copying every object it
+// changes, which for a large LDIF export is nearly every one (issue 9).
+func SetPrivileges(objects []*Object, m Membership) {
 	ix := m.index()
-	for i := range objects {
-		o := &objects[i]
+	for _, o := range objects {
 		o.Privilege, o.PrivilegeUnknown = ix.privilegeOf(o)
 	}
 }

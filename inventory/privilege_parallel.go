@@ -10,7 +10,7 @@ import (
 // core). The index is built once; each worker reads it through its own
 // copy, whose only mutable part, the cache of resolved primary groups, is
 // its own.
-func SetPrivilegesParallel(objects []Object, m Membership) {
+func SetPrivilegesParallel(objects []*Object, m Membership) {
 	workers := min(runtime.GOMAXPROCS(0), 8)
 	if len(objects) < 1<<14 || workers < 2 {
 		SetPrivileges(objects, m)
@@ -23,8 +23,7 @@ func SetPrivilegesParallel(objects []Object, m Membership) {
 		wix := *ix
 		wix.primary = make(map[primaryRef]string)
 		wg.Go(func() {
-			for i := range part {
-				o := &part[i]
+			for _, o := range part {
 				o.Privilege, o.PrivilegeUnknown = wix.privilegeOf(o)
 			}
 		})

@@ -34,9 +34,10 @@ func TestSetPrivilegesParallelMatches(t *testing.T) {
 		}
 		objects = append(objects, o)
 	}
-	want := slices.Clone(objects)
+	// SetPrivileges sets the objects in place: each run has its own.
+	want := Pointers(slices.Clone(objects))
 	SetPrivileges(want, m)
-	got := slices.Clone(objects)
+	got := Pointers(slices.Clone(objects))
 	SetPrivilegesParallel(got, m)
 	if !reflect.DeepEqual(got, want) {
 		t.Fatal("SetPrivilegesParallel differs from SetPrivileges")

@@ -204,7 +204,7 @@ func TestApplyPrivileges(t *testing.T) {
 			if tc.object.Domain == "" {
 				tc.object.Domain = testDomain
 			}
-			in := []Object{tc.object}
+			in := []*Object{&tc.object}
 			out := ApplyPrivileges(in, m)
 			if got := describePrivilege(out[0]); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
@@ -231,7 +231,7 @@ func mergeGroups(gs []Group) []Group {
 	return out
 }
 
-func describePrivilege(o Object) string {
+func describePrivilege(o *Object) string {
 	switch {
 	case o.PrivilegeUnknown:
 		return "unknown"
@@ -252,7 +252,7 @@ func describePrivilege(o Object) string {
 
 func TestApplyPrivilegesSharesUnchanged(t *testing.T) {
 	m := Membership{Groups: baseGroups(), DomainSIDs: map[string]string{testDomain: testSID}}
-	in := []Object{{DN: userDN("a"), Domain: testDomain}, {DN: userDN("b"), Domain: testDomain}}
+	in := []*Object{{DN: userDN("a"), Domain: testDomain}, {DN: userDN("b"), Domain: testDomain}}
 	if out := ApplyPrivileges(in, m); &out[0] != &in[0] {
 		t.Error("nothing changed, yet the objects were copied")
 	}
@@ -260,6 +260,9 @@ func TestApplyPrivilegesSharesUnchanged(t *testing.T) {
 	out := ApplyPrivileges(in, m)
 	if &out[0] == &in[0] || out[1].Privilege == nil || out[0].Privilege != nil {
 		t.Errorf("want a new slice with b privileged: %+v", out)
+	}
+	if in[1].Privilege != nil || out[0] != in[0] {
+		t.Error("want b changed in a copy, a shared: the objects before are another snapshot's")
 	}
 	// Dropped from the group: the privilege goes (a poll recomputes every object).
 	m.Groups[0].Members = nil
@@ -284,9 +287,9 @@ func TestProtectedGroupSID(t *testing.T) {
 // BenchmarkApplyPrivileges: a poll recomputes every object's privilege;
 // 250,000 accounts (the README's memory figure for 1,000,000 SPNs).
 func BenchmarkApplyPrivileges(b *testing.B) {
-	objects := make([]Object, 250_000)
+	objects := make([]*Object, 250_000)
 	for i := range objects {
-		objects[i] = Object{DN: userDN(fmt.Sprint("svc", i)), Domain: testDomain, PrimaryGroupID: 513}
+		objects[i] = &Object{DN: userDN(fmt.Sprint("svc", i)), Domain: testDomain, PrimaryGroupID: 513}
 	}
 	groups := baseGroups(grp(groupDN("Tier0 Ops"), rid(testSID, 1105), userDN("svc7"), userDN("svc9")))
 	groups[1].Members = append(groups[1].Members, groupDN("Tier0 Ops"))

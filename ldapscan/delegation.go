@@ -73,7 +73,7 @@ const maxSIDsPerSearch = 100
 // is named from known and objects when it is one of them (a naming context
 // read through the Global Catalog), and stays a bare SID otherwise (deleted,
 // or in another forest).
-func (sc *Scanner) resolvePrincipals(ctx context.Context, targets []target, objects []inventory.Object, known []inventory.Object, st *scanState) error {
+func (sc *Scanner) resolvePrincipals(ctx context.Context, targets []target, objects []*inventory.Object, known []*inventory.Object, st *scanState) error {
 	var missing []string
 	seen := make(map[string]bool)
 	for i := range objects {
@@ -96,9 +96,8 @@ func (sc *Scanner) resolvePrincipals(ctx context.Context, targets []target, obje
 			}
 		}
 	}
-	for _, set := range [2][]inventory.Object{known, objects} {
-		for i := range set {
-			o := &set[i]
+	for _, set := range [2][]*inventory.Object{known, objects} {
+		for _, o := range set {
 			if _, ok := found[o.ObjectSID]; !ok && seen[o.ObjectSID] {
 				found[o.ObjectSID] = principalOf(o)
 			}

@@ -58,7 +58,7 @@ func TestLabDelegation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byName := make(map[string]inventory.Object)
+	byName := make(map[string]*inventory.Object)
 	for _, o := range res.Snapshot.Objects {
 		byName[o.SAMAccountName] = o
 		if !strings.HasPrefix(o.ObjectSID, "S-1-5-21-") {

@@ -59,7 +59,7 @@ func (sc *Scanner) tombstonesReadable(ctx context.Context, targets []target, st 
 //     deletion (or move, or change of rights that hides an object) is a
 //     write that used a USN of this DC, so a listing short of more objects
 //     than that lost some that still exist.
-func (sc *Scanner) markVanished(ctx context.Context, targets []target, prev []inventory.Object, cover *usnCoverage, delta *changeSet, st *scanState) (string, error) {
+func (sc *Scanner) markVanished(ctx context.Context, targets []target, prev []*inventory.Object, cover *usnCoverage, delta *changeSet, st *scanState) (string, error) {
 	present := make(map[string]struct{}, len(prev))
 	held := objectsPerTarget(targets, prev)
 	for _, t := range targets {
@@ -94,7 +94,7 @@ func (sc *Scanner) markVanished(ctx context.Context, targets []target, prev []in
 	}
 	var vanished []string // neither listed nor read by the poll's change search
 	for i := range prev {
-		if key := objectKey(&prev[i]); !containsKey(present, key) && !containsKey(delta.touched, key) {
+		if key := objectKey(prev[i]); !containsKey(present, key) && !containsKey(delta.touched, key) {
 			vanished = append(vanished, key)
 		}
 	}
@@ -109,7 +109,7 @@ func (sc *Scanner) markVanished(ctx context.Context, targets []target, prev []in
 
 // objectsPerTarget counts objects by the target (naming context) that holds
 // them, keyed by target.String().
-func objectsPerTarget(targets []target, objects []inventory.Object) map[string]int {
+func objectsPerTarget(targets []target, objects []*inventory.Object) map[string]int {
 	byNC := make(map[string]string, len(targets))
 	ncs := make([]string, len(targets))
 	for i, t := range targets {

@@ -132,7 +132,7 @@ func (sc *Scanner) poll(ctx context.Context, prev *Result, started time.Time) (*
 // reading tombstones: it lists the objects' GUIDs unless every USN used
 // since the watermark is accounted for. It returns a reason for a full scan
 // when the listing cannot be trusted.
-func (sc *Scanner) findDeletions(ctx context.Context, dse rootDSE, targets []target, prev []inventory.Object, cover *usnCoverage, delta *changeSet, st *scanState) (string, error) {
+func (sc *Scanner) findDeletions(ctx context.Context, dse rootDSE, targets []target, prev []*inventory.Object, cover *usnCoverage, delta *changeSet, st *scanState) (string, error) {
 	if !cover.complete() {
 		if err := sc.accountOtherPartitions(ctx, dse, targets, cover, st); err != nil {
 			return "", err
@@ -206,7 +206,7 @@ func watermarkProblem(w Watermark, server string, dse rootDSE, invocationID stri
 // changeSet collects what a poll read: objects to replace or add, and keys
 // of objects to drop.
 type changeSet struct {
-	updated []inventory.Object
+	updated []*inventory.Object
 	touched map[string]struct{} // keys of every object read, updated or dropped
 }
 
@@ -232,11 +232,11 @@ func (c *changeSet) add(rec *record) error {
 	if _, dup := c.touched[key]; dup {
 		// Read twice (moved between naming contexts during the poll): keep the
 		// later version.
-		c.updated = slices.DeleteFunc(c.updated, func(u inventory.Object) bool { return objectKey(&u) == key })
+		c.updated = slices.DeleteFunc(c.updated, func(u *inventory.Object) bool { return objectKey(u) == key })
 	}
 	c.touched[key] = struct{}{}
 	if !rec.has("isDeleted", "TRUE") && len(o.SPNs) > 0 {
-		c.updated = append(c.updated, o)
+		c.updated = append(c.updated, &o)
 	}
 	return nil
 }
@@ -244,19 +244,19 @@ func (c *changeSet) add(rec *record) error {
 // apply returns a new object list: prev without every object read, merged
 // with the updated ones, in sorted order. prev is not modified. removed
 // counts the objects of prev that are gone.
-func (c *changeSet) apply(prev []inventory.Object) ([]inventory.Object, int) {
+func (c *changeSet) apply(prev []*inventory.Object) ([]*inventory.Object, int) {
 	if len(c.touched) == 0 {
 		return prev, 0 // immutable: safe to share
 	}
 	sortObjects(c.updated)
 	updatedKeys := make(map[string]struct{}, len(c.updated))
 	for i := range c.updated {
-		updatedKeys[objectKey(&c.updated[i])] = struct{}{}
+		updatedKeys[objectKey(c.updated[i])] = struct{}{}
 	}
-	out := make([]inventory.Object, 0, len(prev)+len(c.updated))
+	out := make([]*inventory.Object, 0, len(prev)+len(c.updated))
 	removed, u := 0, 0
 	for i := range prev {
-		key := objectKey(&prev[i])
+		key := objectKey(prev[i])
 		if _, ok := c.touched[key]; ok {
 			if _, still := updatedKeys[key]; !still {
 				removed++

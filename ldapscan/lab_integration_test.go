@@ -70,7 +70,7 @@ func ldapsearchInventory(t *testing.T, l *lab.Lab, base string) map[string][]str
 	return spnsByDN(res.Snapshot.Objects)
 }
 
-func spnsByDN(objects []inventory.Object) map[string][]string {
+func spnsByDN(objects []*inventory.Object) map[string][]string {
 	out := make(map[string][]string, len(objects))
 	for _, o := range objects {
 		out[strings.ToLower(o.DN)] = o.SPNs

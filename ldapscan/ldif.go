@@ -54,10 +54,11 @@ func ReadLDIF(r io.Reader, source string) (*LDIFResult, error) {
 	if err := lr.read(r); err != nil {
 		return nil, err
 	}
+	objects := inventory.Pointers(lr.objects)
 	if !lr.ordered {
-		sortObjects(lr.objects)
+		sortObjects(objects)
 	}
-	lr.objects = lr.applyPrivileges(lr.objects)
+	objects = lr.applyPrivileges(objects)
 	dir := lr.b.directory()
 	if dir.ForestDNS == "" && len(lr.domains) == 1 {
 		for d := range lr.domains {
@@ -71,7 +72,7 @@ func ReadLDIF(r io.Reader, source string) (*LDIFResult, error) {
 		slices.Sort(dir.Domains)
 	}
 	lr.res.AESThresholdUnknown = lr.unknownAESThresholds(dir)
-	lr.res.Snapshot = &inventory.Snapshot{Directory: dir, Objects: lr.objects, Server: source}
+	lr.res.Snapshot = &inventory.Snapshot{Directory: dir, Objects: objects, Server: source}
 	return lr.res, nil
 }
 

@@ -30,8 +30,9 @@ func refReadLDIF(r io.Reader, source string) (*LDIFResult, error) {
 	if err := lr.read(r); err != nil {
 		return nil, err
 	}
-	sortObjects(lr.objects)
-	lr.objects = lr.applyPrivileges(lr.objects)
+	objects := inventory.Pointers(lr.objects)
+	sortObjects(objects)
+	objects = lr.applyPrivileges(objects)
 	dir := lr.b.directory()
 	if dir.ForestDNS == "" && len(lr.domains) == 1 {
 		for d := range lr.domains {
@@ -45,7 +46,7 @@ func refReadLDIF(r io.Reader, source string) (*LDIFResult, error) {
 		slices.Sort(dir.Domains)
 	}
 	lr.res.AESThresholdUnknown = lr.unknownAESThresholds(dir)
-	lr.res.Snapshot = &inventory.Snapshot{Directory: dir, Objects: lr.objects, Server: source}
+	lr.res.Snapshot = &inventory.Snapshot{Directory: dir, Objects: objects, Server: source}
 	return lr.res, nil
 }
 

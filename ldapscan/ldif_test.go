@@ -315,7 +315,7 @@ func TestObjectBeforeMatchesCompareObjects(t *testing.T) {
 			for _, guids := range [][2]string{{"", ""}, {"1", "2"}, {"2", "1"}} {
 				x := inventory.Object{DN: a, GUID: guids[0]}
 				y := inventory.Object{DN: b, GUID: guids[1]}
-				if got, want := objectBefore(&x, &y), compareObjects(x, y) < 0; got != want {
+				if got, want := objectBefore(&x, &y), compareObjects(new(x), new(y)) < 0; got != want {
 					t.Fatalf("objectBefore(%q %s, %q %s) = %v, compareObjects says %v", a, guids[0], b, guids[1], got, want)
 				}
 			}

@@ -230,10 +230,10 @@ func TestChangeSetApply(t *testing.T) {
 	} {
 		c.touched[objectKey(&r.o)] = struct{}{}
 		if !r.deleted && len(r.o.SPNs) > 0 {
-			c.updated = append(c.updated, r.o)
+			c.updated = append(c.updated, new(r.o))
 		}
 	}
-	got, removed := c.apply(prev)
+	got, removed := c.apply(inventory.Pointers(prev))
 	var dns []string
 	for _, o := range got {
 		dns = append(dns, o.DN)
@@ -244,7 +244,8 @@ func TestChangeSetApply(t *testing.T) {
 	if !slices.EqualFunc(prev, frozen, func(a, b inventory.Object) bool { return a.DN == b.DN && a.GUID == b.GUID }) {
 		t.Fatal("apply modified its input")
 	}
-	if same, n := newChangeSet().apply(prev); &same[0] != &prev[0] || n != 0 {
+	listed := inventory.Pointers(prev)
+	if same, n := newChangeSet().apply(listed); &same[0] != &listed[0] || n != 0 {
 		t.Fatal("an empty change set should share the previous objects")
 	}
 }

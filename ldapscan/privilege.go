@@ -298,7 +298,7 @@ func encodeSID(sid string) ([]byte, error) {
 // its group entries and memberOf values, and says when the export cannot
 // tell: without the protected groups of an account's domain (found by
 // objectSid), "no chain found" does not mean "not privileged".
-func (lr *ldifReader) applyPrivileges(objects []inventory.Object) []inventory.Object {
+func (lr *ldifReader) applyPrivileges(objects []*inventory.Object) []*inventory.Object {
 	inventory.SetPrivilegesParallel(objects, lr.groups.membership()) // the reader's own objects: set in place, on every core
 	for i := range objects {
 		if objects[i].PrivilegeUnknown {

@@ -119,7 +119,7 @@ func TestLDIFPrivilege(t *testing.T) {
 	}
 }
 
-func describePrivilege(o inventory.Object) string {
+func describePrivilege(o *inventory.Object) string {
 	switch {
 	case o.PrivilegeUnknown:
 		return "unknown"

@@ -191,7 +191,7 @@ func (sc *Scanner) readAll(ctx context.Context, started time.Time, reason string
 		return nil, stageError(StageConfig, dc.ep.url, err)
 	}
 	targets := sc.plan(dse, b)
-	var objects []inventory.Object
+	var read []inventory.Object // together in memory; the snapshot lists them by pointer
 	for _, t := range targets {
 		err := sc.searchObjects(ctx, t, "(servicePrincipalName=*)", nil, st, func(rec *record) error {
 			o, err := objectFromRecord(rec)
@@ -199,7 +199,7 @@ func (sc *Scanner) readAll(ctx context.Context, started time.Time, reason string
 				return err
 			}
 			if len(o.SPNs) > 0 {
-				objects = append(objects, o)
+				read = append(read, o)
 			}
 			return nil
 		})
@@ -207,6 +207,7 @@ func (sc *Scanner) readAll(ctx context.Context, started time.Time, reason string
 			return nil, err
 		}
 	}
+	objects := inventory.Pointers(read)
 	sortObjects(objects)
 	membership, err := sc.readMembership(ctx, targets, st)
 	if err != nil {
@@ -406,11 +407,11 @@ func addNextRange(rec *record, e *ldap.Entry, key string, want int) error {
 
 // sortObjects orders objects by DN, case-insensitively, then GUID, so that
 // outputs are stable and incremental merges stay ordered.
-func sortObjects(objects []inventory.Object) {
+func sortObjects(objects []*inventory.Object) {
 	slices.SortFunc(objects, compareObjects)
 }
 
-func compareObjects(a, b inventory.Object) int {
+func compareObjects(a, b *inventory.Object) int {
 	if c := inventory.CompareFold(a.DN, b.DN); c != 0 {
 		return c
 	}

@@ -41,7 +41,7 @@ func scanOK(t testing.TB, sc *Scanner) *Result {
 	return res
 }
 
-func objectByName(t testing.TB, snap *inventory.Snapshot, sam string) inventory.Object {
+func objectByName(t testing.TB, snap *inventory.Snapshot, sam string) *inventory.Object {
 	t.Helper()
 	for _, o := range snap.Objects {
 		if o.SAMAccountName == sam {
@@ -49,7 +49,7 @@ func objectByName(t testing.TB, snap *inventory.Snapshot, sam string) inventory.
 		}
 	}
 	t.Fatalf("no object %s in snapshot", sam)
-	return inventory.Object{}
+	return nil
 }
 
 func spnList(prefix string, n int) []string {
@@ -92,7 +92,7 @@ func TestScanReadsInventoryAndDirectory(t *testing.T) {
 		SupportedEncryptionTypes: &enc, PwdLastSet: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
 		USNChanged: w.USNChanged, SPNs: []string{"HOST/web01", "HOST/web01.corp.example.test"},
 	}
-	if !reflect.DeepEqual(w, want) || len(w.GUID) != 36 || w.USNChanged == 0 {
+	if !reflect.DeepEqual(*w, want) || len(w.GUID) != 36 || w.USNChanged == 0 {
 		t.Errorf("computer object\n got %+v\nwant %+v", w, want)
 	}
 	s := objectByName(t, snap, "svc_app")

@@ -14,7 +14,7 @@ import (
 func TestAccountNamesAsAudit(t *testing.T) {
 	snap := &inventory.Snapshot{
 		Directory: inventory.Directory{NetBIOSDomains: map[string]string{"corp.example.test": "CORP"}},
-		Objects: []inventory.Object{
+		Objects: []*inventory.Object{
 			{DN: "CN=svc_a,DC=corp,DC=example,DC=test", Domain: "corp.example.test", SAMAccountName: "svc_a"},
 			{DN: "CN=svc_b,DC=emea,DC=corp,DC=example,DC=test", Domain: "emea.corp.example.test", SAMAccountName: "svc_b"},
 		},

@@ -17,7 +17,7 @@ func TestFindingDateSeries(t *testing.T) {
 	first := time.Date(2026, 11, 24, 13, 0, 0, 0, time.UTC)
 	changed := first.Add(-3 * time.Second)
 	store := NewStore(Options{Rules: audit.RuleIDs, MaxFindingSeries: 10, Now: func() time.Time { return first.Add(time.Hour) }})
-	snap := &inventory.Snapshot{Objects: []inventory.Object{
+	snap := &inventory.Snapshot{Objects: []*inventory.Object{
 		{DN: "CN=svc_a,DC=example,DC=test", SAMAccountName: "svc_a"},
 		{DN: "CN=svc_b,DC=example,DC=test", SAMAccountName: "svc_b"},
 	}}

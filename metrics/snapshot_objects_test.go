@@ -18,10 +18,10 @@ func TestSnapshotObjectsPerNamingContext(t *testing.T) {
 	snapshot := func(rootObjects, childObjects int) *inventory.Snapshot {
 		s := &inventory.Snapshot{NamingContexts: []string{root, child}, Duration: time.Second}
 		for i := range rootObjects {
-			s.Objects = append(s.Objects, inventory.Object{DN: fmt.Sprintf("CN=r%d,CN=Users,%s", i, root), Kind: inventory.KindUser, SPNs: []string{"HTTP/r"}})
+			s.Objects = append(s.Objects, new(inventory.Object{DN: fmt.Sprintf("CN=r%d,CN=Users,%s", i, root), Kind: inventory.KindUser, SPNs: []string{"HTTP/r"}}))
 		}
 		for i := range childObjects {
-			s.Objects = append(s.Objects, inventory.Object{DN: fmt.Sprintf("CN=c%d,CN=Users,%s", i, child), Kind: inventory.KindUser, SPNs: []string{"HTTP/c"}})
+			s.Objects = append(s.Objects, new(inventory.Object{DN: fmt.Sprintf("CN=c%d,CN=Users,%s", i, child), Kind: inventory.KindUser, SPNs: []string{"HTTP/c"}}))
 		}
 		return s
 	}

@@ -107,7 +107,7 @@ func accountNames(snap *inventory.Snapshot, findings []audit.Finding) map[string
 		}
 	}
 	for i := range snap.Objects {
-		o := &snap.Objects[i]
+		o := snap.Objects[i]
 		if _, wanted := names[o.DN]; wanted {
 			names[o.DN] = snap.Directory.AccountName(o)
 		}
@@ -246,7 +246,7 @@ func labelValue(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 // previous slice when nothing changed, and the daemon hands back the
 // previous audit when it reuses it.
 type viewInputs struct {
-	objects        []inventory.Object
+	objects        []*inventory.Object
 	directory      inventory.Directory
 	namingContexts []string
 	findings       []audit.Finding

@@ -65,7 +65,7 @@ func changedScan(snap *inventory.Snapshot, res audit.Result, k int) (*inventory.
 	}
 	for j := range k {
 		i := j * step
-		o := &next.Objects[at[findings[i].Accounts[0]]] // the service account of finding i
+		o := next.Objects[at[findings[i].Accounts[0]]] // the service account of finding i
 		spn := "HTTP/moved" + o.SAMAccountName
 		o.SPNs = append(slices.Clone(o.SPNs), spn)
 		o.USNChanged++
@@ -84,14 +84,14 @@ func largeScan(accounts int) (*inventory.Snapshot, audit.Result) {
 	var res audit.Result
 	for i := range accounts {
 		host := fmt.Sprintf("host%06d", i)
-		snap.Objects = append(snap.Objects, inventory.Object{
+		snap.Objects = append(snap.Objects, &inventory.Object{
 			DN: "CN=" + host + ",OU=Hosts,DC=corp,DC=example,DC=test", Domain: "corp.example.test",
 			SAMAccountName: host + "$", Kind: inventory.KindComputer,
 			SPNs: []string{"HOST/" + host, "HOST/" + host + ".corp.example.test"},
 		})
 		svc := fmt.Sprintf("svc%06d", i)
 		dn := "CN=" + svc + ",OU=Svc,DC=corp,DC=example,DC=test"
-		snap.Objects = append(snap.Objects, inventory.Object{
+		snap.Objects = append(snap.Objects, &inventory.Object{
 			DN: dn, Domain: "corp.example.test", SAMAccountName: svc, Kind: inventory.KindUser,
 			SPNs: []string{"MSSQLSvc/" + host + ".corp.example.test:1433"},
 		})
@@ -101,6 +101,6 @@ func largeScan(accounts int) (*inventory.Snapshot, audit.Result) {
 		})
 	}
 	// In ldapscan's order, as the daemon's snapshots are.
-	slices.SortFunc(snap.Objects, func(a, b inventory.Object) int { return compareObjects(&a, &b) })
+	slices.SortFunc(snap.Objects, compareObjects)
 	return snap, res
 }

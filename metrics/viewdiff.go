@@ -32,19 +32,19 @@ type objectDiff struct {
 // compareObjects puts first. Any pairing it makes is a correct diff (the
 // objects it pairs are equal where the view looks); the order only keeps
 // it small. sorted follows from prevSorted and the added objects' places.
-func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
+func diffObjects(prev, next []*inventory.Object, prevSorted bool) objectDiff {
 	d := objectDiff{sorted: prevSorted}
 	add := func(j int) {
-		d.added = append(d.added, &next[j])
+		d.added = append(d.added, next[j])
 		d.addedAt = append(d.addedAt, j)
 		d.spns += len(next[j].SPNs)
-		if d.sorted && (j > 0 && compareObjects(&next[j-1], &next[j]) > 0 || j+1 < len(next) && compareObjects(&next[j], &next[j+1]) > 0) {
+		if d.sorted && (j > 0 && compareObjects(next[j-1], next[j]) > 0 || j+1 < len(next) && compareObjects(next[j], next[j+1]) > 0) {
 			d.sorted = false
 		}
 	}
 	i, j := 0, 0
 	for i < len(prev) && j < len(next) {
-		p, n := &prev[i], &next[j]
+		p, n := prev[i], next[j]
 		if sameObject(p, n) {
 			i, j = i+1, j+1
 			continue
@@ -61,7 +61,7 @@ func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
 		}
 	}
 	for ; i < len(prev); i++ {
-		d.removed = append(d.removed, &prev[i])
+		d.removed = append(d.removed, prev[i])
 		d.spns -= len(prev[i].SPNs)
 	}
 	for ; j < len(next); j++ {
@@ -79,7 +79,7 @@ func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
 // (kind, DN, account name, how many SPNs) and in their order
 // (compareObjects). Strings the poll shares compare by pointer.
 func sameObject(a, b *inventory.Object) bool {
-	return sameString(a.DN, b.DN) && sameString(a.GUID, b.GUID) && sameString(a.SAMAccountName, b.SAMAccountName) &&
+	return a == b || sameString(a.DN, b.DN) && sameString(a.GUID, b.GUID) && sameString(a.SAMAccountName, b.SAMAccountName) &&
 		sameString(a.Domain, b.Domain) && sameString(string(a.Kind), string(b.Kind)) && len(a.SPNs) == len(b.SPNs)
 }
 

@@ -50,7 +50,7 @@ type seriesIndex struct {
 	// (compareFindings), so a series' findings are found by binary search.
 	findingsSorted bool
 	// objects and findings are the inputs the index describes.
-	objects  []inventory.Object
+	objects  []*inventory.Object
 	findings []audit.Finding
 }
 
@@ -329,9 +329,9 @@ func compareObjects(a, b *inventory.Object) int {
 }
 
 // objectsSorted reports whether objects are in compareObjects' order.
-func objectsSorted(objects []inventory.Object) bool {
+func objectsSorted(objects []*inventory.Object) bool {
 	for i := 1; i < len(objects); i++ {
-		if compareObjects(&objects[i-1], &objects[i]) > 0 {
+		if compareObjects(objects[i-1], objects[i]) > 0 {
 			return false
 		}
 	}

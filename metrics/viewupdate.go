@@ -347,7 +347,7 @@ func lookupNames(snap *inventory.Snapshot, names map[string]string, sorted bool,
 	if !sorted {
 		for i := range objects {
 			if _, ok := names[objects[i].DN]; ok {
-				names[objects[i].DN] = snap.Directory.AccountName(&objects[i])
+				names[objects[i].DN] = snap.Directory.AccountName(objects[i])
 			}
 		}
 		return
@@ -366,7 +366,7 @@ func lookupNames(snap *inventory.Snapshot, names map[string]string, sorted bool,
 		}
 		for i := start; i < len(objects) && inventory.CompareFold(objects[i].DN, dn) == 0; i++ {
 			if objects[i].DN == dn {
-				names[dn] = snap.Directory.AccountName(&objects[i])
+				names[dn] = snap.Directory.AccountName(objects[i])
 			}
 		}
 	}

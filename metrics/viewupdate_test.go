@@ -172,7 +172,7 @@ func (w *viewWorld) poll() {
 
 func (w *viewWorld) scan(started time.Time) (*inventory.Snapshot, audit.Result) {
 	snap := &inventory.Snapshot{
-		Started: started, Duration: time.Second, Objects: w.objects,
+		Started: started, Duration: time.Second, Objects: inventory.Pointers(w.objects),
 		NamingContexts: []string{"DC=corp,DC=example,DC=test", "DC=emea,DC=corp,DC=example,DC=test"},
 		Directory: inventory.Directory{
 			Domains:        []string{"corp.example.test", "emea.corp.example.test"},
@@ -304,7 +304,9 @@ func TestStoreUpdatesViewOfChangedPoll(t *testing.T) {
 	snap := *first.Snapshot
 	snap.Started = clk.Now()
 	snap.Objects = slices.Clone(snap.Objects)
-	snap.Objects[0].SPNs = append(slices.Clone(snap.Objects[0].SPNs), "HTTP/added")
+	changed := *snap.Objects[0] // the first snapshot's object stays as it was
+	changed.SPNs = append(slices.Clone(changed.SPNs), "HTTP/added")
+	snap.Objects[0] = &changed
 	findings := slices.Clone(first.Result.Findings)
 	findings = findings[1:]
 	next := scanResult{Mode: inventory.IncrementalScan, Snapshot: &snap, Result: audit.Result{Findings: findings}}

@@ -29,7 +29,7 @@ func scenarioSnapshot() *inventory.Snapshot {
 			Domains:        []string{"corp.example.test", "emea.corp.example.test"},
 			NetBIOSDomains: map[string]string{"corp.example.test": "CORP"},
 		},
-		Objects: []inventory.Object{
+		Objects: []*inventory.Object{
 			{DN: dnPool, Domain: "corp.example.test", SAMAccountName: "svc_iis_pool", Kind: inventory.KindUser,
 				UserAccountControl: 0x200, SupportedEncryptionTypes: &aes, USNChanged: 41000,
 				PwdLastSet: time.Date(2024, 3, 1, 8, 0, 0, 0, time.UTC),

@@ -20,7 +20,7 @@ import (
 func sortedObjects(snap *inventory.Snapshot) []*inventory.Object {
 	objs := make([]*inventory.Object, len(snap.Objects))
 	for i := range snap.Objects {
-		objs[i] = &snap.Objects[i]
+		objs[i] = snap.Objects[i]
 	}
 	slices.SortFunc(objs, func(a, b *inventory.Object) int {
 		return cmp.Or(

@@ -20,7 +20,7 @@ func TestInventoryJSONBatches(t *testing.T) {
 			if i%3 == 0 {
 				o.SPNs = []string{fmt.Sprintf("HTTP/h%d", i)}
 			}
-			snap.Objects = append(snap.Objects, o)
+			snap.Objects = append(snap.Objects, new(o))
 		}
 		var got bytes.Buffer
 		if err := writeInventoryJSON(&got, snap); err != nil {

@@ -318,14 +318,16 @@ func TestInventoryJSONRandomObjects(t *testing.T) {
 		var o inventory.Object
 		f.fill(reflect.ValueOf(&o).Elem(), 0)
 		o.Domain = []string{"corp.example.test", "emea.corp.example.test", "Corp.example.test"}[r.IntN(3)]
-		snap.Objects = append(snap.Objects, o)
+		snap.Objects = append(snap.Objects, new(o))
 	}
 	var got bytes.Buffer
 	if err := writeInventoryJSON(&got, snap); err != nil {
 		t.Fatal(err)
 	}
 	objs := make([]inventory.Object, len(snap.Objects))
-	copy(objs, snap.Objects)
+	for i, o := range snap.Objects {
+		objs[i] = *o
+	}
 	slices.SortFunc(objs, func(a, b inventory.Object) int {
 		return cmp.Or(strings.Compare(a.Domain, b.Domain),
 			strings.Compare(strings.ToLower(a.SAMAccountName), strings.ToLower(b.SAMAccountName)),

@@ -25,13 +25,13 @@ func BenchmarkRecordPoll(b *testing.B) {
 			SAMAccountName: "svc" + n, SPNs: []string{"HTTP/web" + n + ".corp.example.test", "HTTP/web" + n,
 				"MSSQLSvc/db" + n + ".corp.example.test:1433", "MSSQLSvc/db" + n + ".corp.example.test"}}
 	}
-	if _, err := s.Record(&inventory.Snapshot{Started: t0, Objects: objs}, nil, Poll{Mode: "full"}); err != nil {
+	if _, err := s.Record(&inventory.Snapshot{Started: t0, Objects: inventory.Pointers(objs)}, nil, Poll{Mode: "full"}); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		snap := &inventory.Snapshot{Started: t0.Add(time.Duration(i+1) * time.Second), Objects: append([]inventory.Object(nil), objs...)}
+		snap := &inventory.Snapshot{Started: t0.Add(time.Duration(i+1) * time.Second), Objects: inventory.Pointers(append([]inventory.Object(nil), objs...))}
 		snap.Objects[i%len(objs)].SPNs = append([]string{"HTTP/new" + strconv.Itoa(i)}, objs[i%len(objs)].SPNs...)
 		if _, err := s.Record(snap, nil, Poll{Mode: "incremental"}); err != nil {
 			b.Fatal(err)

@@ -195,7 +195,7 @@ func (s *Store) diffAccounts(p *pass) map[string]*account {
 	updates := map[string]*account{}
 	found := 0
 	for i := range p.snap.Objects {
-		o := &p.snap.Objects[i]
+		o := p.snap.Objects[i]
 		key := objectKey(o)
 		prev, ok := s.accounts[key]
 		if ok {
@@ -212,7 +212,7 @@ func (s *Store) diffAccounts(p *pass) map[string]*account {
 	}
 	seen := make(map[string]struct{}, len(p.snap.Objects))
 	for i := range p.snap.Objects {
-		seen[objectKey(&p.snap.Objects[i])] = struct{}{}
+		seen[objectKey(p.snap.Objects[i])] = struct{}{}
 	}
 	for key, prev := range s.accounts {
 		if _, ok := seen[key]; !ok {

@@ -38,7 +38,7 @@ func writeUntilKilled(dir string) {
 	var objs []inventory.Object
 	for i := 0; ; i++ {
 		objs = append(objs, obj("guid-"+strconv.Itoa(i), "svc"+strconv.Itoa(i), "HTTP/n"+strconv.Itoa(i)+"."+strings.Repeat("x", 200)))
-		snap := &inventory.Snapshot{Started: t0.Add(time.Duration(i) * time.Second), Objects: objs}
+		snap := &inventory.Snapshot{Started: t0.Add(time.Duration(i) * time.Second), Objects: inventory.Pointers(objs)}
 		if _, err := s.Record(snap, nil, Poll{Mode: "incremental"}); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

@@ -37,7 +37,7 @@ func obj(guid, sam string, spns ...string) inventory.Object {
 }
 
 func snapAt(at time.Time, objs ...inventory.Object) *inventory.Snapshot {
-	return &inventory.Snapshot{Started: at, Objects: objs,
+	return &inventory.Snapshot{Started: at, Objects: inventory.Pointers(objs),
 		Directory: inventory.Directory{DCs: map[string]string{"aaaaaaaa-0000-0000-0000-000000000001": "dc2.example.test"}}}
 }
 

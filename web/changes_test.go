@@ -33,7 +33,7 @@ func TestChangesAPI(t *testing.T) {
 		return inventory.Object{GUID: "g", DN: "CN=svc,DC=example,DC=test", SAMAccountName: "svc", SPNs: spns}
 	}
 	for i, spns := range [][]string{{"HTTP/a"}, {"HTTP/a", "HTTP/b"}, {"HTTP/a", "HTTP/b", "HTTP/c"}, {"HTTP/c"}} {
-		snap := &inventory.Snapshot{Started: t0.Add(time.Duration(i) * time.Minute), Objects: []inventory.Object{acct(spns...)}}
+		snap := &inventory.Snapshot{Started: t0.Add(time.Duration(i) * time.Minute), Objects: []*inventory.Object{new(acct(spns...))}}
 		if _, err := store.Record(snap, nil, history.Poll{Mode: "incremental"}); err != nil {
 			t.Fatal(err)
 		}

@@ -169,7 +169,7 @@ func TestLandingHostileDirectoryText(t *testing.T) {
 	long := strings.Repeat("A", 10000)
 	hostileDN := `CN=x"><script>alert(1)</script>` + "\x1b[31m,OU=Web,DC=corp,DC=example,DC=test"
 	snap.Objects = append(snap.Objects,
-		inventory.Object{DN: hostileDN, Domain: "corp.example.test", SAMAccountName: `<img src=x onerror=alert(2)>'` + "\x1b" + long, Kind: inventory.KindUser,
+		&inventory.Object{DN: hostileDN, Domain: "corp.example.test", SAMAccountName: `<img src=x onerror=alert(2)>'` + "\x1b" + long, Kind: inventory.KindUser,
 			SPNs: []string{"HTTP/svexpgg312.corp.example.test", `HTTP/"><svg onload=alert(3)>`, "HTTP/" + long}})
 	snap.Objects[0].SPNs = append(snap.Objects[0].SPNs, "HTTP/svnlb301:8443") // undeclared port: an extra
 	fx := auditedFarm(t, []audit.Farm{testFarm()}, snap)
@@ -233,7 +233,7 @@ func TestFarmPictureProblems(t *testing.T) {
 func TestFarmPictureWrongAccount(t *testing.T) {
 	c := newClock()
 	snap := farmtest.Snapshot(c.Now())
-	pool := &snap.Objects[0]
+	pool := snap.Objects[0]
 	pool.SPNs = slices.DeleteFunc(pool.SPNs, func(s string) bool { return s == "HTTP/svnlb301" })
 	snap.Objects[1].SPNs = append(snap.Objects[1].SPNs, "HTTP/svnlb301")
 	farm := testFarm()

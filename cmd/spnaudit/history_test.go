@@ -114,9 +114,9 @@ func TestHistoryCommand(t *testing.T) {
 		}
 	}
 	for i, snap := range []*inventory.Snapshot{
-		{Started: t0, Objects: objs("HTTP/other.example.test")},
-		{Started: t0.Add(time.Minute), Objects: objs("HTTP/other.example.test", "HTTP/web.example.test")},
-		{Started: t0.Add(2 * time.Minute), Objects: objs("HTTP/other.example.test")},
+		{Started: t0, Objects: inventory.Pointers(objs("HTTP/other.example.test"))},
+		{Started: t0.Add(time.Minute), Objects: inventory.Pointers(objs("HTTP/other.example.test", "HTTP/web.example.test"))},
+		{Started: t0.Add(2 * time.Minute), Objects: inventory.Pointers(objs("HTTP/other.example.test"))},
 	} {
 		if _, err := store.Record(snap, nil, state.Poll{Mode: string(inventory.IncrementalScan)}); err != nil {
 			t.Fatalf("record %d: %v", i, err)

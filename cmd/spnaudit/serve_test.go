@@ -39,7 +39,7 @@ func (s *gatedScanner) Scan(ctx context.Context) (*ldapscan.Result, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	snap := &inventory.Snapshot{Started: time.Now(), Objects: []inventory.Object{
+	snap := &inventory.Snapshot{Started: time.Now(), Objects: []*inventory.Object{
 		{DN: "CN=svc_a,DC=example,DC=test", SAMAccountName: "svc_a", Kind: inventory.KindUser, SPNs: []string{"HTTP/web.example.test"}},
 		{DN: "CN=svc_b,DC=example,DC=test", SAMAccountName: "svc_b", Kind: inventory.KindUser, SPNs: []string{"HTTP/web.example.test"}},
 	}}

@@ -231,9 +231,11 @@ func (s *ldifScanner) Poll(_ context.Context, prev *ldapscan.Result) (*ldapscan.
 		start := time.Now()
 		snap.Objects = slices.Clone(snap.Objects)
 		for i := range s.changed {
-			o := &snap.Objects[(i*len(snap.Objects)/s.changed+s.polls)%len(snap.Objects)]
+			at := (i*len(snap.Objects)/s.changed + s.polls) % len(snap.Objects)
+			o := *snap.Objects[at] // the previous snapshot's object stays as it was
 			o.SPNs = append(slices.Clone(o.SPNs), fmt.Sprintf("HTTP/changed-%d-%d.bench.test", s.polls, i))
 			o.USNChanged++
+			snap.Objects[at] = &o
 		}
 		s.merges = append(s.merges, time.Since(start))
 		entries = s.changed

@@ -52,8 +52,8 @@ const (
 // the nodes and the VIP, node computer accounts with HOST SPNs, and a legacy
 // account holding a duplicate of the VIP's SPN.
 func Snapshot(started time.Time) *inventory.Snapshot {
-	computer := func(name string) inventory.Object {
-		return inventory.Object{
+	computer := func(name string) *inventory.Object {
+		return &inventory.Object{
 			DN: "CN=" + name + ",OU=Web,DC=corp,DC=example,DC=test", Domain: "corp.example.test",
 			SAMAccountName: name + "$", Kind: inventory.KindComputer,
 			SPNs: []string{"HOST/" + name, "HOST/" + name + ".corp.example.test"},
@@ -65,7 +65,7 @@ func Snapshot(started time.Time) *inventory.Snapshot {
 			Domains:        []string{"corp.example.test"},
 			NetBIOSDomains: map[string]string{"corp.example.test": "CORP"},
 		},
-		Objects: []inventory.Object{
+		Objects: []*inventory.Object{
 			{DN: DNPool, Domain: "corp.example.test", SAMAccountName: "svc-iis", Kind: inventory.KindUser,
 				SPNs: []string{
 					"HTTP/svexpgg310", "HTTP/svexpgg310.corp.example.test",
