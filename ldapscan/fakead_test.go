@@ -50,6 +50,9 @@ type fakeAD struct {
 	listingSkips int
 
 	pagesServed atomic.Int64 // search requests that carried a paging control
+	// inventoryPages counts those of the inventory search, whose filter
+	// asks for SPNs.
+	inventoryPages atomic.Int64
 	searches    atomic.Int64
 }
 
@@ -343,6 +346,9 @@ func (fa *fakeAD) handleSearch(w *gldap.ResponseWriter, r *gldap.Request) {
 	}
 	if paging != nil {
 		fa.pagesServed.Add(1)
+		if strings.Contains(m.Filter, "servicePrincipalName=*") {
+			fa.inventoryPages.Add(1)
+		}
 		offset, _ := strconv.Atoi(string(paging.Cookie))
 		end := min(offset+int(paging.PagingSize), len(matches))
 		next := ""
