@@ -19,7 +19,7 @@ type hood struct {
 	seen   map[uint64]struct{} // keys already looked up
 	in     map[int32]struct{}  // positions already in judged
 	ix     *neighbourIndex     // the new objects' keys
-	cur    []*inventory.Object  // the new objects
+	cur    []*inventory.Object // the new objects
 	keys   []uint64            // scratch
 	hosts  []uint64            // scratch
 	buf    []uint64            // scratch

@@ -189,7 +189,7 @@ type Directory struct {
 // It is never modified after it is built.
 type Snapshot struct {
 	Directory Directory `json:"directory"`
-	Objects   []*Object  `json:"objects"`
+	Objects   []*Object `json:"objects"`
 	// Server is the domain controller the scan read from.
 	Server   string        `json:"server"`
 	Started  time.Time     `json:"started"`
