@@ -53,7 +53,7 @@ type fakeAD struct {
 	// inventoryPages counts those of the inventory search, whose filter
 	// asks for SPNs.
 	inventoryPages atomic.Int64
-	searches    atomic.Int64
+	searches       atomic.Int64
 }
 
 type fakeEntry struct {
