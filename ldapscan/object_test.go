@@ -233,18 +233,25 @@ func TestChangeSetApply(t *testing.T) {
 			c.updated = append(c.updated, r.o)
 		}
 	}
-	got, removed := c.apply(prev)
-	var dns []string
-	for _, o := range got {
-		dns = append(dns, o.DN)
+	// Without a memo (a walk of prev) and with one (binary searches).
+	memo := (&Scanner{}).memoFor(prev)
+	for _, dnsOf := range []map[string]string{nil, memo.dns} {
+		m := c.apply(prev, dnsOf)
+		var dns []string
+		for _, o := range m.objects {
+			dns = append(dns, o.DN)
+		}
+		if want := []string{"CN=b", "CN=C2", "CN=z"}; !slices.Equal(dns, want) || m.gone != 2 {
+			t.Fatalf("apply = %q removed %d; want %q removed 2", dns, m.gone, want)
+		}
+		if !slices.Equal(m.removed, []int32{0, 1, 2}) || !slices.Equal(m.added, []int32{0, 1, 2}) {
+			t.Fatalf("apply's change: removed %v added %v; want all", m.removed, m.added)
+		}
+		if !slices.EqualFunc(prev, frozen, func(a, b inventory.Object) bool { return a.DN == b.DN && a.GUID == b.GUID }) {
+			t.Fatal("apply modified its input")
+		}
 	}
-	if want := []string{"CN=b", "CN=C2", "CN=z"}; !slices.Equal(dns, want) || removed != 2 {
-		t.Fatalf("apply = %q removed %d; want %q removed 2", dns, removed, want)
-	}
-	if !slices.EqualFunc(prev, frozen, func(a, b inventory.Object) bool { return a.DN == b.DN && a.GUID == b.GUID }) {
-		t.Fatal("apply modified its input")
-	}
-	if same, n := newChangeSet().apply(prev); &same[0] != &prev[0] || n != 0 {
+	if same := newChangeSet().apply(prev, memo.dns); &same.objects[0] != &prev[0] || same.gone != 0 || same.removed != nil || same.added != nil {
 		t.Fatal("an empty change set should share the previous objects")
 	}
 }
