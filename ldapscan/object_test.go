@@ -1,6 +1,7 @@
 package ldapscan
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -235,7 +236,10 @@ func TestChangeSetApply(t *testing.T) {
 	}
 	// Without a memo (a walk of prev) and with one (binary searches).
 	memo := (&Scanner{}).memoFor(prev)
-	for _, dnsOf := range []map[string]string{nil, memo.dns} {
+	// A memo that places an object wrong (it never should) makes apply walk.
+	stale := maps.Clone(memo.dns)
+	stale["2"] = "CN=d"
+	for _, dnsOf := range []map[string]string{nil, memo.dns, stale} {
 		m := c.apply(prev, dnsOf)
 		var dns []string
 		for _, o := range m.objects {

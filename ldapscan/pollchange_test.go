@@ -94,6 +94,24 @@ func sameBacking(a, b *inventory.Object) bool {
 	return true
 }
 
+// checkMemo checks that the scanner's memo is that of objects: every
+// object's key with its DN, and nothing else.
+func checkMemo(t testing.TB, sc *Scanner, objects []inventory.Object) {
+	t.Helper()
+	m := sc.memo
+	if m == nil || m.n != len(objects) || m.objects != firstObjectOf(objects) || !m.hasMembership {
+		t.Fatal("the scanner holds no memo of its last poll's objects")
+	}
+	if len(m.dns) != len(objects) {
+		t.Fatalf("the memo holds %d keys for %d objects", len(m.dns), len(objects))
+	}
+	for i := range objects {
+		if dn, ok := m.dns[objectKey(&objects[i])]; !ok || dn != objects[i].DN {
+			t.Fatalf("the memo places %s at %q", objects[i].DN, dn)
+		}
+	}
+}
+
 // renameEntry moves an entry to a new DN, keeping its GUID, as a rename or
 // a move does.
 func (fa *fakeAD) renameEntry(from, to string) {
@@ -209,6 +227,7 @@ func pollChangeDifferential(t *testing.T, seed uint64, hideTombstones bool) {
 			t.Fatalf("round %d (%v): a poll that changed nothing copied the objects", round, did)
 		}
 		sameInventory(t, res.Snapshot, scanOK(t, oracle).Snapshot)
+		checkMemo(t, sc, res.Snapshot.Objects)
 		prev = res
 	}
 }
