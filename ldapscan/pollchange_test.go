@@ -218,7 +218,16 @@ func pollChangeDifferential(t *testing.T, seed uint64, hideTombstones bool) {
 				did = append(did, "no memo")
 			}
 		}
-		res := pollOK(t, sc, prev)
+		from := prev
+		if round%5 == 4 {
+			// The watermark taken before changes that the last poll read:
+			// they are read again, as they were.
+			lowered := *prev
+			lowered.Watermark.USN -= int64(1 + rng.IntN(8))
+			from = &lowered
+			did = append(did, "read again")
+		}
+		res := pollOK(t, sc, from)
 		if res.Stats.Mode != inventory.IncrementalScan {
 			t.Fatalf("round %d (%v): mode %s (%s)", round, did, res.Stats.Mode, res.Stats.FullReason)
 		}

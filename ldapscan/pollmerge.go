@@ -1,6 +1,7 @@
 package ldapscan
 
 import (
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -94,11 +95,63 @@ func (c *changeSet) apply(prev []inventory.Object, dns map[string]string) merge 
 			gone++
 		}
 	}
-	if len(removed) == 0 && len(c.updated) == 0 {
+	removed, updated := keepUnchanged(prev, removed, c.updated)
+	if len(removed) == 0 && len(updated) == 0 {
 		return merge{objects: prev}
 	}
-	objects, added := splice(prev, removed, c.updated)
+	objects, added := splice(prev, removed, updated)
 	return merge{objects: objects, removed: removed, added: added, gone: gone}
+}
+
+// keepUnchanged leaves out of the change the objects read again as they
+// were (a poll reads again what changed after the last watermark was
+// taken; a change the inventory does not hold): prev's value stays, so
+// that the change names only objects that differ. It returns removed and
+// updated without them, new slices when it drops any.
+func keepUnchanged(prev []inventory.Object, removed []int32, updated []inventory.Object) ([]int32, []inventory.Object) {
+	if len(removed) == 0 || len(updated) == 0 {
+		return removed, updated
+	}
+	at := make(map[string]int32, len(removed))
+	for _, r := range removed {
+		at[objectKey(&prev[r])] = r
+	}
+	var same map[int32]bool
+	for i := range updated {
+		if r, ok := at[objectKey(&updated[i])]; ok && sameAsRead(&prev[r], &updated[i]) {
+			if same == nil {
+				same = map[int32]bool{}
+			}
+			same[r] = true
+		}
+	}
+	if same == nil {
+		return removed, updated
+	}
+	keptRemoved := make([]int32, 0, len(removed)-len(same))
+	for _, r := range removed {
+		if !same[r] {
+			keptRemoved = append(keptRemoved, r)
+		}
+	}
+	keptUpdated := make([]inventory.Object, 0, len(updated)-len(same))
+	for i := range updated {
+		if r, ok := at[objectKey(&updated[i])]; !ok || !same[r] {
+			keptUpdated = append(keptUpdated, updated[i])
+		}
+	}
+	return keptRemoved, keptUpdated
+}
+
+// sameAsRead reports whether an object read is kept's value, but for the
+// privilege, which the poll sets afterwards (from the same DN, domain and
+// primary group: kept's, unless the membership changed, when every
+// object's is set again).
+func sameAsRead(kept, read *inventory.Object) bool {
+	a, b := *kept, *read
+	a.Privilege, a.PrivilegeUnknown = nil, false
+	b.Privilege, b.PrivilegeUnknown = nil, false
+	return reflect.DeepEqual(a, b)
 }
 
 // placeTouched finds the positions in prev of the objects read, by the
