@@ -25,7 +25,8 @@ func benchDirectory(n int) ([]inventory.Object, inventory.Membership) {
 			Kind: inventory.KindComputer, USNChanged: int64(i + 1), PrimaryGroupID: 515,
 			SPNs: []string{"HOST/" + name, "HOST/" + name + "." + domain, "RestrictedKrbHost/" + name},
 		}
-		if i%2000 == 0 {
+		if i%2000 == 0 { // admins of their own OU, as tier-0 accounts are
+			objs[i].DN = fmt.Sprintf("CN=adm%07d,OU=Tier0,%s", i, nc)
 			admins = append(admins, objs[i].DN)
 		}
 	}
