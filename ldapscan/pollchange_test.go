@@ -270,3 +270,24 @@ func TestPollChangeNamesPrivilege(t *testing.T) {
 		t.Fatalf("svc at %d privileged %v; change removed %v added %v", at, res.Snapshot.Objects[at].Privilege, c.Removed, c.Added)
 	}
 }
+
+// TestFullScanCarriesNoChange: a poll that falls back to a full scan says
+// nothing of how its snapshot relates to the previous one.
+func TestFullScanCarriesNoChange(t *testing.T) {
+	fa := newFakeAD()
+	fa.account("svc", "user", "HTTP/svc")
+	sc := newTestScanner(t, []string{"ldap://" + fa.serve(t, nil, false)}, nil)
+	full := scanOK(t, sc)
+	if full.Snapshot.ChangeFrom(full.Snapshot) != nil {
+		t.Fatal("a full scan carries a change")
+	}
+	noWatermark := *full
+	noWatermark.Watermark.USN = 0
+	res := pollOK(t, sc, &noWatermark)
+	if res.Stats.Mode != inventory.FullScan {
+		t.Fatalf("mode %s, want a full scan", res.Stats.Mode)
+	}
+	if res.Snapshot.ChangeFrom(full.Snapshot) != nil {
+		t.Fatal("a poll that fell back to a full scan carries a change")
+	}
+}
