@@ -42,6 +42,12 @@ func BenchmarkPollMerge(b *testing.B) {
 			copy(out, prev)
 		})
 	})
+	b.Run("copy-objects-no-alloc", func(b *testing.B) {
+		out := make([]inventory.Object, len(prev))
+		cpuLoop(b, func() {
+			copy(out, prev)
+		})
+	})
 	b.Run("privileges-walk", func(b *testing.B) {
 		objs := append([]inventory.Object(nil), prev...)
 		cpuLoop(b, func() {
