@@ -291,3 +291,21 @@ func TestFullScanCarriesNoChange(t *testing.T) {
 		t.Fatal("a poll that fell back to a full scan carries a change")
 	}
 }
+
+// TestApplyDuplicateKeys: objects that share a key (never seen from AD) are
+// all replaced, as the walk replaces them; the memo does not place them.
+func TestApplyDuplicateKeys(t *testing.T) {
+	prev := []inventory.Object{{GUID: "1", DN: "CN=a"}, {GUID: "1", DN: "CN=b"}, {GUID: "2", DN: "CN=c"}}
+	memo := (&Scanner{}).memoFor(prev)
+	if memo.dns != nil {
+		t.Fatal("a memo of objects that share a key")
+	}
+	c := newChangeSet()
+	read := inventory.Object{GUID: "1", DN: "CN=d", SPNs: []string{"HTTP/d"}}
+	c.touched[objectKey(&read)] = struct{}{}
+	c.updated = append(c.updated, read)
+	m := c.apply(prev, memo.dns)
+	if len(m.objects) != 2 || m.objects[0].DN != "CN=c" || m.objects[1].DN != "CN=d" || !slices.Equal(m.removed, []int32{0, 1}) {
+		t.Fatalf("apply = %+v removed %v", m.objects, m.removed)
+	}
+}

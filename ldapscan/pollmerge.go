@@ -37,7 +37,14 @@ func (sc *Scanner) memoFor(prev []inventory.Object) *pollMemo {
 	}
 	m := &pollMemo{objects: firstObjectOf(prev), n: len(prev), dns: make(map[string]string, len(prev))}
 	for i := range prev {
-		m.dns[objectKey(&prev[i])] = prev[i].DN
+		key := objectKey(&prev[i])
+		if _, dup := m.dns[key]; dup {
+			// Two objects of one key (never seen from AD): the memo would
+			// place one of them only; the polls walk prev instead.
+			m.dns = nil
+			break
+		}
+		m.dns[key] = prev[i].DN
 	}
 	sc.memo = m
 	return m
@@ -46,6 +53,9 @@ func (sc *Scanner) memoFor(prev []inventory.Object) *pollMemo {
 // advance makes m the memo of next, made from prev by change (removed in
 // prev, added in next) with membership.
 func (m *pollMemo) advance(prev, next []inventory.Object, removed, added []int32, membership inventory.Membership) {
+	if m.dns == nil {
+		return // unusable for prev: built anew (and checked) for next
+	}
 	for _, r := range removed {
 		delete(m.dns, objectKey(&prev[r]))
 	}
