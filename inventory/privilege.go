@@ -118,23 +118,7 @@ type primaryRef struct {
 // from m. objects is not modified; when nothing changes it is returned
 // as is (snapshots are immutable and may share it).
 func ApplyPrivileges(objects []*Object, m Membership) []*Object {
-	ix := m.index()
-	var out []*Object
-	for i, o := range objects {
-		p, unknown := ix.privilegeOf(o)
-		if equalPrivilege(o.Privilege, p) && o.PrivilegeUnknown == unknown {
-			continue
-		}
-		if out == nil {
-			out = slices.Clone(objects)
-		}
-		changed := *o // objects are shared with the snapshot before
-		changed.Privilege, changed.PrivilegeUnknown = p, unknown
-		out[i] = &changed
-	}
-	if out == nil {
-		return objects
-	}
+	out, _ := UpdatePrivileges(objects, m, false)
 	return out
 }
 

@@ -103,14 +103,25 @@ func (sc *Scanner) poll(ctx context.Context, prev *Result, started time.Time) (*
 	if err := sc.resolvePrincipals(ctx, targets, delta.updated, prev.Snapshot.Objects, st); err != nil {
 		return nil, "", err
 	}
-	objects, removed := delta.apply(prev.Snapshot.Objects)
+	base := prev.Snapshot.Objects
+	memo := sc.memoFor(base)
+	m := delta.apply(base, memo.dns)
 	// Membership changes do not move the members' uSNChanged: the groups
-	// are read again and every object's privilege recomputed.
+	// are read again and, unless they are as the last poll read them,
+	// every object's privilege recomputed.
 	membership, err := sc.readMembership(ctx, targets, st)
 	if err != nil {
 		return nil, "", err
 	}
-	objects = inventory.ApplyPrivileges(objects, membership)
+	owned := len(m.objects) > 0 && (len(base) == 0 || &m.objects[0] != &base[0])
+	var privileged []int32
+	if memo.hasMembership && inventory.SameMembership(memo.membership, membership) {
+		m.objects, privileged = inventory.UpdatePrivilegesAt(m.objects, membership, owned, m.added)
+	} else {
+		m.objects, privileged = inventory.UpdatePrivileges(m.objects, membership, owned)
+	}
+	removedAt, addedAt := withPrivilegeChanges(m.removed, m.added, privileged)
+	objects, removed := m.objects, m.gone
 	st.stats.Removed = removed
 	st.stats.NamingContexts = len(targets)
 	snap := &inventory.Snapshot{
@@ -120,6 +131,13 @@ func (sc *Scanner) poll(ctx context.Context, prev *Result, started time.Time) (*
 		Started:        started,
 		Duration:       time.Since(started),
 		NamingContexts: namingContexts(targets),
+	}
+	// How snap was made from prev, for the daemon's consumers (inventory.Change).
+	if err := snap.SetChange(prev.Snapshot, removedAt, addedAt); err != nil {
+		sc.log.Error("ldap incremental poll: cannot record its change", "err", err)
+		sc.memo = nil
+	} else {
+		memo.advance(base, objects, removedAt, addedAt, membership)
 	}
 	sc.log.Debug("ldap incremental poll done", "server", dc.ep.url, "fetched", st.stats.Entries,
 		"removed", removed, "objects", len(objects), "duration", snap.Duration)
@@ -239,35 +257,4 @@ func (c *changeSet) add(rec *record) error {
 		c.updated = append(c.updated, &o)
 	}
 	return nil
-}
-
-// apply returns a new object list: prev without every object read, merged
-// with the updated ones, in sorted order. prev is not modified. removed
-// counts the objects of prev that are gone.
-func (c *changeSet) apply(prev []*inventory.Object) ([]*inventory.Object, int) {
-	if len(c.touched) == 0 {
-		return prev, 0 // immutable: safe to share
-	}
-	sortObjects(c.updated)
-	updatedKeys := make(map[string]struct{}, len(c.updated))
-	for i := range c.updated {
-		updatedKeys[objectKey(c.updated[i])] = struct{}{}
-	}
-	out := make([]*inventory.Object, 0, len(prev)+len(c.updated))
-	removed, u := 0, 0
-	for i := range prev {
-		key := objectKey(prev[i])
-		if _, ok := c.touched[key]; ok {
-			if _, still := updatedKeys[key]; !still {
-				removed++
-			}
-			continue
-		}
-		for u < len(c.updated) && compareObjects(c.updated[u], prev[i]) < 0 {
-			out = append(out, c.updated[u])
-			u++
-		}
-		out = append(out, prev[i])
-	}
-	return append(out, c.updated[u:]...), removed
 }

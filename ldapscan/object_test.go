@@ -1,6 +1,7 @@
 package ldapscan
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -215,8 +216,8 @@ func TestChangeSetApply(t *testing.T) {
 	obj := func(guid, dn string, spns ...string) inventory.Object {
 		return inventory.Object{GUID: guid, DN: dn, SPNs: spns}
 	}
-	prev := []inventory.Object{obj("1", "CN=a"), obj("2", "CN=c"), obj("3", "CN=e")}
-	frozen := slices.Clone(prev)
+	prev := []*inventory.Object{new(obj("1", "CN=a")), new(obj("2", "CN=c")), new(obj("3", "CN=e"))}
+	frozen := []inventory.Object{*prev[0], *prev[1], *prev[2]}
 	c := newChangeSet()
 	for _, r := range []struct {
 		o       inventory.Object
@@ -233,19 +234,28 @@ func TestChangeSetApply(t *testing.T) {
 			c.updated = append(c.updated, new(r.o))
 		}
 	}
-	got, removed := c.apply(inventory.Pointers(prev))
-	var dns []string
-	for _, o := range got {
-		dns = append(dns, o.DN)
+	// Without a memo (a walk of prev) and with one (binary searches).
+	memo := (&Scanner{}).memoFor(prev)
+	// A memo that places an object wrong (it never should) makes apply walk.
+	stale := maps.Clone(memo.dns)
+	stale["2"] = "CN=d"
+	for _, dnsOf := range []map[string]string{nil, memo.dns, stale} {
+		m := c.apply(prev, dnsOf)
+		var dns []string
+		for _, o := range m.objects {
+			dns = append(dns, o.DN)
+		}
+		if want := []string{"CN=b", "CN=C2", "CN=z"}; !slices.Equal(dns, want) || m.gone != 2 {
+			t.Fatalf("apply = %q removed %d; want %q removed 2", dns, m.gone, want)
+		}
+		if !slices.Equal(m.removed, []int32{0, 1, 2}) || !slices.Equal(m.added, []int32{0, 1, 2}) {
+			t.Fatalf("apply's change: removed %v added %v; want all", m.removed, m.added)
+		}
+		if !slices.EqualFunc(prev, frozen, func(a *inventory.Object, b inventory.Object) bool { return a.DN == b.DN && a.GUID == b.GUID }) {
+			t.Fatal("apply modified its input")
+		}
 	}
-	if want := []string{"CN=b", "CN=C2", "CN=z"}; !slices.Equal(dns, want) || removed != 2 {
-		t.Fatalf("apply = %q removed %d; want %q removed 2", dns, removed, want)
-	}
-	if !slices.EqualFunc(prev, frozen, func(a, b inventory.Object) bool { return a.DN == b.DN && a.GUID == b.GUID }) {
-		t.Fatal("apply modified its input")
-	}
-	listed := inventory.Pointers(prev)
-	if same, n := newChangeSet().apply(listed); &same[0] != &listed[0] || n != 0 {
+	if same := newChangeSet().apply(prev, memo.dns); same.objects[0] != prev[0] || same.gone != 0 || same.removed != nil || same.added != nil {
 		t.Fatal("an empty change set should share the previous objects")
 	}
 }

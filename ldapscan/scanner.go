@@ -92,6 +92,9 @@ type Scanner struct {
 	gc *session
 	// servers collects the current scan's connection outcomes.
 	servers serverLog
+	// memo is what the last poll's snapshot needs for the next poll to
+	// merge in proportion to its changes (pollmerge.go).
+	memo *pollMemo
 }
 
 // New validates cfg and returns a Scanner that authenticates with auth.
@@ -163,6 +166,7 @@ func (t target) String() string {
 func (sc *Scanner) fullScan(ctx context.Context, reason string) (*Result, error) {
 	started := time.Now()
 	sc.dropSessions()
+	sc.memo = nil // the next poll builds one for this scan's objects
 	res, err := sc.readAll(ctx, started, reason)
 	if err != nil {
 		sc.dropSessions()

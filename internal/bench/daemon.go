@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,12 +44,17 @@ type daemonFigures struct {
 	RSSBeforeScrape  int64
 	HeapBeforeScrape uint64
 	Scrape           time.Duration
-	// Polls that changed Changed objects each (issue 9: a poll that
-	// changed k objects should cost in proportion to k): the medians of
-	// the whole poll, of its audit, of publishing it to the store and of
-	// the scanner's merge of the changed objects into the snapshot.
-	Changed                                                 int
-	ChangedPoll, ChangedAudit, ChangedPublish, ChangedMerge time.Duration
+	// Polls that changed k objects each, for each k (issue 9: a poll that
+	// changed k objects should cost in proportion to k).
+	ByK []kChangeFigures
+}
+
+// kChangeFigures are the medians of the polls that changed K objects: of
+// the whole poll, of its audit, of publishing it to the store and of the
+// scanner's merge of the changed objects into the snapshot.
+type kChangeFigures struct {
+	K                           int
+	Poll, Audit, Publish, Merge time.Duration
 }
 
 // daemon measures the daemon over the generated directory, in a child
@@ -61,11 +68,22 @@ func (cfg config) daemon(w io.Writer) error {
 		return err
 	}
 	defer os.Remove(path)
-	fmt.Fprintf(w, "\n== Daemon: %s; a full scan, polls that changed %d objects, polls that changed nothing, then a /metrics scrape\n", describe(st), changedPerPoll)
+	// k-change polls of at most a tenth of the directory, as the
+	// incremental audit's (incremental.go).
+	var ks, skipped []string
+	for _, k := range changedPerPoll {
+		if k > objects/10 {
+			skipped = append(skipped, fmt.Sprint(k))
+		} else {
+			ks = append(ks, fmt.Sprint(k))
+		}
+	}
+	fmt.Fprintf(w, "\n== Daemon: %s; a full scan, polls that changed k = %s objects, polls that changed nothing, then a /metrics scrape\n",
+		describe(st), strings.Join(ks, ", "))
 	fmt.Fprintln(w, "  (the scanner is in-process: it decodes the LDIF as the LDAP scan decodes entries; no network, no sealing)")
 	// Unset; the deployment examples' value (deploy/systemd); the goal.
-	for _, limit := range []string{"", "460MiB", "150MiB"} {
-		cmd := exec.Command(cfg.self, daemonChildArg, "-ldif", path, "-polls", "5", "-changed", fmt.Sprint(changedPerPoll), "-changed-polls", "5")
+	for run, limit := range []string{"", "460MiB", "150MiB"} {
+		cmd := exec.Command(cfg.self, daemonChildArg, "-ldif", path, "-polls", "5", "-changed", strings.Join(ks, ","), "-changed-polls", "5")
 		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+limit)
 		cmd.Stderr = os.Stderr
 		out, err := cmd.Output()
@@ -84,8 +102,26 @@ func (cfg config) daemon(w io.Writer) error {
 			name, secs(f.Full), f.Poll.Round(time.Microsecond), ratio(float64(f.Poll), float64(f.Full)), mib(f.SteadyRSS), mib(f.PeakRSS),
 			mib(int64(f.HeapInuse)), mib(int64(f.LiveHeap)))
 		fmt.Fprintf(w, "  %-18s publishing a no-change poll to the metrics store: %v\n", "", f.PollPublish.Round(time.Millisecond))
-		fmt.Fprintf(w, "  %-18s a poll that changed %d objects: %s (audit %s, publish %s, the scanner's merge %s)\n", "", f.Changed,
-			secs(f.ChangedPoll), secs(f.ChangedAudit), secs(f.ChangedPublish), secs(f.ChangedMerge))
+		perK := map[int]kChangeFigures{}
+		for _, c := range f.ByK {
+			perK[c.K] = c
+			ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+			fmt.Fprintf(w, "  %-18s a poll that changed k=%-5d objects: %7.1f ms (audit %.1f ms, publish %.1f ms, the scanner's merge %.1f ms)\n", "", c.K,
+				ms(c.Poll), ms(c.Audit), ms(c.Publish), ms(c.Merge))
+		}
+		for _, k := range skipped {
+			fmt.Fprintf(w, "  %-18s a poll that changed k=%-5s objects: skipped, more than a tenth of the directory\n", "", k)
+		}
+		if run == 0 {
+			// In proportion to k; and a poll of 100 changes a small part of
+			// a full scan (read, audit, publish), whose cost is the domain's.
+			goal(w, "daemon k-change poll: k=1000 / k=100", perK[1000].Poll.Seconds(), perK[100].Poll.Seconds(), 10.5)
+			full := f.Full.Seconds()
+			if _, ok := perK[100]; !ok {
+				full = 0 // not measured: n/a
+			}
+			goal(w, "daemon k-change poll: k=100 / full scan", perK[100].Poll.Seconds(), full, 0.1)
+		}
 		fmt.Fprintf(w, "  %-18s before the first /metrics scrape: RSS %s, heap in use %s; the scrape took %s\n", "",
 			mib(f.RSSBeforeScrape), mib(int64(f.HeapBeforeScrape)), secs(f.Scrape))
 		memGoal(w, "daemon steady RSS ("+name+")", f.SteadyRSS, 150<<20)
@@ -99,11 +135,23 @@ func daemonChild(args []string) int {
 	fs := flag.NewFlagSet(daemonChildArg, flag.ExitOnError)
 	path := fs.String("ldif", "", "directory export")
 	polls := fs.Int("polls", 5, "polls that change nothing")
-	changed := fs.Int("changed", 0, "objects each changing poll changes")
-	changedPolls := fs.Int("changed-polls", 0, "polls that change objects, before those that change nothing")
+	changedList := fs.String("changed", "", "objects each changing poll changes, comma-separated: changed-polls polls for each")
+	changedPolls := fs.Int("changed-polls", 0, "polls that change objects for each -changed value, before those that change nothing")
 	_ = fs.Parse(args)
-	sc := &ldifScanner{path: *path, changed: *changed, changedPolls: *changedPolls}
-	rec := &scanRecorder{done: make(chan struct{}), want: 1 + *changedPolls + *polls}
+	var ks []int
+	for _, v := range strings.Split(*changedList, ",") {
+		if k, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && k > 0 {
+			ks = append(ks, k)
+		}
+	}
+	sc := &ldifScanner{path: *path, changedPolls: *changedPolls}
+	for _, k := range ks {
+		for range *changedPolls {
+			sc.changes = append(sc.changes, k)
+		}
+	}
+	changing := len(sc.changes)
+	rec := &scanRecorder{done: make(chan struct{}), want: 1 + changing + *polls}
 	var audits []time.Duration // of every audit run, the full scan's first
 	store := metrics.NewStore(metrics.Options{Rules: audit.RuleIDs, Stages: daemon.Stages, MaxFindingSeries: 1000})
 	d, err := daemon.New(daemon.Config{
@@ -156,7 +204,7 @@ func daemonChild(args []string) int {
 	sc.mu.Unlock()
 	f := daemonFigures{
 		Objects: len(snap.Objects), SPNs: snap.SPNCount(),
-		Full: rec.durations[0], Poll: median(rec.durations[1+*changedPolls:]), PollPublish: median(rec.publish[1+*changedPolls:]),
+		Full: rec.durations[0], Poll: median(rec.durations[1+changing:]), PollPublish: median(rec.publish[1+changing:]),
 		SteadyRSS: statusField(self, "VmRSS:"), PeakRSS: statusField(self, "VmHWM:"), HeapInuse: ms.HeapInuse,
 	}
 	runtime.GC()
@@ -166,10 +214,11 @@ func daemonChild(args []string) int {
 	// pprof -sample_index=inuse_space).
 	writeHeap(os.Getenv("SPNBENCH_DAEMON_HEAP"))
 	f.RSSBeforeScrape, f.HeapBeforeScrape, f.Scrape = rssBefore, before.HeapInuse, scrape
-	if *changedPolls > 0 {
-		n := 1 + *changedPolls
-		f.Changed, f.ChangedPoll, f.ChangedPublish = *changed, median(rec.durations[1:n]), median(rec.publish[1:n])
-		f.ChangedAudit, f.ChangedMerge = median(audits[1:min(n, len(audits))]), median(sc.merges)
+	for j, k := range ks {
+		lo, hi := 1+j**changedPolls, 1+(j+1)**changedPolls
+		f.ByK = append(f.ByK, kChangeFigures{K: k, Poll: median(rec.durations[lo:hi]), Publish: median(rec.publish[lo:hi]),
+			Audit: median(audits[min(lo, len(audits)):min(hi, len(audits))]),
+			Merge: median(sc.merges[lo-1 : hi-1])})
 	}
 	_ = json.NewEncoder(os.Stdout).Encode(f)
 	runtime.KeepAlive(store)
@@ -186,19 +235,21 @@ func median(d []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
-// changedPerPoll is how many objects the bench's changing polls change.
-const changedPerPoll = 100
+// changedPerPoll are how many objects the bench's changing polls change
+// (k), each in polls of its own.
+var changedPerPoll = []int{10, 100, 1000}
 
 // ldifScanner reads the directory from an LDIF export: a full scan decodes
-// it all; the first changedPolls polls change changed objects each, the
-// others find nothing changed.
+// it all; the first polls change changes[i] objects each, the others find
+// nothing changed.
 type ldifScanner struct {
-	path                  string
-	changed, changedPolls int
-	polls                 int
-	merges                []time.Duration // of the changing polls
-	mu                    sync.Mutex
-	last                  *inventory.Snapshot
+	path         string
+	changes      []int // objects the i-th poll changes
+	changedPolls int
+	polls        int
+	merges       []time.Duration // of the changing polls
+	mu           sync.Mutex
+	last         *inventory.Snapshot
 }
 
 func (s *ldifScanner) Scan(context.Context) (*ldapscan.Result, error) {
@@ -220,25 +271,36 @@ func (s *ldifScanner) Scan(context.Context) (*ldapscan.Result, error) {
 }
 
 // Poll returns a new snapshot of the same objects, as ldapscan's poll
-// does when nothing changed; or, for the first changedPolls polls, a copy
-// with changed objects each given one more SPN, spread over the directory
-// (as ldapscan's changeSet.apply merges the changed entries into a copy).
+// does when nothing changed (with an empty change); or, for the first
+// polls, a copy with changes[i] objects each given one more SPN, spread
+// over the directory (as ldapscan's changeSet.apply merges the changed
+// entries into a copy), with the change that names them, as ldapscan's
+// poll records it (inventory.Change).
 func (s *ldifScanner) Poll(_ context.Context, prev *ldapscan.Result) (*ldapscan.Result, error) {
 	snap := *prev.Snapshot
 	snap.Started = time.Now()
 	entries := 0
-	if s.polls < s.changedPolls && len(snap.Objects) > 0 {
+	var at []int32
+	if s.polls < len(s.changes) && len(snap.Objects) > 0 {
+		changed := s.changes[s.polls]
 		start := time.Now()
 		snap.Objects = slices.Clone(snap.Objects)
-		for i := range s.changed {
-			at := (i*len(snap.Objects)/s.changed + s.polls) % len(snap.Objects)
-			o := *snap.Objects[at] // the previous snapshot's object stays as it was
+		for i := range changed {
+			p := (i*len(snap.Objects)/changed + s.polls) % len(snap.Objects)
+			o := *snap.Objects[p] // the previous snapshot's object stays as it was
 			o.SPNs = append(slices.Clone(o.SPNs), fmt.Sprintf("HTTP/changed-%d-%d.bench.test", s.polls, i))
 			o.USNChanged++
-			snap.Objects[at] = &o
+			snap.Objects[p] = &o
+			at = append(at, int32(p))
 		}
+		// Replaced in place: removed and added at the same positions.
+		slices.Sort(at)
+		at = slices.Compact(at)
 		s.merges = append(s.merges, time.Since(start))
-		entries = s.changed
+		entries = changed
+	}
+	if err := snap.SetChange(prev.Snapshot, at, at); err != nil {
+		return nil, err
 	}
 	s.polls++
 	// The figures read the last snapshot; keeping the full scan's would
