@@ -3,6 +3,7 @@ package metrics
 import (
 	"fmt"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,34 +31,105 @@ func BenchmarkNewSnapshotView(b *testing.B) {
 		}
 	})
 	for _, k := range []int{10, 100, 1000} {
-		b.Run(fmt.Sprintf("update_k=%d", k), func(b *testing.B) {
-			changed, changedRes := changedScan(snap, res, k)
-			scans := [2]struct {
-				snap *inventory.Snapshot
-				res  audit.Result
-			}{{changed, changedRes}, {snap, res}}
-			v := newSnapshotView(snap, res, time.Now(), 1000, order)
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				next := v.updated(scans[i%2].snap, scans[i%2].res, time.Now(), 1000, order)
-				if next == nil {
-					b.Fatal("the update fell back to a rebuild")
-				}
-				v, i = next, i+1
+		// update_k: the scans carry no change (a producer that does not
+		// record one): updated compares every object and finding.
+		// change_k: they carry the change a poll and an incremental audit
+		// record (SetChange), as the daemon's will.
+		for _, withChange := range []bool{false, true} {
+			name := fmt.Sprintf("update_k=%d", k)
+			if withChange {
+				name = fmt.Sprintf("change_k=%d", k)
 			}
-		})
+			b.Run(name, func(b *testing.B) {
+				scans := alternatingScans(b, snap, res, k, withChange)
+				v := newSnapshotView(snap, res, time.Now(), 1000, order)
+				b.ReportAllocs()
+				cpu := startCPU()
+				i := 0
+				for b.Loop() {
+					next := v.updated(scans[i%2].snap, scans[i%2].res, time.Now(), 1000, order)
+					if next == nil {
+						b.Fatal("the update fell back to a rebuild")
+					}
+					v, i = next, i+1
+				}
+				cpu.report(b)
+			})
+		}
 	}
+}
+
+// alternatingScans are changedScan's poll of snap and res and a poll that
+// reverts it, each carrying how it was made from the other when withChange
+// (a snapshot carries one change: the revert is another Snapshot and
+// Result sharing snap's and res's lists).
+func alternatingScans(b *testing.B, snap *inventory.Snapshot, res audit.Result, k int, withChange bool) [2]scanPair {
+	changed, changedRes, ch := changedScan(snap, res, k)
+	revert, revertRes := *snap, audit.Result{Findings: res.Findings, Suppressed: res.Suppressed}
+	if withChange {
+		if err := changed.SetChange(snap, ch.removedObjects, ch.addedObjects); err != nil {
+			b.Fatal(err)
+		}
+		if err := changedRes.SetChange(res, ch.removedFindings, ch.addedFindings, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+		if err := revert.SetChange(changed, ch.addedObjects, ch.removedObjects); err != nil {
+			b.Fatal(err)
+		}
+		if err := revertRes.SetChange(changedRes, ch.addedFindings, ch.removedFindings, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return [2]scanPair{{changed, changedRes}, {&revert, revertRes}}
+}
+
+type scanPair struct {
+	snap *inventory.Snapshot
+	res  audit.Result
+}
+
+// cpuClock measures the process's CPU time (user and system, every
+// goroutine, the garbage collector's included) over a benchmark's loop:
+// the machine is shared, so wall time says little.
+type cpuClock struct{ start time.Duration }
+
+func startCPU() cpuClock { return cpuClock{processCPU()} }
+
+func (c cpuClock) report(b *testing.B) {
+	if b.N > 0 {
+		b.ReportMetric(float64(processCPU()-c.start)/float64(b.N), "cpu-ns/op")
+	}
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// scanChange is how changedScan made its poll: positions as SetChange
+// takes them.
+type scanChange struct {
+	removedObjects, addedObjects   []int32
+	removedFindings, addedFindings []int32
 }
 
 // changedScan is a poll of largeScan's directory that changed k service
 // accounts spread over it (see BenchmarkNewSnapshotView), sharing the
 // other objects and findings by value as ldapscan's poll and the
-// incremental audit do.
-func changedScan(snap *inventory.Snapshot, res audit.Result, k int) (*inventory.Snapshot, audit.Result) {
+// incremental audit do, and the positions of what it changed.
+func changedScan(snap *inventory.Snapshot, res audit.Result, k int) (*inventory.Snapshot, audit.Result, scanChange) {
 	next := *snap
 	next.Objects = slices.Clone(snap.Objects)
 	findings := slices.Clone(res.Findings)
+	// from is each finding's position in res, -1 for a new one.
+	from := make([]int32, len(findings))
+	for i := range from {
+		from[i] = int32(i)
+	}
+	var ch scanChange
 	step := len(findings) / k
 	at := map[string]int{}
 	for i := range next.Objects {
@@ -65,18 +137,36 @@ func changedScan(snap *inventory.Snapshot, res audit.Result, k int) (*inventory.
 	}
 	for j := range k {
 		i := j * step
-		o := &next.Objects[at[findings[i].Accounts[0]]] // the service account of finding i
+		oi := at[findings[i].Accounts[0]]
+		o := &next.Objects[oi] // the service account of finding i
+		ch.removedObjects = append(ch.removedObjects, int32(oi))
 		spn := "HTTP/moved" + o.SAMAccountName
 		o.SPNs = append(slices.Clone(o.SPNs), spn)
 		o.USNChanged++
 		findings[i].Message = o.SAMAccountName + " is a user account with 2 SPN(s)"
+		ch.removedFindings = append(ch.removedFindings, int32(i))
+		from[i] = -1
 		findings = append(findings, audit.Finding{
 			Rule: audit.RuleGhostSPN, Severity: audit.SeverityLow, SPN: spn, Accounts: []string{o.DN},
 			Message: "no host", Remediation: []string{}, References: []string{},
 		})
+		from = append(from, -1)
 	}
-	slices.SortStableFunc(findings, func(a, b audit.Finding) int { return compareFindings(&a, &b) })
-	return &next, audit.Result{Findings: findings}
+	slices.Sort(ch.removedObjects)
+	ch.addedObjects = slices.Clone(ch.removedObjects) // changed in place
+	order := make([]int, len(findings))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return compareFindings(&findings[a], &findings[b]) })
+	sorted := make([]audit.Finding, len(findings))
+	for p, i := range order {
+		sorted[p] = findings[i]
+		if from[i] < 0 {
+			ch.addedFindings = append(ch.addedFindings, int32(p))
+		}
+	}
+	return &next, audit.Result{Findings: sorted}, ch
 }
 
 func largeScan(accounts int) (*inventory.Snapshot, audit.Result) {
