@@ -245,6 +245,12 @@ func labelValue(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 // value: a snapshot's objects are immutable, ldapscan's poll hands back the
 // previous slice when nothing changed, and the daemon hands back the
 // previous audit when it reuses it.
+//
+// snapshot and suppressedList are the snapshot and the audit's suppressed
+// findings themselves: the next poll's snapshot and audit say how they were
+// made from these (inventory.Change, audit.ResultChange) and updated
+// verifies it with their ChangeFrom, which needs the very snapshot and
+// lists published (it names them by pointer).
 type viewInputs struct {
 	objects        []inventory.Object
 	directory      inventory.Directory
@@ -253,14 +259,22 @@ type viewInputs struct {
 	suppressed     int
 	expired        int
 	maxInfo        int
+	snapshot       *inventory.Snapshot
+	suppressedList []audit.SuppressedFinding
 }
 
 func inputsOf(snap *inventory.Snapshot, findings audit.Result, maxInfo int) viewInputs {
 	return viewInputs{
 		objects: snap.Objects, directory: snap.Directory, namingContexts: snap.NamingContexts,
 		findings: findings.Findings, suppressed: findings.SuppressedCount(), expired: len(findings.ExpiredSuppressions),
-		maxInfo: maxInfo,
+		maxInfo: maxInfo, snapshot: snap, suppressedList: findings.Suppressed,
 	}
+}
+
+// result is the audit's lists the inputs hold, as Result.ChangeFrom takes
+// its base.
+func (o viewInputs) result() audit.Result {
+	return audit.Result{Findings: o.findings, Suppressed: o.suppressedList}
 }
 
 // same reports whether a view built from in would equal one built from o.

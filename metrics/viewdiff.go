@@ -34,14 +34,7 @@ type objectDiff struct {
 // it small. sorted follows from prevSorted and the added objects' places.
 func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
 	d := objectDiff{sorted: prevSorted}
-	add := func(j int) {
-		d.added = append(d.added, &next[j])
-		d.addedAt = append(d.addedAt, j)
-		d.spns += len(next[j].SPNs)
-		if d.sorted && (j > 0 && compareObjects(&next[j-1], &next[j]) > 0 || j+1 < len(next) && compareObjects(&next[j], &next[j+1]) > 0) {
-			d.sorted = false
-		}
-	}
+	add := func(j int) { d.add(next, j) }
 	i, j := 0, 0
 	for i < len(prev) && j < len(next) {
 		p, n := &prev[i], &next[j]
@@ -51,8 +44,7 @@ func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
 		}
 		c := compareObjects(p, n)
 		if c <= 0 {
-			d.removed = append(d.removed, p)
-			d.spns -= len(p.SPNs)
+			d.remove(prev, i)
 			i++
 		}
 		if c >= 0 {
@@ -61,8 +53,7 @@ func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
 		}
 	}
 	for ; i < len(prev); i++ {
-		d.removed = append(d.removed, &prev[i])
-		d.spns -= len(prev[i].SPNs)
+		d.remove(prev, i)
 	}
 	for ; j < len(next); j++ {
 		add(j)
@@ -73,6 +64,49 @@ func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
 		d.sorted = objectsSorted(next)
 	}
 	return d
+}
+
+// changedObjects is diffObjects for a poll that says how it made next from
+// prev (inventory.Change, verified by Snapshot.ChangeFrom): the objects at
+// its positions, without a walk over the others, which are prev's values
+// as they were. Removing objects keeps sorted objects sorted, so next is
+// sorted when prev is and each added object is in order with its
+// neighbours (the others' pairs were in order in prev); only objects from
+// another source than the scanner, not sorted, are walked to tell.
+func changedObjects(prev, next []inventory.Object, c *inventory.Change, prevSorted bool) objectDiff {
+	d := objectDiff{
+		sorted:  prevSorted,
+		removed: make([]*inventory.Object, 0, len(c.Removed)),
+		added:   make([]*inventory.Object, 0, len(c.Added)),
+		addedAt: make([]int, 0, len(c.Added)),
+	}
+	for _, i := range c.Removed {
+		d.remove(prev, int(i))
+	}
+	for _, j := range c.Added {
+		d.add(next, int(j))
+	}
+	if !prevSorted {
+		d.sorted = objectsSorted(next)
+	}
+	return d
+}
+
+// remove records that prev[i] is gone.
+func (d *objectDiff) remove(prev []inventory.Object, i int) {
+	d.removed = append(d.removed, &prev[i])
+	d.spns -= len(prev[i].SPNs)
+}
+
+// add records that next[j] is new, and whether it is in order with its
+// neighbours.
+func (d *objectDiff) add(next []inventory.Object, j int) {
+	d.added = append(d.added, &next[j])
+	d.addedAt = append(d.addedAt, j)
+	d.spns += len(next[j].SPNs)
+	if d.sorted && (j > 0 && compareObjects(&next[j-1], &next[j]) > 0 || j+1 < len(next) && compareObjects(&next[j], &next[j+1]) > 0) {
+		d.sorted = false
+	}
 }
 
 // sameObject reports whether a and b are equal in what the view reads
@@ -99,9 +133,7 @@ func diffFindings(prev, next []audit.Finding, prevSorted bool) (removed, added [
 	sorted = prevSorted
 	add := func(j int) {
 		added = append(added, &next[j])
-		if sorted && (j > 0 && compareFindings(&next[j-1], &next[j]) > 0 || j+1 < len(next) && compareFindings(&next[j], &next[j+1]) > 0) {
-			sorted = false
-		}
+		sorted = sorted && inOrderAt(next, j)
 	}
 	i, j := 0, 0
 	for i < len(prev) && j < len(next) {
@@ -130,6 +162,33 @@ func diffFindings(prev, next []audit.Finding, prevSorted bool) (removed, added [
 		sorted = isSortedFindings(next)
 	}
 	return removed, added, sorted
+}
+
+// changedFindings is diffFindings for an audit that says how it made next
+// from prev (audit.ResultChange, verified by Result.ChangeFrom): the
+// findings at its positions, without a walk over the others. sorted
+// follows as in changedObjects.
+func changedFindings(prev, next []audit.Finding, c *audit.ResultChange, prevSorted bool) (removed, added []*audit.Finding, sorted bool) {
+	removed = make([]*audit.Finding, len(c.RemovedFindings))
+	for k, i := range c.RemovedFindings {
+		removed[k] = &prev[i]
+	}
+	sorted = prevSorted
+	added = make([]*audit.Finding, len(c.AddedFindings))
+	for k, j := range c.AddedFindings {
+		added[k] = &next[j]
+		sorted = sorted && inOrderAt(next, int(j))
+	}
+	if !prevSorted {
+		sorted = isSortedFindings(next)
+	}
+	return removed, added, sorted
+}
+
+// inOrderAt reports whether fs[j] is in compareFindings' order with its
+// neighbours.
+func inOrderAt(fs []audit.Finding, j int) bool {
+	return (j == 0 || compareFindings(&fs[j-1], &fs[j]) <= 0) && (j+1 == len(fs) || compareFindings(&fs[j], &fs[j+1]) <= 0)
 }
 
 func isSortedFindings(fs []audit.Finding) bool {

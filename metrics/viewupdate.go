@@ -37,8 +37,7 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 		!reflect.DeepEqual(old.directory, in.directory) {
 		return nil
 	}
-	od := diffObjects(old.objects, in.objects, idx.objectsSorted)
-	removed, added, findingsSorted := diffFindings(old.findings, in.findings, idx.findingsSorted)
+	od, removed, added, findingsSorted := changesSince(old, snap, findings, idx)
 	p, ok := planUpdate(v, snap, in.findings, findingsSorted, od, removed, added, order)
 	if !ok {
 		return nil
@@ -87,6 +86,26 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 	next.findingCounts = applyCounts(v.findingCounts, findingDeltas(removed, added), true)
 	next.info, next.truncated, next.dates = idx.capped(maxInfo)
 	return next
+}
+
+// changesSince is what changed between old (the published view's inputs,
+// which idx describes) and a poll's snapshot and audit: read from the
+// positions the poll and the audit recorded (Snapshot.ChangeFrom,
+// Result.ChangeFrom) when they say they were made from old's, else found
+// by comparing every object or finding (diffObjects, diffFindings). The
+// objects and the findings each fall back on their own.
+func changesSince(old viewInputs, snap *inventory.Snapshot, findings audit.Result, idx *seriesIndex) (od objectDiff, removed, added []*audit.Finding, findingsSorted bool) {
+	if c := snap.ChangeFrom(old.snapshot); c != nil {
+		od = changedObjects(old.objects, snap.Objects, c, idx.objectsSorted)
+	} else {
+		od = diffObjects(old.objects, snap.Objects, idx.objectsSorted)
+	}
+	if c := findings.ChangeFrom(old.result()); c != nil {
+		removed, added, findingsSorted = changedFindings(old.findings, findings.Findings, c, idx.findingsSorted)
+	} else {
+		removed, added, findingsSorted = diffFindings(old.findings, findings.Findings, idx.findingsSorted)
+	}
+	return od, removed, added, findingsSorted
 }
 
 // updatedDocument is documentOf(snap, findings) for updated, without a pass
@@ -192,7 +211,7 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 			renamed[dn] = true
 		}
 	}
-	if len(renamed) > 0 {
+	if len(renamed) > 0 && !namedOnlyByAdded(renamed, added, func(dn string) int32 { return idx.refsOf(dn, v.accountNames) + p.dnDelta[dn] }) {
 		// Every series of a finding naming a renamed DN changes: such a
 		// finding leaves with the old name and comes back with the new.
 		// Only a walk over the findings finds those the poll kept.
@@ -330,6 +349,27 @@ func withRenamed(findings []audit.Finding, removed, added []*audit.Finding, rena
 		}
 	}
 	return removed, all
+}
+
+// namedOnlyByAdded reports whether every account of the findings that
+// names a renamed DN is an added finding's (refs gives how many name it
+// now): then withRenamed has nothing to add, and its walk is skipped (an
+// audit that judges a renamed account's findings again re-adds them).
+func namedOnlyByAdded(renamed map[string]bool, added []*audit.Finding, refs func(dn string) int32) bool {
+	inAdded := make(map[string]int32, len(renamed))
+	for _, f := range added {
+		for _, dn := range f.Accounts {
+			if renamed[dn] {
+				inAdded[dn]++
+			}
+		}
+	}
+	for dn := range renamed {
+		if inAdded[dn] != refs(dn) {
+			return false
+		}
+	}
+	return true
 }
 
 // lookupNames sets each DN of names to the account name newSnapshotView's
