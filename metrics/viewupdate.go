@@ -162,7 +162,10 @@ type seriesChange struct {
 
 func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Finding, findingsSorted bool, od objectDiff, removed, added []*audit.Finding, order seriesOrder) (updatePlan, bool) {
 	idx := v.index
-	p := updatePlan{dnDelta: map[string]int32{}, entering: map[string]string{}, groups: map[accountGroup][]groupMember{}}
+	// The maps are sized for the changes: growing them cost a quarter of
+	// an update at k=1000.
+	n := len(removed) + len(added)
+	p := updatePlan{dnDelta: make(map[string]int32, n), entering: map[string]string{}, groups: make(map[accountGroup][]groupMember, n)}
 
 	// Account names: the DNs that enter or leave, and those whose object
 	// changed, which must keep their name.
@@ -176,7 +179,7 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 			p.dnDelta[dn]++
 		}
 	}
-	lookup := map[string]string{}
+	lookup := make(map[string]string, len(od.added)+len(od.removed))
 	for dn, d := range p.dnDelta {
 		before := idx.refsOf(dn, v.accountNames)
 		switch after := before + d; {
@@ -219,7 +222,7 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 	}
 
 	// Series: what each changed finding's pairs do to them.
-	changes := map[infoSeries]*seriesChange{}
+	changes := make(map[infoSeries]*seriesChange, len(removed)+len(added))
 	change := func(s infoSeries) *seriesChange {
 		c := changes[s]
 		if c == nil {
@@ -250,7 +253,7 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 	h.SetSeed(order.seed)
 	// regrouped are the groups whose members changed (not only their counts
 	// or dates): their series take the rounds of their new places.
-	regrouped := map[accountGroup]bool{}
+	regrouped := make(map[accountGroup]bool, len(changes))
 	for s, c := range changes {
 		g := groupOf(s)
 		members, ok := p.groups[g]
