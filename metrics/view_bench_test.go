@@ -35,6 +35,33 @@ func BenchmarkNewSnapshotView(b *testing.B) {
 		// record one): updated compares every object and finding.
 		// change_k: they carry the change a poll and an incremental audit
 		// record (SetChange), as the daemon's will.
+		b.Run(fmt.Sprintf("new_accounts_k=%d", k), func(b *testing.B) {
+			// k new service accounts, each with a finding, then gone: their
+			// DNs enter and leave the account names.
+			added, addedRes, ch := newAccountsScan(snap, res, k)
+			revert, revertRes := *snap, audit.Result{Findings: res.Findings}
+			for _, err := range []error{
+				added.SetChange(snap, nil, ch.addedObjects), addedRes.SetChange(res, nil, ch.addedFindings, nil, nil),
+				revert.SetChange(added, ch.addedObjects, nil), revertRes.SetChange(addedRes, ch.addedFindings, nil, nil, nil),
+			} {
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			scans := [2]scanPair{{added, addedRes}, {&revert, revertRes}}
+			v := newSnapshotView(snap, res, time.Now(), 1000, order)
+			b.ReportAllocs()
+			cpu := startCPU()
+			i := 0
+			for b.Loop() {
+				next := v.updated(scans[i%2].snap, scans[i%2].res, time.Now(), 1000, order)
+				if next == nil {
+					b.Fatal("the update fell back to a rebuild")
+				}
+				v, i = next, i+1
+			}
+			cpu.report(b)
+		})
 		for _, withChange := range []bool{false, true} {
 			name := fmt.Sprintf("update_k=%d", k)
 			if withChange {
@@ -167,6 +194,52 @@ func changedScan(snap *inventory.Snapshot, res audit.Result, k int) (*inventory.
 		}
 	}
 	return &next, audit.Result{Findings: sorted}, ch
+}
+
+// newAccountsScan is a poll of largeScan's directory that found k new
+// service accounts with an SPN each, spread over it, and their
+// kerberoastable-account findings, with the positions of what it added.
+func newAccountsScan(snap *inventory.Snapshot, res audit.Result, k int) (*inventory.Snapshot, audit.Result, scanChange) {
+	next := *snap
+	objects := slices.Clone(snap.Objects)
+	findings := slices.Clone(res.Findings)
+	step := len(res.Findings) / k
+	for j := range k {
+		svc := fmt.Sprintf("svc%06dnew", j*step)
+		dn := "CN=" + svc + ",OU=Svc,DC=corp,DC=example,DC=test"
+		objects = append(objects, inventory.Object{
+			DN: dn, Domain: "corp.example.test", SAMAccountName: svc, Kind: inventory.KindUser,
+			SPNs: []string{"MSSQLSvc/" + svc + ".corp.example.test:1433"},
+		})
+		findings = append(findings, audit.Finding{
+			Rule: audit.RuleKerberoastableAccount, Severity: audit.SeverityMedium, Accounts: []string{dn},
+			Message: svc + " is a user account with 1 SPN(s)", Remediation: []string{}, References: []string{},
+		})
+	}
+	var ch scanChange
+	next.Objects, ch.addedObjects = sortedWithNew(objects, len(snap.Objects), compareObjects)
+	sorted, addedFindings := sortedWithNew(findings, len(res.Findings), compareFindings)
+	ch.addedFindings = addedFindings
+	return &next, audit.Result{Findings: sorted}, ch
+}
+
+// sortedWithNew sorts items, the first old of which are sorted, and
+// returns the positions of the others.
+func sortedWithNew[T any](items []T, old int, compare func(a, b *T) int) ([]T, []int32) {
+	perm := make([]int, len(items))
+	for i := range perm {
+		perm[i] = i
+	}
+	slices.SortStableFunc(perm, func(a, b int) int { return compare(&items[a], &items[b]) })
+	out := make([]T, len(items))
+	var added []int32
+	for p, i := range perm {
+		out[p] = items[i]
+		if i >= old {
+			added = append(added, int32(p))
+		}
+	}
+	return out, added
 }
 
 func largeScan(accounts int) (*inventory.Snapshot, audit.Result) {
