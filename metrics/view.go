@@ -33,8 +33,9 @@ type snapshotView struct {
 	// dates are the first_seen and last SPN change of the info series that
 	// have them (dates.go); only kept series are exported.
 	dates map[infoSeries]seriesDates
-	// accountNames maps the DNs named by findings to NETBIOS\sAMAccountName.
-	accountNames map[string]string
+	// accountNames maps the DNs named by findings to NETBIOS\sAMAccountName
+	// (nameTable: shared with the views before, with what changed since).
+	accountNames *nameTable
 	// inputs are what the view was built from (republished).
 	inputs viewInputs
 	// index lets the next view be derived from this one (updated).
@@ -60,7 +61,7 @@ func newSnapshotView(snap *inventory.Snapshot, findings audit.Result, succeeded 
 		expiredSuppressions: len(findings.ExpiredSuppressions),
 		objectsByKind:       map[inventory.Kind]int{},
 		findingCounts:       map[ruleSeverity]int{},
-		accountNames:        accountNames(snap, doc.Findings),
+		accountNames:        newNameTable(accountNames(snap, doc.Findings)),
 		objectsByNC:         snap.ObjectsByNamingContext(),
 		inputs:              inputsOf(snap, findings, maxInfo),
 	}
@@ -72,7 +73,7 @@ func newSnapshotView(snap *inventory.Snapshot, findings audit.Result, succeeded 
 	}
 	// The index orders every series as capSeries(infoSeriesOf(...)) would
 	// and keeps what the next poll's view is updated from (viewupdate.go).
-	v.index = newSeriesIndex(snap, findings.Findings, v.accountNames, order, maxInfo)
+	v.index = newSeriesIndex(snap, findings.Findings, v.accountNames.base, order, maxInfo)
 	v.info, v.truncated, v.dates = v.index.capped(maxInfo)
 	return v
 }

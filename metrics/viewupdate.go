@@ -74,13 +74,7 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 		inputs:              in,
 		index:               idx,
 	}
-	if len(p.entering) > 0 || len(p.leaving) > 0 {
-		next.accountNames = maps.Clone(v.accountNames)
-		maps.Copy(next.accountNames, p.entering)
-		for _, dn := range p.leaving {
-			delete(next.accountNames, dn)
-		}
-	}
+	next.accountNames = v.accountNames.with(p.entering, p.leaving)
 	next.objectsByKind = applyCounts(v.objectsByKind, kindDeltas(od), true)
 	next.objectsByNC = applyCounts(v.objectsByNC, ncDeltas(od, snap.NamingContexts), false)
 	next.findingCounts = applyCounts(v.findingCounts, findingDeltas(removed, added), true)
@@ -209,7 +203,7 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 	for dn, name := range lookup {
 		if idx.refsOf(dn, v.accountNames) == 0 {
 			p.entering[dn] = name
-		} else if name != v.accountNames[dn] {
+		} else if old, _ := v.accountNames.get(dn); name != old {
 			p.entering[dn] = name
 			renamed[dn] = true
 		}
@@ -231,12 +225,15 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 		}
 		return c
 	}
-	oldName := func(dn string) string { return v.accountNames[dn] }
+	oldName := func(dn string) string {
+		name, _ := v.accountNames.get(dn)
+		return name
+	}
 	newName := func(dn string) string {
 		if name, ok := p.entering[dn]; ok {
 			return name
 		}
-		return v.accountNames[dn]
+		return oldName(dn)
 	}
 	for _, f := range removed {
 		forEachSeries(f, oldName, func(s infoSeries) { change(s).removed++ })
