@@ -12,8 +12,9 @@ import (
 )
 
 // What changed between the published view's inputs and a poll's, for
-// updated (viewupdate.go): the store is handed snapshots and audits, not
-// their differences.
+// updated (viewupdate.go): read from the positions the poll and the audit
+// recorded (changedObjects, changedFindings) or, when they recorded none
+// the view can verify, found by a walk (diffObjects, diffFindings).
 
 // objectDiff is what changed between two snapshots' objects.
 type objectDiff struct {

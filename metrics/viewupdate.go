@@ -16,11 +16,15 @@ import (
 // updated returns the view of a scan derived from v and what changed since
 // v's scan, equal to newSnapshotView's (TestViewUpdateEqualsRebuilt), at a
 // cost in proportion to the objects and findings that changed and the
-// account groups they touch, plus a walk over the objects and one over the
-// findings comparing fields the poll shares (viewdiff.go), and another over
-// the findings when a DN that findings name changed its account name
-// (issue 9: a poll that changed 100 of 100,000 objects rebuilt the whole
-// view, 0.1 s). It moves v's index into the new view, so v must be the
+// account groups they touch (issue 9: a poll that changed 100 of 100,000
+// objects rebuilt the whole view, 0.1 s). What changed is read from the
+// poll's and the audit's changes (changesSince); a snapshot or an audit
+// that does not say how it was made from v's costs a walk over the objects
+// or the findings comparing fields the poll shares (viewdiff.go). Walks
+// remain only for inputs the daemon does not give: objects or findings out
+// of their order (objectsSorted, isSortedFindings, lookupNames), findings
+// with nil lists (documentOf), and a renamed account named by findings the
+// audit did not judge again (withRenamed). It moves v's index into the new view, so v must be the
 // published view and the caller must hold Store.writeMu. It returns nil,
 // having changed nothing, when only a rebuild can tell: another directory,
 // naming contexts or cap; a series given by several findings, some dated,
