@@ -79,13 +79,9 @@ func (t *nameTable) with(entering map[string]string, leaving []string) *nameTabl
 	if len(entering) == 0 && len(leaving) == 0 {
 		return t
 	}
-	if len(t.over)+len(entering)+len(leaving) > overLimit(len(t.base)) {
-		out := t.applied()
-		maps.Copy(out, entering)
-		for _, dn := range leaving {
-			delete(out, dn)
-		}
-		return &nameTable{base: out}
+	limit := overLimit(len(t.base))
+	if len(t.over)+len(entering) > limit {
+		return t.compacted(entering, leaving)
 	}
 	over := make(map[string]nameEntry, len(t.over)+len(entering)+len(leaving))
 	maps.Copy(over, t.over)
@@ -99,5 +95,18 @@ func (t *nameTable) with(entering map[string]string, leaving []string) *nameTabl
 			delete(over, dn) // entered since base: nothing to hide
 		}
 	}
+	if len(over) > limit {
+		return t.compacted(entering, leaving)
+	}
 	return &nameTable{base: t.base, over: over}
+}
+
+// compacted is with's table as one new base.
+func (t *nameTable) compacted(entering map[string]string, leaving []string) *nameTable {
+	out := t.applied()
+	maps.Copy(out, entering)
+	for _, dn := range leaving {
+		delete(out, dn)
+	}
+	return &nameTable{base: out}
 }
