@@ -3,6 +3,7 @@ package metrics
 import (
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -224,4 +225,62 @@ func lyingResult(t *testing.T, base audit.Result, findings []audit.Finding) audi
 		t.Fatal(err)
 	}
 	return res
+}
+
+// TestConcurrentReadsOfChangedPolls publishes polls that carry their
+// changes (their views updated from the published one, their account
+// names kept beside a shared map) while scrapes and web requests read the
+// store: under -race this proves the update only reads what readers may
+// hold, and the names readers get are the published view's.
+func TestConcurrentReadsOfChangedPolls(t *testing.T) {
+	w := &viewWorld{rng: rand.New(rand.NewPCG(11, 11)), sorted: true}
+	clk := newClock()
+	s := newTestStore(clk, 8)
+	reg := NewRegistry(s)
+	snap, res := w.scan(t, clk.Now(), nil, audit.Result{}, changeNone)
+	s.ScanSucceeded(inventory.FullScan, snap, res)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if _, err := reg.Gather(); err != nil {
+					t.Error(err)
+					return
+				}
+				if p := s.Status().Published; p != nil {
+					for dn, name := range p.AccountNames {
+						if dn == "" || name == "" {
+							t.Errorf("account name %q for %q", name, dn)
+						}
+					}
+				}
+			}
+		})
+	}
+	updated := 0
+	for range 150 {
+		w.poll()
+		clk.Advance(time.Minute)
+		published := s.load().snapshot
+		snap, res = w.scan(t, clk.Now(), snap, res, changeBoth)
+		s.ScanSucceeded(inventory.IncrementalScan, snap, res)
+		got := s.load().snapshot
+		if got.index == published.index {
+			updated++
+		}
+		if err := sameViews(got, newSnapshotView(snap, res, clk.Now(), 8, s.order), 8); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	wg.Wait()
+	if updated < 100 {
+		t.Errorf("%d of 150 polls updated the view: the update path is barely exercised", updated)
+	}
 }

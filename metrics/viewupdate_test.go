@@ -306,14 +306,11 @@ func sameViews(got, want *snapshotView, maxInfo int) error {
 		return fmt.Errorf("the updated index's top (%d) is not a long enough prefix of the rebuilt one's (%d)", len(got.index.top), len(want.index.top))
 	}
 	// Account names are compared as the maps they make, not as tables
-	// (an updated one keeps what changed beside its base).
-	gotTop, gotNames := got.index.top, got.accountNames
-	got.index.top = want.index.top
-	equal := maps.Equal(gotNames.names(), want.accountNames.names())
-	got.accountNames = want.accountNames
-	equal = equal && reflect.DeepEqual(got, want)
-	got.index.top, got.accountNames = gotTop, gotNames
-	if !equal {
+	// (an updated one keeps what changed beside its base). got is
+	// compared through copies: it may be published, and read meanwhile.
+	g, idx := *got, *got.index
+	idx.top, g.index, g.accountNames = want.index.top, &idx, want.accountNames
+	if !maps.Equal(got.accountNames.names(), want.accountNames.names()) || !reflect.DeepEqual(&g, want) {
 		return fmt.Errorf("updated view differs from the rebuilt one in %v:\n got info %v truncated %v names %v counts %v\nwant info %v truncated %v names %v counts %v",
 			differingFields(got, want), got.info, got.truncated, got.accountNames.names(), got.findingCounts, want.info, want.truncated, want.accountNames.names(), want.findingCounts)
 	}
