@@ -70,10 +70,14 @@ func diffObjects(prev, next []inventory.Object, prevSorted bool) objectDiff {
 // changedObjects is diffObjects for a poll that says how it made next from
 // prev (inventory.Change, verified by Snapshot.ChangeFrom): the objects at
 // its positions, without a walk over the others, which are prev's values
-// as they were. Removing objects keeps sorted objects sorted, so next is
-// sorted when prev is and each added object is in order with its
-// neighbours (the others' pairs were in order in prev); only objects from
-// another source than the scanner, not sorted, are walked to tell.
+// as they were. A removed object and an added one that are equal where the
+// view looks and between the same kept objects (a copy the poll read again
+// for an attribute the view does not read) are paired, as diffObjects
+// pairs them (pairChanges). Removing objects keeps sorted objects sorted,
+// so next is sorted when prev is and each added object is in order with
+// its neighbours (the others' pairs were in order in prev; a paired one has
+// the removed one's DN and GUID); only objects from another source than
+// the scanner, not sorted, are walked to tell.
 func changedObjects(prev, next []inventory.Object, c *inventory.Change, prevSorted bool) objectDiff {
 	d := objectDiff{
 		sorted:  prevSorted,
@@ -81,16 +85,55 @@ func changedObjects(prev, next []inventory.Object, c *inventory.Change, prevSort
 		added:   make([]*inventory.Object, 0, len(c.Added)),
 		addedAt: make([]int, 0, len(c.Added)),
 	}
-	for _, i := range c.Removed {
-		d.remove(prev, int(i))
-	}
-	for _, j := range c.Added {
-		d.add(next, int(j))
-	}
+	pairChanges(c.Removed, c.Added,
+		func(i, j int32) bool { return sameObject(&prev[i], &next[j]) },
+		func(i, j int32) int { return compareObjects(&prev[i], &next[j]) },
+		func(i int32) { d.remove(prev, int(i)) }, func(j int32) { d.add(next, int(j)) })
 	if !prevSorted {
 		d.sorted = objectsSorted(next)
 	}
 	return d
+}
+
+// pairChanges walks a change's removed positions (in the base) and added
+// ones (in the result) as diffObjects and diffFindings walk two lists, but
+// only between the same kept items: a removed item and an added one are
+// between the same kept items when as many kept items come before each
+// (its position less the changed positions before it). A removed item i
+// and an added one j that are the same (equal where the view looks) are
+// paired: neither is reported; compare orders the others, passed to
+// removed and added in order. Pairs keep their order among themselves and
+// the kept items, as the walks' do.
+func pairChanges(removedAt, addedAt []int32, same func(i, j int32) bool, compare func(i, j int32) int, removed, added func(int32)) {
+	r, a := 0, 0
+	for r < len(removedAt) || a < len(addedAt) {
+		var c int
+		switch {
+		case a == len(addedAt):
+			c = -1
+		case r == len(removedAt):
+			c = 1
+		default:
+			// The kept items before each: they are between the same
+			// kept items when these are as many.
+			c = cmp.Compare(removedAt[r]-int32(r), addedAt[a]-int32(a))
+			if c == 0 && same(removedAt[r], addedAt[a]) {
+				r, a = r+1, a+1
+				continue
+			}
+			if c == 0 {
+				c = compare(removedAt[r], addedAt[a])
+			}
+		}
+		if c <= 0 {
+			removed(removedAt[r])
+			r++
+		}
+		if c >= 0 {
+			added(addedAt[a])
+			a++
+		}
+	}
 }
 
 // remove records that prev[i] is gone.
@@ -170,14 +213,16 @@ func diffFindings(prev, next []audit.Finding, prevSorted bool) (removed, added [
 // findings at its positions, without a walk over the others. sorted
 // follows as in changedObjects.
 func changedFindings(prev, next []audit.Finding, c *audit.ResultChange, prevSorted bool) (removed, added []*audit.Finding, sorted bool) {
-	removed = make([]*audit.Finding, len(c.RemovedFindings))
-	for k, i := range c.RemovedFindings {
-		removed[k] = &prev[i]
-	}
+	removed = make([]*audit.Finding, 0, len(c.RemovedFindings))
+	added = make([]*audit.Finding, 0, len(c.AddedFindings))
+	pairChanges(c.RemovedFindings, c.AddedFindings,
+		func(i, j int32) bool { return sameFinding(&prev[i], &next[j]) },
+		func(i, j int32) int { return compareFindings(&prev[i], &next[j]) },
+		func(i int32) { removed = append(removed, &prev[i]) }, func(j int32) { added = append(added, &next[j]) })
 	sorted = prevSorted
-	added = make([]*audit.Finding, len(c.AddedFindings))
-	for k, j := range c.AddedFindings {
-		added[k] = &next[j]
+	for _, j := range c.AddedFindings {
+		// A paired finding too: sameFinding does not read the message,
+		// which orders findings equal in the rest.
 		sorted = sorted && inOrderAt(next, int(j))
 	}
 	if !prevSorted {

@@ -49,7 +49,9 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 
 	// Nothing was changed so far: apply the plan.
 	for dn, d := range p.dnDelta {
-		idx.setRefs(dn, idx.refsOf(dn, v.accountNames)+d)
+		if d != 0 {
+			idx.setRefs(dn, idx.refsOf(dn, v.accountNames)+d)
+		}
 	}
 	for g, members := range p.groups {
 		idx.setMembers(g, members)
@@ -288,6 +290,11 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 			}
 			m.dates = d
 		}
+		if found && refs == m.refs && sameDates(m.dates, members[j].dates) {
+			// Judged again alike (an audit's change re-adds every finding
+			// of a changed object): the series stands.
+			continue
+		}
 		m.refs = refs
 		switch {
 		case found && refs > 0:
@@ -332,6 +339,9 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 	slices.SortFunc(p.insert, func(a, b rankedSeries) int { return compareRanked(&a, &b) })
 	return p, true
 }
+
+// sameDates reports whether a and b are the same dates (or both none).
+func sameDates(a, b *seriesDates) bool { return a == b || a != nil && b != nil && *a == *b }
 
 // withRenamed adds to removed and added (in findings' order) the findings
 // that name a renamed DN and are not in added.

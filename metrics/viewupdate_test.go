@@ -136,7 +136,7 @@ func (w *viewWorld) poll() {
 	}
 	w.objects, w.objectChange = objects.change(len(w.objects))
 	for range w.rng.IntN(5) {
-		switch i := w.rng.IntN(len(findings.items) + 1); w.rng.IntN(7) {
+		switch i := w.rng.IntN(len(findings.items) + 1); w.rng.IntN(8) {
 		case 0, 1:
 			findings.add(w.newFinding(""))
 		case 2:
@@ -160,6 +160,10 @@ func (w *viewWorld) poll() {
 				} else {
 					f.Remediation = nil
 				}
+			}
+		case 7:
+			if i < len(findings.items) { // judged again alike, in other words
+				findings.changed(i).Message += "'"
 			}
 		case 5: // a flood account cleaned up
 			if i < len(findings.items) && len(findings.items[i].Accounts) == 1 {
