@@ -3,6 +3,7 @@ package metrics
 import (
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -282,5 +283,36 @@ func TestConcurrentReadsOfChangedPolls(t *testing.T) {
 	wg.Wait()
 	if updated < 100 {
 		t.Errorf("%d of 150 polls updated the view: the update path is barely exercised", updated)
+	}
+}
+
+// TestPairChanges: a change's removed and added items are paired only when
+// they are the same and between the same kept items, as the walks pair
+// them: a pair across kept items would hide a move (the order of findings
+// decides a series' dates, that of objects sharing a DN its account name).
+func TestPairChanges(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		base, next       []string
+		removed, added   []int32
+		wantRem, wantAdd []int32
+	}{
+		{"read again in place", []string{"a", "x", "b"}, []string{"a", "x", "b"}, []int32{1}, []int32{1}, nil, nil},
+		{"moved before a kept one", []string{"a", "x", "b"}, []string{"x", "a", "b"}, []int32{1}, []int32{0}, []int32{1}, []int32{0}},
+		{"moved after a kept one", []string{"x", "a", "b"}, []string{"a", "b", "x"}, []int32{0}, []int32{2}, []int32{0}, []int32{2}},
+		{"changed and read again", []string{"a", "x", "y", "b"}, []string{"a", "x", "z", "b"}, []int32{1, 2}, []int32{1, 2}, []int32{2}, []int32{2}},
+		{"one new before one read again", []string{"a", "x"}, []string{"a", "n", "x"}, []int32{1}, []int32{1, 2}, nil, []int32{1}},
+		{"gone and new", []string{"a", "x", "b"}, []string{"a", "b", "y"}, []int32{1}, []int32{2}, []int32{1}, []int32{2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var gotRem, gotAdd []int32
+			pairChanges(tc.removed, tc.added,
+				func(i, j int32) bool { return tc.base[i] == tc.next[j] },
+				func(i, j int32) int { return strings.Compare(tc.base[i], tc.next[j]) },
+				func(i int32) { gotRem = append(gotRem, i) }, func(j int32) { gotAdd = append(gotAdd, j) })
+			if !slices.Equal(gotRem, tc.wantRem) || !slices.Equal(gotAdd, tc.wantAdd) {
+				t.Errorf("removed %v, added %v; want %v, %v", gotRem, gotAdd, tc.wantRem, tc.wantAdd)
+			}
+		})
 	}
 }
