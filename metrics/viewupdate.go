@@ -88,26 +88,6 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 	return next
 }
 
-// changesSince is what changed between old (the published view's inputs,
-// which idx describes) and a poll's snapshot and audit: read from the
-// positions the poll and the audit recorded (Snapshot.ChangeFrom,
-// Result.ChangeFrom) when they say they were made from old's, else found
-// by comparing every object or finding (diffObjects, diffFindings). The
-// objects and the findings each fall back on their own.
-func changesSince(old viewInputs, snap *inventory.Snapshot, findings audit.Result, idx *seriesIndex) (od objectDiff, removed, added []*audit.Finding, findingsSorted bool) {
-	if c := snap.ChangeFrom(old.snapshot); c != nil {
-		od = changedObjects(old.objects, snap.Objects, c, idx.objectsSorted)
-	} else {
-		od = diffObjects(old.objects, snap.Objects, idx.objectsSorted)
-	}
-	if c := findings.ChangeFrom(old.result()); c != nil {
-		removed, added, findingsSorted = changedFindings(old.findings, findings.Findings, c, idx.findingsSorted)
-	} else {
-		removed, added, findingsSorted = diffFindings(old.findings, findings.Findings, idx.findingsSorted)
-	}
-	return od, removed, added, findingsSorted
-}
-
 // updatedDocument is documentOf(snap, findings) for updated, without a pass
 // over the objects or the findings unless the findings must be copied:
 // the SPNs are counted from the diff, and the findings are shared when the
@@ -363,27 +343,6 @@ func withRenamed(findings []audit.Finding, removed, added []*audit.Finding, rena
 		}
 	}
 	return removed, all
-}
-
-// namedOnlyByAdded reports whether every account of the findings that
-// names a renamed DN is an added finding's (refs gives how many name it
-// now): then withRenamed has nothing to add, and its walk is skipped (an
-// audit that judges a renamed account's findings again re-adds them).
-func namedOnlyByAdded(renamed map[string]bool, added []*audit.Finding, refs func(dn string) int32) bool {
-	inAdded := make(map[string]int32, len(renamed))
-	for _, f := range added {
-		for _, dn := range f.Accounts {
-			if renamed[dn] {
-				inAdded[dn]++
-			}
-		}
-	}
-	for dn := range renamed {
-		if inAdded[dn] != refs(dn) {
-			return false
-		}
-	}
-	return true
 }
 
 // lookupNames sets each DN of names to the account name newSnapshotView's
