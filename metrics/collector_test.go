@@ -464,7 +464,7 @@ func TestFindingSeriesCapResistsFloods(t *testing.T) {
 			if n != tt.max || got["spnaudit_finding_series_truncated{}"] != 1 {
 				t.Errorf("%d finding_info series, truncated %v; want %d, 1", n, got["spnaudit_finding_series_truncated{}"], tt.max)
 			}
-			names := s.load().snapshot.accountNames
+			names := s.load().snapshot.accountNames.names()
 			for _, f := range tt.want {
 				for _, dn := range f.Accounts {
 					k := fmt.Sprintf("spnaudit_finding_info{account=%q,rule=%q,severity=%q,spn=%q}", names[dn], f.Rule, f.Severity, f.SPN)

@@ -47,7 +47,7 @@ func (s *Store) Status() Status {
 		TGTExpiry:        st.tgtExpiry,
 	}
 	if v := st.snapshot; v != nil {
-		status.Published = &Published{Document: v.document, Succeeded: v.succeeded, Truncated: v.truncated, AccountNames: v.accountNames}
+		status.Published = &Published{Document: v.document, Succeeded: v.succeeded, Truncated: v.truncated, AccountNames: v.accountNames.names()}
 	}
 	return status
 }

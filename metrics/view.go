@@ -33,8 +33,9 @@ type snapshotView struct {
 	// dates are the first_seen and last SPN change of the info series that
 	// have them (dates.go); only kept series are exported.
 	dates map[infoSeries]seriesDates
-	// accountNames maps the DNs named by findings to NETBIOS\sAMAccountName.
-	accountNames map[string]string
+	// accountNames maps the DNs named by findings to NETBIOS\sAMAccountName
+	// (nameTable: shared with the views before, with what changed since).
+	accountNames *nameTable
 	// inputs are what the view was built from (republished).
 	inputs viewInputs
 	// index lets the next view be derived from this one (updated).
@@ -60,7 +61,7 @@ func newSnapshotView(snap *inventory.Snapshot, findings audit.Result, succeeded 
 		expiredSuppressions: len(findings.ExpiredSuppressions),
 		objectsByKind:       map[inventory.Kind]int{},
 		findingCounts:       map[ruleSeverity]int{},
-		accountNames:        accountNames(snap, doc.Findings),
+		accountNames:        newNameTable(accountNames(snap, doc.Findings)),
 		objectsByNC:         snap.ObjectsByNamingContext(),
 		inputs:              inputsOf(snap, findings, maxInfo),
 	}
@@ -72,7 +73,7 @@ func newSnapshotView(snap *inventory.Snapshot, findings audit.Result, succeeded 
 	}
 	// The index orders every series as capSeries(infoSeriesOf(...)) would
 	// and keeps what the next poll's view is updated from (viewupdate.go).
-	v.index = newSeriesIndex(snap, findings.Findings, v.accountNames, order, maxInfo)
+	v.index = newSeriesIndex(snap, findings.Findings, v.accountNames.base, order, maxInfo)
 	v.info, v.truncated, v.dates = v.index.capped(maxInfo)
 	return v
 }
@@ -245,6 +246,12 @@ func labelValue(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 // value: a snapshot's objects are immutable, ldapscan's poll hands back the
 // previous slice when nothing changed, and the daemon hands back the
 // previous audit when it reuses it.
+//
+// snapshot and suppressedList are the snapshot and the audit's suppressed
+// findings themselves: the next poll's snapshot and audit say how they were
+// made from these (inventory.Change, audit.ResultChange) and updated
+// verifies it with their ChangeFrom, which needs the very snapshot and
+// lists published (it names them by pointer).
 type viewInputs struct {
 	objects        []*inventory.Object
 	directory      inventory.Directory
@@ -253,14 +260,22 @@ type viewInputs struct {
 	suppressed     int
 	expired        int
 	maxInfo        int
+	snapshot       *inventory.Snapshot
+	suppressedList []audit.SuppressedFinding
 }
 
 func inputsOf(snap *inventory.Snapshot, findings audit.Result, maxInfo int) viewInputs {
 	return viewInputs{
 		objects: snap.Objects, directory: snap.Directory, namingContexts: snap.NamingContexts,
 		findings: findings.Findings, suppressed: findings.SuppressedCount(), expired: len(findings.ExpiredSuppressions),
-		maxInfo: maxInfo,
+		maxInfo: maxInfo, snapshot: snap, suppressedList: findings.Suppressed,
 	}
+}
+
+// result is the audit's lists the inputs hold, as Result.ChangeFrom takes
+// its base.
+func (o viewInputs) result() audit.Result {
+	return audit.Result{Findings: o.findings, Suppressed: o.suppressedList}
 }
 
 // same reports whether a view built from in would equal one built from o.

@@ -124,11 +124,11 @@ func (idx *seriesIndex) describes(in viewInputs) bool {
 
 // refsOf is how many accounts of findings name dn, names being the
 // accountNames of the view idx belongs to.
-func (idx *seriesIndex) refsOf(dn string, names map[string]string) int32 {
+func (idx *seriesIndex) refsOf(dn string, names *nameTable) int32 {
 	if n, ok := idx.dnRefs[dn]; ok {
 		return n
 	}
-	if _, ok := names[dn]; ok {
+	if _, ok := names.get(dn); ok {
 		return 1
 	}
 	return 0

@@ -16,11 +16,15 @@ import (
 // updated returns the view of a scan derived from v and what changed since
 // v's scan, equal to newSnapshotView's (TestViewUpdateEqualsRebuilt), at a
 // cost in proportion to the objects and findings that changed and the
-// account groups they touch, plus a walk over the objects and one over the
-// findings comparing fields the poll shares (viewdiff.go), and another over
-// the findings when a DN that findings name changed its account name
-// (issue 9: a poll that changed 100 of 100,000 objects rebuilt the whole
-// view, 0.1 s). It moves v's index into the new view, so v must be the
+// account groups they touch (issue 9: a poll that changed 100 of 100,000
+// objects rebuilt the whole view, 0.1 s). What changed is read from the
+// poll's and the audit's changes (changesSince); a snapshot or an audit
+// that does not say how it was made from v's costs a walk over the objects
+// or the findings comparing fields the poll shares (viewdiff.go). Walks
+// remain only for inputs the daemon does not give: objects or findings out
+// of their order (objectsSorted, isSortedFindings, lookupNames), findings
+// with nil lists (documentOf), and a renamed account named by findings the
+// audit did not judge again (withRenamed). It moves v's index into the new view, so v must be the
 // published view and the caller must hold Store.writeMu. It returns nil,
 // having changed nothing, when only a rebuild can tell: another directory,
 // naming contexts or cap; a series given by several findings, some dated,
@@ -37,8 +41,7 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 		!reflect.DeepEqual(old.directory, in.directory) {
 		return nil
 	}
-	od := diffObjects(old.objects, in.objects, idx.objectsSorted)
-	removed, added, findingsSorted := diffFindings(old.findings, in.findings, idx.findingsSorted)
+	od, removed, added, findingsSorted := changesSince(old, snap, findings, idx)
 	p, ok := planUpdate(v, snap, in.findings, findingsSorted, od, removed, added, order)
 	if !ok {
 		return nil
@@ -46,7 +49,9 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 
 	// Nothing was changed so far: apply the plan.
 	for dn, d := range p.dnDelta {
-		idx.setRefs(dn, idx.refsOf(dn, v.accountNames)+d)
+		if d != 0 {
+			idx.setRefs(dn, idx.refsOf(dn, v.accountNames)+d)
+		}
 	}
 	for g, members := range p.groups {
 		idx.setMembers(g, members)
@@ -75,13 +80,7 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 		inputs:              in,
 		index:               idx,
 	}
-	if len(p.entering) > 0 || len(p.leaving) > 0 {
-		next.accountNames = maps.Clone(v.accountNames)
-		maps.Copy(next.accountNames, p.entering)
-		for _, dn := range p.leaving {
-			delete(next.accountNames, dn)
-		}
-	}
+	next.accountNames = v.accountNames.with(p.entering, p.leaving)
 	next.objectsByKind = applyCounts(v.objectsByKind, kindDeltas(od), true)
 	next.objectsByNC = applyCounts(v.objectsByNC, ncDeltas(od, snap.NamingContexts), false)
 	next.findingCounts = applyCounts(v.findingCounts, findingDeltas(removed, added), true)
@@ -143,7 +142,10 @@ type seriesChange struct {
 
 func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Finding, findingsSorted bool, od objectDiff, removed, added []*audit.Finding, order seriesOrder) (updatePlan, bool) {
 	idx := v.index
-	p := updatePlan{dnDelta: map[string]int32{}, entering: map[string]string{}, groups: map[accountGroup][]groupMember{}}
+	// The maps are sized for the changes: growing them cost a quarter of
+	// an update at k=1000.
+	n := len(removed) + len(added)
+	p := updatePlan{dnDelta: make(map[string]int32, n), entering: map[string]string{}, groups: make(map[accountGroup][]groupMember, n)}
 
 	// Account names: the DNs that enter or leave, and those whose object
 	// changed, which must keep their name.
@@ -157,7 +159,7 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 			p.dnDelta[dn]++
 		}
 	}
-	lookup := map[string]string{}
+	lookup := make(map[string]string, len(od.added)+len(od.removed))
 	for dn, d := range p.dnDelta {
 		before := idx.refsOf(dn, v.accountNames)
 		switch after := before + d; {
@@ -187,12 +189,12 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 	for dn, name := range lookup {
 		if idx.refsOf(dn, v.accountNames) == 0 {
 			p.entering[dn] = name
-		} else if name != v.accountNames[dn] {
+		} else if old, _ := v.accountNames.get(dn); name != old {
 			p.entering[dn] = name
 			renamed[dn] = true
 		}
 	}
-	if len(renamed) > 0 {
+	if len(renamed) > 0 && !namedOnlyByAdded(renamed, added, func(dn string) int32 { return idx.refsOf(dn, v.accountNames) + p.dnDelta[dn] }) {
 		// Every series of a finding naming a renamed DN changes: such a
 		// finding leaves with the old name and comes back with the new.
 		// Only a walk over the findings finds those the poll kept.
@@ -200,7 +202,7 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 	}
 
 	// Series: what each changed finding's pairs do to them.
-	changes := map[infoSeries]*seriesChange{}
+	changes := make(map[infoSeries]*seriesChange, len(removed)+len(added))
 	change := func(s infoSeries) *seriesChange {
 		c := changes[s]
 		if c == nil {
@@ -209,12 +211,15 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 		}
 		return c
 	}
-	oldName := func(dn string) string { return v.accountNames[dn] }
+	oldName := func(dn string) string {
+		name, _ := v.accountNames.get(dn)
+		return name
+	}
 	newName := func(dn string) string {
 		if name, ok := p.entering[dn]; ok {
 			return name
 		}
-		return v.accountNames[dn]
+		return oldName(dn)
 	}
 	for _, f := range removed {
 		forEachSeries(f, oldName, func(s infoSeries) { change(s).removed++ })
@@ -231,7 +236,7 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 	h.SetSeed(order.seed)
 	// regrouped are the groups whose members changed (not only their counts
 	// or dates): their series take the rounds of their new places.
-	regrouped := map[accountGroup]bool{}
+	regrouped := make(map[accountGroup]bool, len(changes))
 	for s, c := range changes {
 		g := groupOf(s)
 		members, ok := p.groups[g]
@@ -264,6 +269,11 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 				return p, false
 			}
 			m.dates = d
+		}
+		if found && refs == m.refs && sameDates(m.dates, members[j].dates) {
+			// Judged again alike (an audit's change re-adds every finding
+			// of a changed object): the series stands.
+			continue
 		}
 		m.refs = refs
 		switch {
@@ -309,6 +319,9 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 	slices.SortFunc(p.insert, func(a, b rankedSeries) int { return compareRanked(&a, &b) })
 	return p, true
 }
+
+// sameDates reports whether a and b are the same dates (or both none).
+func sameDates(a, b *seriesDates) bool { return a == b || a != nil && b != nil && *a == *b }
 
 // withRenamed adds to removed and added (in findings' order) the findings
 // that name a renamed DN and are not in added.

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -16,11 +17,15 @@ import (
 // viewWorld is a random directory and audit that changes as polls do: the
 // new objects and findings are copies sharing the unchanged ones by value.
 type viewWorld struct {
-	rng      *rand.Rand
-	sorted   bool // objects in ldapscan's order, as the scanner gives them
-	objects  []inventory.Object
-	findings []audit.Finding
-	next     int
+	rng        *rand.Rand
+	sorted     bool // objects in ldapscan's order, as the scanner gives them
+	objects    []inventory.Object
+	findings   []audit.Finding
+	suppressed []audit.SuppressedFinding
+	next       int
+	// The last poll's changes: positions removed from the lists before
+	// it and added in its lists (tracked.change).
+	objectChange, findingChange, suppressedChange [2][]int32
 }
 
 var (
@@ -90,87 +95,109 @@ func (w *viewWorld) newFinding(account string) audit.Finding {
 	return f
 }
 
-// poll changes the world as one poll and its audit might.
+// poll changes the world as one poll and its audit might, and records the
+// positions of what it changed as the scanner and an incremental audit
+// record them (tracked.change).
 func (w *viewWorld) poll() {
-	objects, findings := slices.Clone(w.objects), slices.Clone(w.findings)
+	objects, findings, suppressed := track(w.objects), track(w.findings), track(w.suppressed)
 	for range w.rng.IntN(4) {
-		switch i := w.rng.IntN(len(objects) + 1); w.rng.IntN(7) {
+		switch i := w.rng.IntN(len(objects.items) + 1); w.rng.IntN(7) {
 		case 0, 1:
-			objects = append(objects, w.newObject())
+			objects.add(w.newObject())
 		case 2:
-			if i < len(objects) {
-				objects = slices.Delete(objects, i, i+1)
+			if i < len(objects.items) {
+				objects.del(i)
 			}
 		case 3:
-			if i < len(objects) { // one more SPN: changed, same account
-				objects[i].SPNs = append(slices.Clone(objects[i].SPNs), "HTTP/more")
-				objects[i].USNChanged++
+			if i < len(objects.items) { // one more SPN: changed, same account
+				o := objects.changed(i)
+				o.SPNs = append(slices.Clone(o.SPNs), "HTTP/more")
+				o.USNChanged++
 			}
 		case 4:
-			if i < len(objects) { // renamed
-				objects[i].SAMAccountName += "r"
+			if i < len(objects.items) { // renamed
+				objects.changed(i).SAMAccountName += "r"
 			}
 		case 5:
-			if i < len(objects) { // read again: equal, nothing shared
-				o := &objects[i]
+			if i < len(objects.items) { // read again: equal, nothing shared
+				o := objects.changed(i)
 				o.DN, o.SAMAccountName, o.GUID = strings.Clone(o.DN), strings.Clone(o.SAMAccountName), strings.Clone(o.GUID)
 			}
 		case 6:
-			if i < len(objects) { // another object with the same DN
+			if i < len(objects.items) { // another object with the same DN
 				o := w.newObject()
-				o.DN = objects[i].DN
-				objects = append(objects, o)
+				o.DN = objects.items[i].DN
+				objects.add(o)
 			}
 		}
 	}
 	if w.sorted {
-		slices.SortStableFunc(objects, func(a, b inventory.Object) int { return compareObjects(&a, &b) })
+		objects.sortStable(compareObjects)
 	}
-	w.objects = objects
+	w.objects, w.objectChange = objects.change(len(w.objects))
 	for range w.rng.IntN(5) {
-		switch i := w.rng.IntN(len(findings) + 1); w.rng.IntN(7) {
+		switch i := w.rng.IntN(len(findings.items) + 1); w.rng.IntN(8) {
 		case 0, 1:
-			findings = append(findings, w.newFinding(""))
+			findings.add(w.newFinding(""))
 		case 2:
-			if i < len(findings) {
-				findings = slices.Delete(findings, i, i+1)
+			if i < len(findings.items) {
+				findings.del(i)
 			}
 		case 3: // many findings for one account
 			dn := w.dn()
 			for range w.rng.IntN(12) {
-				findings = append(findings, w.newFinding(dn))
+				findings.add(w.newFinding(dn))
 			}
 		case 4:
-			if i < len(findings) { // re-judged: new dates
-				findings[i] = w.newFinding("")
+			if i < len(findings.items) { // re-judged: new dates
+				*findings.changed(i) = w.newFinding("")
 			}
 		case 6:
-			if i < len(findings) { // the same finding, its remediation list nil or not
-				if findings[i].Remediation == nil {
-					findings[i].Remediation = []string{}
+			if i < len(findings.items) { // the same finding, its remediation list nil or not
+				f := findings.changed(i)
+				if f.Remediation == nil {
+					f.Remediation = []string{}
 				} else {
-					findings[i].Remediation = nil
+					f.Remediation = nil
 				}
 			}
+		case 7:
+			if i < len(findings.items) { // judged again alike, in other words
+				findings.changed(i).Message += "'"
+			}
 		case 5: // a flood account cleaned up
-			if i < len(findings) && len(findings[i].Accounts) == 1 {
-				dn := findings[i].Accounts[0]
-				findings = slices.DeleteFunc(findings, func(f audit.Finding) bool {
-					return len(f.Accounts) == 1 && f.Accounts[0] == dn && w.rng.IntN(2) == 0
-				})
+			if i < len(findings.items) && len(findings.items[i].Accounts) == 1 {
+				dn := findings.items[i].Accounts[0]
+				for j := len(findings.items) - 1; j >= 0; j-- {
+					if f := &findings.items[j]; len(f.Accounts) == 1 && f.Accounts[0] == dn && w.rng.IntN(2) == 0 {
+						findings.del(j)
+					}
+				}
 			}
 		}
 	}
 	if w.sorted || w.rng.IntN(2) == 0 {
-		slices.SortStableFunc(findings, func(a, b audit.Finding) int { return compareFindings(&a, &b) })
+		findings.sortStable(compareFindings)
 	} else {
 		// Not the audit's order: the walk's pairing is still a diff.
-		w.rng.Shuffle(len(findings), func(i, j int) { findings[i], findings[j] = findings[j], findings[i] })
+		findings.shuffle(w.rng)
 	}
-	w.findings = findings
+	w.findings, w.findingChange = findings.change(len(w.findings))
+	switch i := w.rng.IntN(len(suppressed.items) + 1); w.rng.IntN(4) {
+	case 0:
+		suppressed.add(audit.SuppressedFinding{Finding: w.newFinding("")})
+	case 1:
+		if i < len(suppressed.items) {
+			suppressed.del(i)
+		}
+	}
+	w.suppressed, w.suppressedChange = suppressed.change(len(w.suppressed))
 }
 
-func (w *viewWorld) scan(started time.Time) (*inventory.Snapshot, audit.Result) {
+// scan is the world's snapshot and audit, recording how they were made from
+// base and baseRes as how says.
+func (w *viewWorld) scan(t *testing.T, started time.Time, base *inventory.Snapshot, baseRes audit.Result, how pollChange) (*inventory.Snapshot, audit.Result) {
+	t.Helper()
 	snap := &inventory.Snapshot{
 		Started: started, Duration: time.Second, Objects: inventory.Pointers(w.objects),
 		NamingContexts: []string{"DC=corp,DC=example,DC=test", "DC=emea,DC=corp,DC=example,DC=test"},
@@ -179,7 +206,24 @@ func (w *viewWorld) scan(started time.Time) (*inventory.Snapshot, audit.Result) 
 			NetBIOSDomains: map[string]string{"corp.example.test": "CORP"},
 		},
 	}
-	return snap, audit.Result{Findings: w.findings, Suppressed: make([]audit.SuppressedFinding, len(w.findings)%3)}
+	res := audit.Result{Findings: w.findings, Suppressed: w.suppressed}
+	if how == changeWrongBase {
+		// Another snapshot and result with equal lists: the positions are
+		// right, but not from what the view was built from.
+		base = &inventory.Snapshot{Objects: slices.Clone(base.Objects)}
+		baseRes = audit.Result{Findings: slices.Clone(baseRes.Findings), Suppressed: slices.Clone(baseRes.Suppressed)}
+	}
+	if how == changeBoth || how == changeObjects || how == changeWrongBase {
+		if err := snap.SetChange(base, w.objectChange[0], w.objectChange[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if how == changeBoth || how == changeFindings || how == changeWrongBase {
+		if err := res.SetChange(baseRes, w.findingChange[0], w.findingChange[1], w.suppressedChange[0], w.suppressedChange[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return snap, res
 }
 
 // TestViewUpdateEqualsRebuilt derives each poll's view from the last one
@@ -193,52 +237,59 @@ func (w *viewWorld) scan(started time.Time) (*inventory.Snapshot, audit.Result) 
 func TestViewUpdateEqualsRebuilt(t *testing.T) {
 	updates, rebuilds := 0, 0
 	crossings := map[bool]int{} // updates that set truncated (true) or cleared it
-	for trial := range 120 {
+	// paths counts the updates by whether they read the objects' and the
+	// findings' changes (true) or compared every one (false).
+	paths := map[[2]bool]int{}
+	for trial := range 180 {
 		rng := rand.New(rand.NewPCG(uint64(trial), 17))
 		w := &viewWorld{rng: rng, sorted: trial%4 != 0}
 		order := newSeriesOrder()
 		maxInfo := []int{0, 1, 3, 8, 20, 1000}[trial%6]
 		clk := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-		snap, res := w.scan(clk)
+		snap, res := w.scan(t, clk, nil, audit.Result{}, changeNone)
 		v := newSnapshotView(snap, res, clk, maxInfo, order)
 		for step := range 40 {
 			w.poll()
 			clk = clk.Add(time.Minute)
-			snap, res = w.scan(clk)
+			how := changesOf(trial, rng)
+			snap, res = w.scan(t, clk, snap, res, how)
+			objectsChange, findingsChange := snap.ChangeFrom(v.inputs.snapshot) != nil, res.ChangeFrom(v.inputs.result()) != nil
+			// A change from another base is usable only from no objects
+			// or findings (nothing names the base: it is right anyway).
+			wrongEmpty := how == changeWrongBase && len(v.inputs.objects) == 0
+			if want := how == changeBoth || how == changeObjects || wrongEmpty; objectsChange != want {
+				t.Fatalf("trial %d step %d: the snapshot's change from the view's (%v) is usable: %v, want %v", trial, step, how, objectsChange, want)
+			}
+			wrongEmpty = how == changeWrongBase && len(v.inputs.findings)+len(v.inputs.suppressedList) == 0
+			if want := how == changeBoth || how == changeFindings || wrongEmpty; findingsChange != want {
+				t.Fatalf("trial %d step %d: the audit's change from the view's (%v) is usable: %v, want %v", trial, step, how, findingsChange, want)
+			}
 			got := v.updated(snap, res, clk, maxInfo, order)
 			if got == nil {
 				rebuilds++
 				got = newSnapshotView(snap, res, clk, maxInfo, order)
 			} else {
 				updates++
+				paths[[2]bool{objectsChange, findingsChange}]++
 				if got.truncated != v.truncated {
 					crossings[got.truncated]++
 				}
 			}
 			want := newSnapshotView(snap, res, clk, maxInfo, order)
-			// The tops of two indexes may end at different series: both
-			// must begin the order and hold the kept series.
-			short, long := got.index.top, want.index.top
-			if len(short) > len(long) {
-				short, long = long, short
-			}
-			if !slices.Equal(short, long[:len(short)]) || len(got.index.top) < min(maxInfo, want.index.series) {
-				t.Fatalf("trial %d step %d: the updated index's top (%d) is not a long enough prefix of the rebuilt one's (%d)", trial, step, len(got.index.top), len(want.index.top))
-			}
-			gotTop := got.index.top
-			got.index.top = want.index.top
-			equal := reflect.DeepEqual(got, want)
-			got.index.top = gotTop
-			if !equal {
-				t.Fatalf("trial %d step %d (%d objects, %d findings, cap %d): updated view differs from the rebuilt one in %v:\n got info %v truncated %v names %v counts %v\nwant info %v truncated %v names %v counts %v",
-					trial, step, len(w.objects), len(w.findings), maxInfo, differingFields(got, want),
-					got.info, got.truncated, got.accountNames, got.findingCounts, want.info, want.truncated, want.accountNames, want.findingCounts)
+			if err := sameViews(got, want, maxInfo); err != nil {
+				t.Fatalf("trial %d step %d (%d objects, %d findings, cap %d, change %v): %v", trial, step, len(w.objects), len(w.findings), maxInfo, how, err)
 			}
 			checkIndexAgainstReference(t, want, res, order, maxInfo)
 			v = got
 		}
 	}
-	t.Logf("%d updates, %d rebuilds; the cap crossed upwards %d times, downwards %d", updates, rebuilds, crossings[true], crossings[false])
+	t.Logf("%d updates, %d rebuilds; the cap crossed upwards %d times, downwards %d; updates by (objects, findings) read from changes: %v",
+		updates, rebuilds, crossings[true], crossings[false], paths)
+	for _, p := range [][2]bool{{true, true}, {true, false}, {false, true}, {false, false}} {
+		if paths[p] < updates/20 {
+			t.Errorf("%d of %d updates read (objects, findings) %v from changes: barely exercised", paths[p], updates, p)
+		}
+	}
 	if crossings[true] == 0 || crossings[false] == 0 {
 		t.Errorf("the series crossed the cap upwards %d times, downwards %d: both must be exercised", crossings[true], crossings[false])
 	}
@@ -247,15 +298,38 @@ func TestViewUpdateEqualsRebuilt(t *testing.T) {
 	}
 }
 
+// sameViews says how an updated view differs from the view rebuilt from
+// the same inputs, nil when it does not. The tops of two indexes may end at
+// different series: both must begin the order and hold the kept series.
+func sameViews(got, want *snapshotView, maxInfo int) error {
+	short, long := got.index.top, want.index.top
+	if len(short) > len(long) {
+		short, long = long, short
+	}
+	if !slices.Equal(short, long[:len(short)]) || len(got.index.top) < min(maxInfo, want.index.series) {
+		return fmt.Errorf("the updated index's top (%d) is not a long enough prefix of the rebuilt one's (%d)", len(got.index.top), len(want.index.top))
+	}
+	// Account names are compared as the maps they make, not as tables
+	// (an updated one keeps what changed beside its base). got is
+	// compared through copies: it may be published, and read meanwhile.
+	g, idx := *got, *got.index
+	idx.top, g.index, g.accountNames = want.index.top, &idx, want.accountNames
+	if !maps.Equal(got.accountNames.names(), want.accountNames.names()) || !reflect.DeepEqual(&g, want) {
+		return fmt.Errorf("updated view differs from the rebuilt one in %v:\n got info %v truncated %v names %v counts %v\nwant info %v truncated %v names %v counts %v",
+			differingFields(got, want), got.info, got.truncated, got.accountNames.names(), got.findingCounts, want.info, want.truncated, want.accountNames.names(), want.findingCounts)
+	}
+	return nil
+}
+
 // checkIndexAgainstReference checks the view's capped series and dates
 // against capSeries and datesOf over every series.
 func checkIndexAgainstReference(t *testing.T, v *snapshotView, res audit.Result, order seriesOrder, maxInfo int) {
 	t.Helper()
-	info, truncated := order.capSeries(infoSeriesOf(res.Findings, v.accountNames), maxInfo)
+	info, truncated := order.capSeries(infoSeriesOf(res.Findings, v.accountNames.names()), maxInfo)
 	if !slices.Equal(v.info, info) || v.truncated != truncated {
 		t.Fatalf("index series %v (truncated %v), capSeries %v (truncated %v)", v.info, v.truncated, info, truncated)
 	}
-	all := datesOf(res.Findings, v.accountNames)
+	all := datesOf(res.Findings, v.accountNames.names())
 	for _, s := range info {
 		d, ok := all[s]
 		if got, gotOK := v.dates[s]; ok != gotOK || d != got {
@@ -274,7 +348,7 @@ func differingFields(a, b *snapshotView) []string {
 		"document": {a.document, b.document}, "spns": {a.spns, b.spns}, "expired": {a.expiredSuppressions, b.expiredSuppressions},
 		"objectsByKind": {a.objectsByKind, b.objectsByKind}, "objectsByNC": {a.objectsByNC, b.objectsByNC},
 		"findingCounts": {a.findingCounts, b.findingCounts}, "info": {a.info, b.info}, "truncated": {a.truncated, b.truncated},
-		"dates": {a.dates, b.dates}, "accountNames": {a.accountNames, b.accountNames}, "inputs": {a.inputs, b.inputs},
+		"dates": {a.dates, b.dates}, "accountNames": {a.accountNames.names(), b.accountNames.names()}, "inputs": {a.inputs, b.inputs},
 		"index.groups": {a.index.groups, b.index.groups}, "index.singles": {a.index.singles, b.index.singles}, "index.top": {a.index.top, b.index.top}, "index.series": {a.index.series, b.index.series},
 		"index.dnRefs": {a.index.dnRefs, b.index.dnRefs}, "index.objectsSorted": {a.index.objectsSorted, b.index.objectsSorted}, "index.findingsSorted": {a.index.findingsSorted, b.index.findingsSorted},
 		"index.objects": {a.index.objects, b.index.objects}, "index.findings": {a.index.findings, b.index.findings},
@@ -319,8 +393,8 @@ func TestStoreUpdatesViewOfChangedPoll(t *testing.T) {
 	if !slices.Equal(got.index.top, want.index.top) {
 		t.Errorf("top %v, want %v", got.index.top, want.index.top)
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("updated view differs from one built afresh in %v", differingFields(got, want))
+	if err := sameViews(got, want, 3); err != nil {
+		t.Error(err)
 	}
 
 	clk.Advance(time.Minute)
