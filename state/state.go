@@ -30,6 +30,9 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 // File names inside the state directory.
@@ -99,6 +102,20 @@ type Store struct {
 	polls     uint64
 	count     int
 	baselined bool
+	// extra counts, for the keys of the findings mirror that more than one
+	// recorded finding has, how many more (change.go).
+	extra map[string]int32
+
+	// The last snapshot and result recorded (nil before the first of this
+	// process): a poll made from them is read by its change (change.go).
+	lastSnap   *inventory.Snapshot
+	lastResult *audit.Result
+	// sams maps each of samsSnap's objects' DN, in lower case, to its
+	// sAMAccountName, for new findings' records: built when a finding first
+	// needs it, then kept along the snapshots' changes (change.go).
+	sams       map[string]string
+	samsSnap   *inventory.Snapshot
+	samsUnique bool
 }
 
 // Error is a state directory that cannot be used, with the fix in one line.
