@@ -29,7 +29,7 @@ func (s *Store) diffChanged(p *pass) (map[string]*account, bool) {
 	base := s.lastSnap
 	// The mirror holds one account per base object exactly when the base's
 	// keys were unique.
-	if base == nil || len(s.accounts) != len(base.Objects) {
+	if base == nil || !s.uniqueKeys || len(s.accounts) != len(base.Objects) {
 		return nil, false
 	}
 	updates := map[string]*account{}

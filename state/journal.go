@@ -136,8 +136,11 @@ func (s *Store) RecordResult(snap *inventory.Snapshot, res audit.Result, poll Po
 		fd = s.dateFindings(res.Findings, snap, observed)
 	}
 	updates, ok := s.diffChanged(&p)
-	if !ok {
-		updates = s.diffAccounts(&p)
+	unique := ok
+	if ok {
+		s.changeReads++
+	} else {
+		updates, unique = s.diffAccounts(&p)
 	}
 	if s.baselined {
 		p.findingChanges(fd)
@@ -158,7 +161,7 @@ func (s *Store) RecordResult(snap *inventory.Snapshot, res audit.Result, poll Po
 	}
 	s.applyFindings(fd)
 	s.polls, s.baselined = pollNo, true
-	s.lastSnap, s.lastResult = snap, &audit.Result{Findings: fd.out, Suppressed: res.Suppressed}
+	s.lastSnap, s.lastResult, s.uniqueKeys = snap, &audit.Result{Findings: fd.out, Suppressed: res.Suppressed}, unique
 	for _, c := range p.changes {
 		logChange(s.opts.Logger, c)
 		if s.opts.OnChange != nil {
@@ -262,13 +265,16 @@ type pass struct {
 
 // diffAccounts compares the scan's accounts with the recorded ones and
 // returns the accounts to write (nil: delete), journaling their SPN
-// changes.
-func (s *Store) diffAccounts(p *pass) map[string]*account {
+// changes, and whether the scan's keys were unique (for diffChanged: the
+// mirror then holds one account per object).
+func (s *Store) diffAccounts(p *pass) (map[string]*account, bool) {
 	updates := map[string]*account{}
+	seen := make(map[string]struct{}, len(p.snap.Objects))
 	found := 0
 	for i := range p.snap.Objects {
 		o := &p.snap.Objects[i]
 		key := objectKey(o)
+		seen[key] = struct{}{}
 		prev, ok := s.accounts[key]
 		if ok {
 			found++
@@ -279,12 +285,9 @@ func (s *Store) diffAccounts(p *pass) map[string]*account {
 		updates[key] = &account{DN: o.DN, SAM: o.SAMAccountName, SPNs: o.SPNs}
 		p.spnChanges(prev.SPNs, o)
 	}
+	unique := len(seen) == len(p.snap.Objects)
 	if found == len(s.accounts) {
-		return updates // every recorded account is still there
-	}
-	seen := make(map[string]struct{}, len(p.snap.Objects))
-	for i := range p.snap.Objects {
-		seen[objectKey(&p.snap.Objects[i])] = struct{}{}
+		return updates, unique // every recorded account is still there
 	}
 	var gone []string
 	for key := range s.accounts {
@@ -293,7 +296,7 @@ func (s *Store) diffAccounts(p *pass) map[string]*account {
 		}
 	}
 	p.deleted(s.accounts, gone, updates)
-	return updates
+	return updates, unique
 }
 
 // deleted journals the removal of every SPN of the recorded accounts at

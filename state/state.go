@@ -110,6 +110,13 @@ type Store struct {
 	// process): a poll made from them is read by its change (change.go).
 	lastSnap   *inventory.Snapshot
 	lastResult *audit.Result
+	// uniqueKeys is true when lastSnap's objects have unique keys (objectGUID
+	// is unique in a forest): the accounts mirror then holds one account
+	// per object, which the change path relies on.
+	uniqueKeys bool
+	// changeReads counts the scans whose accounts were read by their change
+	// (for tests).
+	changeReads int
 	// sams maps each of samsSnap's objects' DN, in lower case, to its
 	// sAMAccountName, for new findings' records: built when a finding first
 	// needs it, then kept along the snapshots' changes (change.go).
