@@ -20,6 +20,14 @@ import (
 // hand them over: a snapshot and a result made from the ones recorded
 // before, with their changes set (issue 9). cpu-ms/op is the process's CPU
 // time (getrusage) per Record, collector included.
+//
+// Side by side on the shared 2-core machine (3 alternating runs of 15
+// polls, medians of cpu-ms/op), before (main 2b592d6: every account looked
+// up, every finding dated into a new slice and map, the DN index rebuilt)
+// and after (the changes read): k=10 91.6 -> 1.3, k=100 105.1 -> 13.7,
+// k=1000 161.4 -> 66.4. What is left grows with k: bbolt's commit of the
+// touched pages (spill, page allocation and remap, fdatasync) and the JSON
+// of the records written.
 func BenchmarkRecordChange(b *testing.B) {
 	for _, k := range []int{10, 100, 1000} {
 		b.Run("k="+strconv.Itoa(k), func(b *testing.B) { benchRecordChange(b, 100_000, 20_000, k) })
