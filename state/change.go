@@ -2,7 +2,6 @@ package state
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spnaudit/spnaudit/audit"
@@ -158,51 +157,20 @@ func (s *Store) recordOf(fd *findingDelta, key string) findingRecord {
 	return fd.put[key]
 }
 
-// samsOf maps each of snap's objects' DN, in lower case, to its
-// sAMAccountName (the last object's, for DNs that differ only in case).
-func (s *Store) samsOf(snap *inventory.Snapshot) map[string]string {
-	if s.sams != nil && s.samsSnap == snap {
-		return s.sams
+// samsOf is the DN index of snap (samindex.go), built when first needed.
+func (s *Store) samsOf(snap *inventory.Snapshot) *samIndex {
+	if s.sams == nil || s.sams.snap != snap {
+		s.sams = newSAMIndex(snap)
 	}
-	sams := make(map[string]string, len(snap.Objects))
-	for i := range snap.Objects {
-		sams[strings.ToLower(snap.Objects[i].DN)] = snap.Objects[i].SAMAccountName
-	}
-	// Only an index of unique DNs can follow the changes (followSAMs).
-	s.sams, s.samsSnap, s.samsUnique = sams, snap, len(sams) == len(snap.Objects)
-	return sams
+	return s.sams
 }
 
-// followSAMs brings the DN index to snap along its change, dropping it
-// when snap was not made from the snapshot it describes or when a DN
-// would no longer be unique (samsOf rebuilds it when next needed).
+// followSAMs brings the DN index to snap along its change, or drops it
+// (samsOf rebuilds it when next needed).
 func (s *Store) followSAMs(snap *inventory.Snapshot) {
-	base := s.samsSnap
-	if s.sams == nil || base == snap {
-		return
+	if s.sams != nil && !s.sams.follow(snap) {
+		s.sams = nil
 	}
-	if sameObjects(snap.Objects, base.Objects) {
-		s.samsSnap = snap
-		return
-	}
-	c := snap.ChangeFrom(base)
-	if c == nil || !s.samsUnique {
-		s.sams, s.samsSnap = nil, nil
-		return
-	}
-	for _, r := range c.Removed {
-		delete(s.sams, strings.ToLower(base.Objects[r].DN))
-	}
-	for _, a := range c.Added {
-		o := &snap.Objects[a]
-		dn := strings.ToLower(o.DN)
-		if _, dup := s.sams[dn]; dup {
-			s.sams, s.samsSnap = nil, nil
-			return
-		}
-		s.sams[dn] = o.SAMAccountName
-	}
-	s.samsSnap = snap
 }
 
 // sameObjects reports whether a and b are the same list (a snapshot's

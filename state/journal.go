@@ -227,7 +227,7 @@ func (s *Store) newRecord(f *audit.Finding, snap *inventory.Snapshot, observed t
 	}
 	sams := s.samsOf(snap)
 	for _, dn := range f.Accounts {
-		if sam := sams[strings.ToLower(dn)]; sam != "" {
+		if sam := sams.lookup(dn); sam != "" {
 			rec.SAMs = append(rec.SAMs, sam)
 		}
 	}

@@ -117,12 +117,8 @@ type Store struct {
 	// changeReads counts the scans whose accounts were read by their change
 	// (for tests).
 	changeReads int
-	// sams maps each of samsSnap's objects' DN, in lower case, to its
-	// sAMAccountName, for new findings' records: built when a finding first
-	// needs it, then kept along the snapshots' changes (change.go).
-	sams       map[string]string
-	samsSnap   *inventory.Snapshot
-	samsUnique bool
+	// sams is the DN index for new findings' records (samindex.go).
+	sams *samIndex
 }
 
 // Error is a state directory that cannot be used, with the fix in one line.
