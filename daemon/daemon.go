@@ -147,6 +147,8 @@ type Daemon struct {
 	// lastState is the state of lastAudit for IncrementalAudit; audited is
 	// the state of the scan being made, kept once it is published.
 	lastState, audited *audit.State
+	// lastSPNs is the SPN count of the last snapshot counted (spncount.go).
+	lastSPNs int
 }
 
 // maxBackoff caps the wait between failed scans: long enough to spare a DC
@@ -245,18 +247,27 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 		mode = inventory.FullScan
 		d.lastFull = started
 	}
-	dated := d.record(res.Snapshot, findings.Findings, mode) // history.go
+	dated := d.record(res.Snapshot, findings, mode) // history.go
 	if !d.reused {
 		// A reused audit keeps its findings, dated when they were made:
 		// nothing changed, so the history dates them the same, and the
 		// metrics store recognises the very same findings and reuses its
-		// view instead of rebuilding it from a fresh copy.
+		// view instead of rebuilding it from a fresh copy. With the
+		// audit's change, the history dated the findings in place: dated
+		// is findings.Findings itself, and the change still holds.
 		findings.Findings = dated
 	}
+	spns := d.spnCount(res.Snapshot) // spncount.go, from d.last
 	d.last = res
 	if !d.reused {
 		d.lastAudit, d.lastAuditAt = &findings, started
 		d.lastState = d.audited
+		if d.cfg.History != nil && d.audited != nil {
+			// The next audit splices from the published, dated findings:
+			// its kept findings carry their FirstSeen, and its change is
+			// from the findings the history recorded (history.go).
+			d.lastState = d.audited.WithResult(findings)
+		}
 	}
 	d.reportServers(mode, res, nil)
 	d.cfg.Sink.ScanSucceeded(mode, res.Snapshot, findings)
@@ -267,7 +278,7 @@ func (d *Daemon) scan(ctx context.Context, started time.Time) {
 	}
 	d.expired.report(d.cfg.Logger, findings.ExpiredSuppressions)
 	attrs := []any{"mode", mode, "duration", elapsed, "server", res.Stats.Server,
-		"objects", len(res.Snapshot.Objects), "spns", res.Snapshot.SPNCount(),
+		"objects", len(res.Snapshot.Objects), "spns", spns,
 		"findings", len(findings.Findings), "suppressed", findings.SuppressedCount()}
 	if mode == inventory.IncrementalScan {
 		attrs = append(attrs, "changed", res.Stats.Entries, "removed", res.Stats.Removed)

@@ -23,11 +23,11 @@ type fakeHistory struct {
 
 var firstSeen = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-func (h *fakeHistory) Record(_ *inventory.Snapshot, fs []audit.Finding, mode inventory.ScanMode) ([]audit.Finding, error) {
+func (h *fakeHistory) Record(_ *inventory.Snapshot, res audit.Result, mode inventory.ScanMode) ([]audit.Finding, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.calls = append(h.calls, mode)
-	out := slices.Clone(fs)
+	out := slices.Clone(res.Findings)
 	for i := range out {
 		out[i].FirstSeen = &firstSeen
 	}

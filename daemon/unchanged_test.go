@@ -143,9 +143,9 @@ func TestPollThatChangedNothingSkipsAudit(t *testing.T) {
 // state store does.
 type copyingHistory struct{ calls int }
 
-func (h *copyingHistory) Record(_ *inventory.Snapshot, findings []audit.Finding, _ inventory.ScanMode) ([]audit.Finding, error) {
+func (h *copyingHistory) Record(_ *inventory.Snapshot, result audit.Result, _ inventory.ScanMode) ([]audit.Finding, error) {
 	h.calls++
-	return slices.Clone(findings), nil
+	return slices.Clone(result.Findings), nil
 }
 
 // TestReusedAuditKeepsItsFindingsWithHistory: with a history, a poll that

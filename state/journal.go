@@ -100,15 +100,27 @@ func FindingKey(f *audit.Finding) string {
 
 // Record journals what snap shows against the last recorded scan (SPNs
 // added and removed, findings that appeared or resolved) in one
-// transaction, and returns findings with FirstSeen set. The first scan a
-// new store records is its baseline: its SPNs and findings are stored
-// without a journal entry each. On error nothing of this scan is kept (the
-// next one journals its changes again) and the findings come back dated
-// from what was committed before, with now for the new ones.
-//
-// A poll costs one comparison of each account's SPN list with the
-// recorded one; only the accounts that changed are written.
+// transaction, and returns findings with FirstSeen set, in a new slice. The
+// first scan a new store records is its baseline: its SPNs and findings are
+// stored without a journal entry each. On error nothing of this scan is
+// kept (the next one journals its changes again) and the findings come back
+// dated from what was committed before, with now for the new ones.
 func (s *Store) Record(snap *inventory.Snapshot, findings []audit.Finding, poll Poll) ([]audit.Finding, error) {
+	return s.RecordResult(snap, audit.Result{Findings: findings}, poll)
+}
+
+// RecordResult is Record of an audit's result. A poll costs in proportion
+// to what it changed (issue 9) when it says how it was made from the last
+// one recorded: snap.ChangeFrom(the last recorded snapshot) and
+// res.ChangeFrom(the last recorded result, as returned: the dated
+// findings) are read instead of every account and every finding (change.go).
+// Then the findings res's change added are dated in place, in res.Findings,
+// and res.Findings itself is returned: the caller hands them over (a fresh
+// audit's). A finding that already carries a FirstSeen is never written:
+// when one carries another date than the history's, the findings are dated
+// in a copy as Record does. Without a change, the full comparison runs, and
+// its output is what the change's must be.
+func (s *Store) RecordResult(snap *inventory.Snapshot, res audit.Result, poll Poll) ([]audit.Finding, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	observed := snap.Started.UTC()
@@ -118,17 +130,27 @@ func (s *Store) Record(snap *inventory.Snapshot, findings []audit.Finding, poll 
 	pollNo := s.polls + 1
 	p := pass{snap: snap, observed: observed, poll: pollNo, mode: poll.Mode, journal: s.baselined}
 
-	out, curFindings := s.dateFindings(findings, snap, observed)
-	updates := s.diffAccounts(&p)
-	if s.baselined {
-		p.findingChanges(s.findings, curFindings)
+	s.followSAMs(snap)
+	fd, ok := s.dateChanged(res, snap, observed)
+	if !ok {
+		fd = s.dateFindings(res.Findings, snap, observed)
 	}
-	if err := s.commit(updates, curFindings, p.changes, pollNo, observed); err != nil {
-		return out, err
+	updates, ok := s.diffChanged(&p)
+	unique := ok
+	if ok {
+		s.changeReads++
+	} else {
+		updates, unique = s.diffAccounts(&p)
+	}
+	if s.baselined {
+		p.findingChanges(fd)
+	}
+	if err := s.commit(updates, fd, p.changes, pollNo, observed); err != nil {
+		return fd.out, err
 	}
 	if !s.baselined {
 		s.opts.Logger.Info("state baseline recorded: later changes are journaled", "dir", s.opts.Dir,
-			"accounts", len(updates), "findings", len(curFindings))
+			"accounts", len(updates), "findings", len(fd.out))
 	}
 	for key, a := range updates {
 		if a == nil {
@@ -137,45 +159,98 @@ func (s *Store) Record(snap *inventory.Snapshot, findings []audit.Finding, poll 
 			s.accounts[key] = *a
 		}
 	}
-	s.findings, s.polls, s.baselined = curFindings, pollNo, true
+	s.applyFindings(fd)
+	s.polls, s.baselined = pollNo, true
+	s.lastSnap, s.lastResult, s.uniqueKeys = snap, &audit.Result{Findings: fd.out, Suppressed: res.Suppressed}, unique
 	for _, c := range p.changes {
 		logChange(s.opts.Logger, c)
 		if s.opts.OnChange != nil {
 			s.opts.OnChange(c)
 		}
 	}
-	return out, nil
+	return fd.out, nil
+}
+
+// findingDelta is how a scan's findings change the recorded ones.
+type findingDelta struct {
+	out []audit.Finding // the findings, dated
+	// put are the records of the findings that appeared, by key; del the
+	// keys of those that resolved, with their records.
+	put map[string]findingRecord
+	del map[string]findingRecord
+	// The full comparison's new mirror (findings, extra); nil from a
+	// change, whose counts holds the new count of each key it touched.
+	cur    map[string]findingRecord
+	extra  map[string]int32
+	counts map[string]int32
 }
 
 // dateFindings sets FirstSeen on each finding from the recorded ones (now
-// for a new one) and returns them with the findings' records for this scan.
-func (s *Store) dateFindings(findings []audit.Finding, snap *inventory.Snapshot, observed time.Time) ([]audit.Finding, map[string]findingRecord) {
-	var sams map[string]string // built only when a finding is new
+// for a new one), in a copy, and compares them all with the recorded ones.
+func (s *Store) dateFindings(findings []audit.Finding, snap *inventory.Snapshot, observed time.Time) *findingDelta {
 	out := make([]audit.Finding, len(findings))
 	cur := make(map[string]findingRecord, len(findings))
+	extra := map[string]int32{}
 	for i, f := range findings {
 		key := FindingKey(&f)
 		rec, ok := s.findings[key]
 		if !ok {
-			if sams == nil {
-				sams = make(map[string]string, len(snap.Objects))
-				for i := range snap.Objects {
-					sams[strings.ToLower(snap.Objects[i].DN)] = snap.Objects[i].SAMAccountName
-				}
-			}
-			rec = findingRecord{FirstSeen: observed, Rule: f.Rule, Severity: string(f.Severity), SPN: f.SPN, Accounts: f.Accounts}
-			for _, dn := range f.Accounts {
-				if sam := sams[strings.ToLower(dn)]; sam != "" {
-					rec.SAMs = append(rec.SAMs, sam)
-				}
-			}
+			rec = s.newRecord(&f, snap, observed)
+		}
+		if _, twice := cur[key]; twice {
+			extra[key]++
 		}
 		cur[key] = rec
 		first := rec.FirstSeen
 		f.FirstSeen = &first
 		out[i] = f
 	}
-	return out, cur
+	fd := &findingDelta{out: out, put: map[string]findingRecord{}, del: map[string]findingRecord{}, cur: cur, extra: extra}
+	for key, r := range cur {
+		if _, ok := s.findings[key]; !ok {
+			fd.put[key] = r
+		}
+	}
+	for key, r := range s.findings {
+		if _, ok := cur[key]; !ok {
+			fd.del[key] = r
+		}
+	}
+	return fd
+}
+
+// newRecord is the record of a finding seen for the first time.
+func (s *Store) newRecord(f *audit.Finding, snap *inventory.Snapshot, observed time.Time) findingRecord {
+	rec := findingRecord{FirstSeen: observed, Rule: f.Rule, Severity: string(f.Severity), SPN: f.SPN, Accounts: f.Accounts}
+	if len(f.Accounts) == 0 {
+		return rec
+	}
+	sams := s.samsOf(snap)
+	for _, dn := range f.Accounts {
+		if sam := sams.lookup(dn); sam != "" {
+			rec.SAMs = append(rec.SAMs, sam)
+		}
+	}
+	return rec
+}
+
+// applyFindings updates the mirror of the findings after a commit.
+func (s *Store) applyFindings(fd *findingDelta) {
+	if fd.cur != nil {
+		s.findings, s.extra = fd.cur, fd.extra
+		return
+	}
+	for key := range fd.del {
+		delete(s.findings, key)
+	}
+	maps.Copy(s.findings, fd.put)
+	for key, n := range fd.counts {
+		if n > 1 {
+			s.extra[key] = n - 1
+		} else {
+			delete(s.extra, key)
+		}
+	}
 }
 
 // pass is one scan being recorded and the changes found in it.
@@ -190,13 +265,16 @@ type pass struct {
 
 // diffAccounts compares the scan's accounts with the recorded ones and
 // returns the accounts to write (nil: delete), journaling their SPN
-// changes.
-func (s *Store) diffAccounts(p *pass) map[string]*account {
+// changes, and whether the scan's keys were unique (for diffChanged: the
+// mirror then holds one account per object).
+func (s *Store) diffAccounts(p *pass) (map[string]*account, bool) {
 	updates := map[string]*account{}
+	seen := make(map[string]struct{}, len(p.snap.Objects))
 	found := 0
 	for i := range p.snap.Objects {
 		o := p.snap.Objects[i]
 		key := objectKey(o)
+		seen[key] = struct{}{}
 		prev, ok := s.accounts[key]
 		if ok {
 			found++
@@ -207,21 +285,31 @@ func (s *Store) diffAccounts(p *pass) map[string]*account {
 		updates[key] = &account{DN: o.DN, SAM: o.SAMAccountName, SPNs: o.SPNs}
 		p.spnChanges(prev.SPNs, o)
 	}
+	unique := len(seen) == len(p.snap.Objects)
 	if found == len(s.accounts) {
-		return updates // every recorded account is still there
+		return updates, unique // every recorded account is still there
 	}
-	seen := make(map[string]struct{}, len(p.snap.Objects))
-	for i := range p.snap.Objects {
-		seen[objectKey(p.snap.Objects[i])] = struct{}{}
-	}
-	for key, prev := range s.accounts {
+	var gone []string
+	for key := range s.accounts {
 		if _, ok := seen[key]; !ok {
-			updates[key] = nil
-			// Deleted (or out of the scan's scope): no metadata to date it.
-			p.spnChanges(prev.SPNs, &inventory.Object{DN: prev.DN, SAMAccountName: prev.SAM})
+			gone = append(gone, key)
 		}
 	}
-	return updates
+	p.deleted(s.accounts, gone, updates)
+	return updates, unique
+}
+
+// deleted journals the removal of every SPN of the recorded accounts at
+// keys, gone from the scan, in key order (the journal's order does not
+// hang on a map's), and marks them for deletion in updates.
+func (p *pass) deleted(accounts map[string]account, keys []string, updates map[string]*account) {
+	slices.Sort(keys)
+	for _, key := range keys {
+		prev := accounts[key]
+		updates[key] = nil
+		// Deleted (or out of the scan's scope): no metadata to date it.
+		p.spnChanges(prev.SPNs, &inventory.Object{DN: prev.DN, SAMAccountName: prev.SAM})
+	}
 }
 
 // spnChanges journals the SPN values o gained and lost since before,
@@ -264,21 +352,17 @@ func (p *pass) spnChange(op, spn string, o *inventory.Object) Change {
 
 // findingChanges journals the findings that appeared and resolved, in a
 // stable order.
-func (p *pass) findingChanges(before, cur map[string]findingRecord) {
+func (p *pass) findingChanges(fd *findingDelta) {
 	start := len(p.changes)
 	add := func(op string, r findingRecord) {
 		p.changes = append(p.changes, Change{Op: op, Rule: r.Rule, Severity: r.Severity, SPN: r.SPN, Accounts: r.Accounts,
 			SAMAccountNames: r.SAMs, Observed: p.observed, Poll: p.poll, PollMode: p.mode})
 	}
-	for key, r := range cur {
-		if _, ok := before[key]; !ok {
-			add(OpAppeared, r)
-		}
+	for _, r := range fd.put {
+		add(OpAppeared, r)
 	}
-	for key, r := range before {
-		if _, ok := cur[key]; !ok {
-			add(OpResolved, r)
-		}
+	for _, r := range fd.del {
+		add(OpResolved, r)
 	}
 	slices.SortFunc(p.changes[start:], func(a, b Change) int {
 		return strings.Compare(a.Op+"\x00"+a.Rule+"\x00"+a.SPN+"\x00"+strings.Join(a.Accounts, "\x00"),
@@ -288,7 +372,7 @@ func (p *pass) findingChanges(before, cur map[string]findingRecord) {
 
 // commit writes the scan's state and its changes in one transaction; the
 // journal is then trimmed to the retention and the size bound.
-func (s *Store) commit(updates map[string]*account, curFindings map[string]findingRecord, changes []Change, pollNo uint64, observed time.Time) (err error) {
+func (s *Store) commit(updates map[string]*account, fd *findingDelta, changes []Change, pollNo uint64, observed time.Time) (err error) {
 	db, err := s.open(false)
 	if err != nil {
 		return err
@@ -318,7 +402,7 @@ func (s *Store) commit(updates map[string]*account, curFindings map[string]findi
 				return err
 			}
 		}
-		if err := syncBucket(fb, s.findings, curFindings); err != nil {
+		if err := syncBucket(fb, fd.del, fd.put); err != nil {
 			return err
 		}
 		for i := range changes {
@@ -361,22 +445,16 @@ func (s *Store) commit(updates map[string]*account, curFindings map[string]findi
 	return nil
 }
 
-// syncBucket makes b hold cur, writing only the keys that differ from old
-// (the committed mirror of b).
-func syncBucket[V any](b *bolt.Bucket, old, cur map[string]V) error {
-	for k := range old {
-		if _, ok := cur[k]; !ok {
-			if err := b.Delete([]byte(k)); err != nil {
-				return err
-			}
+// syncBucket deletes the keys of del from b and puts those of put, in key
+// order.
+func syncBucket[V any](b *bolt.Bucket, del, put map[string]V) error {
+	for _, k := range slices.Sorted(maps.Keys(del)) {
+		if err := b.Delete([]byte(k)); err != nil {
+			return err
 		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(cur)) { // in key order, as above
-		v := cur[k]
-		if _, ok := old[k]; ok {
-			continue
-		}
-		raw, err := json.Marshal(v)
+	for _, k := range slices.Sorted(maps.Keys(put)) { // in key order, as above
+		raw, err := json.Marshal(put[k])
 		if err != nil {
 			return err
 		}

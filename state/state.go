@@ -30,6 +30,9 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 // File names inside the state directory.
@@ -99,6 +102,23 @@ type Store struct {
 	polls     uint64
 	count     int
 	baselined bool
+	// extra counts, for the keys of the findings mirror that more than one
+	// recorded finding has, how many more (change.go).
+	extra map[string]int32
+
+	// The last snapshot and result recorded (nil before the first of this
+	// process): a poll made from them is read by its change (change.go).
+	lastSnap   *inventory.Snapshot
+	lastResult *audit.Result
+	// uniqueKeys is true when lastSnap's objects have unique keys (objectGUID
+	// is unique in a forest): the accounts mirror then holds one account
+	// per object, which the change path relies on.
+	uniqueKeys bool
+	// changeReads counts the scans whose accounts were read by their change
+	// (for tests).
+	changeReads int
+	// sams is the DN index for new findings' records (samindex.go).
+	sams *samIndex
 }
 
 // Error is a state directory that cannot be used, with the fix in one line.

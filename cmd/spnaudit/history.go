@@ -148,8 +148,8 @@ func orDash(s string) string {
 // journal is serve's state store, seen by the daemon as its History.
 type journal struct{ store *state.Store }
 
-func (j journal) Record(snap *inventory.Snapshot, findings []audit.Finding, mode inventory.ScanMode) ([]audit.Finding, error) {
-	return j.store.Record(snap, findings, state.Poll{Mode: string(mode)})
+func (j journal) Record(snap *inventory.Snapshot, result audit.Result, mode inventory.ScanMode) ([]audit.Finding, error) {
+	return j.store.RecordResult(snap, result, state.Poll{Mode: string(mode)})
 }
 
 // openJournal opens state.dir for serve; nil when the history is off. Its
