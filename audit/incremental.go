@@ -121,18 +121,14 @@ func Next(prev *State, snap *inventory.Snapshot, cfg Config) *State {
 		return fullState(snap, cfg, fullExpired)
 	}
 	old, cur := prev.snap.Objects, snap.Objects
-	// The objects whose password age alone moved what the audit says are
-	// found in the diff's pass, which reads every object anyway.
-	var aged []int32
-	var onSame func(int32)
-	if ages := newAgeCheck(prev.now, now, cfg.MaxPasswordAge); ages != nil {
-		onSame = func(j int32) {
-			if ages.moved(&cur[j]) {
-				aged = append(aged, j)
-			}
-		}
+	// The poll says which objects it removed and added; otherwise the
+	// diff finds them, reading every object.
+	var added, removed []int32
+	if change := snap.ChangeFrom(prev.snap); change != nil {
+		added, removed = change.Added, change.Removed
+	} else {
+		added, removed = diffObjects(old, cur)
 	}
-	oldToNew, added, removed := diffObjects(old, cur, onSame)
 	computers := prev.computers
 	for _, p := range removed {
 		if old[p].Kind == inventory.KindComputer {
@@ -149,6 +145,15 @@ func Next(prev *State, snap *inventory.Snapshot, cfg Config) *State {
 	}
 
 	next := &State{snap: snap, cfg: cfg, now: now, result: prev.result, computers: computers, index: prev.index, names: prev.names}
+	if len(added) > 0 || len(removed) > 0 {
+		next.index = prev.index.update(removed, added, cur)
+	}
+	// The objects whose password age alone moved what the audit says are
+	// found in the index of the password times.
+	var aged []int32
+	if ages := newAgeCheck(prev.now, now, cfg.MaxPasswordAge); ages != nil {
+		aged = next.index.aged(ages, cur, added)
+	}
 	next.stats = IncrementalStats{Incremental: true, Changed: len(added) + len(removed) + len(aged)}
 	answered := answersChanged(prev.cfg.ResolvedHosts, cfg.ResolvedHosts)
 	if omit.answers {
@@ -160,7 +165,6 @@ func Next(prev *State, snap *inventory.Snapshot, cfg Config) *State {
 		}
 		return next
 	}
-	next.index = prev.index.update(oldToNew, cur, added)
 	hood := neighbourhood(next.index, old, cur, added, removed, aged, answered)
 	if len(hood.judged) > judgedLimit(len(cur)) {
 		return fullState(snap, cfg, fullLarge)
@@ -228,21 +232,15 @@ func blind(snap *inventory.Snapshot, cfg Config, computers int) bool {
 	return computers == 0 && len(snap.Directory.DNSNames) == 0 && len(cfg.ResolvedHosts) == 0
 }
 
-// diffObjects pairs prev's objects with cur's: oldToNew[i] is the position
-// in cur of prev[i] when cur holds it unchanged, -1 otherwise; removed
-// lists those prev positions, added the positions in cur of the objects
-// prev did not hold as they are. It walks both in ldapscan's order (folded
-// DN, then GUID); lists in another order still give a correct, larger
-// diff.
-func diffObjects(prev, cur []inventory.Object, same func(j int32)) (oldToNew, added, removed []int32) {
-	oldToNew = make([]int32, len(prev))
+// diffObjects pairs prev's objects with cur's: removed lists the prev
+// positions of the objects cur does not hold as they are, added the
+// positions in cur of the objects prev did not hold as they are (an
+// inventory.Change's lists). It walks both in ldapscan's order (folded DN,
+// then GUID); lists in another order still give a correct, larger diff.
+func diffObjects(prev, cur []inventory.Object) (added, removed []int32) {
 	i, j := 0, 0
 	for i < len(prev) && j < len(cur) {
 		if sameObject(&prev[i], &cur[j]) {
-			oldToNew[i] = int32(j)
-			if same != nil {
-				same(int32(j)) // while the object is in the cache
-			}
 			i, j = i+1, j+1
 			continue
 		}
@@ -251,7 +249,6 @@ func diffObjects(prev, cur []inventory.Object, same func(j int32)) (oldToNew, ad
 			c = strings.Compare(prev[i].GUID, cur[j].GUID)
 		}
 		if c <= 0 {
-			oldToNew[i] = -1
 			removed = append(removed, int32(i))
 			i++
 		}
@@ -261,13 +258,12 @@ func diffObjects(prev, cur []inventory.Object, same func(j int32)) (oldToNew, ad
 		}
 	}
 	for ; i < len(prev); i++ {
-		oldToNew[i] = -1
 		removed = append(removed, int32(i))
 	}
 	for ; j < len(cur); j++ {
 		added = append(added, int32(j))
 	}
-	return oldToNew, added, removed
+	return added, removed
 }
 
 // sameObject reports whether a and b hold the same values. Objects a poll
@@ -295,23 +291,6 @@ func sameSlice[T any](a, b []T) bool {
 		return false
 	}
 	return len(a) == 0 || &a[0] == &b[0]
-}
-
-// agedObjects lists the positions in cur of the unchanged objects whose
-// kerberoastable-account finding moves with the reference time alone (Next
-// finds them in the diff's pass; the test compares the two).
-func agedObjects(prev *State, cur []inventory.Object, oldToNew []int32, now time.Time, maxAge time.Duration) []int32 {
-	ages := newAgeCheck(prev.now, now, maxAge)
-	if ages == nil {
-		return nil
-	}
-	var out []int32
-	for _, p := range oldToNew {
-		if p >= 0 && ages.moved(&cur[p]) {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // ageCheck tells whether an object's kerberoastable-account finding moves

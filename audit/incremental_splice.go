@@ -1,8 +1,10 @@
 package audit
 
 import (
+	"reflect"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/spnaudit/spnaudit/inventory"
@@ -208,20 +210,31 @@ func rejudge(prev Result, snap *inventory.Snapshot, cfg Config, h *hood, names n
 	dateFindings(&sub, kept)
 	sortFindings(kept)
 	part := applySuppressions(ix, kept, compileSuppressions(cfg.Ignore))
-	return Result{
-		Findings:            splice(prev.Findings, part.Findings, func(f *Finding) *Finding { return f }, h.touches),
-		Suppressed:          splice(prev.Suppressed, part.Suppressed, func(s *SuppressedFinding) *Finding { return &s.Finding }, h.touches),
-		ExpiredSuppressions: prev.ExpiredSuppressions,
+	findings, removedF, addedF := splice(prev.Findings, part.Findings, func(f *Finding) *Finding { return f }, h.touches, sameJudgement)
+	suppressed, removedS, addedS := splice(prev.Suppressed, part.Suppressed, func(s *SuppressedFinding) *Finding { return &s.Finding }, h.touches,
+		func(a, b *SuppressedFinding) bool {
+			return sameJudgement(&a.Finding, &b.Finding) && reflect.DeepEqual(a.SuppressedBy, b.SuppressedBy)
+		})
+	out := Result{Findings: findings, Suppressed: suppressed, ExpiredSuppressions: prev.ExpiredSuppressions}
+	if err := out.SetChange(prev, removedF, addedF, removedS, addedS); err != nil {
+		panic(err) // splice's positions are its own: a bug
 	}
+	return out
 }
 
 // splice returns old without the findings touched reports, merged with
-// fresh; both are in compareFindings' order. Where each fresh finding goes
-// is a binary search (after every old finding that does not sort after
-// it); the old findings are copied in runs.
-func splice[T any](old, fresh []T, finding func(*T) *Finding, touched func(*Finding) bool) []T {
-	out := make([]T, 0, len(old)+len(fresh))
+// fresh; both are in compareFindings' order. A touched finding that fresh
+// holds again (same reports it) stays as it was, with what the caller
+// added to it (FirstSeen), and the fresh copy is dropped: removed lists
+// the positions in old of the findings dropped, added those in the result
+// of the fresh findings kept (a ResultChange's lists). Where each fresh
+// finding goes is a binary search (after every old finding that does not
+// sort after it); the old findings are copied in runs.
+func splice[T any](old, fresh []T, finding func(*T) *Finding, touched func(*Finding) bool, same func(a, b *T) bool) (out []T, removed, added []int32) {
 	at := make([]int, len(fresh))
+	// matched[q]: old[q] is touched and fresh holds it again.
+	matched := map[int]bool{}
+	dropFresh := make([]bool, len(fresh))
 	for j := range fresh {
 		f := finding(&fresh[j])
 		at[j], _ = slices.BinarySearchFunc(old, f, func(o T, f *Finding) int {
@@ -230,20 +243,59 @@ func splice[T any](old, fresh []T, finding func(*T) *Finding, touched func(*Find
 			}
 			return 1
 		})
+		// Its equal, if old has one, sorts the same: just before.
+		for q := at[j] - 1; q >= 0 && compareFindingRefs(finding(&old[q]), f) == 0; q-- {
+			if !matched[q] && same(&old[q], &fresh[j]) && touched(finding(&old[q])) {
+				matched[q], dropFresh[j] = true, true
+				break
+			}
+		}
 	}
+	out = make([]T, 0, len(old)+len(fresh)-len(matched))
 	j, run := 0, 0 // the next fresh finding; the start of the run of kept old ones
 	for i := range old {
 		for j < len(fresh) && at[j] == i {
-			out = append(append(out, old[run:i]...), fresh[j])
-			run, j = i, j+1
+			if !dropFresh[j] {
+				out = append(out, old[run:i]...)
+				run = i
+				added = append(added, int32(len(out)))
+				out = append(out, fresh[j])
+			}
+			j++
 		}
-		if touched(finding(&old[i])) {
+		if !matched[i] && touched(finding(&old[i])) {
 			out = append(out, old[run:i]...)
+			removed = append(removed, int32(i))
 			run = i + 1
 		}
 	}
 	out = append(out, old[run:]...)
-	return append(out, fresh[j:]...)
+	for ; j < len(fresh); j++ {
+		if !dropFresh[j] {
+			added = append(added, int32(len(out)))
+			out = append(out, fresh[j])
+		}
+	}
+	return out, removed, added
+}
+
+// sameJudgement reports whether a rule's finding a is b again: every field
+// the rules set (FirstSeen is the history's).
+func sameJudgement(a, b *Finding) bool {
+	return a.Rule == b.Rule && a.Severity == b.Severity && a.SPN == b.SPN && a.Message == b.Message &&
+		a.partner == b.partner && a.ChangedOn == b.ChangedOn && sameTimeRef(a.ChangedAt, b.ChangedAt) &&
+		sameStrings(a.Accounts, b.Accounts) && sameStrings(a.Remediation, b.Remediation) && sameStrings(a.References, b.References)
+}
+
+// sameStrings is slices.Equal telling nil from empty, as reflect.DeepEqual
+// (and so the differential test) does.
+func sameStrings(a, b []string) bool { return (a == nil) == (b == nil) && slices.Equal(a, b) }
+
+func sameTimeRef(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }
 
 // compareFindingRefs is compareFindings without copying the findings.
