@@ -12,15 +12,25 @@ import (
 
 // changedCopy returns a copy of snap in which k objects spread over the
 // directory hold one more SPN, sharing the others as ldapscan's poll does,
-// started a poll interval later.
+// started a poll interval later, and saying so (SetChange) as the poll
+// does.
 func changedCopy(snap *inventory.Snapshot, k, round int) *inventory.Snapshot {
 	next := *snap
 	next.Started = snap.Started.Add(5 * time.Minute)
 	next.Objects = slices.Clone(snap.Objects)
+	var changed []int32
 	for i := range k {
-		o := &next.Objects[(i*len(next.Objects)/k+round)%len(next.Objects)]
+		p := (i*len(next.Objects)/k + round) % len(next.Objects)
+		o := &next.Objects[p]
 		o.SPNs = append(slices.Clip(o.SPNs), fmt.Sprintf("HTTP/changed-%d-%d.bench.test", round, i))
 		o.USNChanged++
+		changed = append(changed, int32(p))
+	}
+	slices.Sort(changed)
+	changed = slices.Compact(changed)
+	// Changed in place: removed from snap and added at the same positions.
+	if err := next.SetChange(snap, changed, changed); err != nil {
+		panic(err)
 	}
 	return &next
 }

@@ -44,6 +44,10 @@ type posStep struct{ removed, added []int32 }
 // composed into one.
 const maxSteps = 8
 
+// rebuildMin is the least delta worth rebuilding the base for; a variable
+// for the tests, which rebuild small indexes too.
+var rebuildMin = 4096
+
 func newNeighbourIndex(objs []inventory.Object) *neighbourIndex {
 	return &neighbourIndex{base: newLayer(objs, nil, radixSortByHash), baseObjects: len(objs)}
 }
@@ -114,7 +118,7 @@ func (x *neighbourIndex) update(removed, added []int32, objs []inventory.Object)
 	out.layers = append(slices.Clip(x.layers), layer)
 	out.delta += len(layer.keys) + len(removed)
 	switch {
-	case out.delta > len(x.base.keys)/8+4096:
+	case out.delta > len(x.base.keys)/8+rebuildMin:
 		return out.rebuild(len(objs))
 	case len(out.steps) > maxSteps:
 		return out.compact()

@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -211,10 +210,10 @@ func rejudge(prev Result, snap *inventory.Snapshot, cfg Config, h *hood, names n
 	sortFindings(kept)
 	part := applySuppressions(ix, kept, compileSuppressions(cfg.Ignore))
 	findings, removedF, addedF := splice(prev.Findings, part.Findings, func(f *Finding) *Finding { return f }, h.touches, sameJudgement)
+	// The suppressions are prev's (Next runs in full when they change or
+	// expire): a finding judged again is suppressed by the same one.
 	suppressed, removedS, addedS := splice(prev.Suppressed, part.Suppressed, func(s *SuppressedFinding) *Finding { return &s.Finding }, h.touches,
-		func(a, b *SuppressedFinding) bool {
-			return sameJudgement(&a.Finding, &b.Finding) && reflect.DeepEqual(a.SuppressedBy, b.SuppressedBy)
-		})
+		func(a, b *SuppressedFinding) bool { return sameJudgement(&a.Finding, &b.Finding) })
 	out := Result{Findings: findings, Suppressed: suppressed, ExpiredSuppressions: prev.ExpiredSuppressions}
 	if err := out.SetChange(prev, removedF, addedF, removedS, addedS); err != nil {
 		panic(err) // splice's positions are its own: a bug

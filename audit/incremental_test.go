@@ -95,6 +95,15 @@ func scenarios() []struct {
 	}
 	bridgeAfter := slices.Clone(bridgeBefore)
 	bridgeAfter[3].SPNs = append(slices.Clip(bridgeAfter[3].SPNs), "HTTP/web5."+genDomain)
+	// A dns-<dc> account is Samba's own (not kerberoastable) while a DC
+	// of that name exists: a computer made a DC changes the finding of an
+	// account whose SPNs name another host.
+	dc := computer("H1", "h1."+genDomain)
+	dnsAccount := user("dns-h1", "DNS/h7."+genDomain)
+	dnsAccount.SAMAccountName = "dns-h1"
+	dnsBefore := []inventory.Object{dc, computer("H7", "h7."+genDomain), dnsAccount}
+	dnsAfter := slices.Clone(dnsBefore)
+	dnsAfter[0].UserAccountControl = inventory.UACServerTrustAccount | inventory.UACTrustedForDelegation
 	snap := func(objs []inventory.Object) *inventory.Snapshot {
 		sortGenObjects(objs)
 		return &inventory.Snapshot{Directory: dir, Objects: objs, Started: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
@@ -104,7 +113,24 @@ func scenarios() []struct {
 		before, after *inventory.Snapshot
 	}{
 		{"computer bridge", snap(bridgeBefore), snap(bridgeAfter)},
+		{"Samba DNS account", snap(dnsBefore), snap(dnsAfter)},
 	}
+}
+
+// told returns a copy of after, whose objects differ from before's only in
+// place, that says how it was made from before (SetChange) as a poll does.
+func told(before, after *inventory.Snapshot) *inventory.Snapshot {
+	out := *after
+	var changed []int32
+	for i := range after.Objects {
+		if !reflect.DeepEqual(before.Objects[i], after.Objects[i]) {
+			changed = append(changed, int32(i))
+		}
+	}
+	if err := out.SetChange(before, changed, changed); err != nil {
+		panic(err)
+	}
+	return &out
 }
 
 // runDifferential audits seeds random directories through steps random
@@ -113,8 +139,12 @@ func runDifferential(seeds, steps int) (r differentialReport) {
 	defer func(limit func(int) int) { judgedLimit = limit }(judgedLimit)
 	judgedLimit = func(n int) int { return n } // judge every neighbourhood apart
 	for _, sc := range scenarios() {
-		for _, pair := range [][2]*inventory.Snapshot{{sc.before, sc.after}, {sc.after, sc.before}} {
+		for _, pair := range [][2]*inventory.Snapshot{{sc.before, sc.after}, {sc.after, sc.before},
+			{sc.before, told(sc.before, sc.after)}, {sc.after, told(sc.after, sc.before)}} {
 			r.cases++
+			if pair[1].ChangeFrom(pair[0]) != nil {
+				r.changeDriven++
+			}
 			got, want := Next(RunState(pair[0], Config{}), pair[1], Config{}), Run(pair[1], Config{})
 			if !reflect.DeepEqual(undated(got.Result()), want) {
 				r.failure = fmt.Sprintf("scenario %s:\n%s", sc.name, describeDiff(got.Result(), want))
@@ -471,6 +501,54 @@ func TestSPNHostIsParseSPNs(t *testing.T) {
 		}
 		if look := skeleton(raw); look != "" && look != raw && !mayImitate(raw, spn.Host) {
 			t.Errorf("skeleton(%q) = %q, but mayImitate says it cannot differ", raw, look)
+		}
+	}
+}
+
+// TestNeighbourIndexFollowsChanges checks the index a sequence of polls
+// updates (steps composed, layers merged, the base rebuilt) finds, for
+// every key and for password ages, exactly the objects an index built
+// afresh finds.
+func TestNeighbourIndexFollowsChanges(t *testing.T) {
+	defer func(n int) { rebuildMin = n }(rebuildMin)
+	for _, min := range []int{0, 1 << 30} { // rebuilt often; never
+		rebuildMin = min
+		g := &dirGen{r: rand.New(rand.NewPCG(7, uint64(min))), hosts: 30, away: 20}
+		snap := g.directory(150, false)
+		ix := newNeighbourIndex(snap.Objects)
+		for step := range 60 {
+			next, _ := g.change(snap, 1+g.r.IntN(6))
+			c := next.ChangeFrom(snap)
+			if c == nil {
+				var added, removed []int32
+				added, removed = diffObjects(snap.Objects, next.Objects)
+				ix = ix.update(removed, added, next.Objects)
+			} else {
+				ix = ix.update(c.Removed, c.Added, next.Objects)
+			}
+			fresh := newNeighbourIndex(next.Objects)
+			positions := func(x *neighbourIndex, k uint64) []int32 {
+				var out []int32
+				x.each(k, func(p int32) { out = append(out, p) })
+				slices.Sort(out)
+				return slices.Compact(out)
+			}
+			var keys []uint64
+			for i := range next.Objects {
+				keys = uniqueKeys(&next.Objects[i], keys)
+				for _, k := range keys {
+					if got, want := positions(ix, k), positions(fresh, k); !slices.Equal(got, want) {
+						t.Fatalf("rebuildMin %d step %d (%d steps, %d layers): key of object %d: %v, want %v",
+							min, step, len(ix.steps), len(ix.layers), i, got, want)
+					}
+				}
+			}
+			then := next.Started.Add(-time.Duration(g.r.Int64N(int64(20 * time.Hour))))
+			ages := newAgeCheck(then, next.Started, 0)
+			if got, want := ix.aged(ages, next.Objects, nil), fresh.aged(ages, next.Objects, nil); !slices.Equal(got, want) {
+				t.Fatalf("rebuildMin %d step %d: aged %v, want %v", min, step, got, want)
+			}
+			snap = next
 		}
 	}
 }
