@@ -43,25 +43,33 @@ func BenchmarkIncrementalAudit(b *testing.B) {
 	state := RunState(snap, Config{})
 	for _, k := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("k=%d", k), func(b *testing.B) {
+			var cpu time.Duration
 			for i := range b.N {
 				b.StopTimer()
 				next := changedCopy(snap, k, i)
 				runtime.GC() // the copy's garbage is the poll's, not the audit's
 				b.StartTimer()
+				start := processCPU(b)
 				s := Next(state, next, Config{})
+				cpu += processCPU(b) - start
 				if !s.Stats().Incremental {
 					b.Fatalf("full audit: %s", s.Stats().FullReason)
 				}
 			}
+			b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
 	b.Run("full", func(b *testing.B) {
 		next := changedCopy(snap, 100, 0)
+		var cpu time.Duration
 		for range b.N {
 			b.StopTimer()
 			runtime.GC()
 			b.StartTimer()
+			start := processCPU(b)
 			Run(next, Config{})
+			cpu += processCPU(b) - start
 		}
+		b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 	})
 }
