@@ -24,6 +24,9 @@ type State struct {
 	result    Result
 	computers int // computer accounts in snap
 	index     *neighbourIndex
+	// findings and suppressed index the result's lists by the DNs their
+	// findings name (nil when index is).
+	findings, suppressed *findingIndex
 	// names is the index of the directory's DNS records, which the
 	// incremental path reuses: it holds the directory's, not the
 	// neighbourhood's (they do not change without a full audit).
@@ -73,6 +76,8 @@ func RunState(snap *inventory.Snapshot, cfg Config) *State {
 	if len(cfg.Farms) == 0 && len(cfg.IIS) == 0 {
 		// The next audit can be incremental (fullReason): keep the keys.
 		s.index = newNeighbourIndex(snap.Objects)
+		s.findings = newFindingIndex(s.result.Findings, func(f *Finding) *Finding { return f })
+		s.suppressed = newFindingIndex(s.result.Suppressed, func(s *SuppressedFinding) *Finding { return &s.Finding })
 	}
 	for i := range snap.Objects {
 		if snap.Objects[i].Kind == inventory.KindComputer {
@@ -144,7 +149,8 @@ func Next(prev *State, snap *inventory.Snapshot, cfg Config) *State {
 		return fullState(snap, cfg, fullBlind)
 	}
 
-	next := &State{snap: snap, cfg: cfg, now: now, result: prev.result, computers: computers, index: prev.index, names: prev.names}
+	next := &State{snap: snap, cfg: cfg, now: now, result: prev.result, computers: computers, index: prev.index, names: prev.names,
+		findings: prev.findings, suppressed: prev.suppressed}
 	if len(added) > 0 || len(removed) > 0 {
 		next.index = prev.index.update(removed, added, cur)
 	}
@@ -170,7 +176,7 @@ func Next(prev *State, snap *inventory.Snapshot, cfg Config) *State {
 		return fullState(snap, cfg, fullLarge)
 	}
 	next.stats.Judged = len(hood.judged)
-	next.result = rejudge(prev.result, snap, cfg, hood, prev.names)
+	next.result, next.findings, next.suppressed = rejudge(prev.result, prev.findings, prev.suppressed, snap, cfg, hood, prev.names)
 	return next
 }
 

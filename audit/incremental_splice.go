@@ -172,8 +172,10 @@ func quickKey(dn string) (uint64, bool) {
 
 // rejudge runs the rules on the neighbourhood's objects (in their order in
 // snap, so that every "first holder" is the same) and replaces, in prev,
-// the findings naming a subject with theirs.
-func rejudge(prev Result, snap *inventory.Snapshot, cfg Config, h *hood, names nameIndex) Result {
+// the findings naming a subject with theirs. It returns the result, which
+// says how it was made from prev (SetChange), and the indexes of its
+// findings and suppressed findings (fx, sx: prev's).
+func rejudge(prev Result, fx, sx *findingIndex, snap *inventory.Snapshot, cfg Config, h *hood, names nameIndex) (Result, *findingIndex, *findingIndex) {
 	positions := h.judged
 	if len(snap.Directory.DNSNames) == 0 && len(cfg.ResolvedHosts) == 0 &&
 		!slices.ContainsFunc(positions, func(p int32) bool { return snap.Objects[p].Kind == inventory.KindComputer }) {
@@ -209,27 +211,30 @@ func rejudge(prev Result, snap *inventory.Snapshot, cfg Config, h *hood, names n
 	dateFindings(&sub, kept)
 	sortFindings(kept)
 	part := applySuppressions(ix, kept, compileSuppressions(cfg.Ignore))
-	findings, removedF, addedF := splice(prev.Findings, part.Findings, func(f *Finding) *Finding { return f }, h.touches, sameJudgement)
+	asFinding := func(f *Finding) *Finding { return f }
+	asSuppressed := func(s *SuppressedFinding) *Finding { return &s.Finding }
+	findings, removedF, addedF := splice(prev.Findings, part.Findings, asFinding, touchedIn(fx, h, prev.Findings, asFinding), sameJudgement)
 	// The suppressions are prev's (Next runs in full when they change or
 	// expire): a finding judged again is suppressed by the same one.
-	suppressed, removedS, addedS := splice(prev.Suppressed, part.Suppressed, func(s *SuppressedFinding) *Finding { return &s.Finding }, h.touches,
+	suppressed, removedS, addedS := splice(prev.Suppressed, part.Suppressed, asSuppressed, touchedIn(sx, h, prev.Suppressed, asSuppressed),
 		func(a, b *SuppressedFinding) bool { return sameJudgement(&a.Finding, &b.Finding) })
 	out := Result{Findings: findings, Suppressed: suppressed, ExpiredSuppressions: prev.ExpiredSuppressions}
 	if err := out.SetChange(prev, removedF, addedF, removedS, addedS); err != nil {
 		panic(err) // splice's positions are its own: a bug
 	}
-	return out
+	return out, updateFindingIndex(fx, removedF, addedF, findings, asFinding), updateFindingIndex(sx, removedS, addedS, suppressed, asSuppressed)
 }
 
-// splice returns old without the findings touched reports, merged with
-// fresh; both are in compareFindings' order. A touched finding that fresh
-// holds again (same reports it) stays as it was, with what the caller
-// added to it (FirstSeen), and the fresh copy is dropped: removed lists
-// the positions in old of the findings dropped, added those in the result
-// of the fresh findings kept (a ResultChange's lists). Where each fresh
-// finding goes is a binary search (after every old finding that does not
-// sort after it); the old findings are copied in runs.
-func splice[T any](old, fresh []T, finding func(*T) *Finding, touched func(*Finding) bool, same func(a, b *T) bool) (out []T, removed, added []int32) {
+// splice returns old without the findings at touched (ascending positions:
+// those naming a subject), merged with fresh; both are in compareFindings'
+// order. A touched finding that fresh holds again (same reports it) stays
+// as it was, with what the caller added to it (FirstSeen), and the fresh
+// copy is dropped: removed lists the positions in old of the findings
+// dropped, added those in the result of the fresh findings kept (a
+// ResultChange's lists). Where each fresh finding goes is a binary search
+// (after every old finding that does not sort after it); the old findings
+// are copied in runs, the only work in proportion to old's length.
+func splice[T any](old, fresh []T, finding func(*T) *Finding, touched []int32, same func(a, b *T) bool) (out []T, removed, added []int32) {
 	at := make([]int, len(fresh))
 	// matched[q]: old[q] is touched and fresh holds it again.
 	matched := map[int]bool{}
@@ -244,37 +249,37 @@ func splice[T any](old, fresh []T, finding func(*T) *Finding, touched func(*Find
 		})
 		// Its equal, if old has one, sorts the same: just before.
 		for q := at[j] - 1; q >= 0 && compareFindingRefs(finding(&old[q]), f) == 0; q-- {
-			if !matched[q] && same(&old[q], &fresh[j]) && touched(finding(&old[q])) {
+			if _, isTouched := slices.BinarySearch(touched, int32(q)); isTouched && !matched[q] && same(&old[q], &fresh[j]) {
 				matched[q], dropFresh[j] = true, true
 				break
 			}
 		}
 	}
-	out = make([]T, 0, len(old)+len(fresh)-len(matched))
-	j, run := 0, 0 // the next fresh finding; the start of the run of kept old ones
-	for i := range old {
-		for j < len(fresh) && at[j] == i {
-			if !dropFresh[j] {
-				out = append(out, old[run:i]...)
-				run = i
-				added = append(added, int32(len(out)))
-				out = append(out, fresh[j])
-			}
-			j++
-		}
-		if !matched[i] && touched(finding(&old[i])) {
-			out = append(out, old[run:i]...)
-			removed = append(removed, int32(i))
-			run = i + 1
+	for _, q := range touched {
+		if !matched[int(q)] {
+			removed = append(removed, q)
 		}
 	}
-	out = append(out, old[run:]...)
-	for ; j < len(fresh); j++ {
+	out = make([]T, 0, len(old)+len(fresh)-len(matched)-len(removed))
+	run, r := 0, 0 // the start of the run of kept old findings; the next removed
+	for j := range fresh {
+		// The removed findings before fresh[j]'s place end runs first.
+		for ; r < len(removed) && int(removed[r]) < at[j]; r++ {
+			out = append(out, old[run:removed[r]]...)
+			run = int(removed[r]) + 1
+		}
 		if !dropFresh[j] {
+			out = append(out, old[run:max(run, at[j])]...)
+			run = max(run, at[j])
 			added = append(added, int32(len(out)))
 			out = append(out, fresh[j])
 		}
 	}
+	for ; r < len(removed); r++ {
+		out = append(out, old[run:removed[r]]...)
+		run = int(removed[r]) + 1
+	}
+	out = append(out, old[run:]...)
 	return out, removed, added
 }
 

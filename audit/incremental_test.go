@@ -138,6 +138,7 @@ func told(before, after *inventory.Snapshot) *inventory.Snapshot {
 func runDifferential(seeds, steps int) (r differentialReport) {
 	defer func(limit func(int) int) { judgedLimit = limit }(judgedLimit)
 	judgedLimit = func(n int) int { return n } // judge every neighbourhood apart
+	defer func(n int) { rebuildMin = n }(rebuildMin)
 	for _, sc := range scenarios() {
 		for _, pair := range [][2]*inventory.Snapshot{{sc.before, sc.after}, {sc.after, sc.before},
 			{sc.before, told(sc.before, sc.after)}, {sc.after, told(sc.after, sc.before)}} {
@@ -154,6 +155,9 @@ func runDifferential(seeds, steps int) (r differentialReport) {
 	}
 	for seed := range seeds {
 		n := 40 + seed%5*20
+		// The indexes of half the sequences are rebuilt as soon as a
+		// poll's changes are an eighth of them, the others' never.
+		rebuildMin = []int{0, 1 << 30}[seed%2]
 		// Dense directories (few host names, many SPNs for other hosts)
 		// stress the relations; sparse ones give small neighbourhoods.
 		sparse := seed%2 == 1
