@@ -260,6 +260,12 @@ func splice[T any](old, fresh []T, finding func(*T) *Finding, touched []int32, s
 			removed = append(removed, q)
 		}
 	}
+	if len(removed) == 0 && len(matched) == len(fresh) {
+		// Judged again, every finding is as it was: the list is old's
+		// (the copy is the part of a poll's audit that grows with the
+		// directory's findings: 2.4 ms at 50,000).
+		return old, nil, nil
+	}
 	out = make([]T, 0, len(old)+len(fresh)-len(matched)-len(removed))
 	run, r := 0, 0 // the start of the run of kept old findings; the next removed
 	for j := range fresh {
