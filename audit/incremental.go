@@ -24,6 +24,9 @@ type State struct {
 	result    Result
 	computers int // computer accounts in snap
 	index     *neighbourIndex
+	// findings and suppressed index the result's lists by the DNs their
+	// findings name (nil when index is).
+	findings, suppressed *findingIndex
 	// names is the index of the directory's DNS records, which the
 	// incremental path reuses: it holds the directory's, not the
 	// neighbourhood's (they do not change without a full audit).
@@ -73,6 +76,8 @@ func RunState(snap *inventory.Snapshot, cfg Config) *State {
 	if len(cfg.Farms) == 0 && len(cfg.IIS) == 0 {
 		// The next audit can be incremental (fullReason): keep the keys.
 		s.index = newNeighbourIndex(snap.Objects)
+		s.findings = newFindingIndex(s.result.Findings, func(f *Finding) *Finding { return f })
+		s.suppressed = newFindingIndex(s.result.Suppressed, func(s *SuppressedFinding) *Finding { return &s.Finding })
 	}
 	for i := range snap.Objects {
 		if snap.Objects[i].Kind == inventory.KindComputer {
@@ -121,18 +126,14 @@ func Next(prev *State, snap *inventory.Snapshot, cfg Config) *State {
 		return fullState(snap, cfg, fullExpired)
 	}
 	old, cur := prev.snap.Objects, snap.Objects
-	// The objects whose password age alone moved what the audit says are
-	// found in the diff's pass, which reads every object anyway.
-	var aged []int32
-	var onSame func(int32)
-	if ages := newAgeCheck(prev.now, now, cfg.MaxPasswordAge); ages != nil {
-		onSame = func(j int32) {
-			if ages.moved(cur[j]) {
-				aged = append(aged, j)
-			}
-		}
+	// The poll says which objects it removed and added; otherwise the
+	// diff finds them, reading every object.
+	var added, removed []int32
+	if change := snap.ChangeFrom(prev.snap); change != nil {
+		added, removed = change.Added, change.Removed
+	} else {
+		added, removed = diffObjects(old, cur)
 	}
-	oldToNew, added, removed := diffObjects(old, cur, onSame)
 	computers := prev.computers
 	for _, p := range removed {
 		if old[p].Kind == inventory.KindComputer {
@@ -148,7 +149,17 @@ func Next(prev *State, snap *inventory.Snapshot, cfg Config) *State {
 		return fullState(snap, cfg, fullBlind)
 	}
 
-	next := &State{snap: snap, cfg: cfg, now: now, result: prev.result, computers: computers, index: prev.index, names: prev.names}
+	next := &State{snap: snap, cfg: cfg, now: now, result: prev.result, computers: computers, index: prev.index, names: prev.names,
+		findings: prev.findings, suppressed: prev.suppressed}
+	if len(added) > 0 || len(removed) > 0 {
+		next.index = prev.index.update(removed, added, cur)
+	}
+	// The objects whose password age alone moved what the audit says are
+	// found in the index of the password times.
+	var aged []int32
+	if ages := newAgeCheck(prev.now, now, cfg.MaxPasswordAge); ages != nil {
+		aged = next.index.aged(ages, cur, added)
+	}
 	next.stats = IncrementalStats{Incremental: true, Changed: len(added) + len(removed) + len(aged)}
 	answered := answersChanged(prev.cfg.ResolvedHosts, cfg.ResolvedHosts)
 	if omit.answers {
@@ -160,13 +171,12 @@ func Next(prev *State, snap *inventory.Snapshot, cfg Config) *State {
 		}
 		return next
 	}
-	next.index = prev.index.update(oldToNew, cur, added)
 	hood := neighbourhood(next.index, old, cur, added, removed, aged, answered)
 	if len(hood.judged) > judgedLimit(len(cur)) {
 		return fullState(snap, cfg, fullLarge)
 	}
 	next.stats.Judged = len(hood.judged)
-	next.result = rejudge(prev.result, snap, cfg, hood, prev.names)
+	next.result, next.findings, next.suppressed = rejudge(prev.result, prev.findings, prev.suppressed, snap, cfg, hood, prev.names)
 	return next
 }
 
@@ -228,21 +238,15 @@ func blind(snap *inventory.Snapshot, cfg Config, computers int) bool {
 	return computers == 0 && len(snap.Directory.DNSNames) == 0 && len(cfg.ResolvedHosts) == 0
 }
 
-// diffObjects pairs prev's objects with cur's: oldToNew[i] is the position
-// in cur of prev[i] when cur holds it unchanged, -1 otherwise; removed
-// lists those prev positions, added the positions in cur of the objects
-// prev did not hold as they are. It walks both in ldapscan's order (folded
-// DN, then GUID); lists in another order still give a correct, larger
-// diff.
-func diffObjects(prev, cur []*inventory.Object, same func(j int32)) (oldToNew, added, removed []int32) {
-	oldToNew = make([]int32, len(prev))
+// diffObjects pairs prev's objects with cur's: removed lists the prev
+// positions of the objects cur does not hold as they are, added the
+// positions in cur of the objects prev did not hold as they are (an
+// inventory.Change's lists). It walks both in ldapscan's order (folded DN,
+// then GUID); lists in another order still give a correct, larger diff.
+func diffObjects(prev, cur []*inventory.Object) (added, removed []int32) {
 	i, j := 0, 0
 	for i < len(prev) && j < len(cur) {
 		if sameObject(prev[i], cur[j]) {
-			oldToNew[i] = int32(j)
-			if same != nil {
-				same(int32(j)) // while the object is in the cache
-			}
 			i, j = i+1, j+1
 			continue
 		}
@@ -251,7 +255,6 @@ func diffObjects(prev, cur []*inventory.Object, same func(j int32)) (oldToNew, a
 			c = strings.Compare(prev[i].GUID, cur[j].GUID)
 		}
 		if c <= 0 {
-			oldToNew[i] = -1
 			removed = append(removed, int32(i))
 			i++
 		}
@@ -261,20 +264,20 @@ func diffObjects(prev, cur []*inventory.Object, same func(j int32)) (oldToNew, a
 		}
 	}
 	for ; i < len(prev); i++ {
-		oldToNew[i] = -1
 		removed = append(removed, int32(i))
 	}
 	for ; j < len(cur); j++ {
 		added = append(added, int32(j))
 	}
-	return oldToNew, added, removed
+	return added, removed
 }
 
 // sameObject reports whether a and b hold the same values. Objects a poll
 // did not touch are copies of the previous ones (the same strings, slices
 // and pointers), which the first test settles without reading them. The
 // diff reads every object, bound by memory: about 5 ms at 100,000 objects,
-// no faster comparing the structs' bytes.
+// no faster comparing the structs' bytes; Next diffs only a snapshot that
+// does not say how it was made (inventory.Snapshot.ChangeFrom).
 func sameObject(a, b *inventory.Object) bool {
 	if a == b {
 		return true // a poll shares the objects it did not change
@@ -298,23 +301,6 @@ func sameSlice[T any](a, b []T) bool {
 		return false
 	}
 	return len(a) == 0 || &a[0] == &b[0]
-}
-
-// agedObjects lists the positions in cur of the unchanged objects whose
-// kerberoastable-account finding moves with the reference time alone (Next
-// finds them in the diff's pass; the test compares the two).
-func agedObjects(prev *State, cur []*inventory.Object, oldToNew []int32, now time.Time, maxAge time.Duration) []int32 {
-	ages := newAgeCheck(prev.now, now, maxAge)
-	if ages == nil {
-		return nil
-	}
-	var out []int32
-	for _, p := range oldToNew {
-		if p >= 0 && ages.moved(cur[p]) {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // ageCheck tells whether an object's kerberoastable-account finding moves
@@ -342,7 +328,8 @@ func newAgeCheck(then, now time.Time, maxAge time.Duration) *ageCheck {
 
 // moved reads the password time in whole seconds and nanoseconds, as
 // Time.Sub does, rather than through ageMark, which costs several times as
-// much (every object is read: 7 ms at 100,000 stale passwords). The day
+// much (every candidate of the index of password times is read when the
+// interval is a day or a time is zero: 7 ms at 100,000 stale passwords). The day
 // count ageMark states is the age's in float hours: when either age is
 // within a millisecond below a whole day, ageMark decides.
 func (c *ageCheck) moved(o *inventory.Object) bool {

@@ -265,15 +265,26 @@ func (g *dirGen) change(snap *inventory.Snapshot, k int) (*inventory.Snapshot, [
 	next := *snap
 	objs := slices.Clone(snap.Objects)
 	var what []string
+	// The GUIDs of the objects a poll would report: added, deleted or
+	// edited (an edit may leave the values as they were, as a poll's
+	// changed copy may).
+	touched := map[string]bool{}
+	defer func() {
+		if g.r.IntN(4) != 0 {
+			g.setChange(snap, &next, touched)
+		}
+	}()
 	for range k {
 		i := g.r.IntN(len(objs) + 1)
 		if i == len(objs) || g.r.IntN(12) == 0 {
 			o := g.object()
-			objs = append(objs, new(o))
+			objs = append(objs, &o)
+			touched[o.GUID] = true
 			what = append(what, "add "+o.DN)
 			continue
 		}
 		o := *objs[i] // a copy: the previous snapshot's object stays as it was
+		touched[o.GUID] = true
 		var edit string
 		switch g.r.IntN(11) {
 		case 0:
@@ -340,4 +351,23 @@ func (g *dirGen) change(snap *inventory.Snapshot, k int) (*inventory.Snapshot, [
 	sortGenObjects(objs)
 	next.Objects = objs
 	return &next, what
+}
+
+// setChange records, as ldapscan's poll does, how next was made from
+// snap: the objects whose GUID is touched removed and added again.
+func (g *dirGen) setChange(snap, next *inventory.Snapshot, touched map[string]bool) {
+	var removed, added []int32
+	for i := range snap.Objects {
+		if touched[snap.Objects[i].GUID] {
+			removed = append(removed, int32(i))
+		}
+	}
+	for i := range next.Objects {
+		if touched[next.Objects[i].GUID] {
+			added = append(added, int32(i))
+		}
+	}
+	if err := next.SetChange(snap, removed, added); err != nil {
+		panic(err)
+	}
 }

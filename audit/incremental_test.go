@@ -28,8 +28,11 @@ func TestIncrementalEqualsRun(t *testing.T) {
 	if r.failure != "" {
 		t.Fatal(r.failure)
 	}
-	t.Logf("%d changes, %d audited incrementally, judging %d of %d objects (sparse directories, time moving by minutes: %d of %d)",
-		r.cases, r.incremental, r.judged, r.objects, r.sparseJudged, r.sparseObjects)
+	t.Logf("%d changes (%d told by the snapshot, the others diffed), %d audited incrementally, judging %d of %d objects (sparse directories, time moving by minutes: %d of %d)",
+		r.cases, r.changeDriven, r.incremental, r.judged, r.objects, r.sparseJudged, r.sparseObjects)
+	if r.changeDriven < r.cases/2 || r.cases-r.changeDriven < r.cases/8 {
+		t.Errorf("%d of %d changes told by the snapshot: both paths must run", r.changeDriven, r.cases)
+	}
 	if r.incremental < r.cases*3/4 {
 		t.Errorf("only %d of %d changes were audited incrementally", r.incremental, r.cases)
 	}
@@ -62,6 +65,7 @@ func TestNeighbourhoodNeedsEveryRelation(t *testing.T) {
 
 type differentialReport struct {
 	cases, incremental, judged, objects int
+	changeDriven                        int // polls whose snapshot said how it was made
 	sparseJudged, sparseObjects         int
 	failure                             string // the first difference, "" when none
 }
@@ -91,6 +95,15 @@ func scenarios() []struct {
 	}
 	bridgeAfter := slices.Clone(bridgeBefore)
 	bridgeAfter[3].SPNs = append(slices.Clip(bridgeAfter[3].SPNs), "HTTP/web5."+genDomain)
+	// A dns-<dc> account is Samba's own (not kerberoastable) while a DC
+	// of that name exists: a computer made a DC changes the finding of an
+	// account whose SPNs name another host.
+	dc := computer("H1", "h1."+genDomain)
+	dnsAccount := user("dns-h1", "DNS/h7."+genDomain)
+	dnsAccount.SAMAccountName = "dns-h1"
+	dnsBefore := []inventory.Object{dc, computer("H7", "h7."+genDomain), dnsAccount}
+	dnsAfter := slices.Clone(dnsBefore)
+	dnsAfter[0].UserAccountControl = inventory.UACServerTrustAccount | inventory.UACTrustedForDelegation
 	snap := func(objs []inventory.Object) *inventory.Snapshot {
 		listed := inventory.Pointers(objs)
 		sortGenObjects(listed)
@@ -101,7 +114,24 @@ func scenarios() []struct {
 		before, after *inventory.Snapshot
 	}{
 		{"computer bridge", snap(bridgeBefore), snap(bridgeAfter)},
+		{"Samba DNS account", snap(dnsBefore), snap(dnsAfter)},
 	}
+}
+
+// told returns a copy of after, whose objects differ from before's only in
+// place, that says how it was made from before (SetChange) as a poll does.
+func told(before, after *inventory.Snapshot) *inventory.Snapshot {
+	out := *after
+	var changed []int32
+	for i := range after.Objects {
+		if !reflect.DeepEqual(before.Objects[i], after.Objects[i]) {
+			changed = append(changed, int32(i))
+		}
+	}
+	if err := out.SetChange(before, changed, changed); err != nil {
+		panic(err)
+	}
+	return &out
 }
 
 // runDifferential audits seeds random directories through steps random
@@ -109,11 +139,16 @@ func scenarios() []struct {
 func runDifferential(seeds, steps int) (r differentialReport) {
 	defer func(limit func(int) int) { judgedLimit = limit }(judgedLimit)
 	judgedLimit = func(n int) int { return n } // judge every neighbourhood apart
+	defer func(n int) { rebuildMin = n }(rebuildMin)
 	for _, sc := range scenarios() {
-		for _, pair := range [][2]*inventory.Snapshot{{sc.before, sc.after}, {sc.after, sc.before}} {
+		for _, pair := range [][2]*inventory.Snapshot{{sc.before, sc.after}, {sc.after, sc.before},
+			{sc.before, told(sc.before, sc.after)}, {sc.after, told(sc.after, sc.before)}} {
 			r.cases++
+			if pair[1].ChangeFrom(pair[0]) != nil {
+				r.changeDriven++
+			}
 			got, want := Next(RunState(pair[0], Config{}), pair[1], Config{}), Run(pair[1], Config{})
-			if !reflect.DeepEqual(got.Result(), want) {
+			if !reflect.DeepEqual(undated(got.Result()), want) {
 				r.failure = fmt.Sprintf("scenario %s:\n%s", sc.name, describeDiff(got.Result(), want))
 				return r
 			}
@@ -121,6 +156,9 @@ func runDifferential(seeds, steps int) (r differentialReport) {
 	}
 	for seed := range seeds {
 		n := 40 + seed%5*20
+		// The indexes of half the sequences are rebuilt as soon as a
+		// poll's changes are an eighth of them, the others' never.
+		rebuildMin = []int{0, 1 << 30}[seed%2]
 		// Dense directories (few host names, many SPNs for other hosts)
 		// stress the relations; sparse ones give small neighbourhoods.
 		sparse := seed%2 == 1
@@ -150,6 +188,12 @@ func runDifferential(seeds, steps int) (r differentialReport) {
 			cfg.ResolvedHosts = resolve()
 		}
 		state := RunState(snap, cfg)
+		// Some sequences run as the daemon's with state.dir: their
+		// findings carry the dates the history gives them.
+		dated := seed%3 == 1
+		if dated {
+			state = state.WithResult(dateResult(state.Result(), snap.Started))
+		}
 		for step := range steps {
 			next, what := g.change(snap, 1+g.r.IntN(4))
 			if answers && g.r.IntN(2) == 0 {
@@ -164,9 +208,17 @@ func runDifferential(seeds, steps int) (r differentialReport) {
 			} else if g.r.IntN(2) == 0 {
 				next.Started = next.Started.Add(5 * time.Minute)
 			}
-			state = Next(state, next, cfg)
+			prev := state
+			state = Next(prev, next, cfg)
 			want := Run(next, cfg)
 			r.cases++
+			if next.ChangeFrom(snap) != nil {
+				r.changeDriven++
+			}
+			if msg := checkResultChange(prev, state); msg != "" {
+				r.failure = fmt.Sprintf("seed %d step %d (%+v) after %s: %s", seed, step, state.Stats(), strings.Join(what, "; "), msg)
+				return r
+			}
 			if st := state.Stats(); st.Incremental {
 				r.incremental++
 				r.judged += st.Judged
@@ -176,15 +228,118 @@ func runDifferential(seeds, steps int) (r differentialReport) {
 					r.sparseObjects += len(next.Objects)
 				}
 			}
-			if !reflect.DeepEqual(state.Result(), want) {
+			if got := undated(state.Result()); !reflect.DeepEqual(got, want) {
 				r.failure = fmt.Sprintf("seed %d step %d (%+v) after %s:\n%s", seed, step, state.Stats(),
-					strings.Join(what, "; "), describeDiff(state.Result(), want))
+					strings.Join(what, "; "), describeDiff(got, want))
 				return r
+			}
+			if dated {
+				// As the daemon's history does: every finding it had not
+				// seen gets a FirstSeen, kept ones keep theirs.
+				state = state.WithResult(dateResult(state.Result(), next.Started))
 			}
 			snap = next
 		}
 	}
 	return r
+}
+
+// undated returns r without the FirstSeen dates a history gave its
+// findings and without its change: what Run gives.
+func undated(r Result) Result {
+	out := Result{ExpiredSuppressions: r.ExpiredSuppressions}
+	if r.Findings != nil {
+		out.Findings = make([]Finding, len(r.Findings))
+		for i, f := range r.Findings {
+			f.FirstSeen = nil
+			out.Findings[i] = f
+		}
+	}
+	if r.Suppressed != nil {
+		out.Suppressed = make([]SuppressedFinding, len(r.Suppressed))
+		for i, f := range r.Suppressed {
+			f.FirstSeen = nil
+			out.Suppressed[i] = f
+		}
+	}
+	return out
+}
+
+// dateResult returns a copy of r whose findings without a FirstSeen have
+// at, as the daemon's history dates them.
+func dateResult(r Result, at time.Time) Result {
+	out := Result{ExpiredSuppressions: r.ExpiredSuppressions, Findings: slices.Clone(r.Findings), Suppressed: slices.Clone(r.Suppressed)}
+	for i := range out.Findings {
+		if out.Findings[i].FirstSeen == nil {
+			out.Findings[i].FirstSeen = &at
+		}
+	}
+	for i := range out.Suppressed {
+		if out.Suppressed[i].FirstSeen == nil {
+			out.Suppressed[i].FirstSeen = &at
+		}
+	}
+	return out
+}
+
+// checkResultChange checks the change next's result says it was made by
+// from prev's: an incremental audit that re-judged must say it, and then
+// prev's lists without the removed positions, merged with the added ones,
+// must be next's exactly, every kept finding prev's value (its FirstSeen
+// too), every added one fresh from the rules (no FirstSeen); an audit that
+// changed nothing keeps prev's lists; a full audit says nothing.
+func checkResultChange(prev, next *State) string {
+	base, got := prev.Result(), next.Result()
+	c := got.ChangeFrom(base)
+	switch st := next.Stats(); {
+	case !st.Incremental:
+		if c != nil {
+			return "a full audit's result carries a change"
+		}
+		return ""
+	case c == nil:
+		if !sameSlice(base.Findings, got.Findings) || !sameSlice(base.Suppressed, got.Suppressed) {
+			return "an incremental audit made new lists and no change"
+		}
+		return ""
+	}
+	if msg := checkSpliced(base.Findings, got.Findings, c.RemovedFindings, c.AddedFindings, func(f *Finding) *Finding { return f }); msg != "" {
+		return "findings: " + msg
+	}
+	if msg := checkSpliced(base.Suppressed, got.Suppressed, c.RemovedSuppressed, c.AddedSuppressed, func(f *SuppressedFinding) *Finding { return &f.Finding }); msg != "" {
+		return "suppressed findings: " + msg
+	}
+	return ""
+}
+
+func checkSpliced[T any](base, got []T, removed, added []int32, finding func(*T) *Finding) string {
+	var rebuilt []T
+	for i := range base {
+		if _, gone := slices.BinarySearch(removed, int32(i)); !gone {
+			rebuilt = append(rebuilt, base[i])
+		}
+	}
+	for _, p := range added { // ascending: each goes where it is
+		if int(p) > len(rebuilt) {
+			return fmt.Sprintf("added position %d past the end", p)
+		}
+		if finding(&got[p]).FirstSeen != nil {
+			return fmt.Sprintf("added finding %d carries a FirstSeen", p)
+		}
+		rebuilt = slices.Insert(rebuilt, int(p), got[p])
+	}
+	if len(rebuilt) != len(got) {
+		return fmt.Sprintf("base minus removed plus added has %d, the result %d", len(rebuilt), len(got))
+	}
+	for i := range got {
+		if !reflect.DeepEqual(rebuilt[i], got[i]) {
+			return fmt.Sprintf("finding %d: base minus removed plus added differs from the result", i)
+		}
+		if q := inventory.KeptPosition(int32(i), added, removed); q >= 0 && !reflect.DeepEqual(base[q], got[i]) {
+			return fmt.Sprintf("kept finding %d differs from its base finding %d", i, q)
+		}
+	}
+	return ""
 }
 
 // describeDiff names the first finding that differs.
@@ -256,20 +411,30 @@ func TestIncrementalFallsBack(t *testing.T) {
 	}
 }
 
-// TestAgedObjectsMatchesAgeMark checks the fast reading of password ages
-// finds exactly the objects whose ageMark moved, around whole days, the
-// limit, and for times Time.UnixNano cannot hold.
+// TestAgedObjectsMatchesAgeMark checks the index of password times finds
+// exactly the accounts whose ageMark moved (among those whose finding
+// states an age), around whole days, midnight, the limit, and for times
+// Time.UnixNano cannot hold, through a layer as well as the base.
 func TestAgedObjectsMatchesAgeMark(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	maxAge := DefaultMaxPasswordAge
-	for round := range 200 {
+	intervals := []time.Duration{time.Minute, time.Hour, 30 * time.Hour, time.Nanosecond, -time.Minute,
+		24*time.Hour - time.Millisecond, 24*time.Hour - 2*time.Millisecond, 23 * time.Hour, -20 * time.Hour, 0,
+		22*time.Hour + 59*time.Minute, -(22*time.Hour + 59*time.Minute)}
+	for round := range 400 {
 		prevNow := base.Add(time.Duration(r.Int64N(int64(48 * time.Hour))))
-		now := prevNow.Add([]time.Duration{time.Minute, time.Hour, 30 * time.Hour, time.Nanosecond, -time.Minute}[round%5])
+		if round%7 == 0 {
+			prevNow = time.Date(2026, 3, 1, 23, 59, 0, 0, time.UTC) // the window wraps past midnight
+		}
+		now := prevNow.Add(intervals[round%len(intervals)])
+		if round%31 == 0 {
+			now = time.Time{}
+		}
 		var objs []inventory.Object
 		for range 300 {
 			var pwd time.Time
-			switch r.IntN(6) {
+			switch r.IntN(9) {
 			case 0: // just around a whole day of age at either time
 				at := []time.Time{prevNow, now}[r.IntN(2)]
 				pwd = at.Add(-time.Duration(400+r.IntN(5)) * 24 * time.Hour).Add(time.Duration(r.Int64N(4_000_000) - 2_000_000))
@@ -281,22 +446,47 @@ func TestAgedObjectsMatchesAgeMark(t *testing.T) {
 				pwd = time.Date(30828, 9, 14, 2, 48, 5, 0, time.UTC) // "never" in FILETIME
 			case 4:
 				pwd = time.Time{}
+			case 5: // a whole number of days before either time, exactly
+				at := []time.Time{prevNow, now}[r.IntN(2)]
+				pwd = at.AddDate(0, 0, -r.IntN(400))
+			case 7: // within nanoseconds of a whole day: float hours round up
+				at := []time.Time{prevNow, now}[r.IntN(2)]
+				pwd = at.Add(-time.Duration(400+r.IntN(5000)) * 24 * time.Hour).Add(time.Duration(r.Int64N(4000) - 2000))
+			case 6: // Time.Sub saturates at one time only
+				pwd = prevNow.Add(-time.Duration(1<<63 - 1)).Add(time.Duration(r.Int64N(int64(2*time.Hour)) - int64(time.Hour)))
 			default:
 				pwd = base.Add(-time.Duration(r.Int64N(int64(900 * 24 * time.Hour))))
 			}
-			objs = append(objs, inventory.Object{PwdLastSet: pwd})
+			o := inventory.Object{PwdLastSet: pwd, Kind: inventory.KindUser, SPNs: []string{"HTTP/x"}}
+			if r.IntN(6) == 0 { // finding states no age: not to be reported
+				o.Kind = inventory.KindComputer
+			}
+			objs = append(objs, o)
 		}
-		oldToNew := make([]int32, len(objs))
 		var want []int32
 		for i := range objs {
-			oldToNew[i] = int32(i)
-			if ageMark(&objs[i], prevNow, maxAge) != ageMark(&objs[i], now, maxAge) {
+			if statesAge(&objs[i]) && ageMark(&objs[i], prevNow, maxAge) != ageMark(&objs[i], now, maxAge) {
 				want = append(want, int32(i))
 			}
 		}
-		got := agedObjects(&State{now: prevNow}, inventory.Pointers(objs), oldToNew, now, 0)
+		// The even objects in the base, the odd ones added by a poll.
+		var even []inventory.Object
+		var odd []int32
+		for i := range objs {
+			if i%2 == 0 {
+				even = append(even, objs[i])
+			} else {
+				odd = append(odd, int32(i))
+			}
+		}
+		listed := inventory.Pointers(objs)
+		ix := newNeighbourIndex(inventory.Pointers(even)).update(nil, odd, listed)
+		var got []int32
+		if c := newAgeCheck(prevNow, now, 0); c != nil {
+			got = ix.aged(c, listed, nil)
+		}
 		if !slices.Equal(got, want) {
-			t.Fatalf("round %d: agedObjects %v, want %v", round, got, want)
+			t.Fatalf("round %d (%v to %v): aged %v, want %v", round, prevNow, now, got, want)
 		}
 	}
 }
@@ -317,6 +507,54 @@ func TestSPNHostIsParseSPNs(t *testing.T) {
 		}
 		if look := skeleton(raw); look != "" && look != raw && !mayImitate(raw, spn.Host) {
 			t.Errorf("skeleton(%q) = %q, but mayImitate says it cannot differ", raw, look)
+		}
+	}
+}
+
+// TestNeighbourIndexFollowsChanges checks the index a sequence of polls
+// updates (steps composed, layers merged, the base rebuilt) finds, for
+// every key and for password ages, exactly the objects an index built
+// afresh finds.
+func TestNeighbourIndexFollowsChanges(t *testing.T) {
+	defer func(n int) { rebuildMin = n }(rebuildMin)
+	for _, min := range []int{0, 1 << 30} { // rebuilt often; never
+		rebuildMin = min
+		g := &dirGen{r: rand.New(rand.NewPCG(7, uint64(min))), hosts: 30, away: 20}
+		snap := g.directory(150, false)
+		ix := newNeighbourIndex(snap.Objects)
+		for step := range 60 {
+			next, _ := g.change(snap, 1+g.r.IntN(6))
+			c := next.ChangeFrom(snap)
+			if c == nil {
+				var added, removed []int32
+				added, removed = diffObjects(snap.Objects, next.Objects)
+				ix = ix.update(removed, added, next.Objects)
+			} else {
+				ix = ix.update(c.Removed, c.Added, next.Objects)
+			}
+			fresh := newNeighbourIndex(next.Objects)
+			positions := func(x *neighbourIndex, k uint64) []int32 {
+				var out []int32
+				x.each(k, func(p int32) { out = append(out, p) })
+				slices.Sort(out)
+				return slices.Compact(out)
+			}
+			var keys []uint64
+			for i := range next.Objects {
+				keys = uniqueKeys(next.Objects[i], keys)
+				for _, k := range keys {
+					if got, want := positions(ix, k), positions(fresh, k); !slices.Equal(got, want) {
+						t.Fatalf("rebuildMin %d step %d (%d steps, %d layers): key of object %d: %v, want %v",
+							min, step, len(ix.steps), len(ix.layers), i, got, want)
+					}
+				}
+			}
+			then := next.Started.Add(-time.Duration(g.r.Int64N(int64(20 * time.Hour))))
+			ages := newAgeCheck(then, next.Started, 0)
+			if got, want := ix.aged(ages, next.Objects, nil), fresh.aged(ages, next.Objects, nil); !slices.Equal(got, want) {
+				t.Fatalf("rebuildMin %d step %d: aged %v, want %v", min, step, got, want)
+			}
+			snap = next
 		}
 	}
 }

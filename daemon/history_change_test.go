@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -42,78 +41,6 @@ func (s *changingScanner) Poll(_ context.Context, prev *ldapscan.Result) (*ldaps
 		return nil, err
 	}
 	return &ldapscan.Result{Snapshot: snap, Stats: ldapscan.Stats{Mode: inventory.IncrementalScan, Server: dc1, Entries: 1}}, nil
-}
-
-// splicingAudit is audit.Next whose result is spliced from prev's as the
-// incremental audit's is: prev's findings kept (with whatever FirstSeen the
-// daemon gave them), the others fresh, and the change recorded
-// (audit.Result.SetChange). Until audit.Next records its change itself,
-// this stands in for it.
-func splicingAudit(prev *audit.State, snap *inventory.Snapshot) *audit.State {
-	next := audit.Next(prev, snap, audit.Config{})
-	if prev == nil || !next.Stats().Incremental {
-		return next
-	}
-	base, cur := prev.Result(), next.Result()
-	kept := keptFindings(base.Findings, cur.Findings)
-	out := audit.Result{Findings: make([]audit.Finding, len(cur.Findings)), Suppressed: cur.Suppressed,
-		ExpiredSuppressions: cur.ExpiredSuppressions}
-	var removed, added []int32
-	inBase := make([]bool, len(base.Findings))
-	for j := range cur.Findings {
-		if i, ok := kept[j]; ok {
-			out.Findings[j] = base.Findings[i]
-			inBase[i] = true
-			continue
-		}
-		out.Findings[j] = cur.Findings[j]
-		added = append(added, int32(j))
-	}
-	for i, k := range inBase {
-		if !k {
-			removed = append(removed, int32(i))
-		}
-	}
-	if err := out.SetChange(base, removed, added, nil, nil); err != nil {
-		panic(err)
-	}
-	return next.WithResult(out)
-}
-
-// keptFindings matches cur's findings to equal ones of base, in order (a
-// longest common subsequence, FirstSeen aside): cur's position -> base's.
-func keptFindings(base, cur []audit.Finding) map[int]int {
-	eq := func(a, b audit.Finding) bool {
-		a.FirstSeen, b.FirstSeen = nil, nil
-		return reflect.DeepEqual(a, b)
-	}
-	n, m := len(base), len(cur)
-	lcs := make([][]int, n+1)
-	for i := range lcs {
-		lcs[i] = make([]int, m+1)
-	}
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			if eq(base[i], cur[j]) {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	kept := map[int]int{}
-	for i, j := 0, 0; i < n && j < m; {
-		switch {
-		case eq(base[i], cur[j]):
-			kept[j] = i
-			i, j = i+1, j+1
-		case lcs[i+1][j] >= lcs[i][j+1]:
-			i++
-		default:
-			j++
-		}
-	}
-	return kept
 }
 
 // storeHistory is cmd's adapter of the state store.
@@ -177,7 +104,7 @@ func TestHistoryKeepsTheAuditsFindings(t *testing.T) {
 		Scanner: scanner,
 		Audit:   func(*inventory.Snapshot, map[string]bool) audit.Result { t.Fatal("Audit ran"); return audit.Result{} },
 		IncrementalAudit: func(prev *audit.State, snap *inventory.Snapshot, _ map[string]bool) *audit.State {
-			s := splicingAudit(prev, snap)
+			s := audit.Next(prev, snap, audit.Config{})
 			prevs = append(prevs, prev)
 			audited = append(audited, s.Result())
 			return s

@@ -106,17 +106,26 @@ func (cfg config) incrementalAudit(w io.Writer, path string) error {
 
 // changedSnapshot is a poll's snapshot after k objects spread over the
 // directory were given one more SPN each, merged into a copy as ldapscan's
-// changeSet.apply does (the ldifScanner's changing polls).
+// changeSet.apply does (the ldifScanner's changing polls), and saying so
+// (SetChange) as the poll does.
 func changedSnapshot(snap *inventory.Snapshot, k, round int) *inventory.Snapshot {
 	next := *snap
 	next.Started = snap.Started.Add(time.Minute)
 	next.Objects = slices.Clone(snap.Objects)
+	var changed []int32
 	for i := range k {
-		at := (i*len(next.Objects)/k + round) % len(next.Objects)
-		o := *next.Objects[at] // the previous snapshot's object stays as it was
+		p := (i*len(next.Objects)/k + round) % len(next.Objects)
+		o := *next.Objects[p] // the previous snapshot's object stays as it was
 		o.SPNs = append(slices.Clone(o.SPNs), fmt.Sprintf("HTTP/changed-%d-%d.bench.test", round, i))
 		o.USNChanged++
-		next.Objects[at] = &o
+		next.Objects[p] = &o
+		changed = append(changed, int32(p))
+	}
+	slices.Sort(changed)
+	changed = slices.Compact(changed)
+	// Changed in place: removed from snap and added at the same positions.
+	if err := next.SetChange(snap, changed, changed); err != nil {
+		panic(err)
 	}
 	return &next
 }
