@@ -229,24 +229,7 @@ func composeSteps(s1, s2 posStep) posStep {
 			added = append(added, c)
 		}
 	}
-	return posStep{removed: mergeSorted(s1.removed, removed), added: mergeSorted(s2.added, added)}
-}
-
-// mergeSorted merges two ascending lists with no value in common.
-func mergeSorted(a, b []int32) []int32 {
-	out := make([]int32, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		if a[i] < b[j] {
-			out = append(out, a[i])
-			i++
-		} else {
-			out = append(out, b[j])
-			j++
-		}
-	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
+	return posStep{removed: inventory.MergePositions(s1.removed, removed), added: inventory.MergePositions(s2.added, added)}
 }
 
 // uniqueKeys returns o's keys, each once (a computer's four SPNs name one

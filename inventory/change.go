@@ -125,3 +125,22 @@ func CheckPositions(ps []int32, n int) error {
 	}
 	return nil
 }
+
+// MergePositions merges two ascending lists of positions with no position
+// in common into one (a poll's change and the positions a later step of it
+// adds, or two composed changes).
+func MergePositions(a, b []int32) []int32 {
+	out := make([]int32, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if a[i] < b[j] {
+			out = append(out, a[i])
+			i++
+		} else {
+			out = append(out, b[j])
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}

@@ -130,3 +130,16 @@ func TestSetChangeRefusesBadPositions(t *testing.T) {
 		}
 	}
 }
+
+func TestMergePositions(t *testing.T) {
+	for _, tc := range []struct{ a, b, want []int32 }{
+		{nil, nil, []int32{}},
+		{[]int32{1, 4}, nil, []int32{1, 4}},
+		{nil, []int32{0, 2}, []int32{0, 2}},
+		{[]int32{1, 4, 9}, []int32{0, 2, 5, 10}, []int32{0, 1, 2, 4, 5, 9, 10}},
+	} {
+		if got := MergePositions(tc.a, tc.b); !slices.Equal(got, tc.want) {
+			t.Errorf("MergePositions(%v, %v) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

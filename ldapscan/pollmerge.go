@@ -253,22 +253,5 @@ func withPrivilegeChanges(removed, added, changed []int32) ([]int32, []int32) {
 	if len(news) == 0 {
 		return removed, added
 	}
-	return mergePositions(removed, olds), mergePositions(added, news)
-}
-
-// mergePositions merges two ascending lists with no position in common.
-func mergePositions(a, b []int32) []int32 {
-	out := make([]int32, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		if a[i] < b[j] {
-			out = append(out, a[i])
-			i++
-		} else {
-			out = append(out, b[j])
-			j++
-		}
-	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
+	return inventory.MergePositions(removed, olds), inventory.MergePositions(added, news)
 }
