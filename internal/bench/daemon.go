@@ -23,6 +23,7 @@ import (
 	"github.com/spnaudit/spnaudit/inventory"
 	"github.com/spnaudit/spnaudit/ldapscan"
 	"github.com/spnaudit/spnaudit/metrics"
+	"github.com/spnaudit/spnaudit/state"
 	"github.com/spnaudit/spnaudit/web"
 )
 
@@ -81,9 +82,20 @@ func (cfg config) daemon(w io.Writer) error {
 	fmt.Fprintf(w, "\n== Daemon: %s; a full scan, polls that changed k = %s objects, polls that changed nothing, then a /metrics scrape\n",
 		describe(st), strings.Join(ks, ", "))
 	fmt.Fprintln(w, "  (the scanner is in-process: it decodes the LDIF as the LDAP scan decodes entries; no network, no sealing)")
-	// Unset; the deployment examples' value (deploy/systemd); the goal.
-	for run, limit := range []string{"", "460MiB", "150MiB"} {
-		cmd := exec.Command(cfg.self, daemonChildArg, "-ldif", path, "-polls", "5", "-changed", strings.Join(ks, ","), "-changed-polls", "5")
+	// Unset; the deployment examples' value (deploy/systemd); the goal;
+	// and as the examples deploy it, with state.dir (the history) too.
+	for run, limit := range []string{"", "460MiB", "150MiB", "460MiB"} {
+		args := []string{daemonChildArg, "-ldif", path, "-polls", "5", "-changed", strings.Join(ks, ","), "-changed-polls", "5"}
+		withState := run == 3
+		if withState {
+			dir, err := os.MkdirTemp("", "spnaudit-bench-state")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			args = append(args, "-state", dir)
+		}
+		cmd := exec.Command(cfg.self, args...)
 		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+limit)
 		cmd.Stderr = os.Stderr
 		out, err := cmd.Output()
@@ -97,6 +109,9 @@ func (cfg config) daemon(w io.Writer) error {
 		name := "GOMEMLIMIT unset"
 		if limit != "" {
 			name = "GOMEMLIMIT=" + limit
+		}
+		if withState {
+			name = "state.dir, " + limit
 		}
 		fmt.Fprintf(w, "  %-18s full scan %s, no-change poll %v (%s of the full scan); steady RSS %s, peak RSS %s, heap in use %s, live heap %s\n",
 			name, secs(f.Full), f.Poll.Round(time.Microsecond), ratio(float64(f.Poll), float64(f.Full)), mib(f.SteadyRSS), mib(f.PeakRSS),
@@ -137,6 +152,7 @@ func daemonChild(args []string) int {
 	polls := fs.Int("polls", 5, "polls that change nothing")
 	changedList := fs.String("changed", "", "objects each changing poll changes, comma-separated: changed-polls polls for each")
 	changedPolls := fs.Int("changed-polls", 0, "polls that change objects for each -changed value, before those that change nothing")
+	stateDir := fs.String("state", "", "state.dir: record the history there, as serve does (empty: none)")
 	_ = fs.Parse(args)
 	var ks []int
 	for _, v := range strings.Split(*changedList, ",") {
@@ -154,6 +170,16 @@ func daemonChild(args []string) int {
 	rec := &scanRecorder{done: make(chan struct{}), want: 1 + changing + *polls}
 	var audits []time.Duration // of every audit run, the full scan's first
 	store := metrics.NewStore(metrics.Options{Rules: audit.RuleIDs, Stages: daemon.Stages, MaxFindingSeries: 1000})
+	var history daemon.History
+	if *stateDir != "" {
+		journal, err := state.Open(state.Options{Dir: *stateDir, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		defer journal.Close()
+		history = stateHistory{journal}
+	}
 	d, err := daemon.New(daemon.Config{
 		Scanner: sc,
 		Audit: func(snap *inventory.Snapshot, _ map[string]bool) audit.Result {
@@ -168,6 +194,7 @@ func daemonChild(args []string) int {
 			return audit.Next(prev, snap, audit.Config{})
 		},
 		Sink:         &timedSink{Store: store, rec: rec},
+		History:      history,
 		FullInterval: time.Hour,
 		PollInterval: time.Millisecond,
 		Timeout:      10 * time.Minute,
@@ -359,4 +386,12 @@ func (t *timedSink) ScanSucceeded(mode inventory.ScanMode, snap *inventory.Snaps
 	t.rec.mu.Lock()
 	t.rec.publish = append(t.rec.publish, time.Since(start))
 	t.rec.mu.Unlock()
+}
+
+// stateHistory is the state store as serve hands it to the daemon
+// (cmd/spnaudit's journal).
+type stateHistory struct{ store *state.Store }
+
+func (h stateHistory) Record(snap *inventory.Snapshot, result audit.Result, mode inventory.ScanMode) ([]audit.Finding, error) {
+	return h.store.RecordResult(snap, result, state.Poll{Mode: string(mode)})
 }

@@ -46,7 +46,7 @@ func TestSmoke(t *testing.T) {
 		"RATIO realistic scan / grep wall", "RATIO realistic inventory / grep wall", "MEM   realistic scan peak RSS",
 		"RATIO time 10x / 1x", "RATIO peak RSS 10x / 1x",
 		"RATIO flood scan json / grep wall", "RATIO flood scan sarif / grep wall", "MEM   flood scan json peak RSS",
-		"MEM   daemon steady RSS", "findings by rule: ", "RATIO k-change audit CPU: k=1000 / k=100",
+		"MEM   daemon steady RSS", "MEM   daemon steady RSS (state.dir, 460MiB)", "findings by rule: ", "RATIO k-change audit CPU: k=1000 / k=100",
 		"a poll that changed k=10    objects: ", "RATIO daemon k-change poll: k=1000 / k=100", "RATIO daemon k-change poll: k=100 / full scan",
 	} {
 		if !strings.Contains(out.String(), want) {
