@@ -3,6 +3,7 @@ package state
 import (
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strconv"
 	"syscall"
@@ -132,6 +133,16 @@ func benchRecordChange(b *testing.B, n, nf, k int) {
 		poll(i + 3)
 	}
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	// heap-MiB is the live heap after the polls: the store's steady
+	// memory (its mirrors) plus the benchmark's own objects and findings,
+	// the same before and after a change to the store.
+	b.StopTimer()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
+	runtime.KeepAlive(objArr)
+	runtime.KeepAlive(fArr)
 }
 
 func cpuTime() time.Duration {
