@@ -95,10 +95,13 @@ type Store struct {
 	lock *os.File
 
 	mu sync.Mutex
-	// Mirrors of the committed buckets, loaded at Open and updated after
-	// each commit.
+	// Mirrors of the committed buckets, loaded at Open; after a Record,
+	// nil while lastSnap and lastResult say the same (lean.go), which
+	// objKeys and fkeys then complete.
 	accounts  map[string]account
 	findings  map[string]findingRecord
+	objKeys   map[uint64]struct{}
+	fkeys     map[uint64]keyRecord
 	polls     uint64
 	count     int
 	baselined bool
@@ -117,8 +120,10 @@ type Store struct {
 	// changeReads counts the scans whose accounts were read by their change
 	// (for tests).
 	changeReads int
-	// sams is the DN index for new findings' records (samindex.go).
-	sams *samIndex
+	// sams is the DN index for new findings' records (samindex.go), for a
+	// snapshot that order cannot search (dnsearch.go).
+	sams  *samIndex
+	order dnOrder
 }
 
 // Error is a state directory that cannot be used, with the fix in one line.
