@@ -57,7 +57,7 @@ func (s *Store) diffChanged(p *pass) (map[string]*account, bool) {
 		if r, ok := removed[key]; ok {
 			return accountOf(base.Objects[r]), true
 		}
-		_, ok := s.objKeys[keyHash(key)]
+		_, ok := s.objKeys[s.keyHash(key)]
 		return account{}, ok
 	}
 	start := len(p.changes)

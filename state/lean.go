@@ -40,7 +40,12 @@ type keyRecord struct {
 
 var keySeed = maphash.MakeSeed()
 
-func keyHash(key string) uint64 { return maphash.String(keySeed, key) }
+func (s *Store) keyHash(key string) uint64 {
+	if s.testHash != nil {
+		return s.testHash(key)
+	}
+	return maphash.String(keySeed, key)
+}
 
 // accountOf is the account an object is recorded as.
 func accountOf(o *inventory.Object) account {
@@ -77,11 +82,11 @@ func (s *Store) settleAccounts(snap *inventory.Snapshot, mirror map[string]accou
 			return // the same objects
 		}
 		for _, r := range c.Removed {
-			delete(s.objKeys, keyHash(objectKey(s.lastSnap.Objects[r])))
+			delete(s.objKeys, s.keyHash(objectKey(s.lastSnap.Objects[r])))
 		}
 		ok := true
 		for _, a := range c.Added {
-			h := keyHash(objectKey(snap.Objects[a]))
+			h := s.keyHash(objectKey(snap.Objects[a]))
 			if _, taken := s.objKeys[h]; taken {
 				ok = false // two keys, one hash
 			}
@@ -108,7 +113,7 @@ func (s *Store) settleAccounts(snap *inventory.Snapshot, mirror map[string]accou
 	}
 	hashes := make(map[uint64]struct{}, len(snap.Objects))
 	for _, o := range snap.Objects {
-		hashes[keyHash(objectKey(o))] = struct{}{}
+		hashes[s.keyHash(objectKey(o))] = struct{}{}
 	}
 	if len(hashes) == len(snap.Objects) {
 		s.accounts, s.objKeys = nil, hashes
@@ -152,7 +157,7 @@ func (s *Store) recorded(key string, fb *bolt.Bucket) (time.Time, int32, bool) {
 		}
 		return rec.FirstSeen, 1 + s.extra[key], true
 	}
-	e, ok := s.fkeys[keyHash(key)]
+	e, ok := s.fkeys[s.keyHash(key)]
 	if !ok {
 		return time.Time{}, 0, true
 	}
@@ -183,7 +188,7 @@ func (s *Store) resolvedRecord(key string, fb *bolt.Bucket) (findingRecord, bool
 func (s *Store) settleFindings(fd *findingDelta) bool {
 	if fd.cur == nil && s.findings == nil { // a change, mirror dropped
 		for key, n := range fd.counts {
-			h := keyHash(key)
+			h := s.keyHash(key)
 			if n == 0 {
 				delete(s.fkeys, h)
 				continue
@@ -204,7 +209,7 @@ func (s *Store) settleFindings(fd *findingDelta) bool {
 	s.applyFindings(fd)
 	keys := make(map[uint64]keyRecord, len(s.findings))
 	for key, rec := range s.findings {
-		keys[keyHash(key)] = keyRecord{first: rec.FirstSeen, n: 1 + s.extra[key]}
+		keys[s.keyHash(key)] = keyRecord{first: rec.FirstSeen, n: 1 + s.extra[key]}
 	}
 	if len(keys) == len(s.findings) {
 		s.findings, s.extra, s.fkeys = nil, nil, keys
@@ -219,7 +224,7 @@ func (s *Store) datedFromKeys(findings []audit.Finding, observed time.Time) []au
 	out := make([]audit.Finding, len(findings))
 	for i, f := range findings {
 		first := observed
-		if e, ok := s.fkeys[keyHash(FindingKey(&f))]; ok {
+		if e, ok := s.fkeys[s.keyHash(FindingKey(&f))]; ok {
 			first = e.first
 		}
 		f.FirstSeen = &first

@@ -50,7 +50,7 @@ func checkMemory(t *testing.T, when string, s *Store) {
 		mirror = mirrorOf(s.lastSnap.Objects)
 		want := map[uint64]struct{}{}
 		for _, o := range s.lastSnap.Objects {
-			want[keyHash(objectKey(o))] = struct{}{}
+			want[s.keyHash(objectKey(o))] = struct{}{}
 		}
 		if !maps.Equal(s.objKeys, want) {
 			t.Fatalf("%s: %d key hashes, want %d", when, len(s.objKeys), len(want))
@@ -101,7 +101,7 @@ func checkMemory(t *testing.T, when string, s *Store) {
 			}
 			continue
 		}
-		e, ok := s.fkeys[keyHash(k)]
+		e, ok := s.fkeys[s.keyHash(k)]
 		if !ok || !e.first.Equal(rec.FirstSeen) || e.n != counts[k] {
 			t.Fatalf("%s: finding %q is %+v in memory, %s on disk, %d in the last result", when, k, e, raw, counts[k])
 		}
