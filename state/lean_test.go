@@ -2,11 +2,18 @@ package state
 
 import (
 	"encoding/json"
+	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/spnaudit/spnaudit/audit"
+	"github.com/spnaudit/spnaudit/inventory"
 )
 
 // diskState is what s has committed: the accounts and findings buckets,
@@ -79,6 +86,9 @@ func checkMemory(t *testing.T, when string, s *Store) {
 			t.Fatalf("%s: %d finding keys in the last result, %d on disk", when, len(counts), len(findings))
 		}
 	}
+	if s.findings == nil && s.lastResult == nil && s.fkeys == nil {
+		return // nothing held: the next Record reads the bucket
+	}
 	if s.findings == nil {
 		if s.lastResult == nil || len(s.fkeys) != len(findings) {
 			t.Fatalf("%s: no findings mirror, and %d key counts for %d keys on disk", when, len(s.fkeys), len(findings))
@@ -105,5 +115,69 @@ func checkMemory(t *testing.T, when string, s *Store) {
 		if !ok || !e.first.Equal(rec.FirstSeen) || e.n != counts[k] {
 			t.Fatalf("%s: finding %q is %+v in memory, %s on disk, %d in the last result", when, k, e, raw, counts[k])
 		}
+	}
+}
+
+// TestRecordKeysShareHash: finding keys that share a hash give the same
+// journal, dates and state as the full comparison: two new keys on one
+// hash (the store then reads the bucket on the next Record), and a new
+// key on the hash of a recorded one (checked against the bucket: the full
+// comparison runs).
+func TestRecordKeysShareHash(t *testing.T) {
+	shared := func(k string) uint64 {
+		if strings.Contains(k, "shared") {
+			return 1
+		}
+		return maphash.String(coarseSeed, k) | 2 // never 1
+	}
+	lean, full := open(t, t.TempDir()), open(t, t.TempDir())
+	lean.testHash = shared
+	a, b := obj("guid-a", "svc_a", "HTTP/a"), obj("guid-b", "svc_b", "HTTP/b")
+	f := func(spn string) audit.Finding {
+		return audit.Finding{Rule: audit.RuleGhostSPN, Severity: audit.SeverityHigh, SPN: spn, Accounts: []string{a.DN}}
+	}
+	polls := [][]audit.Finding{
+		{f("HTTP/one")},
+		{f("HTTP/one"), f("HTTP/shared1"), f("HTTP/shared2")}, // two new keys, one hash
+		{f("HTTP/one"), f("HTTP/shared2")},                    // one resolves: read from the bucket
+		{f("HTTP/shared3")},                                   // a new key on shared2's hash
+		{f("HTTP/shared3"), f("HTTP/two")},
+	}
+	all := func(n int) []int32 {
+		p := make([]int32, n)
+		for i := range p {
+			p[i] = int32(i)
+		}
+		return p
+	}
+	var prevSnap *inventory.Snapshot
+	var prevRes audit.Result
+	for i, fs := range polls {
+		snap := snapAt(t0.Add(time.Duration(i)*time.Minute), a, b)
+		res := audit.Result{Findings: fs}
+		if i > 0 {
+			snap.Objects = prevSnap.Objects
+			if err := res.SetChange(prevRes, all(len(prevRes.Findings)), all(len(fs)), nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fullSnap := *snap
+		fullSnap.Objects = slices.Clone(snap.Objects)
+		want, err := full.Record(&fullSnap, slices.Clone(fs), Poll{Mode: "incremental"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := lean.RecordResult(snap, res, Poll{Mode: "incremental"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := findingsDiff(got, want); diff != "" {
+			t.Fatalf("poll %d: %s", i, diff)
+		}
+		compareStores(t, fmt.Sprintf("poll %d", i), lean, full)
+		prevSnap, prevRes = snap, audit.Result{Findings: got}
+	}
+	if c, _, _ := lean.Changes(Query{}); len(c) != 7 {
+		t.Fatalf("%d journal entries, want shared1 and shared2 appeared, shared1 resolved, one resolved, shared3 appeared, shared2 resolved, two appeared", len(c))
 	}
 }
