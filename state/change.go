@@ -16,8 +16,9 @@ import (
 // its result was (audit.ResultChange); the store keeps the last snapshot and
 // result it recorded, and when the new ones were made from those it reads
 // only the objects and findings removed and added. Every other one is the
-// recorded one's value: an account the mirror holds as it is, a finding that
-// already carries its FirstSeen (the result recorded last is the dated one
+// recorded one's value: an account the last snapshot holds as it is (the
+// mirror, dropped after a Record: lean.go), a finding that already carries
+// its FirstSeen (the result recorded last is the dated one
 // Record returned). Anything it cannot vouch for falls back to the full
 // comparison (diffAccounts, dateFindings), whose output this must equal
 // (TestRecordChangeMatchesFull).

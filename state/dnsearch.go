@@ -35,7 +35,9 @@ func (s *Store) searchable(snap *inventory.Snapshot) bool {
 	}
 	objs := snap.Objects
 	sorted := true
-	if c := snap.ChangeFrom(s.order.snap); c != nil {
+	if s.order.snap != nil && sameObjects(objs, s.order.snap.Objects) {
+		sorted = s.order.sorted
+	} else if c := snap.ChangeFrom(s.order.snap); c != nil {
 		// One out of order stays so along changes (the index answers)
 		// until a full scan is checked again.
 		sorted = s.order.sorted

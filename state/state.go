@@ -106,7 +106,7 @@ type Store struct {
 	count     int
 	baselined bool
 	// extra counts, for the keys of the findings mirror that more than one
-	// recorded finding has, how many more (change.go).
+	// recorded finding has, how many more (change.go); with the mirror.
 	extra map[string]int32
 
 	// The last snapshot and result recorded (nil before the first of this
@@ -114,8 +114,8 @@ type Store struct {
 	lastSnap   *inventory.Snapshot
 	lastResult *audit.Result
 	// uniqueKeys is true when lastSnap's objects have unique keys (objectGUID
-	// is unique in a forest): the accounts mirror then holds one account
-	// per object, which the change path relies on.
+	// is unique in a forest): the accounts are then one per object, which
+	// the change path relies on, and the mirror can be dropped.
 	uniqueKeys bool
 	// changeReads counts the scans whose accounts were read by their change
 	// (for tests).
