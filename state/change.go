@@ -119,8 +119,14 @@ func (s *Store) dateChanged(res audit.Result, snap *inventory.Snapshot, observed
 		removed, added = c.RemovedFindings, c.AddedFindings
 	}
 	net := make(map[string]int32, len(removed)+len(added))
+	first := make(map[string]time.Time, len(removed)) // of the removed findings' keys
 	for _, r := range removed {
-		net[FindingKey(&base.Findings[r])]--
+		f := &base.Findings[r]
+		key := FindingKey(f)
+		net[key]--
+		if f.FirstSeen != nil {
+			first[key] = *f.FirstSeen
+		}
 	}
 	keys := make([]string, len(added))
 	for i, a := range added {
@@ -130,11 +136,11 @@ func (s *Store) dateChanged(res audit.Result, snap *inventory.Snapshot, observed
 	// What the history holds of each key touched: its count and date.
 	before := make(map[string]keyRecord, len(net))
 	for key := range net {
-		first, n, ok := s.recorded(key, fb)
+		rec, ok := s.recorded(key, first, fb)
 		if !ok {
 			return nil, false
 		}
-		before[key] = keyRecord{first: first, n: n}
+		before[key] = rec
 	}
 	fd := &findingDelta{out: res.Findings, put: map[string]findingRecord{}, del: map[string]findingRecord{},
 		counts: make(map[string]int32, len(net))}

@@ -23,16 +23,18 @@ import (
 //
 //   - objKeys, a hash of every object's key, to see an added object take
 //     the key of one the change kept (the full comparison then runs);
-//   - fkeys, for a hash of every finding key, how many findings have it
-//     and its first_seen;
+//   - fkeys, a hash of every finding key, and fextra, for the hashes of
+//     keys that more than one finding has, how many more;
 //
-// while the record of a finding that resolved is read from disk. An entry
+// while the record of a finding that resolved is read from disk, and the
+// first_seen of a recorded key from a removed finding that had it (every
+// finding of lastResult carries its key's), from disk otherwise. An entry
 // is never shared by two keys: a collision keeps the mirror, and a key
 // found by its hash is checked against the bucket. The full comparison
 // builds the mirrors it needs for one Record: the accounts from lastSnap,
 // the findings from disk.
 
-// keyRecord is what the store keeps of one finding key.
+// keyRecord is what the history holds of one finding key.
 type keyRecord struct {
 	first time.Time
 	n     int32 // findings with the key
@@ -145,26 +147,43 @@ func readFindings(tx *bolt.Tx) (map[string]findingRecord, error) {
 	return m, err
 }
 
-// recorded is the recorded count and first_seen of the finding key; false
-// when a key's hash turns out to be another key's (the full comparison
-// must run). fb is the findings bucket, nil when the database could not be
-// opened (the Record then fails: its dates need not be checked).
-func (s *Store) recorded(key string, fb *bolt.Bucket) (time.Time, int32, bool) {
+// recorded is the recorded count and first_seen of the finding key
+// (first is its first_seen when a removed finding had it); false when a
+// key's hash turns out to be another key's, or the bucket cannot say (the
+// full comparison must run). fb is the findings bucket, nil when the
+// database could not be opened.
+func (s *Store) recorded(key string, first map[string]time.Time, fb *bolt.Bucket) (keyRecord, bool) {
 	if s.findings != nil {
 		rec, ok := s.findings[key]
 		if !ok {
-			return time.Time{}, 0, true
+			return keyRecord{}, true
 		}
-		return rec.FirstSeen, 1 + s.extra[key], true
+		return keyRecord{first: rec.FirstSeen, n: 1 + s.extra[key]}, true
 	}
-	e, ok := s.fkeys[s.keyHash(key)]
-	if !ok {
-		return time.Time{}, 0, true
+	h := s.keyHash(key)
+	if _, ok := s.fkeys[h]; !ok {
+		return keyRecord{}, true
 	}
-	if fb != nil && fb.Get([]byte(key)) == nil {
-		return time.Time{}, 0, false
+	if fb == nil {
+		return keyRecord{}, false
 	}
-	return e.first, e.n, true
+	v := fb.Get([]byte(key))
+	if v == nil {
+		return keyRecord{}, false
+	}
+	e := keyRecord{n: 1 + s.fextra[h]}
+	if t, ok := first[key]; ok {
+		e.first = t
+		return e, true
+	}
+	var rec struct {
+		FirstSeen time.Time `json:"first_seen"`
+	}
+	if json.Unmarshal(v, &rec) != nil {
+		return keyRecord{}, false
+	}
+	e.first = rec.FirstSeen
+	return e, true
 }
 
 // resolvedRecord is the record of a key whose findings all resolved:
@@ -191,41 +210,57 @@ func (s *Store) settleFindings(fd *findingDelta) bool {
 			h := s.keyHash(key)
 			if n == 0 {
 				delete(s.fkeys, h)
+				delete(s.fextra, h)
 				continue
 			}
-			e, ok := s.fkeys[h]
-			if rec, isNew := fd.put[key]; isNew {
-				if ok { // two new keys, one hash
-					s.fkeys = nil
+			if _, isNew := fd.put[key]; isNew {
+				if _, taken := s.fkeys[h]; taken { // two new keys, one hash
+					s.fkeys, s.fextra = nil, nil
 					return false
 				}
-				e.first = rec.FirstSeen
 			}
-			e.n = n
-			s.fkeys[h] = e
+			s.fkeys[h] = struct{}{}
+			if n > 1 {
+				s.fextra[h] = n - 1
+			} else {
+				delete(s.fextra, h)
+			}
 		}
 		return true
 	}
 	s.applyFindings(fd)
-	keys := make(map[uint64]keyRecord, len(s.findings))
-	for key, rec := range s.findings {
-		keys[s.keyHash(key)] = keyRecord{first: rec.FirstSeen, n: 1 + s.extra[key]}
+	keys := make(map[uint64]struct{}, len(s.findings))
+	extra := map[uint64]int32{}
+	for key := range s.findings {
+		h := s.keyHash(key)
+		keys[h] = struct{}{}
+		if n := s.extra[key]; n > 0 {
+			extra[h] = n
+		}
 	}
 	if len(keys) == len(s.findings) {
-		s.findings, s.extra, s.fkeys = nil, nil, keys
+		s.findings, s.extra, s.fkeys, s.fextra = nil, nil, keys, extra
 	}
 	return true
 }
 
 // datedFromKeys is dateFindings' dating without the mirror, for a Record
-// that failed before it could read the findings bucket: from the recorded
-// first_seen, now for new keys.
+// that failed before it could read the findings bucket: from the last
+// result's dates, now for new keys.
 func (s *Store) datedFromKeys(findings []audit.Finding, observed time.Time) []audit.Finding {
+	firsts := map[string]time.Time{}
+	if s.lastResult != nil {
+		for i := range s.lastResult.Findings {
+			if f := &s.lastResult.Findings[i]; f.FirstSeen != nil {
+				firsts[FindingKey(f)] = *f.FirstSeen
+			}
+		}
+	}
 	out := make([]audit.Finding, len(findings))
 	for i, f := range findings {
-		first := observed
-		if e, ok := s.fkeys[s.keyHash(FindingKey(&f))]; ok {
-			first = e.first
+		first, ok := firsts[FindingKey(&f)]
+		if !ok {
+			first = observed
 		}
 		f.FirstSeen = &first
 		out[i] = f

@@ -101,7 +101,8 @@ type Store struct {
 	accounts  map[string]account
 	findings  map[string]findingRecord
 	objKeys   map[uint64]struct{}
-	fkeys     map[uint64]keyRecord
+	fkeys     map[uint64]struct{}
+	fextra    map[uint64]int32
 	polls     uint64
 	count     int
 	baselined bool
