@@ -120,7 +120,7 @@ func (s *Store) Record(snap *inventory.Snapshot, findings []audit.Finding, poll 
 // when one carries another date than the history's, the findings are dated
 // in a copy as Record does. Without a change, the full comparison runs, and
 // its output is what the change's must be.
-func (s *Store) RecordResult(snap *inventory.Snapshot, res audit.Result, poll Poll) (_ []audit.Finding, err error) {
+func (s *Store) RecordResult(snap *inventory.Snapshot, res audit.Result, poll Poll) ([]audit.Finding, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	observed := snap.Started.UTC()
@@ -133,13 +133,12 @@ func (s *Store) RecordResult(snap *inventory.Snapshot, res audit.Result, poll Po
 	// One handle for the Record: the findings bucket is read for the keys
 	// the poll touched while the mirror is dropped (lean.go), then written.
 	db, dbErr := s.open(false)
-	if dbErr == nil {
-		defer func() {
-			if cerr := db.Close(); err == nil && cerr != nil {
-				err = s.writeError(cerr)
-			}
-		}()
-	}
+	closed := dbErr != nil
+	defer func() {
+		if !closed {
+			_ = db.Close() // a Record that failed before its commit
+		}
+	}()
 	var rtx *bolt.Tx
 	var fb *bolt.Bucket
 	if dbErr == nil && s.findings == nil {
@@ -182,7 +181,12 @@ func (s *Store) RecordResult(snap *inventory.Snapshot, res audit.Result, poll Po
 	if dbErr != nil {
 		return fd.out, dbErr
 	}
-	if err := s.commit(db, updates, fd, p.changes, pollNo, observed); err != nil {
+	err := s.commit(db, updates, fd, p.changes, pollNo, observed)
+	closed = true
+	if cerr := db.Close(); err == nil && cerr != nil {
+		err = s.writeError(cerr)
+	}
+	if err != nil {
 		return fd.out, err
 	}
 	if !s.baselined {
