@@ -4,6 +4,8 @@ import (
 	"slices"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/inventory"
 )
@@ -14,8 +16,9 @@ import (
 // its result was (audit.ResultChange); the store keeps the last snapshot and
 // result it recorded, and when the new ones were made from those it reads
 // only the objects and findings removed and added. Every other one is the
-// recorded one's value: an account the mirror holds as it is, a finding that
-// already carries its FirstSeen (the result recorded last is the dated one
+// recorded one's value: an account the last snapshot holds as it is (the
+// mirror, dropped after a Record: lean.go), a finding that already carries
+// its FirstSeen (the result recorded last is the dated one
 // Record returned). Anything it cannot vouch for falls back to the full
 // comparison (diffAccounts, dateFindings), whose output this must equal
 // (TestRecordChangeMatchesFull).
@@ -27,8 +30,8 @@ import (
 func (s *Store) diffChanged(p *pass) (map[string]*account, bool) {
 	base := s.lastSnap
 	// The mirror holds one account per base object exactly when the base's
-	// keys were unique.
-	if base == nil || !s.uniqueKeys || len(s.accounts) != len(base.Objects) {
+	// keys were unique; without it, the base's objects are the accounts.
+	if base == nil || !s.uniqueKeys || s.accounts != nil && len(s.accounts) != len(base.Objects) {
 		return nil, false
 	}
 	updates := map[string]*account{}
@@ -39,9 +42,24 @@ func (s *Store) diffChanged(p *pass) (map[string]*account, bool) {
 	if c == nil {
 		return nil, false
 	}
-	removed := make(map[string]struct{}, len(c.Removed))
+	removed := make(map[string]int32, len(c.Removed))
 	for _, r := range c.Removed {
-		removed[objectKey(base.Objects[r])] = struct{}{}
+		removed[objectKey(base.Objects[r])] = r
+	}
+	// prevOf is the recorded account at key; without the mirror, a key
+	// that is no removed object's is only known by its hash (a kept
+	// object's, or in all likelihood so: either way the full comparison
+	// runs).
+	prevOf := func(key string) (account, bool) {
+		if s.accounts != nil {
+			a, ok := s.accounts[key]
+			return a, ok
+		}
+		if r, ok := removed[key]; ok {
+			return accountOf(base.Objects[r]), true
+		}
+		_, ok := s.objKeys[s.keyHash(key)]
+		return account{}, ok
 	}
 	start := len(p.changes)
 	fallBack := func() (map[string]*account, bool) {
@@ -56,7 +74,7 @@ func (s *Store) diffChanged(p *pass) (map[string]*account, bool) {
 			return fallBack()
 		}
 		added[key] = struct{}{}
-		prev, ok := s.accounts[key]
+		prev, ok := prevOf(key)
 		if ok {
 			if _, replaced := removed[key]; !replaced {
 				return fallBack() // the key of an object the change kept
@@ -71,13 +89,13 @@ func (s *Store) diffChanged(p *pass) (map[string]*account, bool) {
 	var gone []string
 	for key := range removed {
 		if _, back := added[key]; !back {
-			if _, ok := s.accounts[key]; !ok {
+			if _, ok := prevOf(key); !ok {
 				return fallBack()
 			}
 			gone = append(gone, key)
 		}
 	}
-	p.deleted(s.accounts, gone, updates)
+	p.deleted(func(key string) account { a, _ := prevOf(key); return a }, gone, updates)
 	return updates, true
 }
 
@@ -86,7 +104,8 @@ func (s *Store) diffChanged(p *pass) (map[string]*account, bool) {
 // recorded ones. False when there is no change from the last recorded
 // result, or when an added finding already carries another date than the
 // history's: it was published so (a reused audit), and must not be written.
-func (s *Store) dateChanged(res audit.Result, snap *inventory.Snapshot, observed time.Time) (*findingDelta, bool) {
+// fb is the findings bucket, read while the mirror is dropped (lean.go).
+func (s *Store) dateChanged(res audit.Result, snap *inventory.Snapshot, observed time.Time, fb *bolt.Bucket) (*findingDelta, bool) {
 	base := s.lastResult
 	if base == nil {
 		return nil, false
@@ -100,61 +119,74 @@ func (s *Store) dateChanged(res audit.Result, snap *inventory.Snapshot, observed
 		removed, added = c.RemovedFindings, c.AddedFindings
 	}
 	net := make(map[string]int32, len(removed)+len(added))
+	first := make(map[string]time.Time, len(removed)) // of the removed findings' keys
 	for _, r := range removed {
-		net[FindingKey(&base.Findings[r])]--
+		f := &base.Findings[r]
+		key := FindingKey(f)
+		net[key]--
+		if f.FirstSeen != nil {
+			first[key] = *f.FirstSeen
+		}
 	}
 	keys := make([]string, len(added))
 	for i, a := range added {
 		keys[i] = FindingKey(&res.Findings[a])
 		net[keys[i]]++
 	}
+	// What the history holds of each key touched: its count and date.
+	before := make(map[string]keyRecord, len(net))
+	for key := range net {
+		rec, ok := s.recorded(key, first, fb)
+		if !ok {
+			return nil, false
+		}
+		before[key] = rec
+	}
 	fd := &findingDelta{out: res.Findings, put: map[string]findingRecord{}, del: map[string]findingRecord{},
 		counts: make(map[string]int32, len(net))}
 	// A new key's record is its last finding's, as in dateFindings.
 	for i := len(added) - 1; i >= 0; i-- {
-		if _, known := s.findings[keys[i]]; known {
+		if before[keys[i]].n > 0 {
 			continue
 		}
 		if _, done := fd.put[keys[i]]; !done {
 			fd.put[keys[i]] = s.newRecord(&res.Findings[added[i]], snap, observed)
 		}
 	}
-	for _, a := range added {
+	firstOf := func(key string) time.Time {
+		if b := before[key]; b.n > 0 {
+			return b.first
+		}
+		return fd.put[key].FirstSeen
+	}
+	for i, a := range added {
 		f := &res.Findings[a]
-		if f.FirstSeen != nil && *f.FirstSeen != s.recordOf(fd, FindingKey(f)).FirstSeen {
+		if f.FirstSeen != nil && *f.FirstSeen != firstOf(keys[i]) {
 			return nil, false
 		}
 	}
 	for key, d := range net {
-		before := int32(0)
-		if _, ok := s.findings[key]; ok {
-			before = 1 + s.extra[key]
-		}
-		after := before + d
+		n := before[key].n
+		after := n + d
 		switch {
 		case after < 0:
 			return nil, false // not the recorded result after all
-		case before > 0 && after == 0:
-			fd.del[key] = s.findings[key]
+		case n > 0 && after == 0:
+			rec, ok := s.resolvedRecord(key, fb)
+			if !ok {
+				return nil, false
+			}
+			fd.del[key] = rec
 		}
 		fd.counts[key] = after
 	}
 	for i, a := range added {
 		if f := &res.Findings[a]; f.FirstSeen == nil {
-			first := s.recordOf(fd, keys[i]).FirstSeen
+			first := firstOf(keys[i])
 			f.FirstSeen = &first
 		}
 	}
 	return fd, true
-}
-
-// recordOf is the record of the finding key: the recorded one, or the new
-// one fd puts.
-func (s *Store) recordOf(fd *findingDelta, key string) findingRecord {
-	if rec, ok := s.findings[key]; ok {
-		return rec
-	}
-	return fd.put[key]
 }
 
 // samsOf is the DN index of snap (samindex.go), built when first needed.
@@ -165,10 +197,21 @@ func (s *Store) samsOf(snap *inventory.Snapshot) *samIndex {
 	return s.sams
 }
 
-// followSAMs brings the DN index to snap along its change, or drops it
-// (samsOf rebuilds it when next needed).
+// samOf is the sAMAccountName of snap's object whose DN is dn in lower
+// case: by binary search when snap is in the scanner's order
+// (dnsearch.go), from the DN index otherwise.
+func (s *Store) samOf(snap *inventory.Snapshot, dn string) string {
+	if s.searchable(snap) {
+		return searchSAM(snap.Objects, dn)
+	}
+	return s.samsOf(snap).lookup(dn)
+}
+
+// followSAMs follows snap's order (O(k) along a change), and brings the
+// DN index to snap along its change or drops it (samsOf rebuilds it when
+// next needed; a searchable snapshot needs none).
 func (s *Store) followSAMs(snap *inventory.Snapshot) {
-	if s.sams != nil && !s.sams.follow(snap) {
+	if s.searchable(snap) || s.sams != nil && !s.sams.follow(snap) {
 		s.sams = nil
 	}
 }

@@ -130,38 +130,75 @@ func (s *Store) RecordResult(snap *inventory.Snapshot, res audit.Result, poll Po
 	pollNo := s.polls + 1
 	p := pass{snap: snap, observed: observed, poll: pollNo, mode: poll.Mode, journal: s.baselined}
 
+	// One handle for the Record: the findings bucket is read for the keys
+	// the poll touched while the mirror is dropped (lean.go), then written.
+	db, dbErr := s.open(false)
+	closed := dbErr != nil
+	defer func() {
+		if !closed {
+			_ = db.Close() // a Record that failed before its commit
+		}
+	}()
+	var rtx *bolt.Tx
+	var fb *bolt.Bucket
+	if dbErr == nil && s.findings == nil {
+		if rtx, dbErr = db.Begin(false); dbErr == nil {
+			fb = rtx.Bucket(bucketFindings)
+		} else {
+			dbErr = s.writeError(dbErr)
+		}
+	}
 	s.followSAMs(snap)
-	fd, ok := s.dateChanged(res, snap, observed)
+	fd, ok := s.dateChanged(res, snap, observed, fb)
 	if !ok {
-		fd = s.dateFindings(res.Findings, snap, observed)
+		recs, rerr := s.findingMirror(rtx)
+		if rerr != nil {
+			if rtx != nil {
+				_ = rtx.Rollback()
+			}
+			if dbErr == nil {
+				dbErr = corrupted(s.opts.Dir, s.path, rerr)
+			}
+			return s.datedFromKeys(res.Findings, observed), dbErr
+		}
+		fd = s.dateFindings(recs, res.Findings, snap, observed)
+	}
+	if rtx != nil {
+		_ = rtx.Rollback() // before the write: bbolt's writer may remap
 	}
 	updates, ok := s.diffChanged(&p)
 	unique := ok
+	mirror := s.accounts
 	if ok {
 		s.changeReads++
 	} else {
-		updates, unique = s.diffAccounts(&p)
+		mirror = s.accountMirror()
+		updates, unique = s.diffAccounts(&p, mirror)
 	}
 	if s.baselined {
 		p.findingChanges(fd)
 	}
-	if err := s.commit(updates, fd, p.changes, pollNo, observed); err != nil {
+	if dbErr != nil {
+		return fd.out, dbErr
+	}
+	err := s.commit(db, updates, fd, p.changes, pollNo, observed)
+	closed = true
+	if cerr := db.Close(); err == nil && cerr != nil {
+		err = s.writeError(cerr)
+	}
+	if err != nil {
 		return fd.out, err
 	}
 	if !s.baselined {
 		s.opts.Logger.Info("state baseline recorded: later changes are journaled", "dir", s.opts.Dir,
 			"accounts", len(updates), "findings", len(fd.out))
 	}
-	for key, a := range updates {
-		if a == nil {
-			delete(s.accounts, key)
-		} else {
-			s.accounts[key] = *a
-		}
-	}
-	s.applyFindings(fd)
+	s.settleAccounts(snap, mirror, updates, unique)
 	s.polls, s.baselined = pollNo, true
 	s.lastSnap, s.lastResult, s.uniqueKeys = snap, &audit.Result{Findings: fd.out, Suppressed: res.Suppressed}, unique
+	if !s.settleFindings(fd) {
+		s.lastResult = nil // the next Record reads the findings bucket
+	}
 	for _, c := range p.changes {
 		logChange(s.opts.Logger, c)
 		if s.opts.OnChange != nil {
@@ -187,13 +224,13 @@ type findingDelta struct {
 
 // dateFindings sets FirstSeen on each finding from the recorded ones (now
 // for a new one), in a copy, and compares them all with the recorded ones.
-func (s *Store) dateFindings(findings []audit.Finding, snap *inventory.Snapshot, observed time.Time) *findingDelta {
+func (s *Store) dateFindings(recorded map[string]findingRecord, findings []audit.Finding, snap *inventory.Snapshot, observed time.Time) *findingDelta {
 	out := make([]audit.Finding, len(findings))
 	cur := make(map[string]findingRecord, len(findings))
 	extra := map[string]int32{}
 	for i, f := range findings {
 		key := FindingKey(&f)
-		rec, ok := s.findings[key]
+		rec, ok := recorded[key]
 		if !ok {
 			rec = s.newRecord(&f, snap, observed)
 		}
@@ -207,11 +244,11 @@ func (s *Store) dateFindings(findings []audit.Finding, snap *inventory.Snapshot,
 	}
 	fd := &findingDelta{out: out, put: map[string]findingRecord{}, del: map[string]findingRecord{}, cur: cur, extra: extra}
 	for key, r := range cur {
-		if _, ok := s.findings[key]; !ok {
+		if _, ok := recorded[key]; !ok {
 			fd.put[key] = r
 		}
 	}
-	for key, r := range s.findings {
+	for key, r := range recorded {
 		if _, ok := cur[key]; !ok {
 			fd.del[key] = r
 		}
@@ -225,9 +262,8 @@ func (s *Store) newRecord(f *audit.Finding, snap *inventory.Snapshot, observed t
 	if len(f.Accounts) == 0 {
 		return rec
 	}
-	sams := s.samsOf(snap)
 	for _, dn := range f.Accounts {
-		if sam := sams.lookup(dn); sam != "" {
+		if sam := s.samOf(snap, dn); sam != "" {
 			rec.SAMs = append(rec.SAMs, sam)
 		}
 	}
@@ -267,7 +303,7 @@ type pass struct {
 // returns the accounts to write (nil: delete), journaling their SPN
 // changes, and whether the scan's keys were unique (for diffChanged: the
 // mirror then holds one account per object).
-func (s *Store) diffAccounts(p *pass) (map[string]*account, bool) {
+func (s *Store) diffAccounts(p *pass, accounts map[string]account) (map[string]*account, bool) {
 	updates := map[string]*account{}
 	seen := make(map[string]struct{}, len(p.snap.Objects))
 	found := 0
@@ -275,7 +311,7 @@ func (s *Store) diffAccounts(p *pass) (map[string]*account, bool) {
 		o := p.snap.Objects[i]
 		key := objectKey(o)
 		seen[key] = struct{}{}
-		prev, ok := s.accounts[key]
+		prev, ok := accounts[key]
 		if ok {
 			found++
 			if prev.DN == o.DN && prev.SAM == o.SAMAccountName && slices.Equal(prev.SPNs, o.SPNs) {
@@ -286,26 +322,26 @@ func (s *Store) diffAccounts(p *pass) (map[string]*account, bool) {
 		p.spnChanges(prev.SPNs, o)
 	}
 	unique := len(seen) == len(p.snap.Objects)
-	if found == len(s.accounts) {
+	if found == len(accounts) {
 		return updates, unique // every recorded account is still there
 	}
 	var gone []string
-	for key := range s.accounts {
+	for key := range accounts {
 		if _, ok := seen[key]; !ok {
 			gone = append(gone, key)
 		}
 	}
-	p.deleted(s.accounts, gone, updates)
+	p.deleted(func(key string) account { return accounts[key] }, gone, updates)
 	return updates, unique
 }
 
 // deleted journals the removal of every SPN of the recorded accounts at
 // keys, gone from the scan, in key order (the journal's order does not
 // hang on a map's), and marks them for deletion in updates.
-func (p *pass) deleted(accounts map[string]account, keys []string, updates map[string]*account) {
+func (p *pass) deleted(prevOf func(string) account, keys []string, updates map[string]*account) {
 	slices.Sort(keys)
 	for _, key := range keys {
-		prev := accounts[key]
+		prev := prevOf(key)
 		updates[key] = nil
 		// Deleted (or out of the scan's scope): no metadata to date it.
 		p.spnChanges(prev.SPNs, &inventory.Object{DN: prev.DN, SAMAccountName: prev.SAM})
@@ -372,17 +408,8 @@ func (p *pass) findingChanges(fd *findingDelta) {
 
 // commit writes the scan's state and its changes in one transaction; the
 // journal is then trimmed to the retention and the size bound.
-func (s *Store) commit(updates map[string]*account, fd *findingDelta, changes []Change, pollNo uint64, observed time.Time) (err error) {
-	db, err := s.open(false)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := db.Close(); err == nil && cerr != nil {
-			err = s.writeError(cerr)
-		}
-	}()
-	err = db.Update(func(tx *bolt.Tx) error {
+func (s *Store) commit(db *bolt.DB, updates map[string]*account, fd *findingDelta, changes []Change, pollNo uint64, observed time.Time) error {
+	err := db.Update(func(tx *bolt.Tx) error {
 		meta, accounts, fb, cb := tx.Bucket(bucketMeta), tx.Bucket(bucketAccounts), tx.Bucket(bucketFindings), tx.Bucket(bucketChanges)
 		// In key order: bbolt appends to a leaf cheaply, inserting at random
 		// places moves its contents (a baseline of 250,000 accounts).

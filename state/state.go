@@ -95,15 +95,19 @@ type Store struct {
 	lock *os.File
 
 	mu sync.Mutex
-	// Mirrors of the committed buckets, loaded at Open and updated after
-	// each commit.
+	// Mirrors of the committed buckets, loaded at Open; after a Record,
+	// nil while lastSnap and lastResult say the same (lean.go), which
+	// objKeys and fkeys then complete.
 	accounts  map[string]account
 	findings  map[string]findingRecord
+	objKeys   map[uint64]struct{}
+	fkeys     map[uint64]struct{}
+	fextra    map[uint64]int32
 	polls     uint64
 	count     int
 	baselined bool
 	// extra counts, for the keys of the findings mirror that more than one
-	// recorded finding has, how many more (change.go).
+	// recorded finding has, how many more (change.go); with the mirror.
 	extra map[string]int32
 
 	// The last snapshot and result recorded (nil before the first of this
@@ -111,14 +115,19 @@ type Store struct {
 	lastSnap   *inventory.Snapshot
 	lastResult *audit.Result
 	// uniqueKeys is true when lastSnap's objects have unique keys (objectGUID
-	// is unique in a forest): the accounts mirror then holds one account
-	// per object, which the change path relies on.
+	// is unique in a forest): the accounts are then one per object, which
+	// the change path relies on, and the mirror can be dropped.
 	uniqueKeys bool
 	// changeReads counts the scans whose accounts were read by their change
 	// (for tests).
 	changeReads int
-	// sams is the DN index for new findings' records (samindex.go).
-	sams *samIndex
+	// sams is the DN index for new findings' records (samindex.go), for a
+	// snapshot that order cannot search (dnsearch.go).
+	sams  *samIndex
+	order dnOrder
+	// testHash replaces the hash of keys (lean.go) in tests, to make keys
+	// share hashes.
+	testHash func(string) uint64
 }
 
 // Error is a state directory that cannot be used, with the fix in one line.
