@@ -5,12 +5,11 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"slices"
 	"syscall"
 	"time"
 
 	"github.com/spnaudit/spnaudit/audit"
-	"github.com/spnaudit/spnaudit/inventory"
+	"github.com/spnaudit/spnaudit/internal/gen"
 	"github.com/spnaudit/spnaudit/ldapscan"
 )
 
@@ -70,7 +69,7 @@ func (cfg config) incrementalAudit(w io.Writer, path string) error {
 		}
 		var cs []cost
 		for round := range runs {
-			next := changedSnapshot(snap, k, round)
+			next := gen.ChangedSnapshot(snap, k, round, time.Minute)
 			var s *audit.State
 			cs = append(cs, timed(func() { s = audit.Next(state, next, audit.Config{}) }))
 			if !s.Stats().Incremental {
@@ -102,30 +101,4 @@ func (cfg config) incrementalAudit(w io.Writer, path string) error {
 	}
 	goal(w, "k-change audit CPU: k=100 / full audit", perK[100].cpu.Seconds(), fullCPU, 0.1)
 	return nil
-}
-
-// changedSnapshot is a poll's snapshot after k objects spread over the
-// directory were given one more SPN each, merged into a copy as ldapscan's
-// changeSet.apply does (the ldifScanner's changing polls), and saying so
-// (SetChange) as the poll does.
-func changedSnapshot(snap *inventory.Snapshot, k, round int) *inventory.Snapshot {
-	next := *snap
-	next.Started = snap.Started.Add(time.Minute)
-	next.Objects = slices.Clone(snap.Objects)
-	var changed []int32
-	for i := range k {
-		p := (i*len(next.Objects)/k + round) % len(next.Objects)
-		o := *next.Objects[p] // the previous snapshot's object stays as it was
-		o.SPNs = append(slices.Clone(o.SPNs), fmt.Sprintf("HTTP/changed-%d-%d.bench.test", round, i))
-		o.USNChanged++
-		next.Objects[p] = &o
-		changed = append(changed, int32(p))
-	}
-	slices.Sort(changed)
-	changed = slices.Compact(changed)
-	// Changed in place: removed from snap and added at the same positions.
-	if err := next.SetChange(snap, changed, changed); err != nil {
-		panic(err)
-	}
-	return &next
 }
