@@ -48,19 +48,7 @@ func BenchmarkNewSnapshotView(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			scans := [2]scanPair{{added, addedRes}, {&revert, revertRes}}
-			v := newSnapshotView(snap, res, time.Now(), 1000, order)
-			b.ReportAllocs()
-			cpu := startCPU()
-			i := 0
-			for b.Loop() {
-				next := v.updated(scans[i%2].snap, scans[i%2].res, time.Now(), 1000, order)
-				if next == nil {
-					b.Fatal("the update fell back to a rebuild")
-				}
-				v, i = next, i+1
-			}
-			cpu.report(b)
+			benchAlternating(b, snap, res, order, [2]scanPair{{added, addedRes}, {&revert, revertRes}})
 		})
 		// objects_change_k: only the snapshot carries its change, as when
 		// the findings published are another list than the audit's (the
@@ -68,22 +56,27 @@ func BenchmarkNewSnapshotView(b *testing.B) {
 		for _, changes := range []pollChange{changeNone, changeBoth, changeObjects} {
 			name := map[pollChange]string{changeNone: "update", changeBoth: "change", changeObjects: "objects_change"}[changes]
 			b.Run(fmt.Sprintf("%s_k=%d", name, k), func(b *testing.B) {
-				scans := alternatingScans(b, snap, res, k, changes)
-				v := newSnapshotView(snap, res, time.Now(), 1000, order)
-				b.ReportAllocs()
-				cpu := startCPU()
-				i := 0
-				for b.Loop() {
-					next := v.updated(scans[i%2].snap, scans[i%2].res, time.Now(), 1000, order)
-					if next == nil {
-						b.Fatal("the update fell back to a rebuild")
-					}
-					v, i = next, i+1
-				}
-				cpu.report(b)
+				benchAlternating(b, snap, res, order, alternatingScans(b, snap, res, k, changes))
 			})
 		}
 	}
+}
+
+// benchAlternating times the view's update through scans, one and the
+// other in turn, from the view of snap and res.
+func benchAlternating(b *testing.B, snap *inventory.Snapshot, res audit.Result, order seriesOrder, scans [2]scanPair) {
+	v := newSnapshotView(snap, res, time.Now(), 1000, order)
+	b.ReportAllocs()
+	cpu := startCPU()
+	i := 0
+	for b.Loop() {
+		next := v.updated(scans[i%2].snap, scans[i%2].res, time.Now(), 1000, order)
+		if next == nil {
+			b.Fatal("the update fell back to a rebuild")
+		}
+		v, i = next, i+1
+	}
+	cpu.report(b)
 }
 
 // alternatingScans are changedScan's poll of snap and res and a poll that
