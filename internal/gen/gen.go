@@ -274,7 +274,8 @@ func WriteFlood(w io.Writer, users int) (Stats, error) {
 // WriteDirectory writes the daemon benchmark's directory: objects/2
 // computers with four SPNs each and objects/2 SQL service accounts with
 // one each on those computers, 2.5 SPNs per object (100,000 objects and
-// 250,000 SPNs at full size).
+// 250,000 SPNs at full size), and the domain's protected groups, which
+// make the first few service accounts privileged.
 func WriteDirectory(w io.Writer, objects int) (Stats, error) {
 	if objects < 2 {
 		return Stats{}, fmt.Errorf("gen: directory wants at least two objects")
@@ -294,5 +295,64 @@ func WriteDirectory(w io.Writer, objects int) (Stats, error) {
 			guidKind: 'a', index: i,
 		})
 	}
+	lw.protectedGroups(min(directoryAdmins, objects-computers))
 	return lw.finish()
+}
+
+// directoryAdmins are how many of the directory's service accounts are
+// members of Domain Admins: the privileged kerberoastable accounts most
+// audits turn up.
+const directoryAdmins = 3
+
+// domainSID is the SID of the generated domain.
+const domainSID = "S-1-5-21-1000-2000-3000"
+
+// protectedGroups writes the domain head with its SID and the two groups
+// every AD domain holds and the LDIF reader tells privilege from: Domain
+// Admins (RID 512), whose members are the built-in Administrator and the
+// first admins service accounts, and BUILTIN\Administrators holding it.
+// The daemon reads them on every live scan; without them every
+// kerberoastable finding would say its privilege is unknown, which the
+// live daemon never writes (issue 9: the daemon's memory is measured on
+// what it holds live).
+func (lw *writer) protectedGroups(admins int) {
+	lw.attr("dn", BaseDN)
+	lw.attr("objectClass", "top")
+	lw.attr("objectClass", "domain")
+	lw.attr("objectClass", "domainDNS")
+	lw.attr("objectSid", binarySID(domainSID))
+	lw.end()
+	domainAdmins := "CN=Domain Admins,CN=Users," + BaseDN
+	lw.attr("dn", domainAdmins)
+	lw.attr("objectClass", "top")
+	lw.attr("objectClass", "group")
+	lw.attr("objectSid", binarySID(domainSID+"-512"))
+	lw.attr("member", "CN=Administrator,CN=Users,"+BaseDN)
+	for i := range admins {
+		lw.attr("member", "CN="+fmt.Sprintf("svc_app%06d", i)+",OU=Service Accounts,"+BaseDN)
+	}
+	lw.end()
+	lw.attr("dn", "CN=Administrators,CN=Builtin,"+BaseDN)
+	lw.attr("objectClass", "top")
+	lw.attr("objectClass", "group")
+	lw.attr("objectSid", binarySID("S-1-5-32-544"))
+	lw.attr("member", domainAdmins)
+	lw.end()
+}
+
+// binarySID encodes a SID's text form as objectSid holds it (MS-DTYP
+// 2.4.2.2): revision, sub-authority count, 48-bit big-endian identifier
+// authority, little-endian 32-bit sub-authorities.
+func binarySID(text string) string {
+	parts := strings.Split(strings.TrimPrefix(text, "S-"), "-")
+	rev, _ := strconv.Atoi(parts[0])
+	auth, _ := strconv.ParseUint(parts[1], 10, 48)
+	b := []byte{byte(rev), byte(len(parts) - 2), 0, 0, 0, 0, 0, 0}
+	binary.BigEndian.PutUint16(b[2:], uint16(auth>>32))
+	binary.BigEndian.PutUint32(b[4:], uint32(auth))
+	for _, p := range parts[2:] {
+		v, _ := strconv.ParseUint(p, 10, 32)
+		b = binary.LittleEndian.AppendUint32(b, uint32(v))
+	}
+	return string(b)
 }

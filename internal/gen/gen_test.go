@@ -21,7 +21,7 @@ func TestExports(t *testing.T) {
 	}{
 		{"realistic", func(w io.Writer) (Stats, error) { return WriteRealistic(w, 100, 20, 5) }, 120, 100*4 + 20*2 + 5, 122, DNSDomain},
 		{"flood", func(w io.Writer) (Stats, error) { return WriteFlood(w, 50) }, 50, 200, 52, DNSDomain},
-		{"directory", func(w io.Writer) (Stats, error) { return WriteDirectory(w, 40) }, 40, 100, 42, DNSDomain},
+		{"directory", func(w io.Writer) (Stats, error) { return WriteDirectory(w, 40) }, 40, 100, 45, DNSDomain},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -84,5 +84,36 @@ func TestRealisticDuplicates(t *testing.T) {
 	}
 	if dups != 50 || st.Duplicates != 50 {
 		t.Fatalf("%d duplicated SPNs, stats say %d; want 50", dups, st.Duplicates)
+	}
+}
+
+// TestDirectoryTellsPrivilege checks that the daemon's directory holds the
+// domain's protected groups as a live read does: its first service
+// accounts are privileged through Domain Admins, and no account's privilege
+// is unknown (the kerberoastable finding would otherwise say so for every
+// account, which the live daemon never writes).
+func TestDirectoryTellsPrivilege(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := WriteDirectory(&buf, 40); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ldapscan.ReadLDIF(&buf, "directory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	privileged := 0
+	for _, o := range res.Snapshot.Objects {
+		if o.PrivilegeUnknown {
+			t.Fatalf("%s: privilege unknown", o.DN)
+		}
+		if o.Privilege != nil {
+			privileged++
+			if o.Privilege.Group != "Domain Admins" {
+				t.Errorf("%s: privileged via %q, want Domain Admins", o.DN, o.Privilege.Group)
+			}
+		}
+	}
+	if privileged != directoryAdmins {
+		t.Errorf("%d privileged accounts, want %d", privileged, directoryAdmins)
 	}
 }
