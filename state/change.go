@@ -180,10 +180,10 @@ func (s *Store) dateChanged(res audit.Result, snap *inventory.Snapshot, observed
 		}
 		fd.counts[key] = after
 	}
+	dates := dateTable{}
 	for i, a := range added {
 		if f := &res.Findings[a]; f.FirstSeen == nil {
-			first := firstOf(keys[i])
-			f.FirstSeen = &first
+			f.FirstSeen = dates.of(firstOf(keys[i]))
 		}
 	}
 	return fd, true

@@ -257,12 +257,13 @@ func (s *Store) datedFromKeys(findings []audit.Finding, observed time.Time) []au
 		}
 	}
 	out := make([]audit.Finding, len(findings))
+	dates := dateTable{}
 	for i, f := range findings {
 		first, ok := firsts[FindingKey(&f)]
 		if !ok {
 			first = observed
 		}
-		f.FirstSeen = &first
+		f.FirstSeen = dates.of(first)
 		out[i] = f
 	}
 	return out
