@@ -58,8 +58,7 @@ func (s *Store) diffChanged(p *pass) (map[string]*account, bool) {
 		if r, ok := removed[key]; ok {
 			return accountOf(base.Objects[r]), true
 		}
-		_, ok := s.objKeys[s.keyHash(key)]
-		return account{}, ok
+		return account{}, s.objKeys.has(s.keyHash(key))
 	}
 	start := len(p.changes)
 	fallBack := func() (map[string]*account, bool) {

@@ -84,15 +84,15 @@ func (s *Store) settleAccounts(snap *inventory.Snapshot, mirror map[string]accou
 			return // the same objects
 		}
 		for _, r := range c.Removed {
-			delete(s.objKeys, s.keyHash(objectKey(s.lastSnap.Objects[r])))
+			s.objKeys.remove(s.keyHash(objectKey(s.lastSnap.Objects[r])))
 		}
 		ok := true
 		for _, a := range c.Added {
 			h := s.keyHash(objectKey(snap.Objects[a]))
-			if _, taken := s.objKeys[h]; taken {
+			if s.objKeys.has(h) {
 				ok = false // two keys, one hash
 			}
-			s.objKeys[h] = struct{}{}
+			s.objKeys.add(h)
 		}
 		if !ok { // snap's keys are unique: its objects are the accounts
 			s.accounts, s.objKeys = mirrorOf(snap.Objects), nil
@@ -113,12 +113,12 @@ func (s *Store) settleAccounts(snap *inventory.Snapshot, mirror map[string]accou
 	if !unique {
 		return
 	}
-	hashes := make(map[uint64]struct{}, len(snap.Objects))
-	for _, o := range snap.Objects {
-		hashes[s.keyHash(objectKey(o))] = struct{}{}
+	hashes := make([]uint64, len(snap.Objects))
+	for i, o := range snap.Objects {
+		hashes[i] = s.keyHash(objectKey(o))
 	}
-	if len(hashes) == len(snap.Objects) {
-		s.accounts, s.objKeys = nil, hashes
+	if set, unique := newHashSet(hashes); unique {
+		s.accounts, s.objKeys = nil, set
 	}
 }
 
@@ -161,7 +161,7 @@ func (s *Store) recorded(key string, first map[string]time.Time, fb *bolt.Bucket
 		return keyRecord{first: rec.FirstSeen, n: 1 + s.extra[key]}, true
 	}
 	h := s.keyHash(key)
-	if _, ok := s.fkeys[h]; !ok {
+	if !s.fkeys.has(h) {
 		return keyRecord{}, true
 	}
 	if fb == nil {
@@ -209,17 +209,17 @@ func (s *Store) settleFindings(fd *findingDelta) bool {
 		for key, n := range fd.counts {
 			h := s.keyHash(key)
 			if n == 0 {
-				delete(s.fkeys, h)
+				s.fkeys.remove(h)
 				delete(s.fextra, h)
 				continue
 			}
 			if _, isNew := fd.put[key]; isNew {
-				if _, taken := s.fkeys[h]; taken { // two new keys, one hash
+				if s.fkeys.has(h) { // two new keys, one hash
 					s.fkeys, s.fextra = nil, nil
 					return false
 				}
 			}
-			s.fkeys[h] = struct{}{}
+			s.fkeys.add(h)
 			if n > 1 {
 				s.fextra[h] = n - 1
 			} else {
@@ -229,17 +229,17 @@ func (s *Store) settleFindings(fd *findingDelta) bool {
 		return true
 	}
 	s.applyFindings(fd)
-	keys := make(map[uint64]struct{}, len(s.findings))
+	keys := make([]uint64, 0, len(s.findings))
 	extra := map[uint64]int32{}
 	for key := range s.findings {
 		h := s.keyHash(key)
-		keys[h] = struct{}{}
+		keys = append(keys, h)
 		if n := s.extra[key]; n > 0 {
 			extra[h] = n
 		}
 	}
-	if len(keys) == len(s.findings) {
-		s.findings, s.extra, s.fkeys, s.fextra = nil, nil, keys, extra
+	if set, unique := newHashSet(keys); unique {
+		s.findings, s.extra, s.fkeys, s.fextra = nil, nil, set, extra
 	}
 	return true
 }

@@ -59,8 +59,8 @@ func checkMemory(t *testing.T, when string, s *Store) {
 		for _, o := range s.lastSnap.Objects {
 			want[s.keyHash(objectKey(o))] = struct{}{}
 		}
-		if !maps.Equal(s.objKeys, want) {
-			t.Fatalf("%s: %d key hashes, want %d", when, len(s.objKeys), len(want))
+		if got := s.objKeys.members(); !maps.Equal(got, want) {
+			t.Fatalf("%s: %d key hashes, want %d", when, len(got), len(want))
 		}
 	}
 	if len(mirror) != len(accounts) {
@@ -96,8 +96,8 @@ func checkMemory(t *testing.T, when string, s *Store) {
 				dups++
 			}
 		}
-		if s.lastResult == nil || len(s.fkeys) != len(findings) || len(s.fextra) != dups {
-			t.Fatalf("%s: no findings mirror, and %d key counts for %d keys on disk", when, len(s.fkeys), len(findings))
+		if s.lastResult == nil || len(s.fkeys.members()) != len(findings) || len(s.fextra) != dups {
+			t.Fatalf("%s: no findings mirror, and %d key counts for %d keys on disk", when, len(s.fkeys.members()), len(findings))
 		}
 	} else if len(s.findings) != len(findings) {
 		t.Fatalf("%s: %d findings in memory, %d on disk", when, len(s.findings), len(findings))
@@ -118,7 +118,7 @@ func checkMemory(t *testing.T, when string, s *Store) {
 			continue
 		}
 		h := s.keyHash(k)
-		_, ok := s.fkeys[h]
+		ok := s.fkeys.has(h)
 		if n := 1 + s.fextra[h]; !ok || n != counts[k] {
 			t.Fatalf("%s: finding %q counted %d (%v) in memory, %d in the last result", when, k, n, ok, counts[k])
 		}

@@ -118,8 +118,8 @@ type Store struct {
 	// objKeys and fkeys then complete.
 	accounts  map[string]account
 	findings  map[string]findingRecord
-	objKeys   map[uint64]struct{}
-	fkeys     map[uint64]struct{}
+	objKeys   *hashSet
+	fkeys     *hashSet
 	fextra    map[uint64]int32
 	polls     uint64
 	count     int
