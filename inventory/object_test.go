@@ -33,14 +33,14 @@ func fullObject() Object {
 		GUID: MustParseGUID("0a1b2c3d-4e5f-4a6b-9c8d-7e6f5a4b3c2d"), DN: "CN=a<b>&c,DC=x", Domain: "x",
 		SAMAccountName: "svc\u2028", Kind: KindComputer, UserAccountControl: 0x80001000, AdminCount: -1,
 		PrimaryGroupID: 515, PrivilegeUnknown: true, DNSHostName: "web.x",
-		Additional: &AdditionalNames{DNSHostNames: []string{"a.x"}, SAMAccountNames: []string{"a$"}},
+		Additional:               &AdditionalNames{DNSHostNames: []string{"a.x"}, SAMAccountNames: []string{"a$"}},
 		SupportedEncryptionTypes: &enc,
 		PwdLastSet:               time.Date(2020, 1, 2, 3, 4, 5, 6, time.FixedZone("X", 3600)),
 		Delegation: &Delegation{AllowedToDelegateTo: []string{"HTTP/web.x"},
 			AllowedToActOnBehalf: []Principal{creator, {SID: "S-1-1-0", WellKnown: "Everyone"}}},
 		USNChanged: 1 << 40, SPNs: []string{"HTTP/web", "HOST/web.x"},
-		Privilege:  &Privilege{Group: "Domain Admins", SID: "S-1-5-21-1-2-3-512", Chain: []string{"CN=g,DC=x"}, PrimaryGroup: true},
-		ObjectSID:  "S-1-5-21-1-2-3-1104", SPNChanged: time.Date(2021, 5, 6, 7, 8, 9, 0, time.UTC), SPNChangedBy: "dc1",
+		Privilege: &Privilege{Group: "Domain Admins", SID: "S-1-5-21-1-2-3-512", Chain: []string{"CN=g,DC=x"}, PrimaryGroup: true},
+		ObjectSID: "S-1-5-21-1-2-3-1104", SPNChanged: time.Date(2021, 5, 6, 7, 8, 9, 0, time.UTC), SPNChangedBy: "dc1",
 	}
 }
 
