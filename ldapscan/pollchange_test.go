@@ -65,7 +65,7 @@ func checkChange(t testing.TB, prev, cur *inventory.Snapshot) {
 		}
 	}
 	// Minimal: an added object is not the object it replaced.
-	replaced := map[string]*inventory.Object{}
+	replaced := map[objectID]*inventory.Object{}
 	for _, r := range c.Removed {
 		replaced[objectKey(prev.Objects[r])] = prev.Objects[r]
 	}
@@ -109,7 +109,7 @@ func checkMemo(t testing.TB, sc *Scanner, objects []*inventory.Object) {
 		t.Fatalf("the memo holds %d keys for %d objects", len(m.dns), len(objects))
 	}
 	for i := range objects {
-		if dn, ok := m.dns[objectKey(objects[i])]; !ok || dn != objects[i].DN {
+		if dn, ok := m.dns[objects[i].GUID]; !ok || dn != objects[i].DN {
 			t.Fatalf("the memo places %s at %q", objects[i].DN, dn)
 		}
 	}
@@ -298,13 +298,13 @@ func TestFullScanCarriesNoChange(t *testing.T) {
 // TestApplyDuplicateKeys: objects that share a key (never seen from AD) are
 // all replaced, as the walk replaces them; the memo does not place them.
 func TestApplyDuplicateKeys(t *testing.T) {
-	prev := []*inventory.Object{{GUID: "1", DN: "CN=a"}, {GUID: "1", DN: "CN=b"}, {GUID: "2", DN: "CN=c"}}
+	prev := []*inventory.Object{{GUID: testGUID(1), DN: "CN=a"}, {GUID: testGUID(1), DN: "CN=b"}, {GUID: testGUID(2), DN: "CN=c"}}
 	memo := (&Scanner{}).memoFor(prev)
 	if memo.dns != nil {
 		t.Fatal("a memo of objects that share a key")
 	}
 	c := newChangeSet()
-	read := inventory.Object{GUID: "1", DN: "CN=d", SPNs: []string{"HTTP/d"}}
+	read := inventory.Object{GUID: testGUID(1), DN: "CN=d", SPNs: []string{"HTTP/d"}}
 	c.touched[objectKey(&read)] = struct{}{}
 	c.updated = append(c.updated, new(read))
 	m := c.apply(prev, memo.dns)
