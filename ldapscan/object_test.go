@@ -151,6 +151,15 @@ func TestObjectFromRecord(t *testing.T) {
 		{"UAC out of range", map[string][]string{"userAccountControl": {"4294967296"}}, nil, "out of 32-bit range"},
 		{"USN not a number", map[string][]string{"uSNChanged": {"x"}}, nil, "uSNChanged"},
 		{"adminCount not a number", map[string][]string{"adminCount": {"yes"}}, nil, "adminCount"},
+		// adminCount and primaryGroupID are held in 32 bits (inventory.Object's
+		// int32s), as AD's INTEGER syntax: a wider value is refused, not cut.
+		{"adminCount out of range", map[string][]string{"adminCount": {"4294967296"}}, nil, "adminCount: 4294967296 out of 32-bit range"},
+		{"primaryGroupID out of range", map[string][]string{"primaryGroupID": {"-2147483649"}}, nil, "primaryGroupID: -2147483649 out of 32-bit range"},
+		{"primaryGroupID and adminCount", map[string][]string{"primaryGroupID": {"513"}, "adminCount": {"1"}}, func(t *testing.T, o inventory.Object) {
+			if o.PrimaryGroupID != 513 || o.AdminCount != 1 {
+				t.Errorf("primaryGroupID %d adminCount %d", o.PrimaryGroupID, o.AdminCount)
+			}
+		}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

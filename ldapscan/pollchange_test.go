@@ -312,3 +312,32 @@ func TestApplyDuplicateKeys(t *testing.T) {
 		t.Fatalf("apply = %+v removed %v", m.objects, m.removed)
 	}
 }
+
+// TestMemoWithoutGUIDs: objects without GUID (an LDIF export's) are keyed
+// by DN; the memo, keyed by GUID, is not built for them (nor kept once
+// one is added), and apply places their changes by walking prev.
+func TestMemoWithoutGUIDs(t *testing.T) {
+	prev := []*inventory.Object{{DN: "CN=a", SPNs: []string{"HTTP/a"}}, {GUID: testGUID(2), DN: "CN=c", SPNs: []string{"HTTP/c"}}}
+	if memo := (&Scanner{}).memoFor(prev); memo.dns != nil {
+		t.Fatalf("a memo of objects one of which has no GUID: %v", memo.dns)
+	}
+	c := newChangeSet()
+	read := inventory.Object{DN: "CN=A", SPNs: []string{"HTTP/a", "HTTP/a2"}} // the same object, its DN's case changed
+	c.touched[objectKey(&read)] = struct{}{}
+	c.updated = append(c.updated, new(read))
+	m := c.apply(prev, nil)
+	if len(m.objects) != 2 || m.objects[0].DN != "CN=A" || len(m.objects[0].SPNs) != 2 || !slices.Equal(m.removed, []int32{0}) {
+		t.Fatalf("apply = %+v removed %v", m.objects, m.removed)
+	}
+
+	// A memo of objects with GUIDs stops at the first object added without.
+	withGUIDs := []*inventory.Object{prev[1]}
+	memo := (&Scanner{}).memoFor(withGUIDs)
+	if len(memo.dns) != 1 {
+		t.Fatalf("memo %v, want c's GUID", memo.dns)
+	}
+	memo.advance(withGUIDs, prev, nil, []int32{0}, inventory.Membership{})
+	if memo.dns != nil {
+		t.Fatalf("the memo kept after an object without GUID was added: %v", memo.dns)
+	}
+}
