@@ -30,8 +30,8 @@ func objectFromRecord(r *record) (inventory.Object, error) {
 }
 
 // objectFromRecordIn is objectFromRecord with the object's strings and lists
-// cut from slab's (nil: the object's own). The object's strings (GUID,
-// sAMAccountName, dNSHostName, SPNs, delegation targets) are cut from one
+// cut from slab's (nil: the object's own). The object's strings
+// (sAMAccountName, dNSHostName, SPNs, delegation targets) are cut from one
 // string, and its two lists from one slice: two allocations where there
 // were one per value, or none with a slab, and fewer objects for the
 // collector to mark (issue 9).
