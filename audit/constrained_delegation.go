@@ -57,7 +57,7 @@ func constrainedDelegationFinding(ix *index, o *inventory.Object) Finding {
 		sev = SeverityMedium
 	}
 	name := ix.accountName(o)
-	targets := listNames(o.AllowedToDelegateTo, 3)
+	targets := listNames(o.AllowedToDelegateTo(), 3)
 	var msg string
 	if pt {
 		msg = fmt.Sprintf("%s may delegate to %s with protocol transition: whoever controls it obtains tickets "+
@@ -76,7 +76,7 @@ func constrainedDelegationFinding(ix *index, o *inventory.Object) Finding {
 	}
 	fix = append(fix,
 		"# Keep only the back-end SPNs the service needs, e.g.:",
-		setCmdlet(o)+" -Identity "+dn+" -Remove @{'msDS-AllowedToDelegateTo'="+psQuote(o.AllowedToDelegateTo[0])+"}",
+		setCmdlet(o)+" -Identity "+dn+" -Remove @{'msDS-AllowedToDelegateTo'="+psQuote(o.AllowedToDelegateTo()[0])+"}",
 		"# Or stop delegating: "+setCmdlet(o)+" -Identity "+dn+" -Clear 'msDS-AllowedToDelegateTo'",
 		"# And protect privileged users: Set-ADAccountControl -Identity <admin> -AccountNotDelegated $true (or add them to Protected Users)",
 	)

@@ -9,7 +9,7 @@ import (
 )
 
 func withDelegateTo(spns ...string) option {
-	return func(o *inventory.Object) { o.AllowedToDelegateTo = spns }
+	return func(o *inventory.Object) { o.SetAllowedToDelegateTo(spns) }
 }
 
 var protocolTransitionUAC = withUAC(inventory.UACTrustedToAuthForDelegation)

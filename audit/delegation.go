@@ -18,7 +18,7 @@ const (
 // delegates reports whether o is an enabled account configured for
 // constrained delegation (msDS-AllowedToDelegateTo).
 func delegates(o *inventory.Object) bool {
-	return o.Enabled() && len(o.AllowedToDelegateTo) > 0
+	return o.Enabled() && len(o.AllowedToDelegateTo()) > 0
 }
 
 // protocolTransition reports whether o may use S4U2Self to obtain tickets
@@ -42,7 +42,7 @@ func (ix *index) dcHost(host string) *inventory.Object {
 // domain controller ("" when none): tickets to a DC's services as any user
 // (ldap/ for DCSync, cifs/ and host/ for its disks) are the domain.
 func (ix *index) delegatesToDC(o *inventory.Object) string {
-	for _, raw := range o.AllowedToDelegateTo {
+	for _, raw := range o.AllowedToDelegateTo() {
 		if spn, problems := ParseSPN(raw); problems == nil && ix.dcHost(spn.Host) != nil {
 			return raw
 		}

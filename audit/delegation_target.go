@@ -45,7 +45,7 @@ func (delegationTarget) Check(ix *index) []Finding {
 		if !delegates(o) {
 			continue
 		}
-		for _, raw := range o.AllowedToDelegateTo {
+		for _, raw := range o.AllowedToDelegateTo() {
 			if f, ok := delegationTargetFinding(ix, o, raw); ok {
 				out = append(out, f)
 			}

@@ -110,7 +110,7 @@ func GhostCandidates(snap *inventory.Snapshot, cfg Config) []string {
 // sender's behalf elsewhere.
 func trustedToDelegate(o *inventory.Object) bool {
 	return o.UserAccountControl&(inventory.UACTrustedForDelegation|inventory.UACTrustedToAuthForDelegation) != 0 ||
-		len(o.AllowedToDelegateTo) > 0
+		len(o.AllowedToDelegateTo()) > 0
 }
 
 func ghostFinding(ix *index, o *inventory.Object, raw string, spn SPN) Finding {

@@ -3,7 +3,6 @@ package audit
 import (
 	"reflect"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spnaudit/spnaudit/inventory"
@@ -252,7 +251,7 @@ func diffObjects(prev, cur []*inventory.Object) (added, removed []int32) {
 		}
 		c := inventory.CompareFold(prev[i].DN, cur[j].DN)
 		if c == 0 {
-			c = strings.Compare(prev[i].GUID, cur[j].GUID)
+			c = prev[i].GUID.Compare(cur[j].GUID)
 		}
 		if c <= 0 {
 			removed = append(removed, int32(i))
@@ -285,10 +284,10 @@ func sameObject(a, b *inventory.Object) bool {
 	if a.GUID == b.GUID && a.DN == b.DN && a.Domain == b.Domain && a.SAMAccountName == b.SAMAccountName &&
 		a.Kind == b.Kind && a.UserAccountControl == b.UserAccountControl && a.DNSHostName == b.DNSHostName &&
 		a.Additional == b.Additional && a.SupportedEncryptionTypes == b.SupportedEncryptionTypes &&
-		a.PwdLastSet == b.PwdLastSet && a.AdminCount == b.AdminCount && sameSlice(a.AllowedToDelegateTo, b.AllowedToDelegateTo) &&
+		a.PwdLastSet == b.PwdLastSet && a.AdminCount == b.AdminCount && a.Delegation == b.Delegation &&
 		a.USNChanged == b.USNChanged && sameSlice(a.SPNs, b.SPNs) && a.PrimaryGroupID == b.PrimaryGroupID &&
 		a.Privilege == b.Privilege && a.PrivilegeUnknown == b.PrivilegeUnknown && a.ObjectSID == b.ObjectSID &&
-		sameSlice(a.AllowedToActOnBehalf, b.AllowedToActOnBehalf) && a.SPNChanged == b.SPNChanged && a.SPNChangedBy == b.SPNChangedBy {
+		a.SPNChanged == b.SPNChanged && a.SPNChangedBy == b.SPNChangedBy {
 		return true
 	}
 	return reflect.DeepEqual(*a, *b)

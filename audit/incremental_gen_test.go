@@ -108,7 +108,7 @@ func (g *dirGen) object() inventory.Object {
 	g.next++
 	g.home = g.r.IntN(g.hosts)
 	o := inventory.Object{
-		GUID:       fmt.Sprintf("00000000-0000-0000-0000-%012d", n),
+		GUID:       inventory.MustParseGUID(fmt.Sprintf("00000000-0000-0000-0000-%012d", n)),
 		Domain:     genDomain,
 		ObjectSID:  g.sid(n),
 		USNChanged: int64(n),
@@ -189,7 +189,7 @@ func (g *dirGen) mutateFlags(o *inventory.Object) {
 		o.UserAccountControl |= inventory.UACTrustedToAuthForDelegation
 	}
 	if g.r.IntN(8) == 0 {
-		o.AllowedToDelegateTo = g.spns(1 + g.r.IntN(2))
+		o.SetAllowedToDelegateTo(g.spns(1 + g.r.IntN(2)))
 	}
 	if g.r.IntN(4) == 0 {
 		e := []uint32{inventory.EncRC4HMAC, inventory.EncAES256, inventory.EncDESCBCMD5 | inventory.EncRC4HMAC, 0}[g.r.IntN(4)]
@@ -218,7 +218,7 @@ func (g *dirGen) mutateFlags(o *inventory.Object) {
 		case 2:
 			p.DN = fmt.Sprintf("CN=svc%d,OU=Service Accounts,DC=corp,DC=example,DC=com", g.r.IntN(g.next+1))
 		}
-		o.AllowedToActOnBehalf = []inventory.Principal{p}
+		o.SetAllowedToActOnBehalf([]inventory.Principal{p})
 	}
 }
 
@@ -255,7 +255,7 @@ func sortGenObjects(objs []*inventory.Object) {
 		if c := inventory.CompareFold(a.DN, b.DN); c != 0 {
 			return c
 		}
-		return strings.Compare(a.GUID, b.GUID)
+		return a.GUID.Compare(b.GUID)
 	})
 }
 
@@ -268,7 +268,7 @@ func (g *dirGen) change(snap *inventory.Snapshot, k int) (*inventory.Snapshot, [
 	// The GUIDs of the objects a poll would report: added, deleted or
 	// edited (an edit may leave the values as they were, as a poll's
 	// changed copy may).
-	touched := map[string]bool{}
+	touched := map[inventory.GUID]bool{}
 	defer func() {
 		if g.r.IntN(4) != 0 {
 			g.setChange(snap, &next, touched)
@@ -320,7 +320,7 @@ func (g *dirGen) change(snap *inventory.Snapshot, k int) (*inventory.Snapshot, [
 			}
 			edit = "rename host"
 		case 5:
-			o.AllowedToDelegateTo = g.spns(g.r.IntN(3))
+			o.SetAllowedToDelegateTo(g.spns(g.r.IntN(3)))
 			edit = "delegation"
 		case 6:
 			if o.Privilege == nil {
@@ -355,7 +355,7 @@ func (g *dirGen) change(snap *inventory.Snapshot, k int) (*inventory.Snapshot, [
 
 // setChange records, as ldapscan's poll does, how next was made from
 // snap: the objects whose GUID is touched removed and added again.
-func (g *dirGen) setChange(snap, next *inventory.Snapshot, touched map[string]bool) {
+func (g *dirGen) setChange(snap, next *inventory.Snapshot, touched map[inventory.GUID]bool) {
 	var removed, added []int32
 	for i := range snap.Objects {
 		if touched[snap.Objects[i].GUID] {

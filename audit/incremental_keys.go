@@ -98,7 +98,7 @@ func objectKeys(o *inventory.Object, keys, hosts []uint64) ([]uint64, []uint64) 
 		spnKeys(raw)
 	}
 	if !omit.delegation {
-		for _, raw := range o.AllowedToDelegateTo {
+		for _, raw := range o.AllowedToDelegateTo() {
 			spnKeys(raw)
 		}
 	}
@@ -118,8 +118,8 @@ func objectKeys(o *inventory.Object, keys, hosts []uint64) ([]uint64, []uint64) 
 		keys = append(keys, sidKey(o.ObjectSID))
 	}
 	if !omit.principals {
-		for i := range o.AllowedToActOnBehalf {
-			keys = principalKeys(&o.AllowedToActOnBehalf[i], keys)
+		for i := range o.AllowedToActOnBehalf() {
+			keys = principalKeys(&o.AllowedToActOnBehalf()[i], keys)
 		}
 	}
 	return keys, hosts

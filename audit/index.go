@@ -154,10 +154,10 @@ func summarize(o *inventory.Object) objSummary {
 	if len(o.SPNs) > 0 {
 		s |= sumSPNs
 	}
-	if len(o.AllowedToDelegateTo) > 0 {
+	if len(o.AllowedToDelegateTo()) > 0 {
 		s |= sumDelegatesTo
 	}
-	if len(o.AllowedToActOnBehalf) > 0 {
+	if len(o.AllowedToActOnBehalf()) > 0 {
 		s |= sumActOnBehalf
 	}
 	if o.UserAccountControl&inventory.UACTrustedForDelegation != 0 && !o.IsDC() {

@@ -42,8 +42,8 @@ func (resourceBasedDelegation) Check(ix *index) []Finding {
 		if !o.Enabled() {
 			continue
 		}
-		for j := range o.AllowedToActOnBehalf {
-			out = append(out, rbcdFinding(ix, o, &o.AllowedToActOnBehalf[j]))
+		for j := range o.AllowedToActOnBehalf() {
+			out = append(out, rbcdFinding(ix, o, &o.AllowedToActOnBehalf()[j]))
 		}
 	}
 	return out

@@ -15,7 +15,7 @@ func withSID(rid string) option {
 }
 
 func allowedToAct(ps ...inventory.Principal) option {
-	return func(o *inventory.Object) { o.AllowedToActOnBehalf = ps }
+	return func(o *inventory.Object) { o.SetAllowedToActOnBehalf(ps) }
 }
 
 func TestResourceBasedDelegation(t *testing.T) {
@@ -42,7 +42,7 @@ func TestResourceBasedDelegation(t *testing.T) {
 			name: "any principal on a domain controller is critical",
 			snap: snapshot(func() inventory.Object {
 				dc := domainController("dc1", testDomain)
-				dc.AllowedToActOnBehalf = []inventory.Principal{{SID: web.ObjectSID}}
+				dc.SetAllowedToActOnBehalf([]inventory.Principal{{SID: web.ObjectSID}})
 				return dc
 			}(), web),
 			want: []string{"critical DC1,WEB1"},

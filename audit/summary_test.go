@@ -21,10 +21,10 @@ func TestSummarizeAnswersThePredicates(t *testing.T) {
 					o.SPNs = []string{"HTTP/x"}
 				}
 				if lists&2 != 0 {
-					o.AllowedToDelegateTo = []string{"HTTP/y"}
+					o.SetAllowedToDelegateTo([]string{"HTTP/y"})
 				}
 				if lists&4 != 0 {
-					o.AllowedToActOnBehalf = make([]inventory.Principal, 1)
+					o.SetAllowedToActOnBehalf(make([]inventory.Principal, 1))
 				}
 				s := summarize(&o)
 				for _, c := range []struct {
@@ -35,8 +35,8 @@ func TestSummarizeAnswersThePredicates(t *testing.T) {
 					{sumComputer, o.Kind == inventory.KindComputer},
 					{sumEnabled, o.Enabled()},
 					{sumSPNs, len(o.SPNs) > 0},
-					{sumDelegatesTo, len(o.AllowedToDelegateTo) > 0},
-					{sumActOnBehalf, len(o.AllowedToActOnBehalf) > 0},
+					{sumDelegatesTo, len(o.AllowedToDelegateTo()) > 0},
+					{sumActOnBehalf, len(o.AllowedToActOnBehalf()) > 0},
 					{sumTrustedForDelegation, o.UserAccountControl&inventory.UACTrustedForDelegation != 0 && !o.IsDC()},
 				} {
 					if got := s&c.bit != 0; got != c.want {

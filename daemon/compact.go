@@ -172,7 +172,6 @@ func (p *objectPacker) packAll(ss []string) []string {
 }
 
 func (p *objectPacker) pack(o *inventory.Object) {
-	o.GUID = p.strs.pack(o.GUID)
 	o.DN = p.strs.pack(o.DN)
 	o.Domain = p.shared(o.Domain)
 	o.SAMAccountName = p.strs.pack(o.SAMAccountName)
@@ -180,7 +179,9 @@ func (p *objectPacker) pack(o *inventory.Object) {
 	o.DNSHostName = p.strs.pack(o.DNSHostName)
 	o.ObjectSID = p.strs.pack(o.ObjectSID)
 	o.SPNs = p.packAll(o.SPNs)
-	o.AllowedToDelegateTo = p.packAll(o.AllowedToDelegateTo)
+	if d := o.AllowedToDelegateTo(); len(d) > 0 {
+		o.SetAllowedToDelegateTo(p.packAll(d)) // a new Delegation: res's object keeps its own
+	}
 }
 
 // compactedScan returns res with a copy of its snapshot whose objects'

@@ -60,11 +60,11 @@ func TestHistoryKeepsTheAuditsFindings(t *testing.T) {
 	var objs []*inventory.Object
 	for i := range 40 {
 		objs = append(objs, &inventory.Object{DN: fmt.Sprintf("CN=svc%02d,DC=example,DC=test", i), SAMAccountName: fmt.Sprintf("svc%02d", i),
-			GUID: fmt.Sprintf("guid-%02d", i), Kind: inventory.KindUser, Domain: "example.test",
+			GUID: inventory.MustParseGUID(fmt.Sprintf("00000000-0000-0000-0000-0000000000%02d", i)), Kind: inventory.KindUser, Domain: "example.test",
 			SPNs: []string{fmt.Sprintf("MSSQLSvc/db%02d.example.test:1433", i)}},
 			// A computer vouches for the host, or the audit runs in full.
 			&inventory.Object{DN: fmt.Sprintf("CN=DB%02d,DC=example,DC=test", i), SAMAccountName: fmt.Sprintf("DB%02d$", i),
-				GUID: fmt.Sprintf("guid-db%02d", i), Kind: inventory.KindComputer, Domain: "example.test",
+				GUID: inventory.MustParseGUID(fmt.Sprintf("00000000-0000-0000-0000-00000000db%02d", i)), Kind: inventory.KindComputer, Domain: "example.test",
 				DNSHostName: fmt.Sprintf("db%02d.example.test", i),
 				SPNs:        []string{fmt.Sprintf("HOST/DB%02d", i), fmt.Sprintf("HOST/db%02d.example.test", i)}})
 	}

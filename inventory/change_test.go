@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -12,13 +11,13 @@ import (
 func randomChange(r *rand.Rand, n int) (base, snap *Snapshot, removed, added []int32) {
 	base = &Snapshot{}
 	for i := range n {
-		base.Objects = append(base.Objects, new(Object{GUID: fmt.Sprint("b", i)}))
+		base.Objects = append(base.Objects, new(Object{GUID: testGUID(i)}))
 	}
 	snap = &Snapshot{}
 	for i := range base.Objects {
 		for r.IntN(5) == 0 { // new objects before this one
 			added = append(added, int32(len(snap.Objects)))
-			snap.Objects = append(snap.Objects, new(Object{GUID: fmt.Sprint("new", len(snap.Objects))}))
+			snap.Objects = append(snap.Objects, new(Object{GUID: testGUID(1<<32 + len(snap.Objects))}))
 		}
 		if r.IntN(4) == 0 {
 			removed = append(removed, int32(i))
@@ -28,7 +27,7 @@ func randomChange(r *rand.Rand, n int) (base, snap *Snapshot, removed, added []i
 	}
 	if r.IntN(2) == 0 {
 		added = append(added, int32(len(snap.Objects)))
-		snap.Objects = append(snap.Objects, new(Object{GUID: "last"}))
+		snap.Objects = append(snap.Objects, new(Object{GUID: testGUID(1 << 40)}))
 	}
 	return base, snap, removed, added
 }
@@ -46,7 +45,7 @@ func TestChangePositionsMatchReference(t *testing.T) {
 		if c == nil {
 			t.Fatalf("round %d: ChangeFrom(base) = nil", round)
 		}
-		at := map[string]int32{}
+		at := map[GUID]int32{}
 		for j := range snap.Objects {
 			at[snap.Objects[j].GUID] = int32(j)
 		}

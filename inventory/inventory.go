@@ -46,17 +46,32 @@ const (
 
 // Object is one directory object that holds at least one SPN, with the
 // attributes the audit needs, as read from a domain controller or an LDIF dump.
+//
+// Its fields are laid out for size, not in the order of its JSON: the
+// daemon holds one per object of the forest (issue 9: 312 bytes each,
+// now 256). objectJSON (objectjson.go) fixes the JSON's keys and their
+// order; the tags here name each field's key.
 type Object struct {
-	// GUID is the objectGUID in its canonical text form; it survives renames
-	// and deletion, so incremental scans key objects by it.
-	GUID           string `json:"guid,omitempty"`
+	// GUID is the objectGUID; it survives renames and deletion, so
+	// incremental scans key objects by it. Zero when not read.
+	GUID           GUID   `json:"guid,omitzero"`
 	DN             string `json:"dn"`
 	Domain         string `json:"domain"` // DNS name of the object's domain, lower case
 	SAMAccountName string `json:"sam_account_name"`
 	Kind           Kind   `json:"kind"`
 	// UserAccountControl is 0 when the attribute is absent.
 	UserAccountControl uint32 `json:"user_account_control"`
-	DNSHostName        string `json:"dns_host_name,omitempty"`
+	// AdminCount, PrimaryGroupID and PrivilegeUnknown (described below)
+	// share UserAccountControl's 8-byte word.
+	AdminCount int32 `json:"admin_count,omitempty"`
+	// PrimaryGroupID is the RID of the account's primary group (0 when not
+	// read): a membership that no group's member attribute shows.
+	PrimaryGroupID int32 `json:"primary_group_id,omitempty"`
+	// PrivilegeUnknown says the source could not tell whether the account
+	// is privileged through group membership (an LDIF export without the
+	// group objects, a domain read through the Global Catalog).
+	PrivilegeUnknown bool   `json:"privilege_unknown,omitempty"`
+	DNSHostName      string `json:"dns_host_name,omitempty"`
 	// Additional holds a computer's other names, nil when it has none (a
 	// pointer: almost no object has them, and the inventory of a large forest
 	// stays small).
@@ -65,31 +80,22 @@ type Object struct {
 	// (the KDC then assumes RC4 for user accounts).
 	SupportedEncryptionTypes *uint32 `json:"supported_encryption_types,omitempty"`
 	// PwdLastSet is the zero time when the password was never set.
-	PwdLastSet          time.Time `json:"pwd_last_set,omitempty"`
-	AdminCount          int       `json:"admin_count,omitempty"`
-	AllowedToDelegateTo []string  `json:"allowed_to_delegate_to,omitempty"`
-	USNChanged          int64     `json:"usn_changed"`
+	PwdLastSet time.Time `json:"pwd_last_set,omitempty"`
+	// Delegation holds the account's delegation settings, nil when it has
+	// none (a pointer, as Additional: few accounts delegate). Read them
+	// with AllowedToDelegateTo and AllowedToActOnBehalf; its fields are
+	// written in the JSON as the object's own.
+	Delegation *Delegation `json:"-"`
+	USNChanged int64       `json:"usn_changed"`
 	// SPNs are the servicePrincipalName values exactly as stored.
 	SPNs []string `json:"spns"`
 
-	// PrimaryGroupID is the RID of the account's primary group (0 when not
-	// read): a membership that no group's member attribute shows.
-	PrimaryGroupID int `json:"primary_group_id,omitempty"`
 	// Privilege says how the account is privileged through (transitive)
 	// group membership in a protected group; nil when it is not, or when
 	// that is unknown (PrivilegeUnknown).
 	Privilege *Privilege `json:"privileged_via,omitempty"`
-	// PrivilegeUnknown says the source could not tell whether the account
-	// is privileged through group membership (an LDIF export without the
-	// group objects, a domain read through the Global Catalog).
-	PrivilegeUnknown bool `json:"privilege_unknown,omitempty"`
 	// ObjectSID is the objectSid in string form (S-1-5-21-...); "" when not read.
 	ObjectSID string `json:"object_sid,omitempty"`
-	// AllowedToActOnBehalf are the principals the DACL of
-	// msDS-AllowedToActOnBehalfOfOtherIdentity allows: resource-based
-	// constrained delegation to this account's services. A missing or NULL
-	// DACL allows everyone, recorded as Everyone (S-1-1-0).
-	AllowedToActOnBehalf []Principal `json:"allowed_to_act_on_behalf,omitempty"`
 
 	// SPNChanged is when servicePrincipalName last changed, on the DC where
 	// the change was made (AD's replication metadata of the attribute); the
@@ -99,6 +105,69 @@ type Object struct {
 	// its invocation ID (replPropertyMetaData) or its NTDS Settings DN
 	// (msDS-ReplAttributeMetaData). Directory.DCName turns it into a name.
 	SPNChangedBy string `json:"spn_changed_by,omitempty"`
+}
+
+// Delegation is what an account may delegate to, or who may delegate to
+// it. An Object's Delegation is shared by its copies: replace it (see
+// SetAllowedToDelegateTo) rather than modify it.
+type Delegation struct {
+	// AllowedToDelegateTo are the SPNs of msDS-AllowedToDelegateTo:
+	// constrained delegation from this account.
+	AllowedToDelegateTo []string `json:"allowed_to_delegate_to,omitempty"`
+	// AllowedToActOnBehalf are the principals the DACL of
+	// msDS-AllowedToActOnBehalfOfOtherIdentity allows: resource-based
+	// constrained delegation to this account's services. A missing or NULL
+	// DACL allows everyone, recorded as Everyone (S-1-1-0).
+	AllowedToActOnBehalf []Principal `json:"allowed_to_act_on_behalf,omitempty"`
+}
+
+// AllowedToDelegateTo returns msDS-AllowedToDelegateTo (nil when unset).
+func (o *Object) AllowedToDelegateTo() []string {
+	if o.Delegation == nil {
+		return nil
+	}
+	return o.Delegation.AllowedToDelegateTo
+}
+
+// AllowedToActOnBehalf returns the principals
+// msDS-AllowedToActOnBehalfOfOtherIdentity allows (nil when unset).
+func (o *Object) AllowedToActOnBehalf() []Principal {
+	if o.Delegation == nil {
+		return nil
+	}
+	return o.Delegation.AllowedToActOnBehalf
+}
+
+// SetAllowedToDelegateTo sets msDS-AllowedToDelegateTo in a new
+// Delegation (o's copies keep theirs).
+func (o *Object) SetAllowedToDelegateTo(spns []string) {
+	d := o.delegationCopy()
+	d.AllowedToDelegateTo = spns
+	o.setDelegation(d)
+}
+
+// SetAllowedToActOnBehalf sets the principals
+// msDS-AllowedToActOnBehalfOfOtherIdentity allows in a new Delegation.
+func (o *Object) SetAllowedToActOnBehalf(principals []Principal) {
+	d := o.delegationCopy()
+	d.AllowedToActOnBehalf = principals
+	o.setDelegation(d)
+}
+
+func (o *Object) delegationCopy() Delegation {
+	if o.Delegation == nil {
+		return Delegation{}
+	}
+	return *o.Delegation
+}
+
+// setDelegation sets d, or nil when both its lists are nil.
+func (o *Object) setDelegation(d Delegation) {
+	if d.AllowedToDelegateTo == nil && d.AllowedToActOnBehalf == nil {
+		o.Delegation = nil
+		return
+	}
+	o.Delegation = &d
 }
 
 // Principal is a security principal named by a SID in a security descriptor,

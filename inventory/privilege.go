@@ -270,7 +270,7 @@ func (ix *membershipIndex) privilegeOf(o *Object) (*Privilege, bool) {
 			consider(g, false)
 		}
 	}
-	if g := ix.primaryGroup(o.Domain, o.PrimaryGroupID); g != "" {
+	if g := ix.primaryGroup(o.Domain, int(o.PrimaryGroupID)); g != "" {
 		consider(g, true)
 	}
 	if best != nil {

@@ -53,10 +53,11 @@ func readDelegation(r *record, o *inventory.Object) error {
 	if sd.OpenToEveryone() {
 		sids = []string{"S-1-1-0"}
 	}
-	o.AllowedToActOnBehalf = make([]inventory.Principal, len(sids))
+	principals := make([]inventory.Principal, len(sids))
 	for i, sid := range sids {
-		o.AllowedToActOnBehalf[i] = inventory.Principal{SID: sid, WellKnown: wellKnownSIDs[sid]}
+		principals[i] = inventory.Principal{SID: sid, WellKnown: wellKnownSIDs[sid]}
 	}
+	o.SetAllowedToActOnBehalf(principals)
 	return nil
 }
 
@@ -77,7 +78,7 @@ func (sc *Scanner) resolvePrincipals(ctx context.Context, targets []target, obje
 	var missing []string
 	seen := make(map[string]bool)
 	for i := range objects {
-		for _, p := range objects[i].AllowedToActOnBehalf {
+		for _, p := range objects[i].AllowedToActOnBehalf() {
 			if !seen[p.SID] && p.WellKnown == "" {
 				seen[p.SID] = true
 				missing = append(missing, p.SID)
@@ -121,7 +122,7 @@ func (sc *Scanner) resolvePrincipals(ctx context.Context, targets []target, obje
 		}
 	}
 	for i := range objects {
-		for j, p := range objects[i].AllowedToActOnBehalf {
+		for j, p := range objects[i].AllowedToActOnBehalf() {
 			q, ok := found[p.SID]
 			if !ok {
 				continue
@@ -129,7 +130,7 @@ func (sc *Scanner) resolvePrincipals(ctx context.Context, targets []target, obje
 			if c, ok := found[q.CreatorSID]; ok && q.CreatorSID != "" {
 				q.Creator = &c
 			}
-			objects[i].AllowedToActOnBehalf[j] = q
+			objects[i].AllowedToActOnBehalf()[j] = q
 		}
 	}
 	return nil

@@ -66,15 +66,15 @@ func TestLabDelegation(t *testing.T) {
 		}
 	}
 	web := byName["dlg_web"]
-	if !slices.Equal(web.AllowedToDelegateTo, []string{"cifs/dlgnowhere." + lab.DNSDomain}) ||
+	if !slices.Equal(web.AllowedToDelegateTo(), []string{"cifs/dlgnowhere." + lab.DNSDomain}) ||
 		web.UserAccountControl&inventory.UACTrustedToAuthForDelegation == 0 {
-		t.Fatalf("dlg_web: delegation not read: uac %#x, msDS-AllowedToDelegateTo %q", web.UserAccountControl, web.AllowedToDelegateTo)
+		t.Fatalf("dlg_web: delegation not read: uac %#x, msDS-AllowedToDelegateTo %q", web.UserAccountControl, web.AllowedToDelegateTo())
 	}
 	file := byName["DLGFILE$"]
-	if len(file.AllowedToActOnBehalf) != 2 {
-		t.Fatalf("DLGFILE$: RBCD principals %+v, want dlg_front and DLGMAQ$", file.AllowedToActOnBehalf)
+	if len(file.AllowedToActOnBehalf()) != 2 {
+		t.Fatalf("DLGFILE$: RBCD principals %+v, want dlg_front and DLGMAQ$", file.AllowedToActOnBehalf())
 	}
-	if p := file.AllowedToActOnBehalf[1]; p.SAMAccountName != "DLGMAQ$" || !strings.HasPrefix(p.CreatorSID, "S-1-5-21-") {
+	if p := file.AllowedToActOnBehalf()[1]; p.SAMAccountName != "DLGMAQ$" || !strings.HasPrefix(p.CreatorSID, "S-1-5-21-") {
 		t.Errorf("DLGMAQ$ as principal: %+v (mS-DS-CreatorSID not read?)", p)
 	}
 
@@ -119,8 +119,8 @@ func TestLabDelegation(t *testing.T) {
 		if o.SAMAccountName != "DLGFILE$" {
 			continue
 		}
-		got := make([]string, len(o.AllowedToActOnBehalf))
-		for i, p := range o.AllowedToActOnBehalf {
+		got := make([]string, len(o.AllowedToActOnBehalf()))
+		for i, p := range o.AllowedToActOnBehalf() {
 			got[i] = p.SAMAccountName
 			if p.Creator != nil {
 				got[i] += " by " + p.Creator.SAMAccountName

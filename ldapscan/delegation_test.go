@@ -63,8 +63,8 @@ func TestLDIFReadsRBCD(t *testing.T) {
 			if o.ObjectSID != "S-1-5-21-1-2-3-1200" {
 				t.Errorf("ObjectSID = %q", o.ObjectSID)
 			}
-			if !slices.Equal(o.AllowedToActOnBehalf, tc.want) {
-				t.Errorf("AllowedToActOnBehalf = %+v, want %+v", o.AllowedToActOnBehalf, tc.want)
+			if !slices.Equal(o.AllowedToActOnBehalf(), tc.want) {
+				t.Errorf("AllowedToActOnBehalf = %+v, want %+v", o.AllowedToActOnBehalf(), tc.want)
 			}
 		})
 	}

@@ -60,7 +60,7 @@ func (sc *Scanner) tombstonesReadable(ctx context.Context, targets []target, st 
 //     write that used a USN of this DC, so a listing short of more objects
 //     than that lost some that still exist.
 func (sc *Scanner) markVanished(ctx context.Context, targets []target, prev []*inventory.Object, cover *usnCoverage, delta *changeSet, st *scanState) (string, error) {
-	present := make(map[string]struct{}, len(prev))
+	present := make(map[objectID]struct{}, len(prev))
 	held := objectsPerTarget(targets, prev)
 	for _, t := range targets {
 		s, err := sc.sessionFor(ctx, t)
@@ -72,10 +72,10 @@ func (sc *Scanner) markVanished(ctx context.Context, targets []target, prev []*i
 			"(servicePrincipalName=*)", []string{"objectGUID"}, nil)
 		err = s.pagedSearch(ctx, req, sc.cfg.PageSize, &st.refs, func(page []*ldap.Entry) error {
 			for _, e := range page {
-				guid := ""
+				var guid inventory.GUID
 				if raw := e.GetEqualFoldRawAttributeValue("objectGUID"); len(raw) > 0 {
 					var err error
-					if guid, err = formatGUID(raw); err != nil {
+					if guid, err = inventory.GUIDFromBytes(raw); err != nil {
 						return fmt.Errorf("%s: objectGUID: %w", e.DN, err)
 					}
 				}
@@ -92,7 +92,7 @@ func (sc *Scanner) markVanished(ctx context.Context, targets []target, prev []*i
 			return fmt.Sprintf("listing the objects of %s returned none where the last scan held %d", t, held[t.String()]), nil
 		}
 	}
-	var vanished []string // neither listed nor read by the poll's change search
+	var vanished []objectID // neither listed nor read by the poll's change search
 	for i := range prev {
 		if key := objectKey(prev[i]); !containsKey(present, key) && !containsKey(delta.touched, key) {
 			vanished = append(vanished, key)
@@ -125,7 +125,7 @@ func objectsPerTarget(targets []target, objects []*inventory.Object) map[string]
 	return counts
 }
 
-func containsKey(set map[string]struct{}, key string) bool {
+func containsKey(set map[objectID]struct{}, key objectID) bool {
 	_, ok := set[key]
 	return ok
 }

@@ -225,20 +225,27 @@ func watermarkProblem(w Watermark, server string, dse rootDSE, invocationID stri
 // of objects to drop.
 type changeSet struct {
 	updated []*inventory.Object
-	touched map[string]struct{} // keys of every object read, updated or dropped
+	touched map[objectID]struct{} // keys of every object read, updated or dropped
 }
 
-func newChangeSet() *changeSet { return &changeSet{touched: map[string]struct{}{}} }
+func newChangeSet() *changeSet { return &changeSet{touched: map[objectID]struct{}{}} }
 
-// objectKey identifies an object across renames: its objectGUID.
-func objectKey(o *inventory.Object) string { return keyOf(o.GUID, o.DN) }
+// objectID identifies an object across renames: its objectGUID, or its
+// lower-case DN for directories without GUIDs.
+type objectID struct {
+	guid inventory.GUID
+	dn   string // "" when guid is set
+}
+
+// objectKey is the objectID of o.
+func objectKey(o *inventory.Object) objectID { return keyOf(o.GUID, o.DN) }
 
 // keyOf is the objectGUID, or the DN for directories without GUIDs.
-func keyOf(guid, dn string) string {
-	if guid != "" {
-		return guid
+func keyOf(guid inventory.GUID, dn string) objectID {
+	if !guid.IsZero() {
+		return objectID{guid: guid}
 	}
-	return "dn:" + strings.ToLower(dn)
+	return objectID{dn: strings.ToLower(dn)}
 }
 
 func (c *changeSet) add(rec *record) error {

@@ -274,7 +274,7 @@ func objectBefore(a, b *inventory.Object) bool {
 	if c := inventory.CompareFold(a.DN, b.DN); c != 0 {
 		return c < 0
 	}
-	return a.GUID < b.GUID
+	return a.GUID.Compare(b.GUID) < 0
 }
 
 // reserveObjects is the capacity to reserve for the objects of an export of

@@ -83,7 +83,7 @@ func TestReadLDIFSemantics(t *testing.T) {
 		if last := svc.SPNs[2]; !strings.HasSuffix(last, "folds the line at seventy-eight columns") || strings.Contains(last, "\r") {
 			t.Errorf("folded value = %q", last)
 		}
-		if svc.GUID != "0a1b2c3d-4e5f-4a6b-9c8d-7e6f5a4b3c2d" || !svc.PwdLastSet.IsZero() || svc.AdminCount != 1 {
+		if svc.GUID.String() != "0a1b2c3d-4e5f-4a6b-9c8d-7e6f5a4b3c2d" || !svc.PwdLastSet.IsZero() || svc.AdminCount != 1 {
 			t.Errorf("svc_iis_farm = %+v", svc)
 		}
 		if g := objectByName(t, snap, "gmsa_sql$"); g.Domain != "child.corp.example.test" || g.Kind != "gmsa" {
@@ -312,7 +312,7 @@ func TestObjectBeforeMatchesCompareObjects(t *testing.T) {
 	}
 	for _, a := range dns {
 		for _, b := range dns {
-			for _, guids := range [][2]string{{"", ""}, {"1", "2"}, {"2", "1"}} {
+			for _, guids := range [][2]inventory.GUID{{}, {testGUID(1), testGUID(2)}, {testGUID(2), testGUID(1)}} {
 				x := inventory.Object{DN: a, GUID: guids[0]}
 				y := inventory.Object{DN: b, GUID: guids[1]}
 				if got, want := objectBefore(&x, &y), compareObjects(new(x), new(y)) < 0; got != want {

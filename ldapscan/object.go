@@ -30,8 +30,8 @@ func objectFromRecord(r *record) (inventory.Object, error) {
 }
 
 // objectFromRecordIn is objectFromRecord with the object's strings and lists
-// cut from slab's (nil: the object's own). The object's strings (GUID,
-// sAMAccountName, dNSHostName, SPNs, delegation targets) are cut from one
+// cut from slab's (nil: the object's own). The object's strings
+// (sAMAccountName, dNSHostName, SPNs, delegation targets) are cut from one
 // string, and its two lists from one slice: two allocations where there
 // were one per value, or none with a slab, and fewer objects for the
 // collector to mark (issue 9).
@@ -39,24 +39,19 @@ func objectFromRecordIn(r *record, slab *objectSlab) (inventory.Object, error) {
 	ids := &objectAttrIDs
 	guid, sam, dns := r.known[ids.guid], r.known[ids.sam], r.known[ids.dns]
 	deleg, spns := r.known[ids.deleg], r.known[ids.spns]
-	var text objectText
+	var objectGUID inventory.GUID
 	if len(guid) > 0 {
-		if len(guid[0]) != 16 {
-			_, err := formatGUID(guid[0])
+		var err error
+		if objectGUID, err = inventory.GUIDFromBytes(guid[0]); err != nil {
 			return inventory.Object{DN: r.dn, Domain: inventory.DomainFromDN(r.dn)}, fmt.Errorf("%s: objectGUID: %w", r.dn, err)
 		}
-		text.size(36)
 	}
+	var text objectText
 	text.sizeFirst(sam)
 	text.sizeFirst(dns)
 	text.sizeAll(deleg)
 	text.sizeAll(spns)
 	text.b, text.base = slab.text(text.n)
-	if len(guid) > 0 {
-		var out [36]byte
-		putGUID(&out, guid[0])
-		text.b.Write(out[:])
-	}
 	text.writeFirst(sam)
 	text.writeFirst(dns)
 	text.writeAll(deleg)
@@ -67,13 +62,13 @@ func objectFromRecordIn(r *record, slab *objectSlab) (inventory.Object, error) {
 		DN:     r.dn,
 		Domain: slab.domainOf(r.dn),
 		Kind:   kindOf(r),
-	}
-	if len(guid) > 0 {
-		o.GUID = text.next(36)
+		GUID:   objectGUID,
 	}
 	o.SAMAccountName = text.first(sam)
 	o.DNSHostName = text.first(dns)
-	o.AllowedToDelegateTo = text.all(deleg, lists[:len(deleg):len(deleg)])
+	if len(deleg) > 0 {
+		o.SetAllowedToDelegateTo(text.all(deleg, lists[:len(deleg):len(deleg)]))
+	}
 	o.SPNs = text.all(spns, lists[len(deleg):])
 	// A computer's other names count as its HOST names (host-alias-conflict).
 	if len(r.known[ids.addDNS]) > 0 || len(r.known[ids.addSAM]) > 0 {
@@ -94,19 +89,21 @@ func objectFromRecordIn(r *record, slab *objectSlab) (inventory.Object, error) {
 		return o, err
 	}
 	o.PwdLastSet = fileTime(pwd)
-	admin, err := intValue(r, r.known[ids.admin], "adminCount")
+	// adminCount and primaryGroupID are 32-bit INTEGERs (int32Value
+	// refuses a value out of that range).
+	admin, _, err := int32Value(r, r.known[ids.admin], "adminCount")
 	if err != nil {
 		return o, err
 	}
-	o.AdminCount = int(admin)
+	o.AdminCount = int32(admin)
 	if o.USNChanged, err = intValue(r, r.known[ids.usn], "uSNChanged"); err != nil {
 		return o, err
 	}
-	primary, err := intValue(r, r.known[ids.primary], "primaryGroupID")
+	primary, _, err := int32Value(r, r.known[ids.primary], "primaryGroupID")
 	if err != nil {
 		return o, err
 	}
-	o.PrimaryGroupID = int(primary)
+	o.PrimaryGroupID = int32(primary)
 	if err := readDelegation(r, &o); err != nil {
 		return o, err
 	}
@@ -187,8 +184,6 @@ func (sl *objectSlab) list(n int) []string {
 	sl.lists = sl.lists[:at+n]
 	return sl.lists[at : at+n : at+n]
 }
-
-func (t *objectText) size(n int) { t.n += n }
 
 func (t *objectText) sizeFirst(vs [][]byte) {
 	if len(vs) > 0 {
@@ -371,28 +366,12 @@ func fileTime(ft int64) time.Time {
 	return time.Unix(since/perSecond, since%perSecond*100).UTC()
 }
 
-// formatGUID renders a binary objectGUID in its canonical text form: the
-// first three fields are little-endian on the wire.
+// formatGUID renders a binary GUID (objectGUID, an invocation ID) in its
+// canonical text form.
 func formatGUID(b []byte) (string, error) {
-	if len(b) != 16 {
-		return "", fmt.Errorf("want 16 bytes, got %d", len(b))
+	g, err := inventory.GUIDFromBytes(b)
+	if err != nil {
+		return "", err
 	}
-	var out [36]byte
-	putGUID(&out, b)
-	return string(out[:]), nil
-}
-
-// putGUID writes the text form of the 16 bytes of b into out.
-func putGUID(out *[36]byte, b []byte) {
-	// Hex by hand, not fmt: one GUID per object of a large export (issue 9).
-	const hexDigits = "0123456789abcdef"
-	j := 0
-	for i, k := range [16]int{3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15} {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out[j] = '-'
-			j++
-		}
-		out[j], out[j+1] = hexDigits[b[k]>>4], hexDigits[b[k]&0xf]
-		j += 2
-	}
+	return g.String(), nil
 }

@@ -20,20 +20,22 @@ import (
 // attribute once, into one string per object.
 func refObjectFromRecord(r *record) (inventory.Object, error) {
 	o := inventory.Object{
-		DN:                  r.dn,
-		Domain:              inventory.DomainFromDN(r.dn),
-		SAMAccountName:      r.first("sAMAccountName"),
-		Kind:                refKindOf(r),
-		DNSHostName:         r.first("dNSHostName"),
-		AllowedToDelegateTo: r.strings("msDS-AllowedToDelegateTo"),
-		SPNs:                r.strings("servicePrincipalName"),
+		DN:             r.dn,
+		Domain:         inventory.DomainFromDN(r.dn),
+		SAMAccountName: r.first("sAMAccountName"),
+		Kind:           refKindOf(r),
+		DNSHostName:    r.first("dNSHostName"),
+		SPNs:           r.strings("servicePrincipalName"),
+	}
+	if deleg := r.strings("msDS-AllowedToDelegateTo"); deleg != nil {
+		o.SetAllowedToDelegateTo(deleg)
 	}
 	// A computer's other names count as its HOST names (host-alias-conflict).
 	if dns, sam := r.strings("msDS-AdditionalDnsHostName"), r.strings("msDS-AdditionalSamAccountName"); dns != nil || sam != nil {
 		o.Additional = &inventory.AdditionalNames{DNSHostNames: dns, SAMAccountNames: sam}
 	}
 	if g := r.values("objectGUID"); len(g) > 0 {
-		guid, err := formatGUID(g[0])
+		guid, err := inventory.GUIDFromBytes(g[0])
 		if err != nil {
 			return o, fmt.Errorf("%s: objectGUID: %w", r.dn, err)
 		}
@@ -53,19 +55,19 @@ func refObjectFromRecord(r *record) (inventory.Object, error) {
 		return o, err
 	}
 	o.PwdLastSet = fileTime(pwd)
-	admin, err := intAttr(r, "adminCount")
+	admin, _, err := int32Attr(r, "adminCount")
 	if err != nil {
 		return o, err
 	}
-	o.AdminCount = int(admin)
+	o.AdminCount = int32(admin)
 	if o.USNChanged, err = intAttr(r, "uSNChanged"); err != nil {
 		return o, err
 	}
-	primary, err := intAttr(r, "primaryGroupID")
+	primary, _, err := int32Attr(r, "primaryGroupID")
 	if err != nil {
 		return o, err
 	}
-	o.PrimaryGroupID = int(primary)
+	o.PrimaryGroupID = int32(primary)
 	if err := readDelegation(r, &o); err != nil {
 		return o, err
 	}

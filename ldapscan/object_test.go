@@ -113,7 +113,7 @@ func TestObjectFromRecord(t *testing.T) {
 		fail  string
 	}{
 		{"GUID and domain", map[string][]string{"objectGUID": {string(guid)}}, func(t *testing.T, o inventory.Object) {
-			if o.GUID != "6f2a1c3e-0b4d-4e5f-8a9b-1c2d3e4f5a6b" || o.Domain != "corp.example.test" {
+			if o.GUID.String() != "6f2a1c3e-0b4d-4e5f-8a9b-1c2d3e4f5a6b" || o.Domain != "corp.example.test" {
 				t.Errorf("GUID %s domain %s", o.GUID, o.Domain)
 			}
 		}, ""},
@@ -151,6 +151,15 @@ func TestObjectFromRecord(t *testing.T) {
 		{"UAC out of range", map[string][]string{"userAccountControl": {"4294967296"}}, nil, "out of 32-bit range"},
 		{"USN not a number", map[string][]string{"uSNChanged": {"x"}}, nil, "uSNChanged"},
 		{"adminCount not a number", map[string][]string{"adminCount": {"yes"}}, nil, "adminCount"},
+		// adminCount and primaryGroupID are held in 32 bits (inventory.Object's
+		// int32s), as AD's INTEGER syntax: a wider value is refused, not cut.
+		{"adminCount out of range", map[string][]string{"adminCount": {"4294967296"}}, nil, "adminCount: 4294967296 out of 32-bit range"},
+		{"primaryGroupID out of range", map[string][]string{"primaryGroupID": {"-2147483649"}}, nil, "primaryGroupID: -2147483649 out of 32-bit range"},
+		{"primaryGroupID and adminCount", map[string][]string{"primaryGroupID": {"513"}, "adminCount": {"1"}}, func(t *testing.T, o inventory.Object) {
+			if o.PrimaryGroupID != 513 || o.AdminCount != 1 {
+				t.Errorf("primaryGroupID %d adminCount %d", o.PrimaryGroupID, o.AdminCount)
+			}
+		}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -213,21 +222,21 @@ func TestDNSOwnerName(t *testing.T) {
 }
 
 func TestChangeSetApply(t *testing.T) {
-	obj := func(guid, dn string, spns ...string) inventory.Object {
-		return inventory.Object{GUID: guid, DN: dn, SPNs: spns}
+	obj := func(guid int, dn string, spns ...string) inventory.Object {
+		return inventory.Object{GUID: testGUID(guid), DN: dn, SPNs: spns}
 	}
-	prev := []*inventory.Object{new(obj("1", "CN=a")), new(obj("2", "CN=c")), new(obj("3", "CN=e"))}
+	prev := []*inventory.Object{new(obj(1, "CN=a")), new(obj(2, "CN=c")), new(obj(3, "CN=e"))}
 	frozen := []inventory.Object{*prev[0], *prev[1], *prev[2]}
 	c := newChangeSet()
 	for _, r := range []struct {
 		o       inventory.Object
 		deleted bool
 	}{
-		{obj("4", "CN=b", "HTTP/b"), false},  // new, sorts between a and c
-		{obj("2", "CN=C2", "HTTP/c"), false}, // renamed and changed
-		{obj("3", "CN=e"), false},            // lost its SPNs
-		{obj("1", "CN=a\\0ADEL"), true},      // deleted
-		{obj("9", "CN=z", "HTTP/z"), false},  // new, last
+		{obj(4, "CN=b", "HTTP/b"), false},  // new, sorts between a and c
+		{obj(2, "CN=C2", "HTTP/c"), false}, // renamed and changed
+		{obj(3, "CN=e"), false},            // lost its SPNs
+		{obj(1, "CN=a\\0ADEL"), true},      // deleted
+		{obj(9, "CN=z", "HTTP/z"), false},  // new, last
 	} {
 		c.touched[objectKey(&r.o)] = struct{}{}
 		if !r.deleted && len(r.o.SPNs) > 0 {
@@ -238,8 +247,8 @@ func TestChangeSetApply(t *testing.T) {
 	memo := (&Scanner{}).memoFor(prev)
 	// A memo that places an object wrong (it never should) makes apply walk.
 	stale := maps.Clone(memo.dns)
-	stale["2"] = "CN=d"
-	for _, dnsOf := range []map[string]string{nil, memo.dns, stale} {
+	stale[testGUID(2)] = "CN=d"
+	for _, dnsOf := range []map[inventory.GUID]string{nil, memo.dns, stale} {
 		m := c.apply(prev, dnsOf)
 		var dns []string
 		for _, o := range m.objects {

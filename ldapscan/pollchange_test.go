@@ -65,7 +65,7 @@ func checkChange(t testing.TB, prev, cur *inventory.Snapshot) {
 		}
 	}
 	// Minimal: an added object is not the object it replaced.
-	replaced := map[string]*inventory.Object{}
+	replaced := map[objectID]*inventory.Object{}
 	for _, r := range c.Removed {
 		replaced[objectKey(prev.Objects[r])] = prev.Objects[r]
 	}
@@ -109,7 +109,7 @@ func checkMemo(t testing.TB, sc *Scanner, objects []*inventory.Object) {
 		t.Fatalf("the memo holds %d keys for %d objects", len(m.dns), len(objects))
 	}
 	for i := range objects {
-		if dn, ok := m.dns[objectKey(objects[i])]; !ok || dn != objects[i].DN {
+		if dn, ok := m.dns[objects[i].GUID]; !ok || dn != objects[i].DN {
 			t.Fatalf("the memo places %s at %q", objects[i].DN, dn)
 		}
 	}
@@ -298,17 +298,46 @@ func TestFullScanCarriesNoChange(t *testing.T) {
 // TestApplyDuplicateKeys: objects that share a key (never seen from AD) are
 // all replaced, as the walk replaces them; the memo does not place them.
 func TestApplyDuplicateKeys(t *testing.T) {
-	prev := []*inventory.Object{{GUID: "1", DN: "CN=a"}, {GUID: "1", DN: "CN=b"}, {GUID: "2", DN: "CN=c"}}
+	prev := []*inventory.Object{{GUID: testGUID(1), DN: "CN=a"}, {GUID: testGUID(1), DN: "CN=b"}, {GUID: testGUID(2), DN: "CN=c"}}
 	memo := (&Scanner{}).memoFor(prev)
 	if memo.dns != nil {
 		t.Fatal("a memo of objects that share a key")
 	}
 	c := newChangeSet()
-	read := inventory.Object{GUID: "1", DN: "CN=d", SPNs: []string{"HTTP/d"}}
+	read := inventory.Object{GUID: testGUID(1), DN: "CN=d", SPNs: []string{"HTTP/d"}}
 	c.touched[objectKey(&read)] = struct{}{}
 	c.updated = append(c.updated, new(read))
 	m := c.apply(prev, memo.dns)
 	if len(m.objects) != 2 || m.objects[0].DN != "CN=c" || m.objects[1].DN != "CN=d" || !slices.Equal(m.removed, []int32{0, 1}) {
 		t.Fatalf("apply = %+v removed %v", m.objects, m.removed)
+	}
+}
+
+// TestMemoWithoutGUIDs: objects without GUID (an LDIF export's) are keyed
+// by DN; the memo, keyed by GUID, is not built for them (nor kept once
+// one is added), and apply places their changes by walking prev.
+func TestMemoWithoutGUIDs(t *testing.T) {
+	prev := []*inventory.Object{{DN: "CN=a", SPNs: []string{"HTTP/a"}}, {GUID: testGUID(2), DN: "CN=c", SPNs: []string{"HTTP/c"}}}
+	if memo := (&Scanner{}).memoFor(prev); memo.dns != nil {
+		t.Fatalf("a memo of objects one of which has no GUID: %v", memo.dns)
+	}
+	c := newChangeSet()
+	read := inventory.Object{DN: "CN=A", SPNs: []string{"HTTP/a", "HTTP/a2"}} // the same object, its DN's case changed
+	c.touched[objectKey(&read)] = struct{}{}
+	c.updated = append(c.updated, new(read))
+	m := c.apply(prev, nil)
+	if len(m.objects) != 2 || m.objects[0].DN != "CN=A" || len(m.objects[0].SPNs) != 2 || !slices.Equal(m.removed, []int32{0}) {
+		t.Fatalf("apply = %+v removed %v", m.objects, m.removed)
+	}
+
+	// A memo of objects with GUIDs stops at the first object added without.
+	withGUIDs := []*inventory.Object{prev[1]}
+	memo := (&Scanner{}).memoFor(withGUIDs)
+	if len(memo.dns) != 1 {
+		t.Fatalf("memo %v, want c's GUID", memo.dns)
+	}
+	memo.advance(withGUIDs, prev, nil, []int32{0}, inventory.Membership{})
+	if memo.dns != nil {
+		t.Fatalf("the memo kept after an object without GUID was added: %v", memo.dns)
 	}
 }

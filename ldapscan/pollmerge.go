@@ -4,7 +4,6 @@ import (
 	"reflect"
 	"slices"
 	"sort"
-	"strings"
 	"weak"
 
 	"github.com/spnaudit/spnaudit/inventory"
@@ -18,10 +17,12 @@ import (
 type pollMemo struct {
 	objects weak.Pointer[*inventory.Object]
 	n       int
-	// dns maps every object's key (objectKey) to its DN: with it a poll
+	// dns maps every object's objectGUID to its DN: with it a poll
 	// places an entry it read, renamed or deleted, by binary search of the
-	// sorted objects, and knows one absent from them without a walk.
-	dns map[string]string
+	// sorted objects, and knows one absent from them without a walk. It is
+	// nil for objects without GUIDs (an LDIF export; AD gives every
+	// object one): those polls walk the objects instead.
+	dns map[inventory.GUID]string
 	// membership is the one the snapshot's privileges were set from;
 	// hasMembership is false after a full scan (its memo is built from
 	// the objects alone).
@@ -35,12 +36,13 @@ func (sc *Scanner) memoFor(prev []*inventory.Object) *pollMemo {
 	if m := sc.memo; m != nil && m.n == len(prev) && m.objects == firstObjectOf(prev) {
 		return m
 	}
-	m := &pollMemo{objects: firstObjectOf(prev), n: len(prev), dns: make(map[string]string, len(prev))}
+	m := &pollMemo{objects: firstObjectOf(prev), n: len(prev), dns: make(map[inventory.GUID]string, len(prev))}
 	for i := range prev {
-		key := objectKey(prev[i])
-		if _, dup := m.dns[key]; dup {
-			// Two objects of one key (never seen from AD): the memo would
-			// place one of them only; the polls walk prev instead.
+		key := prev[i].GUID
+		if _, dup := m.dns[key]; dup || key.IsZero() {
+			// Two objects of one GUID (never seen from AD), or one without:
+			// the memo would not place every object; the polls walk prev
+			// instead.
 			m.dns = nil
 			break
 		}
@@ -57,10 +59,14 @@ func (m *pollMemo) advance(prev, next []*inventory.Object, removed, added []int3
 		return // unusable for prev: built anew (and checked) for next
 	}
 	for _, r := range removed {
-		delete(m.dns, objectKey(prev[r]))
+		delete(m.dns, prev[r].GUID)
 	}
 	for _, a := range added {
-		m.dns[objectKey(next[a])] = next[a].DN
+		if next[a].GUID.IsZero() {
+			m.dns = nil // see memoFor
+			return
+		}
+		m.dns[next[a].GUID] = next[a].DN
 	}
 	m.objects, m.n = firstObjectOf(next), len(next)
 	m.membership, m.hasMembership = membership, true
@@ -86,12 +92,12 @@ type merge struct {
 // from prev and added. prev is not modified; when nothing of it changes it
 // is returned itself (immutable: safe to share). dns (a pollMemo's, nil
 // when none) places the objects read in prev without walking it.
-func (c *changeSet) apply(prev []*inventory.Object, dns map[string]string) merge {
+func (c *changeSet) apply(prev []*inventory.Object, dns map[inventory.GUID]string) merge {
 	if len(c.touched) == 0 {
 		return merge{objects: prev}
 	}
 	sortObjects(c.updated)
-	updatedKeys := make(map[string]struct{}, len(c.updated))
+	updatedKeys := make(map[objectID]struct{}, len(c.updated))
 	for i := range c.updated {
 		updatedKeys[objectKey(c.updated[i])] = struct{}{}
 	}
@@ -122,7 +128,7 @@ func keepUnchanged(prev []*inventory.Object, removed []int32, updated []*invento
 	if len(removed) == 0 || len(updated) == 0 {
 		return removed, updated
 	}
-	at := make(map[string]int32, len(removed))
+	at := make(map[objectID]int32, len(removed))
 	for _, r := range removed {
 		at[objectKey(prev[r])] = r
 	}
@@ -167,20 +173,20 @@ func sameAsRead(kept, read *inventory.Object) bool {
 // placeTouched finds the positions in prev of the objects read, by the
 // DN dns holds for their key; ok is false when it cannot (no dns, or an
 // object not where its DN says).
-func (c *changeSet) placeTouched(prev []*inventory.Object, dns map[string]string) ([]int32, bool) {
+func (c *changeSet) placeTouched(prev []*inventory.Object, dns map[inventory.GUID]string) ([]int32, bool) {
 	if dns == nil {
 		return nil, false
 	}
 	var removed []int32
 	for key := range c.touched {
-		dn, in := dns[key]
+		if key.guid.IsZero() {
+			return nil, false // an object without GUID: the memo cannot place it
+		}
+		dn, in := dns[key.guid]
 		if !in {
 			continue // new, or read before without SPNs
 		}
-		target := inventory.Object{DN: dn}
-		if !strings.HasPrefix(key, "dn:") {
-			target.GUID = key
-		}
+		target := inventory.Object{DN: dn, GUID: key.guid}
 		i, found := slices.BinarySearchFunc(prev, &target, compareObjects)
 		if !found || objectKey(prev[i]) != key {
 			return nil, false

@@ -1,6 +1,7 @@
 package ldapscan
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"syscall"
@@ -42,8 +43,18 @@ func benchDirectory(n int) ([]*inventory.Object, inventory.Membership) {
 	return objs, m
 }
 
-func benchGUID(rng *rand.Rand) string {
-	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", rng.Uint32(), rng.Uint32()&0xffff, rng.Uint32()&0xffff, rng.Uint32()&0xffff, rng.Uint64()&0xffffffffffff)
+func benchGUID(rng *rand.Rand) inventory.GUID {
+	var g inventory.GUID
+	binary.LittleEndian.PutUint64(g[:8], rng.Uint64())
+	binary.LittleEndian.PutUint64(g[8:], rng.Uint64())
+	return g
+}
+
+// testGUID is a made-up GUID ordered as n.
+func testGUID(n int) inventory.GUID {
+	var g inventory.GUID
+	binary.BigEndian.PutUint64(g[8:], uint64(n))
+	return g
 }
 
 // benchChanges is what a poll that changed k objects of prev read: 60%

@@ -419,5 +419,5 @@ func compareObjects(a, b *inventory.Object) int {
 	if c := inventory.CompareFold(a.DN, b.DN); c != 0 {
 		return c
 	}
-	return strings.Compare(a.GUID, b.GUID)
+	return a.GUID.Compare(b.GUID)
 }

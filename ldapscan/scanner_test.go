@@ -92,12 +92,12 @@ func TestScanReadsInventoryAndDirectory(t *testing.T) {
 		SupportedEncryptionTypes: &enc, PwdLastSet: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
 		USNChanged: w.USNChanged, SPNs: []string{"HOST/web01", "HOST/web01.corp.example.test"},
 	}
-	if !reflect.DeepEqual(*w, want) || len(w.GUID) != 36 || w.USNChanged == 0 {
+	if !reflect.DeepEqual(*w, want) || w.GUID.IsZero() || w.USNChanged == 0 {
 		t.Errorf("computer object\n got %+v\nwant %+v", w, want)
 	}
 	s := objectByName(t, snap, "svc_app")
 	if s.Kind != inventory.KindUser || s.AdminCount != 1 || !s.PwdLastSet.IsZero() ||
-		!slices.Equal(s.AllowedToDelegateTo, []string{"cifs/fs01"}) || s.SupportedEncryptionTypes != nil {
+		!slices.Equal(s.AllowedToDelegateTo(), []string{"cifs/fs01"}) || s.SupportedEncryptionTypes != nil {
 		t.Errorf("user object: %+v", s)
 	}
 	if g := objectByName(t, snap, "gmsa1$"); g.Kind != inventory.KindGMSA {
@@ -195,8 +195,8 @@ func TestScanRangeRetrieval(t *testing.T) {
 			if !slices.Equal(o.SPNs, spns) {
 				t.Errorf("SPNs: got %d values, want %d (equal order and content)", len(o.SPNs), len(spns))
 			}
-			if len(delegate) > 0 && !slices.Equal(o.AllowedToDelegateTo, delegate) {
-				t.Errorf("msDS-AllowedToDelegateTo: got %d values, want %d", len(o.AllowedToDelegateTo), len(delegate))
+			if len(delegate) > 0 && !slices.Equal(o.AllowedToDelegateTo(), delegate) {
+				t.Errorf("msDS-AllowedToDelegateTo: got %d values, want %d", len(o.AllowedToDelegateTo()), len(delegate))
 			}
 			if res.Stats.RangeRequests != tc.requests {
 				t.Errorf("range requests = %d, want %d", res.Stats.RangeRequests, tc.requests)

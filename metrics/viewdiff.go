@@ -177,7 +177,7 @@ func (d *objectDiff) add(next []*inventory.Object, j int) {
 // (kind, DN, account name, how many SPNs) and in their order
 // (compareObjects). Strings the poll shares compare by pointer.
 func sameObject(a, b *inventory.Object) bool {
-	return sameString(a.DN, b.DN) && sameString(a.GUID, b.GUID) && sameString(a.SAMAccountName, b.SAMAccountName) &&
+	return sameString(a.DN, b.DN) && a.GUID == b.GUID && sameString(a.SAMAccountName, b.SAMAccountName) &&
 		sameString(a.Domain, b.Domain) && sameString(string(a.Kind), string(b.Kind)) && len(a.SPNs) == len(b.SPNs)
 }
 

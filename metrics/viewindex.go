@@ -325,7 +325,7 @@ func (idx *seriesIndex) capped(max int) ([]infoSeries, bool, map[infoSeries]seri
 // compareObjects is ldapscan's order of a snapshot's objects: DN ignoring
 // case, then GUID.
 func compareObjects(a, b *inventory.Object) int {
-	return cmp.Or(inventory.CompareFold(a.DN, b.DN), strings.Compare(a.GUID, b.GUID))
+	return cmp.Or(inventory.CompareFold(a.DN, b.DN), a.GUID.Compare(b.GUID))
 }
 
 // objectsSorted reports whether objects are in compareObjects' order.

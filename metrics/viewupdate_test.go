@@ -42,7 +42,7 @@ func (w *viewWorld) newObject() inventory.Object {
 		domain, dc = "emea.corp.example.test", "DC=emea,DC=corp,DC=example,DC=test"
 	}
 	o := inventory.Object{
-		GUID: fmt.Sprintf("g%05d", w.next), DN: fmt.Sprintf("CN=a%03d,OU=X,%s", w.rng.IntN(60), dc),
+		GUID: inventory.MustParseGUID(fmt.Sprintf("00000000-0000-0000-0000-%012d", w.next)), DN: fmt.Sprintf("CN=a%03d,OU=X,%s", w.rng.IntN(60), dc),
 		Domain: domain, SAMAccountName: fmt.Sprintf("a%d", w.next), Kind: inventory.Kinds[w.rng.IntN(len(inventory.Kinds))],
 		SPNs: make([]string, w.rng.IntN(3)),
 	}
@@ -121,7 +121,7 @@ func (w *viewWorld) poll() {
 		case 5:
 			if i < len(objects.items) { // read again: equal, nothing shared
 				o := objects.changed(i)
-				o.DN, o.SAMAccountName, o.GUID = strings.Clone(o.DN), strings.Clone(o.SAMAccountName), strings.Clone(o.GUID)
+				o.DN, o.SAMAccountName = strings.Clone(o.DN), strings.Clone(o.SAMAccountName)
 			}
 		case 6:
 			if i < len(objects.items) { // another object with the same DN

@@ -21,7 +21,7 @@ func realisticInventory(n int) *inventory.Snapshot {
 		host := fmt.Sprintf("srv%06d", i)
 		fqdn := host + ".corp.example.test"
 		snap.Objects = append(snap.Objects, &inventory.Object{
-			GUID: fmt.Sprintf("%08x-0000-0100-9e37-79b97f4a7c15", i), DN: fmt.Sprintf("CN=SRV%06d,OU=Servers,DC=corp,DC=example,DC=test", i),
+			GUID: inventory.MustParseGUID(fmt.Sprintf("%08x-0000-0100-9e37-79b97f4a7c15", i)), DN: fmt.Sprintf("CN=SRV%06d,OU=Servers,DC=corp,DC=example,DC=test", i),
 			Domain: "corp.example.test", SAMAccountName: fmt.Sprintf("SRV%06d$", i), Kind: inventory.KindComputer,
 			UserAccountControl: inventory.UACWorkstationTrustAccount, DNSHostName: fqdn, SupportedEncryptionTypes: &aes,
 			PwdLastSet: set, USNChanged: int64(100000 + i), PrivilegeUnknown: true,
@@ -29,7 +29,7 @@ func realisticInventory(n int) *inventory.Snapshot {
 		})
 		if i%50 == 0 {
 			snap.Objects = append(snap.Objects, &inventory.Object{
-				GUID: fmt.Sprintf("%08x-0000-0200-3c6e-f372fe94f82a", i), DN: fmt.Sprintf("CN=svc_sql%05d,OU=Service Accounts,DC=corp,DC=example,DC=test", i/50),
+				GUID: inventory.MustParseGUID(fmt.Sprintf("%08x-0000-0200-3c6e-f372fe94f82a", i)), DN: fmt.Sprintf("CN=svc_sql%05d,OU=Service Accounts,DC=corp,DC=example,DC=test", i/50),
 				Domain: "corp.example.test", SAMAccountName: fmt.Sprintf("svc_sql%05d", i/50), Kind: inventory.KindUser,
 				UserAccountControl: 0x10200, SupportedEncryptionTypes: &aes, PwdLastSet: set, USNChanged: int64(400000 + i), PrivilegeUnknown: true,
 				SPNs: []string{"MSSQLSvc/" + fqdn + ":1433", "MSSQLSvc/" + fqdn, "MSSQLSvc/srv087081.corp.example.test:1433"},

@@ -22,8 +22,11 @@ func appendInventoryObject(dst []byte, o *inventory.Object, depth int) ([]byte, 
 	var err error
 	f := fields{dst: dst, depth: depth}
 	f.open()
-	if o.GUID != "" {
-		f.str("guid", o.GUID)
+	if !o.GUID.IsZero() {
+		f.key("guid")
+		f.dst = append(f.dst, '"')
+		f.dst, _ = o.GUID.AppendText(f.dst) // hex digits and dashes: nothing to escape
+		f.dst = append(f.dst, '"')
 	}
 	f.str("dn", o.DN)
 	f.str("domain", o.Domain)
@@ -56,8 +59,8 @@ func appendInventoryObject(dst []byte, o *inventory.Object, depth int) ([]byte, 
 	if o.AdminCount != 0 {
 		f.int("admin_count", int64(o.AdminCount))
 	}
-	if len(o.AllowedToDelegateTo) > 0 {
-		f.strs("allowed_to_delegate_to", o.AllowedToDelegateTo)
+	if to := o.AllowedToDelegateTo(); len(to) > 0 {
+		f.strs("allowed_to_delegate_to", to)
 	}
 	f.int("usn_changed", o.USNChanged)
 	if o.SPNs == nil {
@@ -87,15 +90,15 @@ func appendInventoryObject(dst []byte, o *inventory.Object, depth int) ([]byte, 
 	if o.ObjectSID != "" {
 		f.str("object_sid", o.ObjectSID)
 	}
-	if len(o.AllowedToActOnBehalf) > 0 {
+	if rbcd := o.AllowedToActOnBehalf(); len(rbcd) > 0 {
 		f.key("allowed_to_act_on_behalf")
 		f.dst = append(f.dst, '[')
-		for i := range o.AllowedToActOnBehalf {
+		for i := range rbcd {
 			if i > 0 {
 				f.dst = append(f.dst, ',')
 			}
 			f.dst = appendNewline(f.dst, f.depth+2)
-			f.dst = appendPrincipal(f.dst, &o.AllowedToActOnBehalf[i], f.depth+2)
+			f.dst = appendPrincipal(f.dst, &rbcd[i], f.depth+2)
 		}
 		f.dst = appendNewline(f.dst, f.depth+1)
 		f.dst = append(f.dst, ']')

@@ -21,7 +21,7 @@ func BenchmarkRecordPoll(b *testing.B) {
 	objs := make([]inventory.Object, 50_000)
 	for i := range objs {
 		n := strconv.Itoa(i)
-		objs[i] = inventory.Object{GUID: "00000000-0000-0000-0000-" + n, DN: "CN=svc" + n + ",OU=Apps,DC=corp,DC=example,DC=test",
+		objs[i] = inventory.Object{GUID: testGUID(n), DN: "CN=svc" + n + ",OU=Apps,DC=corp,DC=example,DC=test",
 			SAMAccountName: "svc" + n, SPNs: []string{"HTTP/web" + n + ".corp.example.test", "HTTP/web" + n,
 				"MSSQLSvc/db" + n + ".corp.example.test:1433", "MSSQLSvc/db" + n + ".corp.example.test"}}
 	}

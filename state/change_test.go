@@ -46,7 +46,7 @@ func (g *pollGen) order(objs []*inventory.Object, added []int32) []int32 {
 		if c := inventory.CompareFold(a.DN, b.DN); c != 0 {
 			return c
 		}
-		return strings.Compare(a.GUID, b.GUID)
+		return a.GUID.Compare(b.GUID)
 	})
 	added = added[:0]
 	for i, o := range objs {
@@ -60,10 +60,10 @@ func (g *pollGen) order(objs []*inventory.Object, added []int32) []int32 {
 func (g *pollGen) object() inventory.Object {
 	g.next++
 	n := g.next
-	o := inventory.Object{GUID: fmt.Sprintf("guid-%d", n), DN: fmt.Sprintf("CN=svc%d,OU=Apps,DC=example,DC=test", n),
+	o := inventory.Object{GUID: testGUID(fmt.Sprint(n)), DN: fmt.Sprintf("CN=svc%d,OU=Apps,DC=example,DC=test", n),
 		SAMAccountName: fmt.Sprintf("svc%d", n), Kind: inventory.KindUser}
 	if g.r.IntN(5) == 0 {
-		o.GUID = "" // a source without GUIDs: keyed by DN
+		o.GUID = inventory.GUID{} // a source without GUIDs: keyed by DN
 	}
 	g.edit(&o)
 	return o
@@ -82,7 +82,7 @@ func (g *pollGen) edit(o *inventory.Object) {
 	if g.r.IntN(2) == 0 {
 		o.SPNChanged, o.SPNChangedBy = g.at.Add(-time.Minute), "aaaaaaaa-0000-0000-0000-000000000001"
 	}
-	if o.GUID != "" && g.r.IntN(6) == 0 {
+	if !o.GUID.IsZero() && g.r.IntN(6) == 0 {
 		g.next++
 		o.DN = fmt.Sprintf("CN=renamed%d,OU=Apps,DC=example,DC=test", g.next)
 		o.SAMAccountName = fmt.Sprintf("renamed%d", g.next)
@@ -95,7 +95,7 @@ func (g *pollGen) objects(base []*inventory.Object, rate int) (objs []*inventory
 	insert := func() {
 		for g.r.IntN(rate) == 0 {
 			o := g.object()
-			if g.dupGUIDs && len(base) > 0 && o.GUID != "" && g.r.IntN(40) == 0 {
+			if g.dupGUIDs && len(base) > 0 && !o.GUID.IsZero() && g.r.IntN(40) == 0 {
 				o.GUID = base[g.r.IntN(len(base))].GUID // two objects, one key
 			}
 			added = append(added, int32(len(objs)))

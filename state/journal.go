@@ -81,8 +81,8 @@ type findingRecord struct {
 // objectKey identifies an account across renames: its objectGUID, or its
 // DN in lower case for a source without GUIDs.
 func objectKey(o *inventory.Object) string {
-	if o.GUID != "" {
-		return o.GUID
+	if !o.GUID.IsZero() {
+		return o.GUID.String()
 	}
 	return strings.ToLower(o.DN)
 }

@@ -150,7 +150,7 @@ func benchHistory(n, nf int) ([]*inventory.Object, []audit.Finding, func(q, roun
 	objs := make([]*inventory.Object, n)
 	for i := range objs {
 		num := fmt.Sprintf("%06d", i) // in the scanner's order (CompareFold of the DNs)
-		objs[i] = &inventory.Object{GUID: fmt.Sprintf("00000000-0000-0000-0000-%012d", i),
+		objs[i] = &inventory.Object{GUID: inventory.MustParseGUID(fmt.Sprintf("00000000-0000-0000-0000-%012d", i)),
 			DN:             "CN=svc" + num + ",OU=Apps,DC=corp,DC=example,DC=test",
 			SAMAccountName: "svc" + num, SPNs: []string{"HTTP/web" + num + ".corp.example.test", "HTTP/web" + num,
 				"MSSQLSvc/db" + num + ".corp.example.test:1433"}}

@@ -100,13 +100,13 @@ func TestSAMOfMatchesLowerCaseMap(t *testing.T) {
 		n++
 		num := r.IntN(60)
 		return &inventory.Object{DN: fmt.Sprintf("CN=%s%d,OU=Apps,DC=example,DC=test", names[r.IntN(len(names))], num),
-			GUID: fmt.Sprintf("g%d", n), SAMAccountName: fmt.Sprintf("sam%d", n)}
+			GUID: testGUID(fmt.Sprint(n)), SAMAccountName: fmt.Sprintf("sam%d", n)}
 	}
 	less := func(a, b *inventory.Object) int {
 		if c := inventory.CompareFold(a.DN, b.DN); c != 0 {
 			return c
 		}
-		return strings.Compare(a.GUID, b.GUID)
+		return a.GUID.Compare(b.GUID)
 	}
 	s := &Store{}
 	searched, indexed := 0, 0

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"os"
@@ -31,8 +32,19 @@ func open(t *testing.T, dir string, opts ...func(*Options)) *Store {
 	return s
 }
 
+// testGUID is a made-up GUID named by label (the zero GUID for "": a
+// source without GUIDs).
+func testGUID(label string) inventory.GUID {
+	var g inventory.GUID
+	if label != "" {
+		h := sha256.Sum256([]byte(label))
+		copy(g[:], h[:])
+	}
+	return g
+}
+
 func obj(guid, sam string, spns ...string) inventory.Object {
-	return inventory.Object{GUID: guid, DN: "CN=" + sam + ",OU=Apps,DC=example,DC=test", SAMAccountName: sam,
+	return inventory.Object{GUID: testGUID(guid), DN: "CN=" + sam + ",OU=Apps,DC=example,DC=test", SAMAccountName: sam,
 		Kind: inventory.KindUser, SPNs: spns}
 }
 

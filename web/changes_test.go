@@ -30,7 +30,7 @@ func TestChangesAPI(t *testing.T) {
 	defer store.Close()
 	t0 := time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC)
 	acct := func(spns ...string) inventory.Object {
-		return inventory.Object{GUID: "g", DN: "CN=svc,DC=example,DC=test", SAMAccountName: "svc", SPNs: spns}
+		return inventory.Object{GUID: inventory.MustParseGUID("00000000-0000-0000-0000-00000000000a"), DN: "CN=svc,DC=example,DC=test", SAMAccountName: "svc", SPNs: spns}
 	}
 	for i, spns := range [][]string{{"HTTP/a"}, {"HTTP/a", "HTTP/b"}, {"HTTP/a", "HTTP/b", "HTTP/c"}, {"HTTP/c"}} {
 		snap := &inventory.Snapshot{Started: t0.Add(time.Duration(i) * time.Minute), Objects: []*inventory.Object{new(acct(spns...))}}

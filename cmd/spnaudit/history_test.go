@@ -108,8 +108,8 @@ func TestHistoryCommand(t *testing.T) {
 	changed := t0.Add(-4 * time.Second)
 	objs := func(bSPNs ...string) []inventory.Object {
 		return []inventory.Object{
-			{GUID: "ga", DN: "CN=svc_a,DC=example,DC=test", SAMAccountName: "svc_a", SPNs: []string{"HTTP/web.example.test"}},
-			{GUID: "gb", DN: "CN=svc_b,DC=example,DC=test", SAMAccountName: "svc_b", SPNs: bSPNs,
+			{GUID: inventory.MustParseGUID("00000000-0000-0000-0000-0000000000a0"), DN: "CN=svc_a,DC=example,DC=test", SAMAccountName: "svc_a", SPNs: []string{"HTTP/web.example.test"}},
+			{GUID: inventory.MustParseGUID("00000000-0000-0000-0000-0000000000b0"), DN: "CN=svc_b,DC=example,DC=test", SAMAccountName: "svc_b", SPNs: bSPNs,
 				SPNChanged: changed, SPNChangedBy: "CN=NTDS Settings,CN=DC2,CN=Servers,CN=S,CN=Sites,CN=Configuration,DC=example,DC=test"},
 		}
 	}
