@@ -137,7 +137,7 @@ type updatePlan struct {
 // seriesChange is what the changed findings do to one series.
 type seriesChange struct {
 	removed, added int32
-	dates          *seriesDates // of the added findings, in their order
+	dates          dateRefs // of the added findings, in their order
 }
 
 func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Finding, findingsSorted bool, od objectDiff, removed, added []*audit.Finding, order seriesOrder) (updatePlan, bool) {
@@ -253,11 +253,11 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 		switch {
 		case refs < 0:
 			return p, false
-		case refs == c.added || m.dates == nil:
+		case refs == c.added || !m.dates.dated():
 			// Every finding that gives the series is new, or the others
 			// have no dates: its dates are the new findings'.
 			m.dates = c.dates
-		case c.removed == 0 && c.dates == nil:
+		case c.removed == 0 && !c.dates.dated():
 			// Findings without dates were added: the dates stand.
 		case !findingsSorted:
 			return p, false // the dates depend on the findings' order
@@ -272,7 +272,13 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 		}
 		if found && refs == m.refs && sameDates(m.dates, members[j].dates) {
 			// Judged again alike (an audit's change re-adds every finding
-			// of a changed object): the series stands.
+			// of a changed object): the series stands. Its dates are the
+			// new findings' times, not the removed ones' (which they would
+			// keep alive).
+			if m.dates != members[j].dates {
+				members[j].dates = m.dates
+				p.groups[g] = members
+			}
 			continue
 		}
 		m.refs = refs
@@ -319,9 +325,6 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 	slices.SortFunc(p.insert, func(a, b rankedSeries) int { return compareRanked(&a, &b) })
 	return p, true
 }
-
-// sameDates reports whether a and b are the same dates (or both none).
-func sameDates(a, b *seriesDates) bool { return a == b || a != nil && b != nil && *a == *b }
 
 // withRenamed adds to removed and added (in findings' order) the findings
 // that name a renamed DN and are not in added.
