@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,23 +17,29 @@ import (
 type labelPair uint32
 
 var labelPairs struct {
-	mu  sync.Mutex
-	ids map[[2]string]labelPair
-	// pairs is the table by id; readers load it without the lock (it is
-	// appended to in a copy).
+	mu sync.Mutex // serialises adding a pair
+	// ids and pairs are immutable once stored: a pair is added to copies
+	// (rarely: there are few), so readers load them without a lock.
+	ids   atomic.Pointer[map[[2]string]labelPair]
 	pairs atomic.Pointer[[][2]string]
 }
 
 // pairOf returns the id of (rule, severity).
 func pairOf(rule, severity string) labelPair {
 	key := [2]string{rule, severity}
+	if ids := labelPairs.ids.Load(); ids != nil {
+		if id, ok := (*ids)[key]; ok {
+			return id
+		}
+	}
 	labelPairs.mu.Lock()
 	defer labelPairs.mu.Unlock()
-	if id, ok := labelPairs.ids[key]; ok {
-		return id
-	}
-	if labelPairs.ids == nil {
-		labelPairs.ids = map[[2]string]labelPair{}
+	ids := map[[2]string]labelPair{}
+	if p := labelPairs.ids.Load(); p != nil {
+		if id, ok := (*p)[key]; ok {
+			return id
+		}
+		ids = maps.Clone(*p)
 	}
 	var pairs [][2]string
 	if p := labelPairs.pairs.Load(); p != nil {
@@ -41,10 +48,12 @@ func pairOf(rule, severity string) labelPair {
 	id := labelPair(len(pairs))
 	// Copies of the strings: a finding's may share a chunk of a scan's
 	// strings (the daemon packs them), which the table would keep alive.
-	// A copy of the table: readers may hold the last one.
-	next := append(pairs[:len(pairs):len(pairs)], [2]string{strings.Clone(rule), strings.Clone(severity)})
-	labelPairs.pairs.Store(&next)
-	labelPairs.ids[key] = id
+	key = [2]string{strings.Clone(rule), strings.Clone(severity)}
+	pairs = append(pairs[:len(pairs):len(pairs)], key)
+	ids[key] = id
+	// pairs first: a reader that finds the id finds its pair.
+	labelPairs.pairs.Store(&pairs)
+	labelPairs.ids.Store(&ids)
 	return id
 }
 
@@ -52,4 +61,20 @@ func pairOf(rule, severity string) labelPair {
 func (p labelPair) labels() (rule, severity string) {
 	pair := (*labelPairs.pairs.Load())[p]
 	return pair[0], pair[1]
+}
+
+// pairCache is pairOf for a run of series that mostly share their rule and
+// severity (capped's, newSeriesIndex's): the last pair, without a lookup.
+type pairCache struct {
+	rule, severity string
+	pair           labelPair
+	set            bool
+}
+
+// groupOf is groupOf(s).
+func (c *pairCache) groupOf(s infoSeries) accountGroup {
+	if !c.set || s.rule != c.rule || s.severity != c.severity {
+		c.rule, c.severity, c.pair, c.set = s.rule, s.severity, pairOf(s.rule, s.severity), true
+	}
+	return accountGroup{account: s.account, pair: c.pair}
 }

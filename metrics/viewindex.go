@@ -27,10 +27,16 @@ type seriesIndex struct {
 	// (hash, spn): a member's index is its fair-share round.
 	groups map[accountGroup][]groupMember
 	// singles holds the other account groups (most: one series that one
-	// finding gives) without a slice each (2.9 MB less at 50,000 series).
-	// members and setMembers see both maps as one.
-	singles map[accountGroup]single
-	order   seriesOrder // the hashes of singles' series
+	// finding gives) without a slice each (2.9 MB less at 50,000 series):
+	// each group's SPN. members and setMembers see both maps as one.
+	singles map[accountGroup]string
+	// singleDates are the dates of the singles in top, and only theirs
+	// (capped exports them): a single's dates are its finding's, found
+	// there when needed (singleDatesOf), not kept for every single
+	// (issue 9: 32 bytes a series, 2.3 MB at 50,000 series with the map's
+	// room).
+	singleDates map[accountGroup]dateRefs
+	order       seriesOrder // the hashes of singles' series
 	// top are the first series in capSeries' order (compareRanked): at
 	// least min(max, series) and at most topLimit(max) of them. An update
 	// keeps them; only when it removed so many that fewer than max are left
@@ -74,42 +80,109 @@ type groupMember struct {
 	dates dateRefs
 }
 
-// single is the series of an account group that has one, given by one
-// finding.
-type single struct {
+// datedSingle is a single with its dates, while newSeriesIndex builds
+// the index.
+type datedSingle struct {
 	spn   string
 	dates dateRefs
 }
 
-// members returns a copy of g's members, sorted by compareMembers.
-func (idx *seriesIndex) members(g accountGroup) []groupMember {
-	if one, ok := idx.singles[g]; ok {
+// members returns a copy of g's members, sorted by compareMembers, and
+// whether their dates are known: a single's are when it is in top
+// (singleDates); else singleDatesOf finds them.
+func (idx *seriesIndex) members(g accountGroup) ([]groupMember, bool) {
+	if spn, ok := idx.singles[g]; ok {
 		var h maphash.Hash
 		h.SetSeed(idx.order.seed)
-		hash := idx.order.hashOf(&h, g.series(one.spn))
-		return []groupMember{{spn: one.spn, hash: hash, refs: 1, dates: one.dates}}
+		hash := idx.order.hashOf(&h, g.series(spn))
+		dates, known := idx.singleDates[g]
+		return []groupMember{{spn: spn, hash: hash, refs: 1, dates: dates}}, known
 	}
-	return slices.Clone(idx.groups[g])
+	return slices.Clone(idx.groups[g]), true
 }
 
-// setMembers makes members (sorted by compareMembers) g's members.
+// setMembers makes members (sorted by compareMembers) g's members. A
+// single's dates are dropped: the caller keeps singleDates.
 func (idx *seriesIndex) setMembers(g accountGroup, members []groupMember) {
 	delete(idx.groups, g)
 	delete(idx.singles, g)
 	switch {
-	case len(members) == 1 && members[0].refs == 1:
-		idx.singles[g] = single{spn: members[0].spn, dates: members[0].dates}
+	case isSingle(members):
+		idx.singles[g] = members[0].spn
 	case len(members) > 0:
 		idx.groups[g] = members
 	}
 }
 
+// isSingle reports whether members are a single's: one series that one
+// finding gives.
+func isSingle(members []groupMember) bool { return len(members) == 1 && members[0].refs == 1 }
+
+// singleDatesOf returns the dates of series s, which one finding of the
+// findings idx describes gives (a single's), name giving their accounts'
+// names: its finding is found by binary search when they are sorted, else
+// by a walk. One finding's dates do not depend on the findings' order.
+func (idx *seriesIndex) singleDatesOf(s infoSeries, name func(string) string) dateRefs {
+	if idx.findingsSorted {
+		if d, ok := datesOfSeries(s, idx.findings, name); ok {
+			return d
+		}
+	}
+	var d dateRefs
+	for i := range idx.findings {
+		f := &idx.findings[i]
+		forEachSeries(f, name, func(t infoSeries) {
+			if t == s {
+				d = addDates(d, f)
+			}
+		})
+	}
+	return d
+}
+
+// setSingleDates makes singleDates hold the dates of the singles in top,
+// from the findings idx describes, name giving their accounts' names: one
+// walk over them.
+func (idx *seriesIndex) setSingleDates(name func(string) string) {
+	idx.singleDates = map[accountGroup]dateRefs{}
+	wanted := map[accountGroup]string{}
+	var pc pairCache
+	for i := range idx.top {
+		g := pc.groupOf(idx.top[i].infoSeries)
+		if spn, ok := idx.singles[g]; ok {
+			wanted[g] = spn
+			idx.singleDates[g] = dateRefs{}
+		}
+	}
+	if len(wanted) == 0 {
+		return
+	}
+	for i := range idx.findings {
+		f := &idx.findings[i]
+		if f.FirstSeen == nil && f.ChangedAt == nil {
+			continue
+		}
+		forEachSeries(f, name, func(s infoSeries) {
+			g := pc.groupOf(s)
+			if spn, ok := wanted[g]; ok && spn == s.spn {
+				idx.singleDates[g] = addDates(idx.singleDates[g], f)
+			}
+		})
+	}
+}
+
+// inTop reports whether r is in idx.top.
+func (idx *seriesIndex) inTop(r rankedSeries) bool {
+	_, ok := slices.BinarySearchFunc(idx.top, r, func(a, b rankedSeries) int { return compareRanked(&a, &b) })
+	return ok
+}
+
 // datesOf returns the dates of series s, whose hash is hash.
-func (idx *seriesIndex) datesOf(s infoSeries, hash uint64) dateRefs {
-	g := groupOf(s)
-	if one, ok := idx.singles[g]; ok {
-		if one.spn == s.spn {
-			return one.dates
+func (idx *seriesIndex) datesOf(s infoSeries, hash uint64, pc *pairCache) dateRefs {
+	g := pc.groupOf(s)
+	if spn, ok := idx.singles[g]; ok {
+		if spn == s.spn {
+			return idx.singleDates[g]
 		}
 		return dateRefs{}
 	}
@@ -251,30 +324,32 @@ func newSeriesIndex(snap *inventory.Snapshot, findings []audit.Finding, names ma
 	}
 	var h maphash.Hash
 	h.SetSeed(order.seed)
-	idx.groups, idx.singles = map[accountGroup][]groupMember{}, map[accountGroup]single{}
+	idx.groups = map[accountGroup][]groupMember{}
+	singles := map[accountGroup]datedSingle{}
 	at := make(map[infoSeries]int, len(findings)) // member index while the groups are unsorted
 	refs := make(map[string]int32, len(names))
 	name := func(dn string) string { return names[dn] }
+	var pc pairCache
 	for i := range findings {
 		f := &findings[i]
 		for _, dn := range f.Accounts {
 			refs[dn]++
 		}
 		forEachSeries(f, name, func(s infoSeries) {
-			g := groupOf(s)
+			g := pc.groupOf(s)
 			j, seen := at[s]
-			_, isSingle := idx.singles[g]
+			one, isSingle := singles[g]
 			if !seen && !isSingle && idx.groups[g] == nil {
 				// A group's first series, from one finding so far.
 				at[s] = 0
-				idx.singles[g] = single{spn: s.spn, dates: addDates(dateRefs{}, f)}
+				singles[g] = datedSingle{spn: s.spn, dates: addDates(dateRefs{}, f)}
 				return
 			}
 			if isSingle {
 				// A second series or a second finding: a single becomes a
 				// group.
-				idx.groups[g] = idx.members(g)
-				delete(idx.singles, g)
+				idx.groups[g] = []groupMember{{spn: one.spn, hash: order.hashOf(&h, g.series(one.spn)), refs: 1, dates: one.dates}}
+				delete(singles, g)
 			}
 			if !seen {
 				j = len(idx.groups[g])
@@ -294,8 +369,20 @@ func newSeriesIndex(snap *inventory.Snapshot, findings []audit.Finding, names ma
 			idx.dnRefs[dn] = n
 		}
 	}
+	// The singles without their dates, in a map of their own size.
+	idx.singles = make(map[accountGroup]string, len(singles))
+	for g, one := range singles {
+		idx.singles[g] = one.spn
+	}
 	idx.series = len(at)
 	idx.top = idx.rankTop(topLimit(max))
+	idx.singleDates = map[accountGroup]dateRefs{}
+	for i := range idx.top {
+		g := pc.groupOf(idx.top[i].infoSeries)
+		if one, ok := singles[g]; ok {
+			idx.singleDates[g] = one.dates
+		}
+	}
 	return idx
 }
 
@@ -313,8 +400,8 @@ func (idx *seriesIndex) rankTop(limit int) []rankedSeries {
 	}
 	var h maphash.Hash
 	h.SetSeed(idx.order.seed)
-	for g, one := range idx.singles {
-		m := groupMember{spn: one.spn, hash: idx.order.hashOf(&h, g.series(one.spn))}
+	for g, spn := range idx.singles {
+		m := groupMember{spn: spn, hash: idx.order.hashOf(&h, g.series(spn))}
 		all = append(all, rankedOf(g, &m, 0))
 	}
 	slices.SortFunc(all, func(a, b rankedSeries) int { return compareRanked(&a, &b) })
@@ -327,9 +414,10 @@ func (idx *seriesIndex) capped(max int) ([]infoSeries, bool, map[infoSeries]seri
 	kept := idx.top[:min(max, len(idx.top))]
 	out := make([]infoSeries, len(kept))
 	dates := map[infoSeries]seriesDates{}
+	var pc pairCache
 	for i := range kept {
 		out[i] = kept[i].infoSeries
-		if d := idx.datesOf(kept[i].infoSeries, kept[i].hash); d.dated() {
+		if d := idx.datesOf(kept[i].infoSeries, kept[i].hash, &pc); d.dated() {
 			dates[out[i]] = d.value()
 		}
 	}
