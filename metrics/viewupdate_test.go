@@ -335,7 +335,7 @@ func checkSingleDates(v *snapshotView) error {
 	inTop := map[accountGroup]bool{}
 	for _, r := range idx.top {
 		g := groupOf(r.infoSeries)
-		if _, ok := idx.singles[g]; ok {
+		if _, ok := idx.single(g); ok {
 			inTop[g] = true
 			if d, ok := all[r.infoSeries]; ok {
 				want[g] = d
@@ -382,7 +382,7 @@ func differingFields(a, b *snapshotView) []string {
 		"objectsByKind": {a.objectsByKind, b.objectsByKind}, "objectsByNC": {a.objectsByNC, b.objectsByNC},
 		"findingCounts": {a.findingCounts, b.findingCounts}, "info": {a.info, b.info}, "truncated": {a.truncated, b.truncated},
 		"dates": {a.dates, b.dates}, "accountNames": {a.accountNames.names(), b.accountNames.names()}, "inputs": {a.inputs, b.inputs},
-		"index.groups": {a.index.groups, b.index.groups}, "index.singles": {a.index.singles, b.index.singles}, "index.top": {a.index.top, b.index.top}, "index.singleDates": {a.index.singleDates, b.index.singleDates}, "index.series": {a.index.series, b.index.series},
+		"index.groups": {a.index.groups, b.index.groups}, "index.singles": {a.index.singles, b.index.singles}, "index.bare": {a.index.bare, b.index.bare}, "index.top": {a.index.top, b.index.top}, "index.singleDates": {a.index.singleDates, b.index.singleDates}, "index.series": {a.index.series, b.index.series},
 		"index.dnRefs": {a.index.dnRefs, b.index.dnRefs}, "index.objectsSorted": {a.index.objectsSorted, b.index.objectsSorted}, "index.findingsSorted": {a.index.findingsSorted, b.index.findingsSorted},
 		"index.objects": {a.index.objects, b.index.objects}, "index.findings": {a.index.findings, b.index.findings},
 	}
