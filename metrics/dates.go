@@ -16,43 +16,8 @@ type seriesDates struct {
 	changedOn          string
 }
 
-// dateRefs are a series' dates as a seriesIndex keeps them: the findings'
-// own times (Finding.FirstSeen, ChangedAt), shared, not copied into a
-// seriesDates of their own (issue 9: 3.2 MB at 50,000 series, one for each).
-// The findings' times are immutable; the index keeps the times of the
-// findings that give the series, so it keeps no other finding's alive.
-type dateRefs struct {
-	firstSeen, changed *time.Time
-	changedOn          string
-}
-
-// noTime is the change of a series whose findings are dated, none with a
-// change after the zero time (dated says it has dates).
-var noTime time.Time
-
-// dated reports whether a finding giving the series has a date (datesOf
-// has an entry for it).
-func (d dateRefs) dated() bool { return d.firstSeen != nil || d.changed != nil }
-
-// changedAt is the series' last change, zero when none.
-func (d dateRefs) changedAt() time.Time {
-	if d.changed == nil {
-		return time.Time{}
-	}
-	return *d.changed
-}
-
-// value is the dates datesOf gives.
-func (d dateRefs) value() seriesDates {
-	v := seriesDates{changed: d.changedAt(), changedOn: d.changedOn}
-	if d.firstSeen != nil {
-		v.firstSeen = *d.firstSeen
-	}
-	return v
-}
-
 // sameDates reports whether a and b are the same dates (or both none).
-func sameDates(a, b dateRefs) bool { return a.dated() == b.dated() && a.value() == b.value() }
+func sameDates(a, b *seriesDates) bool { return a == b || a != nil && b != nil && *a == *b }
 
 // datesOf collects the dates of every finding's series (capped later by
 // the series spnaudit_finding_info keeps). Views keep them per series in

@@ -41,7 +41,7 @@ type seriesIndex struct {
 	// there when needed (singleDatesOf), not kept for every single
 	// (issue 9: 32 bytes a series, 2.3 MB at 50,000 series with the map's
 	// room).
-	singleDates map[accountGroup]dateRefs
+	singleDates map[accountGroup]*seriesDates
 	order       seriesOrder // the hashes of singles' series
 	// top are the first series in capSeries' order (compareRanked): at
 	// least min(max, series) and at most topLimit(max) of them. An update
@@ -81,16 +81,16 @@ type groupMember struct {
 	hash uint64
 	// refs counts the (finding, account) pairs that give the series.
 	refs int32
-	// dates are datesOf's for the series (none when no finding giving it
-	// has a date).
-	dates dateRefs
+	// dates are datesOf's for the series; nil when no finding giving it has
+	// a date.
+	dates *seriesDates
 }
 
 // datedSingle is a single with its dates, while newSeriesIndex builds
 // the index.
 type datedSingle struct {
 	spn   string
-	dates dateRefs
+	dates *seriesDates
 }
 
 // members returns a copy of g's members, sorted by compareMembers, and
@@ -147,13 +147,13 @@ func isSingle(members []groupMember) bool { return len(members) == 1 && members[
 // findings idx describes gives (a single's), name giving their accounts'
 // names: its finding is found by binary search when they are sorted, else
 // by a walk. One finding's dates do not depend on the findings' order.
-func (idx *seriesIndex) singleDatesOf(s infoSeries, name func(string) string) dateRefs {
+func (idx *seriesIndex) singleDatesOf(s infoSeries, name func(string) string) *seriesDates {
 	if idx.findingsSorted {
 		if d, ok := datesOfSeries(s, idx.findings, name); ok {
 			return d
 		}
 	}
-	var d dateRefs
+	var d *seriesDates
 	for i := range idx.findings {
 		f := &idx.findings[i]
 		forEachSeries(f, name, func(t infoSeries) {
@@ -169,14 +169,14 @@ func (idx *seriesIndex) singleDatesOf(s infoSeries, name func(string) string) da
 // from the findings idx describes, name giving their accounts' names: one
 // walk over them.
 func (idx *seriesIndex) setSingleDates(name func(string) string) {
-	idx.singleDates = map[accountGroup]dateRefs{}
+	idx.singleDates = map[accountGroup]*seriesDates{}
 	wanted := map[accountGroup]string{}
 	var pc pairCache
 	for i := range idx.top {
 		g := pc.groupOf(idx.top[i].infoSeries)
 		if spn, ok := idx.single(g); ok {
 			wanted[g] = spn
-			idx.singleDates[g] = dateRefs{}
+			idx.singleDates[g] = nil
 		}
 	}
 	if len(wanted) == 0 {
@@ -203,19 +203,19 @@ func (idx *seriesIndex) inTop(r rankedSeries) bool {
 }
 
 // datesOf returns the dates of series s, whose hash is hash.
-func (idx *seriesIndex) datesOf(s infoSeries, hash uint64, pc *pairCache) dateRefs {
+func (idx *seriesIndex) datesOf(s infoSeries, hash uint64, pc *pairCache) *seriesDates {
 	g := pc.groupOf(s)
 	if spn, ok := idx.single(g); ok {
 		if spn == s.spn {
 			return idx.singleDates[g]
 		}
-		return dateRefs{}
+		return nil
 	}
 	members := idx.groups[g]
 	if j, ok := findMember(members, s.spn, hash); ok {
 		return members[j].dates
 	}
-	return dateRefs{}
+	return nil
 }
 
 func groupOf(s infoSeries) accountGroup {
@@ -321,18 +321,18 @@ func forEachSeries(f *audit.Finding, name func(dn string) string, fn func(infoSe
 }
 
 // addDates adds f's dates to d as datesOf does, in the findings' order.
-func addDates(d dateRefs, f *audit.Finding) dateRefs {
-	if f.FirstSeen != nil && (d.firstSeen == nil || d.firstSeen.IsZero() || f.FirstSeen.Before(*d.firstSeen)) {
-		d.firstSeen = f.FirstSeen
+func addDates(d *seriesDates, f *audit.Finding) *seriesDates {
+	if f.FirstSeen == nil && f.ChangedAt == nil {
+		return d
 	}
-	switch {
-	case f.ChangedAt == nil:
-	case f.ChangedAt.After(d.changedAt()):
-		d.changed, d.changedOn = f.ChangedAt, f.ChangedOn
-	case d.changed == nil:
-		// Dated, but not after the zero time datesOf starts from: the
-		// series has dates, its change is the zero time.
-		d.changed = &noTime
+	if d == nil {
+		d = &seriesDates{}
+	}
+	if f.FirstSeen != nil && (d.firstSeen.IsZero() || f.FirstSeen.Before(d.firstSeen)) {
+		d.firstSeen = *f.FirstSeen
+	}
+	if f.ChangedAt != nil && f.ChangedAt.After(d.changed) {
+		d.changed, d.changedOn = *f.ChangedAt, f.ChangedOn
 	}
 	return d
 }
@@ -367,7 +367,7 @@ func newSeriesIndex(snap *inventory.Snapshot, findings []audit.Finding, names ma
 			if !seen && !isSingle && idx.groups[g] == nil {
 				// A group's first series, from one finding so far.
 				at[s] = 0
-				singles[g] = datedSingle{spn: s.spn, dates: addDates(dateRefs{}, f)}
+				singles[g] = datedSingle{spn: s.spn, dates: addDates(nil, f)}
 				return
 			}
 			if isSingle {
@@ -407,7 +407,7 @@ func newSeriesIndex(snap *inventory.Snapshot, findings []audit.Finding, names ma
 	}
 	idx.series = len(at)
 	idx.top = idx.rankTop(topLimit(max))
-	idx.singleDates = map[accountGroup]dateRefs{}
+	idx.singleDates = map[accountGroup]*seriesDates{}
 	for i := range idx.top {
 		g := pc.groupOf(idx.top[i].infoSeries)
 		if one, ok := singles[g]; ok {
@@ -452,8 +452,8 @@ func (idx *seriesIndex) capped(max int) ([]infoSeries, bool, map[infoSeries]seri
 	var pc pairCache
 	for i := range kept {
 		out[i] = kept[i].infoSeries
-		if d := idx.datesOf(kept[i].infoSeries, kept[i].hash, &pc); d.dated() {
-			dates[out[i]] = d.value()
+		if d := idx.datesOf(kept[i].infoSeries, kept[i].hash, &pc); d != nil {
+			dates[out[i]] = *d
 		}
 	}
 	return out, idx.series > max, dates
@@ -480,15 +480,15 @@ func objectsSorted(objects []*inventory.Object) bool {
 // severity and SPN, so they are one run, found by binary search. It
 // reports false when s's labels were made valid UTF-8 (labelValue): other
 // spellings could give them.
-func datesOfSeries(s infoSeries, findings []audit.Finding, name func(string) string) (dateRefs, bool) {
+func datesOfSeries(s infoSeries, findings []audit.Finding, name func(string) string) (*seriesDates, bool) {
 	if strings.ContainsRune(s.rule+s.severity+s.spn, utf8.RuneError) {
-		return dateRefs{}, false
+		return nil, false
 	}
 	rank := audit.Severity(s.severity).Rank()
 	key := func(f *audit.Finding) int {
 		return cmp.Or(cmp.Compare(rank, f.Severity.Rank()), strings.Compare(f.Rule, s.rule), strings.Compare(f.SPN, s.spn))
 	}
-	var d dateRefs
+	var d *seriesDates
 	for i := sort.Search(len(findings), func(i int) bool { return key(&findings[i]) >= 0 }); i < len(findings) && key(&findings[i]) == 0; i++ {
 		f := &findings[i]
 		forEachSeries(f, name, func(t infoSeries) {

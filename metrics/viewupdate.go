@@ -158,7 +158,7 @@ type updatePlan struct {
 // seriesChange is what the changed findings do to one series.
 type seriesChange struct {
 	removed, added int32
-	dates          dateRefs // of the added findings, in their order
+	dates          *seriesDates // of the added findings, in their order
 }
 
 func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Finding, findingsSorted bool, od objectDiff, removed, added []*audit.Finding, order seriesOrder) (updatePlan, bool) {
@@ -293,11 +293,11 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 		switch {
 		case refs < 0:
 			return p, false
-		case refs == c.added || !m.dates.dated():
+		case refs == c.added || m.dates == nil:
 			// Every finding that gives the series is new, or the others
 			// have no dates: its dates are the new findings'.
 			m.dates = c.dates
-		case c.removed == 0 && !c.dates.dated():
+		case c.removed == 0 && c.dates == nil:
 			// Findings without dates were added: the dates stand.
 		case !findingsSorted:
 			return p, false // the dates depend on the findings' order
@@ -312,13 +312,7 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 		}
 		if found && datesKnown && refs == m.refs && sameDates(m.dates, members[j].dates) {
 			// Judged again alike (an audit's change re-adds every finding
-			// of a changed object): the series stands. Its dates are the
-			// new findings' times, not the removed ones' (which they would
-			// keep alive).
-			if m.dates != members[j].dates {
-				members[j].dates = m.dates
-				p.groups[g] = members
-			}
+			// of a changed object): the series stands.
 			continue
 		}
 		m.refs = refs

@@ -347,8 +347,8 @@ func checkSingleDates(v *snapshotView) error {
 	}
 	for g, d := range idx.singleDates {
 		w, dated := want[g]
-		if !inTop[g] || d.dated() != dated || d.value() != w {
-			return fmt.Errorf("single %v: dates %v (dated %v, in top %v), datesOf %v (dated %v)", g, d.value(), d.dated(), inTop[g], w, dated)
+		if !inTop[g] || (d != nil) != dated || d != nil && *d != w {
+			return fmt.Errorf("single %v: dates %v (in top %v), datesOf %v (dated %v)", g, d, inTop[g], w, dated)
 		}
 	}
 	return nil
