@@ -86,13 +86,6 @@ type groupMember struct {
 	dates *seriesDates
 }
 
-// datedSingle is a single with its dates, while newSeriesIndex builds
-// the index.
-type datedSingle struct {
-	spn   string
-	dates *seriesDates
-}
-
 // members returns a copy of g's members, sorted by compareMembers, and
 // whether their dates are known: a single's are when it is in top
 // (singleDates); else singleDatesOf finds them.
@@ -119,87 +112,6 @@ func (idx *seriesIndex) setMembers(g accountGroup, members []groupMember) {
 	case len(members) > 0:
 		idx.groups[g] = members
 	}
-}
-
-// single returns the SPN of g's series when g is a single.
-func (idx *seriesIndex) single(g accountGroup) (string, bool) {
-	if _, ok := idx.bare[g]; ok {
-		return "", true
-	}
-	spn, ok := idx.singles[g]
-	return spn, ok
-}
-
-// setSingle makes g a single with a series of spn.
-func (idx *seriesIndex) setSingle(g accountGroup, spn string) {
-	if spn == "" {
-		idx.bare[g] = struct{}{}
-	} else {
-		idx.singles[g] = spn
-	}
-}
-
-// isSingle reports whether members are a single's: one series that one
-// finding gives.
-func isSingle(members []groupMember) bool { return len(members) == 1 && members[0].refs == 1 }
-
-// singleDatesOf returns the dates of series s, which one finding of the
-// findings idx describes gives (a single's), name giving their accounts'
-// names: its finding is found by binary search when they are sorted, else
-// by a walk. One finding's dates do not depend on the findings' order.
-func (idx *seriesIndex) singleDatesOf(s infoSeries, name func(string) string) *seriesDates {
-	if idx.findingsSorted {
-		if d, ok := datesOfSeries(s, idx.findings, name); ok {
-			return d
-		}
-	}
-	var d *seriesDates
-	for i := range idx.findings {
-		f := &idx.findings[i]
-		forEachSeries(f, name, func(t infoSeries) {
-			if t == s {
-				d = addDates(d, f)
-			}
-		})
-	}
-	return d
-}
-
-// setSingleDates makes singleDates hold the dates of the singles in top,
-// from the findings idx describes, name giving their accounts' names: one
-// walk over them.
-func (idx *seriesIndex) setSingleDates(name func(string) string) {
-	idx.singleDates = map[accountGroup]*seriesDates{}
-	wanted := map[accountGroup]string{}
-	var pc pairCache
-	for i := range idx.top {
-		g := pc.groupOf(idx.top[i].infoSeries)
-		if spn, ok := idx.single(g); ok {
-			wanted[g] = spn
-			idx.singleDates[g] = nil
-		}
-	}
-	if len(wanted) == 0 {
-		return
-	}
-	for i := range idx.findings {
-		f := &idx.findings[i]
-		if f.FirstSeen == nil && f.ChangedAt == nil {
-			continue
-		}
-		forEachSeries(f, name, func(s infoSeries) {
-			g := pc.groupOf(s)
-			if spn, ok := wanted[g]; ok && spn == s.spn {
-				idx.singleDates[g] = addDates(idx.singleDates[g], f)
-			}
-		})
-	}
-}
-
-// inTop reports whether r is in idx.top.
-func (idx *seriesIndex) inTop(r rankedSeries) bool {
-	_, ok := slices.BinarySearchFunc(idx.top, r, func(a, b rankedSeries) int { return compareRanked(&a, &b) })
-	return ok
 }
 
 // datesOf returns the dates of series s, whose hash is hash.

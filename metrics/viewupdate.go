@@ -72,21 +72,7 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 		idx.top = idx.top[:limit]
 	}
 	idx.objects, idx.findings, idx.objectsSorted, idx.findingsSorted = in.objects, in.findings, od.sorted, findingsSorted
-	if reranked {
-		idx.setSingleDates(func(dn string) string {
-			name, _ := names.get(dn)
-			return name
-		})
-	} else {
-		// Only the changed groups' singles enter or leave top (the
-		// others' ranks stand).
-		for g, members := range p.groups {
-			delete(idx.singleDates, g)
-			if isSingle(members) && idx.inTop(rankedOf(g, &members[0], 0)) {
-				idx.singleDates[g] = members[0].dates
-			}
-		}
-	}
+	idx.keepSingleDates(p.groups, reranked, names)
 
 	doc := updatedDocument(v, snap, findings, od, added)
 	next := &snapshotView{
@@ -330,14 +316,7 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 		}
 		p.groups[g] = members
 	}
-	for g, spn := range unknown {
-		// A single whose series did not change, in a group that did: the
-		// group keeps its dates.
-		members := p.groups[g]
-		if j := slices.IndexFunc(members, func(m groupMember) bool { return m.spn == spn }); j >= 0 {
-			members[j].dates = idx.singleDatesOf(g.series(spn), oldName)
-		}
-	}
+	idx.findUnknownDates(unknown, p.groups, oldName)
 
 	// The top holds every series up to its last one, or every series: a
 	// new key belongs in it when it comes before that last one, or always.
