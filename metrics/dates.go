@@ -16,9 +16,6 @@ type seriesDates struct {
 	changedOn          string
 }
 
-// sameDates reports whether a and b are the same dates (or both none).
-func sameDates(a, b *seriesDates) bool { return a == b || a != nil && b != nil && *a == *b }
-
 // datesOf collects the dates of every finding's series (capped later by
 // the series spnaudit_finding_info keeps). Views keep them per series in
 // their seriesIndex (addDates, in the same order); datesOf is the

@@ -246,8 +246,9 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 	regrouped := make(map[accountGroup]bool, len(changes))
 	// unknown are the groups of a single not in top, whose dates members
 	// does not know, by its SPN: they are found (singleDatesOf) only when
-	// the update needs them, as the findings that give a series rarely
-	// are few (the kerberoastable accounts' are one run of the findings).
+	// the update needs them, as finding them walks the findings of the
+	// series' rule, severity and SPN, which may be many (every
+	// kerberoastable account's finding has no SPN).
 	unknown := map[accountGroup]string{}
 	for s, c := range changes {
 		g := groupOf(s)
@@ -347,6 +348,9 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 	slices.SortFunc(p.insert, func(a, b rankedSeries) int { return compareRanked(&a, &b) })
 	return p, true
 }
+
+// sameDates reports whether a and b are the same dates (or both none).
+func sameDates(a, b *seriesDates) bool { return a == b || a != nil && b != nil && *a == *b }
 
 // withRenamed adds to removed and added (in findings' order) the findings
 // that name a renamed DN and are not in added.
