@@ -7,8 +7,8 @@ import (
 )
 
 // nameTable is a view's account names (accountNames: DN → the name an
-// admin types) as a map shared with the views before it and the DNs that
-// changed since: a poll whose findings name a new account, or no longer
+// admin types) as an index (nameIndex) shared with the views before it and
+// the DNs that changed since: a poll whose findings name a new account, or no longer
 // name one, used to copy the whole map (issue 9: 2.6 MB and ~3 ms at
 // 50,000 names, for any k). Views never modify a table: an update makes a
 // new one.
@@ -16,7 +16,7 @@ type nameTable struct {
 	// base is immutable and shared.
 	base *nameIndex
 	// over are the DNs that entered, were renamed or left (gone) since
-	// base; never more than overLimit(len(base)) of them, so an update
+	// base; never more than overLimit(len(base.pairs)) of them, so an update
 	// copies a few of them, and compacts them into a new base once in a
 	// while (amortised: a change costs O(1)).
 	over map[string]nameEntry
