@@ -77,8 +77,8 @@ func checkNameTable(t *testing.T, table *nameTable, want map[string]string) {
 			t.Fatalf("get(%q) = %q, %v; want %q, %v", dn, name, ok, wantName, wantOK)
 		}
 	}
-	if len(table.over) > overLimit(len(table.base)) {
-		t.Fatalf("%d changes beside a base of %d: more than %d", len(table.over), len(table.base), overLimit(len(table.base)))
+	if len(table.over) > overLimit(len(table.base.pairs)) {
+		t.Fatalf("%d changes beside a base of %d: more than %d", len(table.over), len(table.base.pairs), overLimit(len(table.base.pairs)))
 	}
 }
 
@@ -100,6 +100,32 @@ func TestNameTableNamesConcurrently(t *testing.T) {
 		}
 		if fmt.Sprintf("%p", got[i]) != fmt.Sprintf("%p", got[0]) {
 			t.Fatal("the names were made more than once")
+		}
+	}
+}
+
+// TestNameIndexGet: an index of n DNs (none, one, tables full enough that
+// searches wrap round their end) gives each DN's name and no name for DNs
+// it does not hold.
+func TestNameIndexGet(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 7, 100, 5000} {
+		var pairs []namePair
+		for i := range n {
+			pairs = append(pairs, namePair{fmt.Sprintf("CN=a%d,DC=corp", i), fmt.Sprintf("CORP\\a%d", i)})
+		}
+		x := newNameIndex(slices.Clone(pairs))
+		if free := slices.Index(x.slots, 0); free < 0 {
+			t.Fatalf("%d DNs: no free slot", n)
+		}
+		for _, p := range pairs {
+			if name, ok := x.get(p.dn); !ok || name != p.name {
+				t.Fatalf("%d DNs: get(%q) = %q, %v; want %q", n, p.dn, name, ok, p.name)
+			}
+		}
+		for i := range n + 10 {
+			if name, ok := x.get(fmt.Sprintf("CN=b%d,DC=corp", i)); ok {
+				t.Fatalf("%d DNs: get of a DN not held gave %q", n, name)
+			}
 		}
 	}
 }

@@ -61,7 +61,6 @@ func newSnapshotView(snap *inventory.Snapshot, findings audit.Result, succeeded 
 		expiredSuppressions: len(findings.ExpiredSuppressions),
 		objectsByKind:       map[inventory.Kind]int{},
 		findingCounts:       map[ruleSeverity]int{},
-		accountNames:        newNameTable(accountNames(snap, doc.Findings)),
 		objectsByNC:         snap.ObjectsByNamingContext(),
 		inputs:              inputsOf(snap, findings, maxInfo),
 	}
@@ -73,7 +72,9 @@ func newSnapshotView(snap *inventory.Snapshot, findings audit.Result, succeeded 
 	}
 	// The index orders every series as capSeries(infoSeriesOf(...)) would
 	// and keeps what the next poll's view is updated from (viewupdate.go).
-	v.index = newSeriesIndex(snap, findings.Findings, v.accountNames.base, order, maxInfo)
+	names := accountNames(snap, doc.Findings)
+	v.accountNames = newNameTable(names)
+	v.index = newSeriesIndex(snap, findings.Findings, names, order, maxInfo)
 	v.info, v.truncated, v.dates = v.index.capped(maxInfo)
 	return v
 }

@@ -27,10 +27,22 @@ type seriesIndex struct {
 	// (hash, spn): a member's index is its fair-share round.
 	groups map[accountGroup][]groupMember
 	// singles holds the other account groups (most: one series that one
-	// finding gives) without a slice each (2.9 MB less at 50,000 series).
-	// members and setMembers see both maps as one.
-	singles map[accountGroup]single
-	order   seriesOrder // the hashes of singles' series
+	// finding gives) without a slice each (2.9 MB less at 50,000 series):
+	// each group's SPN. members and setMembers see both maps as one.
+	singles map[accountGroup]string
+	// bare holds the singles whose series has no SPN, without one: an
+	// account's own findings (kerberoastable-account: most series of a
+	// large domain) have none, and the SPN's header cost 16 bytes a series
+	// (issue 9: 1.1 MB at 50,000 series with the map's room). single sees
+	// both maps as one.
+	bare map[accountGroup]struct{}
+	// singleDates are the dates of the singles in top, and only theirs
+	// (capped exports them): a single's dates are its finding's, found
+	// there when needed (singleDatesOf), not kept for every single
+	// (issue 9: 32 bytes a series, 2.3 MB at 50,000 series with the map's
+	// room).
+	singleDates map[accountGroup]*seriesDates
+	order       seriesOrder // the hashes of singles' series
 	// top are the first series in capSeries' order (compareRanked): at
 	// least min(max, series) and at most topLimit(max) of them. An update
 	// keeps them; only when it removed so many that fewer than max are left
@@ -55,8 +67,13 @@ type seriesIndex struct {
 }
 
 // accountGroup is an account's series of one rule and severity: fair-share
-// rounds are counted within it (seriesOrder).
-type accountGroup struct{ rule, severity, account string }
+// rounds are counted within it (seriesOrder). The rule and severity are one
+// labelPair, not two strings: 24 bytes a key, not 48, in maps that hold
+// one key per account (issue 9: 1.7 MB at 50,000 series).
+type accountGroup struct {
+	account string
+	pair    labelPair
+}
 
 // groupMember is one series of an account group.
 type groupMember struct {
@@ -69,42 +86,40 @@ type groupMember struct {
 	dates *seriesDates
 }
 
-// single is the series of an account group that has one, given by one
-// finding.
-type single struct {
-	spn   string
-	dates *seriesDates
-}
-
-// members returns a copy of g's members, sorted by compareMembers.
-func (idx *seriesIndex) members(g accountGroup) []groupMember {
-	if one, ok := idx.singles[g]; ok {
+// members returns a copy of g's members, sorted by compareMembers, and
+// whether their dates are known: a single's are when it is in top
+// (singleDates); else singleDatesOf finds them.
+func (idx *seriesIndex) members(g accountGroup) ([]groupMember, bool) {
+	if spn, ok := idx.single(g); ok {
 		var h maphash.Hash
 		h.SetSeed(idx.order.seed)
-		hash := idx.order.hashOf(&h, infoSeries{rule: g.rule, severity: g.severity, spn: one.spn, account: g.account})
-		return []groupMember{{spn: one.spn, hash: hash, refs: 1, dates: one.dates}}
+		hash := idx.order.hashOf(&h, g.series(spn))
+		dates, known := idx.singleDates[g]
+		return []groupMember{{spn: spn, hash: hash, refs: 1, dates: dates}}, known
 	}
-	return slices.Clone(idx.groups[g])
+	return slices.Clone(idx.groups[g]), true
 }
 
-// setMembers makes members (sorted by compareMembers) g's members.
+// setMembers makes members (sorted by compareMembers) g's members. A
+// single's dates are dropped: the caller keeps singleDates.
 func (idx *seriesIndex) setMembers(g accountGroup, members []groupMember) {
 	delete(idx.groups, g)
 	delete(idx.singles, g)
+	delete(idx.bare, g)
 	switch {
-	case len(members) == 1 && members[0].refs == 1:
-		idx.singles[g] = single{spn: members[0].spn, dates: members[0].dates}
+	case isSingle(members):
+		idx.setSingle(g, members[0].spn)
 	case len(members) > 0:
 		idx.groups[g] = members
 	}
 }
 
 // datesOf returns the dates of series s, whose hash is hash.
-func (idx *seriesIndex) datesOf(s infoSeries, hash uint64) *seriesDates {
-	g := groupOf(s)
-	if one, ok := idx.singles[g]; ok {
-		if one.spn == s.spn {
-			return one.dates
+func (idx *seriesIndex) datesOf(s infoSeries, hash uint64, pc *pairCache) *seriesDates {
+	g := pc.groupOf(s)
+	if spn, ok := idx.single(g); ok {
+		if spn == s.spn {
+			return idx.singleDates[g]
 		}
 		return nil
 	}
@@ -115,7 +130,15 @@ func (idx *seriesIndex) datesOf(s infoSeries, hash uint64) *seriesDates {
 	return nil
 }
 
-func groupOf(s infoSeries) accountGroup { return accountGroup{s.rule, s.severity, s.account} }
+func groupOf(s infoSeries) accountGroup {
+	return accountGroup{account: s.account, pair: pairOf(s.rule, s.severity)}
+}
+
+// series is g's series with spn.
+func (g accountGroup) series(spn string) infoSeries {
+	rule, severity := g.pair.labels()
+	return infoSeries{rule: rule, severity: severity, spn: spn, account: g.account}
+}
 
 // describes reports whether idx is the index of a view built from in.
 func (idx *seriesIndex) describes(in viewInputs) bool {
@@ -172,10 +195,11 @@ func compareMembers(a, b *groupMember) int {
 
 // rankedOf is the ranked series of g's member m in round round.
 func rankedOf(g accountGroup, m *groupMember, round int) rankedSeries {
+	s := g.series(m.spn)
 	return rankedSeries{
-		infoSeries: infoSeries{rule: g.rule, severity: g.severity, spn: m.spn, account: g.account},
-		paging:     pagingRank(g.rule),
-		sevRank:    audit.Severity(g.severity).Rank(),
+		infoSeries: s,
+		paging:     pagingRank(s.rule),
+		sevRank:    audit.Severity(s.severity).Rank(),
 		round:      round,
 		hash:       m.hash,
 	}
@@ -237,30 +261,32 @@ func newSeriesIndex(snap *inventory.Snapshot, findings []audit.Finding, names ma
 	}
 	var h maphash.Hash
 	h.SetSeed(order.seed)
-	idx.groups, idx.singles = map[accountGroup][]groupMember{}, map[accountGroup]single{}
+	idx.groups = map[accountGroup][]groupMember{}
+	singles := map[accountGroup]datedSingle{}
 	at := make(map[infoSeries]int, len(findings)) // member index while the groups are unsorted
 	refs := make(map[string]int32, len(names))
 	name := func(dn string) string { return names[dn] }
+	var pc pairCache
 	for i := range findings {
 		f := &findings[i]
 		for _, dn := range f.Accounts {
 			refs[dn]++
 		}
 		forEachSeries(f, name, func(s infoSeries) {
-			g := groupOf(s)
+			g := pc.groupOf(s)
 			j, seen := at[s]
-			_, isSingle := idx.singles[g]
+			one, isSingle := singles[g]
 			if !seen && !isSingle && idx.groups[g] == nil {
 				// A group's first series, from one finding so far.
 				at[s] = 0
-				idx.singles[g] = single{spn: s.spn, dates: addDates(nil, f)}
+				singles[g] = datedSingle{spn: s.spn, dates: addDates(nil, f)}
 				return
 			}
 			if isSingle {
 				// A second series or a second finding: a single becomes a
 				// group.
-				idx.groups[g] = idx.members(g)
-				delete(idx.singles, g)
+				idx.groups[g] = []groupMember{{spn: one.spn, hash: order.hashOf(&h, g.series(one.spn)), refs: 1, dates: one.dates}}
+				delete(singles, g)
 			}
 			if !seen {
 				j = len(idx.groups[g])
@@ -280,8 +306,26 @@ func newSeriesIndex(snap *inventory.Snapshot, findings []audit.Finding, names ma
 			idx.dnRefs[dn] = n
 		}
 	}
+	// The singles without their dates, in maps of their own size.
+	bare := 0
+	for _, one := range singles {
+		if one.spn == "" {
+			bare++
+		}
+	}
+	idx.singles, idx.bare = make(map[accountGroup]string, len(singles)-bare), make(map[accountGroup]struct{}, bare)
+	for g, one := range singles {
+		idx.setSingle(g, one.spn)
+	}
 	idx.series = len(at)
 	idx.top = idx.rankTop(topLimit(max))
+	idx.singleDates = map[accountGroup]*seriesDates{}
+	for i := range idx.top {
+		g := pc.groupOf(idx.top[i].infoSeries)
+		if one, ok := singles[g]; ok {
+			idx.singleDates[g] = one.dates
+		}
+	}
 	return idx
 }
 
@@ -299,8 +343,12 @@ func (idx *seriesIndex) rankTop(limit int) []rankedSeries {
 	}
 	var h maphash.Hash
 	h.SetSeed(idx.order.seed)
-	for g, one := range idx.singles {
-		m := groupMember{spn: one.spn, hash: idx.order.hashOf(&h, infoSeries{rule: g.rule, severity: g.severity, spn: one.spn, account: g.account})}
+	for g, spn := range idx.singles {
+		m := groupMember{spn: spn, hash: idx.order.hashOf(&h, g.series(spn))}
+		all = append(all, rankedOf(g, &m, 0))
+	}
+	for g := range idx.bare {
+		m := groupMember{hash: idx.order.hashOf(&h, g.series(""))}
 		all = append(all, rankedOf(g, &m, 0))
 	}
 	slices.SortFunc(all, func(a, b rankedSeries) int { return compareRanked(&a, &b) })
@@ -313,9 +361,10 @@ func (idx *seriesIndex) capped(max int) ([]infoSeries, bool, map[infoSeries]seri
 	kept := idx.top[:min(max, len(idx.top))]
 	out := make([]infoSeries, len(kept))
 	dates := map[infoSeries]seriesDates{}
+	var pc pairCache
 	for i := range kept {
 		out[i] = kept[i].infoSeries
-		if d := idx.datesOf(kept[i].infoSeries, kept[i].hash); d != nil {
+		if d := idx.datesOf(kept[i].infoSeries, kept[i].hash, &pc); d != nil {
 			dates[out[i]] = *d
 		}
 	}

@@ -58,14 +58,21 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 	}
 	idx.top = spliceRanked(idx.top, p.delAt, p.insert)
 	idx.series += p.seriesDelta
+	names := v.accountNames.with(p.entering, p.leaving)
+	reranked := false
 	switch limit := topLimit(maxInfo); {
 	case len(idx.top) < min(maxInfo, idx.series):
 		idx.top = idx.rankTop(limit) // the update removed too many of them
+		reranked = true
 	case len(idx.top) > limit:
+		for i := limit; i < len(idx.top); i++ {
+			delete(idx.singleDates, groupOf(idx.top[i].infoSeries)) // a single's, if any, leaves top
+		}
 		clear(idx.top[limit:])
 		idx.top = idx.top[:limit]
 	}
 	idx.objects, idx.findings, idx.objectsSorted, idx.findingsSorted = in.objects, in.findings, od.sorted, findingsSorted
+	idx.keepSingleDates(p.groups, reranked, names)
 
 	doc := updatedDocument(v, snap, findings, od, added)
 	next := &snapshotView{
@@ -80,7 +87,7 @@ func (v *snapshotView) updated(snap *inventory.Snapshot, findings audit.Result, 
 		inputs:              in,
 		index:               idx,
 	}
-	next.accountNames = v.accountNames.with(p.entering, p.leaving)
+	next.accountNames = names
 	next.objectsByKind = applyCounts(v.objectsByKind, kindDeltas(od), true)
 	next.objectsByNC = applyCounts(v.objectsByNC, ncDeltas(od, snap.NamingContexts), false)
 	next.findingCounts = applyCounts(v.findingCounts, findingDeltas(removed, added), true)
@@ -237,19 +244,39 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 	// regrouped are the groups whose members changed (not only their counts
 	// or dates): their series take the rounds of their new places.
 	regrouped := make(map[accountGroup]bool, len(changes))
+	// unknown are the groups of a single not in top, whose dates members
+	// does not know, by its SPN: they are found (singleDatesOf) only when
+	// the update needs them, as finding them walks the findings of the
+	// series' rule, severity and SPN, which may be many (every
+	// kerberoastable account's finding has no SPN).
+	unknown := map[accountGroup]string{}
 	for s, c := range changes {
 		g := groupOf(s)
 		members, ok := p.groups[g]
 		if !ok {
-			members = idx.members(g)
+			var known bool
+			if members, known = idx.members(g); !known {
+				unknown[g] = members[0].spn
+			}
 		}
 		hash := order.hashOf(&h, s)
 		j, found := findMember(members, s.spn, hash)
 		m := groupMember{spn: s.spn, hash: hash}
+		datesKnown := true
 		if found {
 			m = members[j]
+			if spn, ok := unknown[g]; ok && spn == s.spn {
+				datesKnown = false
+				delete(unknown, g) // they are found now or become c.dates
+			}
 		}
 		refs := m.refs - c.removed + c.added
+		if !datesKnown && refs != c.added {
+			// Its finding stays: its dates count.
+			m.dates = idx.singleDatesOf(s, oldName)
+			members[j].dates = m.dates
+			datesKnown = true
+		}
 		switch {
 		case refs < 0:
 			return p, false
@@ -270,7 +297,7 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 			}
 			m.dates = d
 		}
-		if found && refs == m.refs && sameDates(m.dates, members[j].dates) {
+		if found && datesKnown && refs == m.refs && sameDates(m.dates, members[j].dates) {
 			// Judged again alike (an audit's change re-adds every finding
 			// of a changed object): the series stands.
 			continue
@@ -290,13 +317,15 @@ func planUpdate(v *snapshotView, snap *inventory.Snapshot, findings []audit.Find
 		}
 		p.groups[g] = members
 	}
+	idx.findUnknownDates(unknown, p.groups, oldName)
 
 	// The top holds every series up to its last one, or every series: a
 	// new key belongs in it when it comes before that last one, or always.
 	top := idx.top
 	complete := len(top) == idx.series
 	for g := range regrouped {
-		before, members := idx.members(g), p.groups[g]
+		before, _ := idx.members(g)
+		members := p.groups[g]
 		stale := make(map[rankedSeries]bool, len(before))
 		for round := range before {
 			stale[rankedOf(g, &before[round], round)] = true

@@ -312,11 +312,44 @@ func sameViews(got, want *snapshotView, maxInfo int) error {
 	// Account names are compared as the maps they make, not as tables
 	// (an updated one keeps what changed beside its base). got is
 	// compared through copies: it may be published, and read meanwhile.
+	for _, v := range []*snapshotView{got, want} {
+		if err := checkSingleDates(v); err != nil {
+			return err
+		}
+	}
 	g, idx := *got, *got.index
-	idx.top, g.index, g.accountNames = want.index.top, &idx, want.accountNames
+	idx.top, idx.singleDates, g.index, g.accountNames = want.index.top, want.index.singleDates, &idx, want.accountNames
 	if !maps.Equal(got.accountNames.names(), want.accountNames.names()) || !reflect.DeepEqual(&g, want) {
 		return fmt.Errorf("updated view differs from the rebuilt one in %v:\n got info %v truncated %v names %v counts %v\nwant info %v truncated %v names %v counts %v",
 			differingFields(got, want), got.info, got.truncated, got.accountNames.names(), got.findingCounts, want.info, want.truncated, want.accountNames.names(), want.findingCounts)
+	}
+	return nil
+}
+
+// checkSingleDates checks that v's index holds the dates of the singles in
+// its top, as datesOf gives them, and no other group's.
+func checkSingleDates(v *snapshotView) error {
+	idx := v.index
+	all := datesOf(idx.findings, v.accountNames.names())
+	want := map[accountGroup]seriesDates{}
+	inTop := map[accountGroup]bool{}
+	for _, r := range idx.top {
+		g := groupOf(r.infoSeries)
+		if _, ok := idx.single(g); ok {
+			inTop[g] = true
+			if d, ok := all[r.infoSeries]; ok {
+				want[g] = d
+			}
+		}
+	}
+	if len(idx.singleDates) != len(inTop) {
+		return fmt.Errorf("%d singles' dates for %d singles in top", len(idx.singleDates), len(inTop))
+	}
+	for g, d := range idx.singleDates {
+		w, dated := want[g]
+		if !inTop[g] || (d != nil) != dated || d != nil && *d != w {
+			return fmt.Errorf("single %v: dates %v (in top %v), datesOf %v (dated %v)", g, d, inTop[g], w, dated)
+		}
 	}
 	return nil
 }
@@ -349,7 +382,7 @@ func differingFields(a, b *snapshotView) []string {
 		"objectsByKind": {a.objectsByKind, b.objectsByKind}, "objectsByNC": {a.objectsByNC, b.objectsByNC},
 		"findingCounts": {a.findingCounts, b.findingCounts}, "info": {a.info, b.info}, "truncated": {a.truncated, b.truncated},
 		"dates": {a.dates, b.dates}, "accountNames": {a.accountNames.names(), b.accountNames.names()}, "inputs": {a.inputs, b.inputs},
-		"index.groups": {a.index.groups, b.index.groups}, "index.singles": {a.index.singles, b.index.singles}, "index.top": {a.index.top, b.index.top}, "index.series": {a.index.series, b.index.series},
+		"index.groups": {a.index.groups, b.index.groups}, "index.singles": {a.index.singles, b.index.singles}, "index.bare": {a.index.bare, b.index.bare}, "index.top": {a.index.top, b.index.top}, "index.singleDates": {a.index.singleDates, b.index.singleDates}, "index.series": {a.index.series, b.index.series},
 		"index.dnRefs": {a.index.dnRefs, b.index.dnRefs}, "index.objectsSorted": {a.index.objectsSorted, b.index.objectsSorted}, "index.findingsSorted": {a.index.findingsSorted, b.index.findingsSorted},
 		"index.objects": {a.index.objects, b.index.objects}, "index.findings": {a.index.findings, b.index.findings},
 	}
