@@ -62,7 +62,7 @@ func withSPN(snap *inventory.Snapshot, spn, account string) *inventory.Snapshot 
 // hostSideOf reports whether f is a host-alias-conflict whose HOST side is
 // spn on account: the finding names the alias SPN, the other holder and spn.
 func (ix *index) hostSideOf(f Finding, spn, account string) bool {
-	if f.Rule != RuleHostAliasConflict || !strings.EqualFold(f.partner, spn) {
+	if f.Rule != RuleHostAliasConflict || !strings.EqualFold(f.partnerSPN(), spn) {
 		return false
 	}
 	for _, t := range ix.resolveAccount(account) {

@@ -203,7 +203,7 @@ func aliasConflictFinding(ix *index, holder, machine *inventory.Object, raw stri
 			spn.Class, spn.Host, holder.SAMAccountName, aliasVictims(spn.Class)) + ix.iisWinRMNote(holder, machine, spn),
 		Remediation: aliasConflictRemediation(ix, holder, machine, raw, spn, hostSPN),
 		References:  []string{refSPNMappings, refKB5008382, refSetspn, refPSSessionOption},
-		partner:     covering,
+		partner:     &covering,
 	}
 }
 
@@ -238,7 +238,7 @@ func aliasPairFinding(ix *index, holder, other *inventory.Object, raw string, sp
 			holder.SAMAccountName, targetClass, spn.Class),
 		Remediation: aliasPairRemediation(ix, holder, other, raw, spn, rest, hostRaw, holderOwnsName),
 		References:  []string{refSPNMappings, refADTSUniqueness, refKB5008382, refSetspn},
-		partner:     hostRaw,
+		partner:     &hostRaw,
 	}
 }
 

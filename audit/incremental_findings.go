@@ -16,15 +16,15 @@ import (
 // added findings' keys), composed past maxSteps and rebuilt once the
 // changes are a sizeable share of it. Immutable.
 type findingIndex struct {
-	base    []hashedRef // ref.obj: position in the base list; sorted by hash
+	base    keyRefs // positions in the base list
 	baseLen int
 	steps   []posStep
-	layers  [][]hashedRef // layers[i]: positions after steps[i]
+	layers  []keyRefs // layers[i]: positions after steps[i]
 	delta   int
 }
 
 // findingKeys files the findings at positions (every one when nil).
-func findingKeys[T any](list []T, finding func(*T) *Finding, positions []int32, sortKeys func([]hashedRef)) []hashedRef {
+func findingKeys[T any](list []T, finding func(*T) *Finding, positions []int32) keyRefs {
 	n := len(list)
 	if positions != nil {
 		n = len(positions)
@@ -39,12 +39,11 @@ func findingKeys[T any](list []T, finding func(*T) *Finding, positions []int32, 
 			entries = append(entries, hashedRef{hash: foldHash(a), ref: spnRef{obj: p}})
 		}
 	}
-	sortKeys(entries)
-	return entries
+	return packKeys(entries)
 }
 
 func newFindingIndex[T any](list []T, finding func(*T) *Finding) *findingIndex {
-	return &findingIndex{base: findingKeys(list, finding, nil, radixSortByHash), baseLen: len(list)}
+	return &findingIndex{base: findingKeys(list, finding, nil), baseLen: len(list)}
 }
 
 func (x *findingIndex) current(gen int, p int32) int32 {
@@ -59,14 +58,14 @@ func (x *findingIndex) current(gen int, p int32) int32 {
 // each calls fn with the current position of every finding that names a
 // DN whose folded hash is k (a finding may come more than once).
 func (x *findingIndex) each(k uint64, fn func(int32)) {
-	for _, e := range hashRun(x.base, k) {
-		if p := x.current(0, e.ref.obj); p >= 0 {
+	for _, e := range x.base.run(k) {
+		if p := x.current(0, e.pos()); p >= 0 {
 			fn(p)
 		}
 	}
 	for i, l := range x.layers {
-		for _, e := range hashRun(l, k) {
-			if p := x.current(i+1, e.ref.obj); p >= 0 {
+		for _, e := range l.run(k) {
+			if p := x.current(i+1, e.pos()); p >= 0 {
 				fn(p)
 			}
 		}
@@ -96,7 +95,7 @@ func updateFindingIndex[T any](x *findingIndex, removed, added []int32, list []T
 	}
 	out := *x
 	out.steps = append(slices.Clip(x.steps), posStep{removed: removed, added: added})
-	layer := findingKeys(list, finding, added, sortSmall)
+	layer := findingKeys(list, finding, added)
 	out.layers = append(slices.Clip(x.layers), layer)
 	out.delta += len(layer) + len(removed)
 	switch {
@@ -113,15 +112,15 @@ func (x *findingIndex) compact() *findingIndex {
 	for _, s := range x.steps[1:] {
 		step = composeSteps(step, s)
 	}
-	var keys []hashedRef
+	var keys keyRefs
 	for i, l := range x.layers {
 		for _, e := range l {
-			if p := x.current(i+1, e.ref.obj); p >= 0 {
-				keys = append(keys, hashedRef{hash: e.hash, ref: spnRef{obj: p}})
+			if p := x.current(i+1, e.pos()); p >= 0 {
+				keys = append(keys, e.at(p))
 			}
 		}
 	}
-	sortSmall(keys)
-	return &findingIndex{base: x.base, baseLen: x.baseLen, steps: []posStep{step}, layers: [][]hashedRef{keys},
+	sortKeys(keys)
+	return &findingIndex{base: x.base, baseLen: x.baseLen, steps: []posStep{step}, layers: []keyRefs{keys},
 		delta: len(keys) + len(step.removed)}
 }

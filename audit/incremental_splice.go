@@ -293,7 +293,7 @@ func splice[T any](old, fresh []T, finding func(*T) *Finding, touched []int32, s
 // the rules set (FirstSeen is the history's).
 func sameJudgement(a, b *Finding) bool {
 	return a.Rule == b.Rule && a.Severity == b.Severity && a.SPN == b.SPN && a.Message == b.Message &&
-		a.partner == b.partner && a.ChangedOn == b.ChangedOn && sameTimeRef(a.ChangedAt, b.ChangedAt) &&
+		a.partnerSPN() == b.partnerSPN() && a.ChangedOn == b.ChangedOn && sameTimeRef(a.ChangedAt, b.ChangedAt) &&
 		sameStrings(a.Accounts, b.Accounts) && sameStrings(a.Remediation, b.Remediation) && sameStrings(a.References, b.References)
 }
 
