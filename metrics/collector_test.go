@@ -374,6 +374,11 @@ func BenchmarkCollectCappedFindings(b *testing.B) {
 		})
 	}
 	succeed(s, res)
+	benchGather(b, s)
+}
+
+// benchGather times gathering s's series, what a /metrics scrape collects.
+func benchGather(b *testing.B, s *Store) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newCollector(s))
 	b.ReportAllocs()

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/spnaudit/spnaudit/audit"
 	"github.com/spnaudit/spnaudit/inventory"
 )
@@ -275,12 +273,7 @@ func largeScan(accounts int) (*inventory.Snapshot, audit.Result) {
 // through polls that changed 100 service accounts (updated_k=100: the name
 // table compacted, the index updated in place).
 func BenchmarkViewLiveHeap(b *testing.B) {
-	snap, res := largeScan(50_000)
-	first := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range res.Findings {
-		t := first.Add(time.Duration(i) * time.Second)
-		res.Findings[i].FirstSeen = &t
-	}
+	snap, res := datedLargeScan(50_000)
 	order := newSeriesOrder()
 	scans := alternatingScans(b, snap, res, 100, changeBoth)
 	for _, updates := range []int{0, 40} {
@@ -301,6 +294,18 @@ func BenchmarkViewLiveHeap(b *testing.B) {
 	}
 }
 
+// datedLargeScan is largeScan(n) with each finding first seen a second
+// after the one before, as the daemon's history dates them.
+func datedLargeScan(n int) (*inventory.Snapshot, audit.Result) {
+	snap, res := largeScan(n)
+	first := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range res.Findings {
+		t := first.Add(time.Duration(i) * time.Second)
+		res.Findings[i].FirstSeen = &t
+	}
+	return snap, res
+}
+
 // liveHeap is the heap's live bytes after a forced collection.
 func liveHeap() uint64 {
 	runtime.GC()
@@ -313,20 +318,8 @@ func liveHeap() uint64 {
 // scrape collects) for BenchmarkViewLiveHeap's dated snapshot: 1,000 info
 // series of 50,000, with their first_seen dates.
 func BenchmarkCollectLargeView(b *testing.B) {
-	snap, res := largeScan(50_000)
-	first := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range res.Findings {
-		t := first.Add(time.Duration(i) * time.Second)
-		res.Findings[i].FirstSeen = &t
-	}
+	snap, res := datedLargeScan(50_000)
 	s := NewStore(Options{Rules: audit.RuleIDs, MaxFindingSeries: 1000})
 	s.ScanSucceeded(inventory.FullScan, snap, res)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(newCollector(s))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := reg.Gather(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchGather(b, s)
 }
