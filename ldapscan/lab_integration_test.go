@@ -196,16 +196,7 @@ func TestLabPollSeesChanges(t *testing.T) {
 		{"objects deleted", func() error { return l.Locked(func() error { return l.Reset(ctx, sc) }) }},
 	}
 	for _, step := range steps {
-		if err := step.change(); err != nil {
-			t.Fatalf("%s: %v", step.name, err)
-		}
-		res, err := scanner.Poll(ctx, prev)
-		if err != nil {
-			t.Fatalf("%s: poll: %v", step.name, err)
-		}
-		if res.Stats.Mode != inventory.IncrementalScan {
-			t.Fatalf("%s: poll ran %s: %s", step.name, res.Stats.Mode, res.Stats.FullReason)
-		}
+		res := pollAfter(ctx, t, scanner, prev, step.name, step.change)
 		full, err := scanner.Scan(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -219,4 +210,21 @@ func TestLabPollSeesChanges(t *testing.T) {
 	if left := inOU(prev.Snapshot); len(left) != 0 {
 		t.Fatalf("objects left after deleting the OU: %v", left)
 	}
+}
+
+// pollAfter makes a change on the lab DC and polls from prev, failing the
+// test unless the poll read incrementally.
+func pollAfter(ctx context.Context, t *testing.T, scanner *Scanner, prev *Result, name string, change func() error) *Result {
+	t.Helper()
+	if err := change(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	res, err := scanner.Poll(ctx, prev)
+	if err != nil {
+		t.Fatalf("%s: poll: %v", name, err)
+	}
+	if res.Stats.Mode != inventory.IncrementalScan {
+		t.Fatalf("%s: poll ran %s: %s", name, res.Stats.Mode, res.Stats.FullReason)
+	}
+	return res
 }

@@ -59,16 +59,7 @@ func TestLabPollChangePositions(t *testing.T) {
 		if scanner.memo != nil {
 			before = scanner.memo.membership
 		}
-		if err := step.change(); err != nil {
-			t.Fatalf("%s: %v", step.name, err)
-		}
-		res, err := scanner.Poll(ctx, prev)
-		if err != nil {
-			t.Fatalf("%s: poll: %v", step.name, err)
-		}
-		if res.Stats.Mode != inventory.IncrementalScan {
-			t.Fatalf("%s: poll ran %s: %s", step.name, res.Stats.Mode, res.Stats.FullReason)
-		}
+		res := pollAfter(ctx, t, scanner, prev, step.name, step.change)
 		checkChange(t, prev.Snapshot, res.Snapshot)
 		c := res.Snapshot.ChangeFrom(prev.Snapshot)
 		var removed, addedDNs []string

@@ -84,16 +84,7 @@ func TestLabPrivilegeFromGroups(t *testing.T) {
 	}
 	prev := res
 	for _, step := range steps {
-		if err := step.change(); err != nil {
-			t.Fatalf("%s: %v", step.name, err)
-		}
-		res, err := scanner.Poll(ctx, prev)
-		if err != nil {
-			t.Fatalf("%s: poll: %v", step.name, err)
-		}
-		if res.Stats.Mode != inventory.IncrementalScan {
-			t.Fatalf("%s: poll ran %s: %s", step.name, res.Stats.Mode, res.Stats.FullReason)
-		}
+		res := pollAfter(ctx, t, scanner, prev, step.name, step.change)
 		check(step.name, res.Snapshot, step.want)
 		t.Logf("%s: poll fetched %d entries and %d groups in %v", step.name, res.Stats.Entries, res.Stats.Groups, res.Snapshot.Duration)
 		prev = res
